@@ -1,0 +1,1 @@
+"""The command line: one Typer sub-app per command group, mounted in `app.py`."""

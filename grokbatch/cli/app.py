@@ -1,0 +1,70 @@
+"""The `grokbatch` command: mounts the command groups and maps errors to exit codes.
+
+This is the one place that turns a `GrokBatchError` into a line on stderr and an exit
+code; commands just raise.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from grokbatch import __version__
+from grokbatch.cli.accounts import accounts_app
+from grokbatch.cli.run import run_app
+from grokbatch.cli.simulator import simulator_app
+from grokbatch.errors import ExitCode, GrokBatchError
+from grokbatch.logs import redact
+
+app = typer.Typer(
+    name="grokbatch",
+    help="Batch-generate Grok Imagine videos from one image permalink, with parallel workers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold a prompt or a cookie
+)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(run_app, name="run")
+app.add_typer(simulator_app, name="simulator")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"grokbatch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Batch-generate Grok Imagine videos from one image permalink, with parallel workers.
+
+    Sign in once with `grokbatch accounts add ALIAS`, then `grokbatch run start`.
+    Set GROKBATCH_HOME to keep everything under one directory.
+    """
+
+
+def main() -> None:
+    """Console-script entry point."""
+    debug = os.environ.get("GROKBATCH_DEBUG") == "1"
+    try:
+        app(prog_name="grokbatch")
+    except GrokBatchError as exc:
+        if debug:
+            raise
+        typer.echo(f"grokbatch: error: {redact(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: one line, no locals, unless debugging
+        if debug:
+            raise
+        typer.echo(
+            f"grokbatch: internal error: {type(exc).__name__}: {redact(str(exc))} "
+            "(set GROKBATCH_DEBUG=1 for a traceback)",
+            err=True,
+        )
+        sys.exit(ExitCode.FAILED_ITEMS)

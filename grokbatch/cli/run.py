@@ -1,0 +1,140 @@
+"""`grokbatch run …`: start or resume a batch, and look at jobs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from grokbatch import jobs
+from grokbatch.config import build_run_config, parse_duration
+from grokbatch.errors import ConfigError, UsageError
+
+run_app = typer.Typer(help="Start, resume and inspect batch runs (jobs).", no_args_is_help=True)
+
+
+@run_app.command("start")
+def start(
+    config: Path | None = typer.Option(
+        None, "--config", help="JSON config file (camelCase keys; the original tool's work)."
+    ),
+    account: str | None = typer.Option(None, help="Account alias (see `accounts list`)."),
+    permalink: str | None = typer.Option(
+        None, help="Image post URL: https://grok.com/imagine/post/<id>."
+    ),
+    prompt: str | None = typer.Option(
+        None, help="Prompt for every video (never logged). Omit to let Grok choose."
+    ),
+    prompts_file: Path | None = typer.Option(
+        None, "--prompts-file", help="CSV with a 'prompt' column and optional 'count' column."
+    ),
+    count: int | None = typer.Option(None, help="Videos to make (1-1000; default 10)."),
+    parallel: int | None = typer.Option(None, help="Worker processes (1-100; default 10)."),
+    job_name: str | None = typer.Option(
+        None, "--job-name", help="Job name; default derived from account, permalink, prompt."
+    ),
+    headed: bool | None = typer.Option(
+        None, "--headed/--headless", help="Show browser windows (default: headless)."
+    ),
+    timeout: float | None = typer.Option(None, help="Seconds to wait for one video (60)."),
+    download: bool | None = typer.Option(
+        None, "--download/--no-download", help="Save each video under videos/ (default on)."
+    ),
+    keep_profiles: bool | None = typer.Option(
+        None, "--keep-profiles", help="Keep worker profile copies after the run."
+    ),
+    browser_path: str | None = typer.Option(
+        None, "--browser-path", envvar="GROKBATCH_BROWSER", help="Chromium/Chrome executable."
+    ),
+    selectors: Path | None = typer.Option(
+        None, "--selectors", help="JSON file overriding UI selectors (name -> selector)."
+    ),
+    cooldown: str | None = typer.Option(
+        None, help="Wait after a rate limit before a rerun may start (default 2h; 0 = none)."
+    ),
+    max_attempts: int | None = typer.Option(
+        None, "--max-attempts", help="Tries per video for retryable failures (default 3)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Ignore the rate-limit cooldown."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
+) -> None:
+    """Generate videos, or resume the job where its last run stopped.
+
+    Exit codes: 0 done, 1 some videos failed for good, 2 usage error, 3 not signed in,
+    4 job already running, 75 rate limited (rerun later), 130 interrupted.
+    """
+    try:
+        cooldown_s = parse_duration(cooldown, "--cooldown") if cooldown is not None else None
+    except ConfigError as exc:
+        raise UsageError(str(exc)) from None
+    run_config = build_run_config(
+        config,
+        {
+            "account": account,
+            "permalink": permalink,
+            "prompt": prompt,
+            "prompts_file": prompts_file,
+            "count": count,
+            "parallel": parallel,
+            "job_name": job_name,
+            "headed": headed,
+            "timeout_s": timeout,
+            "auto_download": download,
+            "keep_profiles": keep_profiles or None,
+            "browser_path": browser_path,
+            "selectors": selectors,
+            "cooldown_s": cooldown_s,
+            "max_attempts": max_attempts,
+            "force": force or None,
+        },
+    )
+    summary = jobs.start(run_config, json_output=as_json)
+    if as_json:
+        typer.echo(json.dumps(summary.to_json(), indent=2))
+    sys.exit(summary.exit_code)
+
+
+@run_app.command("status")
+def status(
+    job: str = typer.Argument(..., help="Job name (see `run list`)."),
+    items: bool = typer.Option(False, "--items", help="Also show one row per item."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Show a job's counts by status and error kind, rate-limit time and cooldown end."""
+    report = jobs.job_status(job)
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    typer.echo(jobs.format_status(report, with_items=items))
+
+
+@run_app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
+    """List every job with its status, counts and last update."""
+    rows = jobs.list_jobs()
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no jobs yet: start one with `grokbatch run start`")
+        return
+    typer.echo(f"{'JOB':<40} {'STATUS':<20} {'DONE':>5} {'FAIL':>5} {'TOTAL':>5}  UPDATED")
+    for row in rows:
+        typer.echo(
+            f"{row['jobName']:<40} {row['status']:<20} {row['completedCount']:>5} "
+            f"{row['failedCount']:>5} {row['batchSize']:>5}  {str(row['updatedAt'])[:19]}"
+        )
+
+
+@run_app.command("report")
+def report(
+    job: str = typer.Argument(..., help="Job name (see `run list`)."),
+    include_prompts: bool = typer.Option(
+        False, "--include-prompts", help="Show prompt text in the report (off by default)."
+    ),
+) -> None:
+    """Write <run dir>/report.html: a gallery of the videos and the status of every item."""
+    path = jobs.write_report(job, include_prompts=include_prompts)
+    typer.echo(f"report written to {path}")

@@ -1,0 +1,251 @@
+"""Run settings: defaults < JSON config file < command-line flags, validated into RunConfig.
+
+Config files use camelCase keys, the same as the original Node tool, so its files load
+unchanged. Unknown keys are an error that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from grokbatch.errors import ConfigError, UsageError
+from grokbatch.paths import validate_name
+
+COUNT_RANGE = (1, 1000)
+PARALLEL_RANGE = (1, 100)
+MAX_ATTEMPTS_RANGE = (1, 20)
+
+# The original tool's defaults (its config.js), in seconds.
+DEFAULT_COUNT = 10
+DEFAULT_PARALLEL = 10
+DEFAULT_VIDEO_TIMEOUT_S = 60.0
+DEFAULT_PAGE_LOAD_TIMEOUT_S = 30.0
+DEFAULT_ELEMENT_TIMEOUT_S = 10.0
+DEFAULT_SHUTDOWN_GRACE_S = 60.0
+# The site allows roughly 100 videos per account per few hours: 2 h before a rerun.
+DEFAULT_COOLDOWN_S = 2 * 3600.0
+DEFAULT_MAX_ATTEMPTS = 3
+
+# The original tool wrote timeouts in milliseconds (60000); nobody means a 1000 s video.
+_MILLISECONDS_THRESHOLD = 1000
+
+GROK_HOSTS = frozenset({"grok.com", "www.grok.com"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+_POST_PATH = re.compile(r"^/imagine/post/[A-Za-z0-9-]{1,128}/?$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_VIDEO_DURATION = re.compile(r"^(\d{1,3}s|max)$")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one `run start` needs, validated."""
+
+    account: str
+    permalink: str
+    prompt: str | None = None
+    prompts_file: Path | None = None
+    count: int = DEFAULT_COUNT
+    parallel: int = DEFAULT_PARALLEL
+    job_name: str | None = None
+    headed: bool = False
+    timeout_s: float = DEFAULT_VIDEO_TIMEOUT_S
+    page_load_timeout_s: float = DEFAULT_PAGE_LOAD_TIMEOUT_S
+    element_timeout_s: float = DEFAULT_ELEMENT_TIMEOUT_S
+    shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S
+    auto_download: bool = True
+    auto_upscale: bool = False
+    auto_delete: bool = False
+    keep_profiles: bool = False
+    browser_path: str | None = None
+    selectors: Path | None = None
+    cooldown_s: float = DEFAULT_COOLDOWN_S
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    video_duration: str | None = None
+    force: bool = False
+    count_given: bool = field(default=False, compare=False)
+
+    def replace(self, **changes: Any) -> RunConfig:
+        """A copy with some fields changed (and validated again)."""
+        return validate(dataclasses.replace(self, **changes))
+
+
+# camelCase config key -> RunConfig field
+CONFIG_KEYS: dict[str, str] = {
+    "account": "account",
+    "permalink": "permalink",
+    "prompt": "prompt",
+    "promptsFile": "prompts_file",
+    "count": "count",
+    "batchSize": "count",
+    "parallel": "parallel",
+    "jobName": "job_name",
+    "headed": "headed",
+    "timeout": "timeout_s",
+    "pageLoadTimeout": "page_load_timeout_s",
+    "elementTimeout": "element_timeout_s",
+    "shutdownGrace": "shutdown_grace_s",
+    "autoDownload": "auto_download",
+    "autoUpscale": "auto_upscale",
+    "autoDelete": "auto_delete",
+    "keepProfiles": "keep_profiles",
+    "browserPath": "browser_path",
+    "selectors": "selectors",
+    "cooldown": "cooldown_s",
+    "maxAttempts": "max_attempts",
+    "videoDuration": "video_duration",
+}
+
+_BOOL_FIELDS = {"headed", "auto_download", "auto_upscale", "auto_delete", "keep_profiles"}
+_INT_FIELDS = {"count", "parallel", "max_attempts"}
+_SECONDS_FIELDS = {"timeout_s", "page_load_timeout_s", "element_timeout_s", "shutdown_grace_s"}
+_PATH_FIELDS = {"prompts_file", "selectors"}
+_STR_FIELDS = {"account", "permalink", "prompt", "job_name", "browser_path", "video_duration"}
+
+
+def parse_duration(value: str | float | int, what: str = "duration") -> float:
+    """Seconds from `90`, `"90s"`, `"15m"`, `"2h"`, `"1d"` or `"0"`."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{what} must be a duration like 90s, 15m or 2h, not {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ConfigError(f"{what} must be a duration like 90s, 15m or 2h, not {value!r}")
+        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if seconds < 0:
+        raise ConfigError(f"{what} must not be negative")
+    return seconds
+
+
+def validate_permalink(url: str) -> str:
+    """Return `url` if it is a Grok Imagine post permalink (or the simulator's)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        raise UsageError(f"permalink must be an http(s) URL, got {url!r}")
+    if host not in GROK_HOSTS and host not in LOOPBACK_HOSTS:
+        raise UsageError(
+            f"permalink host {host!r} is not grok.com (or a loopback simulator address)"
+        )
+    if not _POST_PATH.match(parts.path):
+        raise UsageError(
+            "permalink must look like https://grok.com/imagine/post/<id>, "
+            f"got path {parts.path!r}"
+        )
+    return url.strip()
+
+
+def _coerce(field_name: str, key: str, value: Any) -> Any:
+    """Turn one config-file value into the field's type, or raise ConfigError naming `key`."""
+    if value is None:
+        return None
+    if field_name in _BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"config key {key!r} must be true or false")
+        return value
+    if field_name in _INT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"config key {key!r} must be a whole number")
+        return value
+    if field_name in _SECONDS_FIELDS:
+        seconds = parse_duration(value, f"config key {key!r}")
+        if isinstance(value, int | float) and seconds >= _MILLISECONDS_THRESHOLD:
+            seconds /= 1000.0
+        return seconds
+    if field_name == "cooldown_s":
+        return parse_duration(value, f"config key {key!r}")
+    if field_name in _PATH_FIELDS:
+        if not isinstance(value, str):
+            raise ConfigError(f"config key {key!r} must be a path")
+        return Path(value).expanduser()
+    if field_name in _STR_FIELDS and not isinstance(value, str):
+        raise ConfigError(f"config key {key!r} must be a string")
+    return value
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Read a JSON config file into RunConfig field names; reject unknown keys by name."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not valid JSON (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a JSON object")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in CONFIG_KEYS:
+            raise ConfigError(
+                f"unknown config key {key!r} in {path}; known keys: {', '.join(CONFIG_KEYS)}"
+            )
+        values[CONFIG_KEYS[key]] = _coerce(CONFIG_KEYS[key], key, value)
+    if values.get("prompts_file") is not None and not values["prompts_file"].is_absolute():
+        # A prompts file named in a config file is relative to that file.
+        values["prompts_file"] = Path(path).parent / values["prompts_file"]
+    return values
+
+
+def _check_range(name: str, value: int, bounds: tuple[int, int]) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        raise UsageError(f"{name} must be between {low} and {high}, got {value}")
+
+
+def validate(config: RunConfig) -> RunConfig:
+    """Check every rule that spans fields or values; return the config unchanged."""
+    if not config.account:
+        raise UsageError("no account given: use --account ALIAS (see `grokbatch accounts list`)")
+    validate_name(config.account, "account alias")
+    if not config.permalink:
+        raise UsageError("no permalink given: use --permalink https://grok.com/imagine/post/<id>")
+    validate_permalink(config.permalink)
+    if config.prompt is not None and config.prompts_file is not None:
+        raise UsageError("use either --prompt or --prompts-file, not both")
+    _check_range("count", config.count, COUNT_RANGE)
+    _check_range("parallel", config.parallel, PARALLEL_RANGE)
+    _check_range("maxAttempts", config.max_attempts, MAX_ATTEMPTS_RANGE)
+    if config.job_name is not None:
+        validate_name(config.job_name, "job name")
+    for name in ("timeout_s", "page_load_timeout_s", "element_timeout_s"):
+        if getattr(config, name) <= 0:
+            raise UsageError(f"{name.removesuffix('_s').replace('_', ' ')} must be positive")
+    if config.video_duration is not None and not _VIDEO_DURATION.match(config.video_duration):
+        raise UsageError(
+            f"videoDuration must be like 6s, 10s or max, got {config.video_duration!r}"
+        )
+    if config.auto_delete and not config.auto_download:
+        raise UsageError("autoDelete needs autoDownload: a video is deleted only once saved")
+    return config
+
+
+def build_run_config(config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
+    """Merge defaults < config file < flags (None = flag not given) into a RunConfig."""
+    values: dict[str, Any] = read_config_file(config_file) if config_file else {}
+    for name, value in flags.items():
+        if value is not None:
+            values[name] = value
+    values = {k: v for k, v in values.items() if v is not None}
+    # --prompt on the command line replaces a promptsFile from the config, and vice versa.
+    if flags.get("prompt") is not None and flags.get("prompts_file") is None:
+        values.pop("prompts_file", None)
+    if flags.get("prompts_file") is not None and flags.get("prompt") is None:
+        values.pop("prompt", None)
+    values["count_given"] = "count" in values
+    values.setdefault("account", "")
+    values.setdefault("permalink", "")
+    return validate(RunConfig(**values))

@@ -1,0 +1,72 @@
+"""The error hierarchy: every error grokbatch raises on purpose, each with its exit code.
+
+The CLI maps these to one line on stderr and the exit code; nothing else decides exit codes.
+"""
+
+from __future__ import annotations
+
+
+class ExitCode:
+    """Process exit codes, for scripts and cron (DESIGN.md section 3)."""
+
+    OK = 0
+    FAILED_ITEMS = 1
+    USAGE = 2
+    AUTH_REQUIRED = 3
+    JOB_LOCKED = 4
+    RATE_LIMITED = 75  # EX_TEMPFAIL: "try again later", what cron wrappers expect
+    INTERRUPTED = 130  # 128 + SIGINT, the shell convention
+
+
+class GrokBatchError(Exception):
+    """Base of every error grokbatch raises on purpose."""
+
+    exit_code: int = ExitCode.USAGE
+
+
+class UsageError(GrokBatchError):
+    """A bad flag, value or combination of flags."""
+
+
+class ConfigError(GrokBatchError):
+    """A config file that is missing, unreadable, not JSON or holds a bad value."""
+
+
+class UnknownAccountError(GrokBatchError):
+    """The named account has no stored profile."""
+
+
+class ManifestError(GrokBatchError):
+    """A manifest that cannot be read: corrupt, truncated or of the wrong shape."""
+
+
+class JobMismatchError(GrokBatchError):
+    """An existing job was asked to continue with a different permalink, prompt or account."""
+
+
+class NoBrowserError(GrokBatchError):
+    """No Chromium or Chrome executable could be found."""
+
+
+class NotImplementedYetError(GrokBatchError):
+    """A command whose machinery is not built yet."""
+
+    exit_code = ExitCode.FAILED_ITEMS
+
+
+class AuthRequiredError(GrokBatchError):
+    """The account's stored session is not signed in."""
+
+    exit_code = ExitCode.AUTH_REQUIRED
+
+
+class JobLockedError(GrokBatchError):
+    """Another run of the same job holds its lock."""
+
+    exit_code = ExitCode.JOB_LOCKED
+
+
+class CooldownError(GrokBatchError):
+    """The job stopped on a rate limit and its cooldown has not passed yet."""
+
+    exit_code = ExitCode.RATE_LIMITED

@@ -1,0 +1,113 @@
+"""Logging: loguru to the console and to run.log, from every process, prompts redacted.
+
+Worker processes do not write logs themselves: their loguru sends each record over the
+runner's event queue (see `worker_sink`), and the runner logs it to the console and to
+run.log. One writer per file means no interleaved lines, and the console stays under the
+control of the live progress display.
+
+The prompt text must never reach a log. Every message passes through `redact`, which
+replaces each registered secret (the prompts of the run) with `[prompt]`; callers
+should still never put a prompt in a message in the first place.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from loguru import logger
+
+from grokbatch.paths import PRIVATE_FILE_MODE
+
+REDACTED = "[prompt]"
+CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
+FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {extra[source]: <9} | {message}"
+
+_secrets: list[str] = []
+_secrets_lock = threading.Lock()
+
+
+def register_secret(text: str | None) -> None:
+    """Never let `text` (a prompt) reach a log, console or debug file."""
+    if not text or not text.strip():
+        return
+    with _secrets_lock:
+        forms = {text, text.strip(), html.escape(text), html.escape(text, quote=False)}
+        for form in forms:
+            if form and form not in _secrets:
+                _secrets.append(form)
+        _secrets.sort(key=len, reverse=True)  # longest first, so no partial leftovers
+
+
+def redact(text: str) -> str:
+    """`text` with every registered secret replaced by `[prompt]`."""
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _patch(record: Any) -> None:
+    record["message"] = redact(record["message"])
+    record["extra"].setdefault("source", "runner")
+
+
+def configure_console(*, verbose: bool = False, stream: TextIO | None = None) -> None:
+    """Reset loguru to one console sink on stderr (stdout is kept for --json output)."""
+    logger.remove()
+    logger.configure(patcher=_patch, extra={"source": "runner"})
+    logger.add(
+        stream or sys.stderr,
+        level="DEBUG" if verbose else "INFO",
+        format=CONSOLE_FORMAT,
+        colorize=None,  # colour only on a terminal
+        backtrace=False,
+        diagnose=False,  # diagnose prints local variables, which may hold a prompt
+    )
+
+
+def add_run_log(path: Path) -> int:
+    """Also log to `path` (0600, appended); return the sink id for `logger.remove`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+    os.close(fd)
+    os.chmod(path, PRIVATE_FILE_MODE)
+    return logger.add(
+        path,
+        level="DEBUG",
+        format=FILE_FORMAT,
+        encoding="utf-8",
+        backtrace=False,
+        diagnose=False,
+    )
+
+
+def worker_sink(send: Callable[[dict[str, Any]], None], source: str) -> None:
+    """Configure loguru in a worker process to forward every record through `send`."""
+
+    def forward(message: Any) -> None:
+        record = message.record
+        send(
+            {
+                "type": "log",
+                "level": record["level"].name,
+                "message": redact(record["message"]),
+                "source": source,
+            }
+        )
+
+    logger.remove()
+    logger.configure(patcher=_patch, extra={"source": source})
+    logger.add(forward, level="DEBUG", format="{message}", backtrace=False, diagnose=False)
+
+
+def log_forwarded(event: dict[str, Any]) -> None:
+    """Log, in the runner, a record a worker forwarded through `worker_sink`."""
+    logger.bind(source=event.get("source", "worker")).log(
+        event.get("level", "INFO"), redact(str(event.get("message", "")))
+    )

@@ -1,0 +1,456 @@
+"""The manifest: one job's work queue and run record, shared by every worker process.
+
+One JSON file per job, rewritten whole on every change: written to a temp file in the
+same directory, flushed and fsynced, then `os.replace`d over the old one, always under an
+exclusive portalocker lock on a separate lock file. Readers never see a half-written
+file, and a process killed at any instant leaves a valid manifest behind.
+
+Every public method is one transaction: take the lock, read the file, change it, write
+it, release the lock. Counters are recomputed from the items on every write, so they can
+never disagree with them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import portalocker
+
+from grokbatch.errors import ManifestError
+from grokbatch.outcomes import RETRYABLE, Outcome
+from grokbatch.paths import PRIVATE_FILE_MODE
+
+# A claimed item belongs to its worker until this long after its last renewal; the worker
+# renews it while it works, so only a dead or wedged worker lets it lapse.
+DEFAULT_LEASE = timedelta(seconds=120)
+
+# The manifest lock is held for a few milliseconds per transaction; 30 s means something
+# is badly wrong (a frozen process), and we say so rather than wait forever.
+_LOCK_TIMEOUT_S = 30.0
+# Short polls keep claim latency low under contention; the lock is held only briefly.
+_LOCK_POLL_S = 0.002
+
+
+class ItemStatus(str, Enum):
+    """Where one item stands."""
+
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    RATE_LIMITED = "RATE_LIMITED"
+
+
+class RunStatus(str, Enum):
+    """Where the whole job stands."""
+
+    PENDING = "PENDING"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    STOPPED_RATE_LIMIT = "STOPPED_RATE_LIMIT"
+    STOPPED_AUTH = "STOPPED_AUTH"
+    INTERRUPTED = "INTERRUPTED"
+    FAILED = "FAILED"
+
+
+class NotItemHolderError(ManifestError):
+    """A worker tried to change an item that it does not hold."""
+
+
+# Python keyword -> manifest key, for update_item(**changes).
+_ITEM_FIELDS = {
+    "status": "status",
+    "attempts": "attempts",
+    "error": "error",
+    "error_kind": "errorKind",
+    "started_at": "startedAt",
+    "completed_at": "completedAt",
+    "video": "video",
+    "hd_video": "hdVideo",
+    "video_url": "videoUrl",
+    "video_id": "videoId",
+    "deleted": "deleted",
+    "generation_s": "generationSeconds",
+}
+
+
+def now_iso() -> str:
+    """The current UTC time as the manifest writes it."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    """Parse a manifest timestamp, or None."""
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this PID exists on this machine."""
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def new_item(index: int, prompt_index: int | None = None) -> dict[str, Any]:
+    """A fresh PENDING item."""
+    item: dict[str, Any] = {
+        "index": index,
+        "status": ItemStatus.PENDING.value,
+        "attempts": 0,
+        "workerId": None,
+        "workerPid": None,
+        "createdAt": now_iso(),
+        "startedAt": None,
+        "completedAt": None,
+        "error": None,
+        "errorKind": None,
+        "leaseExpiresAt": None,
+    }
+    if prompt_index is not None:
+        item["promptIndex"] = prompt_index
+    return item
+
+
+def _recount(doc: dict[str, Any]) -> None:
+    """Recompute the counters from the items, so they always agree."""
+    statuses = [item["status"] for item in doc["items"]]
+    doc["batchSize"] = len(statuses)
+    doc["completedCount"] = statuses.count(ItemStatus.COMPLETED.value)
+    doc["failedCount"] = statuses.count(ItemStatus.FAILED.value)
+    doc["rateLimitedCount"] = statuses.count(ItemStatus.RATE_LIMITED.value)
+    doc["pendingCount"] = statuses.count(ItemStatus.PENDING.value)
+    doc["inProgressCount"] = statuses.count(ItemStatus.IN_PROGRESS.value)
+
+
+def _validate(doc: Any, path: Path) -> dict[str, Any]:
+    """Check the document has the shape we rely on; raise ManifestError if not."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+        raise ManifestError(f"manifest {path} is not a grokbatch manifest (no items list)")
+    valid = {s.value for s in ItemStatus}
+    for position, item in enumerate(doc["items"]):
+        if not isinstance(item, dict) or item.get("index") != position:
+            raise ManifestError(f"manifest {path} has a malformed item at position {position}")
+        if item.get("status") not in valid:
+            raise ManifestError(f"manifest {path} item {position} has unknown status")
+    return doc
+
+
+def read_manifest_file(path: Path) -> dict[str, Any]:
+    """Read and validate a manifest file without locking (replace() makes reads atomic)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ManifestError(f"no manifest at {path}") from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {path}: {exc.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(
+            f"manifest {path} is corrupt (invalid JSON at line {exc.lineno}); "
+            "it was left untouched: restore it or remove the job's directory"
+        ) from None
+    return _validate(doc, path)
+
+
+def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
+    """Write `doc` to `path` via temp file + fsync + os.replace."""
+    fd, tmp_name = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, PRIVATE_FILE_MODE)
+        os.replace(tmp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise
+
+
+class Manifest:
+    """A job's manifest on disk; every method is one atomic transaction under the lock."""
+
+    def __init__(self, path: Path, lease: timedelta = DEFAULT_LEASE) -> None:
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lease = lease
+
+    # ----------------------------------------------------------------- creation
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        job_name: str,
+        account_alias: str,
+        permalink: str,
+        count: int,
+        prompt: str | None = None,
+        prompts: list[dict[str, Any]] | None = None,
+        settings: dict[str, Any] | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> Manifest:
+        """Write a new manifest with `count` PENDING items (or one per prompts-file row).
+
+        With `prompts` (rows of `{"prompt": str, "count": int}`) each row makes `count`
+        items that record their `promptIndex`; `count` is then ignored.
+        """
+        manifest = cls(path, lease)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        items: list[dict[str, Any]] = []
+        if prompts is not None:
+            for prompt_index, row in enumerate(prompts):
+                for _ in range(int(row["count"])):
+                    items.append(new_item(len(items), prompt_index))
+        else:
+            items = [new_item(i) for i in range(count)]
+        stamp = now_iso()
+        doc: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "jobName": job_name,
+            "accountAlias": account_alias,
+            "permalink": permalink,
+            "status": RunStatus.PENDING.value,
+            "createdAt": stamp,
+            "updatedAt": stamp,
+            "items": items,
+            "lastError": None,
+            "stopReason": None,
+            "rateLimitedAt": None,
+            "settings": settings or {},
+        }
+        if prompts is not None:
+            doc["prompts"] = prompts
+        else:
+            doc["prompt"] = prompt
+        with manifest._locked():
+            if path.exists():
+                raise ManifestError(f"a manifest already exists at {path}")
+            _recount(doc)
+            _write_atomically(path, doc)
+        return manifest
+
+    @classmethod
+    def open(cls, path: Path, lease: timedelta = DEFAULT_LEASE) -> Manifest:
+        """Open an existing manifest, checking that it can be read."""
+        manifest = cls(path, lease)
+        read_manifest_file(manifest.path)
+        return manifest
+
+    # ----------------------------------------------------------------- plumbing
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock = portalocker.Lock(
+            self.lock_path,
+            mode="a",
+            timeout=_LOCK_TIMEOUT_S,
+            check_interval=_LOCK_POLL_S,
+            flags=portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING,
+        )
+        try:
+            lock.acquire()
+        except portalocker.exceptions.LockException:
+            raise ManifestError(
+                f"could not lock {self.lock_path} within {_LOCK_TIMEOUT_S:.0f} s"
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[dict[str, Any]]:
+        """Lock, read, let the caller change the document, then write it back."""
+        with self._locked():
+            doc = read_manifest_file(self.path)
+            before = json.dumps(doc, sort_keys=True)
+            yield doc
+            _recount(doc)
+            if json.dumps(doc, sort_keys=True) != before:
+                doc["updatedAt"] = now_iso()
+                _write_atomically(self.path, doc)
+
+    def _lease_until(self) -> str:
+        return (datetime.now(timezone.utc) + self.lease).isoformat(timespec="milliseconds")
+
+    # ----------------------------------------------------------------- reads
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy of the whole manifest."""
+        return read_manifest_file(self.path)
+
+    # ----------------------------------------------------------------- work queue
+    def claim_next_item(self, worker_id: str, pid: int | None = None) -> dict[str, Any] | None:
+        """Give the lowest PENDING item to `worker_id`, or None when none is left."""
+        with self._transaction() as doc:
+            for item in doc["items"]:
+                if item["status"] == ItemStatus.PENDING.value:
+                    item.update(
+                        status=ItemStatus.IN_PROGRESS.value,
+                        attempts=item["attempts"] + 1,
+                        workerId=worker_id,
+                        workerPid=pid if pid is not None else os.getpid(),
+                        startedAt=now_iso(),
+                        completedAt=None,
+                        leaseExpiresAt=self._lease_until(),
+                    )
+                    if doc["status"] == RunStatus.PENDING.value:
+                        doc["status"] = RunStatus.IN_PROGRESS.value
+                    return dict(item)
+        return None
+
+    def update_item(self, index: int, worker_id: str, **changes: Any) -> dict[str, Any]:
+        """Change an item that `worker_id` holds; refuse one it does not hold.
+
+        Setting a status other than IN_PROGRESS ends the claim: the lease is cleared and,
+        for COMPLETED/FAILED, `completedAt` is stamped.
+        """
+        unknown = set(changes) - set(_ITEM_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown item fields: {sorted(unknown)}")
+        with self._transaction() as doc:
+            item = self._item(doc, index)
+            if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
+                raise NotItemHolderError(
+                    f"item {index} is not held by {worker_id} "
+                    f"(status {item['status']}, holder {item['workerId']})"
+                )
+            for key, value in changes.items():
+                item[_ITEM_FIELDS[key]] = value.value if isinstance(value, Enum) else value
+            if item["status"] != ItemStatus.IN_PROGRESS.value:
+                item["leaseExpiresAt"] = None
+                if item["status"] in (ItemStatus.COMPLETED.value, ItemStatus.FAILED.value):
+                    item["completedAt"] = item.get("completedAt") or now_iso()
+                if item["status"] == ItemStatus.FAILED.value and item.get("error"):
+                    doc["lastError"] = item["error"]
+            return dict(item)
+
+    def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
+        """Give back an item a worker holds without a result (stop, rate limit)."""
+        with self._transaction() as doc:
+            item = self._item(doc, index)
+            if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
+                self._requeue(item, reason)
+
+    def renew_lease(self, worker_id: str) -> int:
+        """Extend the lease of every item `worker_id` holds; return how many."""
+        renewed = 0
+        with self._transaction() as doc:
+            for item in doc["items"]:
+                if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
+                    item["leaseExpiresAt"] = self._lease_until()
+                    renewed += 1
+        return renewed
+
+    def requeue_abandoned(self, dead_workers: frozenset[str] = frozenset()) -> list[int]:
+        """Put IN_PROGRESS items back to PENDING whose holder is gone or whose lease expired.
+
+        A holder is gone when it is named in `dead_workers` or its recorded PID no longer
+        exists. Returns the indices requeued.
+        """
+        now = datetime.now(timezone.utc)
+        requeued: list[int] = []
+        with self._transaction() as doc:
+            for item in doc["items"]:
+                if item["status"] != ItemStatus.IN_PROGRESS.value:
+                    continue
+                lease = parse_iso(item.get("leaseExpiresAt"))
+                gone = item["workerId"] in dead_workers or not pid_alive(item.get("workerPid"))
+                if gone or lease is None or lease <= now:
+                    self._requeue(item, "abandoned by its worker")
+                    requeued.append(item["index"])
+        return requeued
+
+    def reset_for_rerun(self, max_attempts: int) -> list[int]:
+        """Prepare a rerun: RATE_LIMITED and retryable FAILED items go back to PENDING.
+
+        CONTENT_MODERATED items and items that used up `max_attempts` stay FAILED.
+        Returns the indices reset.
+        """
+        retryable = {outcome.value for outcome in RETRYABLE}
+        reset: list[int] = []
+        with self._transaction() as doc:
+            for item in doc["items"]:
+                status = item["status"]
+                again = status == ItemStatus.RATE_LIMITED.value or (
+                    status == ItemStatus.FAILED.value
+                    and item.get("errorKind") in retryable
+                    and item["attempts"] < max_attempts
+                )
+                if again:
+                    self._requeue(item, None)
+                    reset.append(item["index"])
+        return reset
+
+    def extend(self, count: int) -> int:
+        """Grow a single-prompt job to `count` items; return how many were added."""
+        with self._transaction() as doc:
+            if "prompts" in doc:
+                raise ManifestError("a job made from a prompts file cannot be extended by --count")
+            added = max(0, count - len(doc["items"]))
+            for _ in range(added):
+                doc["items"].append(new_item(len(doc["items"])))
+            if added and doc["status"] == RunStatus.COMPLETED.value:
+                doc["status"] = RunStatus.PENDING.value
+        return added
+
+    # ----------------------------------------------------------------- run status
+    def set_status(self, status: RunStatus, reason: str | None = None) -> None:
+        """Set the run's status (and why it stopped)."""
+        with self._transaction() as doc:
+            doc["status"] = status.value
+            doc["stopReason"] = reason
+            if status is RunStatus.STOPPED_RATE_LIMIT:
+                doc["rateLimitedAt"] = now_iso()
+
+    def update_fields(self, **fields: Any) -> None:
+        """Set top-level fields (camelCase keys) other than items and counters."""
+        with self._transaction() as doc:
+            for key, value in fields.items():
+                if key == "items":
+                    raise ValueError("items are changed through the item methods")
+                doc[key] = value
+
+    # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _item(doc: dict[str, Any], index: int) -> dict[str, Any]:
+        try:
+            item: dict[str, Any] = doc["items"][index]
+        except IndexError:
+            raise ManifestError(f"no item {index} in this manifest") from None
+        return item
+
+    @staticmethod
+    def _requeue(item: dict[str, Any], reason: str | None) -> None:
+        item.update(
+            status=ItemStatus.PENDING.value,
+            workerId=None,
+            workerPid=None,
+            leaseExpiresAt=None,
+            completedAt=None,
+        )
+        if reason:
+            item["error"] = reason
+
+
+def outcome_is_final_failure(kind: str | None) -> bool:
+    """Whether an item that failed with `kind` is never retried."""
+    return kind == Outcome.CONTENT_MODERATED.value

@@ -1,0 +1,118 @@
+"""Every on-disk location grokbatch uses, in one place.
+
+Everything lives under `GROKBATCH_HOME` when it is set (tests always set it), otherwise
+under the platform's user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import platformdirs
+
+from grokbatch.errors import UsageError
+
+HOME_ENV = "GROKBATCH_HOME"
+
+# Aliases and job names become directory names: no separators, no leading dot or dash.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+PRIVATE_DIR_MODE = 0o700  # profiles hold session cookies
+PRIVATE_FILE_MODE = 0o600  # the manifest holds the prompt
+
+
+def validate_name(value: str, what: str) -> str:
+    """Return `value` if it is a safe alias or job name, else raise UsageError."""
+    if not NAME_PATTERN.match(value or ""):
+        raise UsageError(
+            f"invalid {what} {value!r}: use 1-64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
+def home() -> Path:
+    """The root of every file grokbatch writes."""
+    env = os.environ.get(HOME_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return platformdirs.user_data_path("grokbatch")
+
+
+def make_private_dir(path: Path) -> Path:
+    """Create `path` (and parents) and make it 0700."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def accounts_dir() -> Path:
+    """Directory holding one sub-directory per account."""
+    return home() / "accounts"
+
+
+def account_dir(alias: str) -> Path:
+    """Directory of one account: `profile/` and `account.json`."""
+    return accounts_dir() / validate_name(alias, "account alias")
+
+
+def account_profile_dir(alias: str) -> Path:
+    """The account's Chromium user-data directory."""
+    return account_dir(alias) / "profile"
+
+
+def account_meta_file(alias: str) -> Path:
+    """The account's metadata file."""
+    return account_dir(alias) / "account.json"
+
+
+def runs_dir() -> Path:
+    """Directory holding one sub-directory per job."""
+    return home() / "runs"
+
+
+def run_dir(job: str) -> Path:
+    """Directory of one job."""
+    return runs_dir() / validate_name(job, "job name")
+
+
+def manifest_file(job: str) -> Path:
+    """The job's manifest."""
+    return run_dir(job) / "manifest.json"
+
+
+def run_lock_file(job: str) -> Path:
+    """Held for the whole of a run, so that two runs of one job cannot overlap."""
+    return run_dir(job) / "run.lock"
+
+
+def run_log_file(job: str) -> Path:
+    """The job's log, appended to by every run."""
+    return run_dir(job) / "run.log"
+
+
+def debug_dir(job: str) -> Path:
+    """Screenshots and HTML snapshots of failures."""
+    return run_dir(job) / "debug"
+
+
+def videos_dir(job: str) -> Path:
+    """Downloaded videos."""
+    return run_dir(job) / "videos"
+
+
+def report_file(job: str) -> Path:
+    """The job's HTML report."""
+    return run_dir(job) / "report.html"
+
+
+def worker_profiles_dir(job: str) -> Path:
+    """Per-worker profile copies, present while a run is live."""
+    return run_dir(job) / "worker-profiles"
+
+
+def worker_profile_dir(job: str, worker_id: int) -> Path:
+    """One worker's profile copy."""
+    return worker_profiles_dir(job) / f"worker-{worker_id}"

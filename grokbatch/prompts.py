@@ -1,0 +1,53 @@
+"""Prompts files: a CSV with a `prompt` column and an optional `count` column.
+
+Each row becomes `count` items (default: the run's --count). Errors name the row, never
+the prompt text.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+from grokbatch.config import COUNT_RANGE
+from grokbatch.errors import ConfigError
+
+MAX_ITEMS = COUNT_RANGE[1]
+
+
+def load_prompts_file(path: Path, default_count: int) -> list[dict[str, Any]]:
+    """Rows of `{"prompt": str, "count": int}` from the CSV at `path`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ConfigError(f"prompts file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read prompts file {path}: {exc}") from None
+    reader = csv.DictReader(text.splitlines())
+    columns = [c.strip().lower() for c in (reader.fieldnames or [])]
+    if "prompt" not in columns:
+        raise ConfigError(f"prompts file {path}: the header row has no 'prompt' column")
+    reader.fieldnames = columns
+    rows: list[dict[str, Any]] = []
+    for row_number, row in enumerate(reader, start=2):  # row 1 is the header
+        prompt = (row.get("prompt") or "").strip()
+        if not prompt:
+            raise ConfigError(f"prompts file {path}: row {row_number} has an empty prompt")
+        raw_count = (row.get("count") or "").strip()
+        if raw_count:
+            if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_ITEMS:
+                raise ConfigError(
+                    f"prompts file {path}: row {row_number} has a bad count "
+                    f"(a whole number from 1 to {MAX_ITEMS})"
+                )
+            count = int(raw_count)
+        else:
+            count = default_count
+        rows.append({"prompt": prompt, "count": count, "row": row_number})
+    if not rows:
+        raise ConfigError(f"prompts file {path} has no prompt rows")
+    total = sum(r["count"] for r in rows)
+    if total > MAX_ITEMS:
+        raise ConfigError(f"prompts file {path} asks for {total} videos; at most {MAX_ITEMS}")
+    return rows
