@@ -1,0 +1,239 @@
+"""Account profiles: a signed-in Chromium user-data directory per alias, plus metadata.
+
+`<home>/accounts/<alias>/profile/` is the profile (0700: it holds session cookies);
+`<home>/accounts/<alias>/account.json` records when it was created and last used, and
+the site it signs in to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from grokbatch import paths
+from grokbatch.browser import find_browser, launch_persistent
+from grokbatch.errors import AuthRequiredError, UnknownAccountError, UsageError
+from grokbatch.manifest import now_iso
+from grokbatch.profiles import copy_profile, remove_profile
+from grokbatch.selectors import Selectors
+from grokbatch.session import detect_signed_in
+
+DEFAULT_SITE_URL = "https://grok.com/imagine"
+# Cookie names that carry a grok.com session (the simulator uses the same).
+SESSION_COOKIE_NAMES = ("sso", "sso-rw")
+# Each look at the page waits at most this long, so a closed window is noticed quickly.
+_SIGN_IN_POLL_S = 1.0
+# Chromium stores times as microseconds since 1601-01-01.
+_CHROMIUM_EPOCH_OFFSET_S = 11644473600
+
+
+@dataclass
+class Account:
+    """One stored account."""
+
+    alias: str
+    site_url: str
+    created_at: str
+    last_used_at: str | None
+    profile_dir: Path
+    looks_signed_in: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The account as `accounts list --json` prints it."""
+        row = asdict(self)
+        row["profile_dir"] = str(self.profile_dir)
+        return {
+            "alias": row["alias"],
+            "siteUrl": row["site_url"],
+            "createdAt": row["created_at"],
+            "lastUsedAt": row["last_used_at"],
+            "looksSignedIn": row["looks_signed_in"],
+        }
+
+
+def _read_meta(alias: str) -> dict[str, Any]:
+    path = paths.account_meta_file(alias)
+    try:
+        meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return meta
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _write_meta(alias: str, meta: dict[str, Any]) -> None:
+    path = paths.account_meta_file(alias)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    os.chmod(tmp, paths.PRIVATE_FILE_MODE)
+    os.replace(tmp, path)
+
+
+def require_account(alias: str) -> Path:
+    """The profile directory of `alias`, or UnknownAccountError (exit 2)."""
+    profile = paths.account_profile_dir(alias)
+    if not profile.is_dir():
+        raise UnknownAccountError(
+            f"unknown account {alias!r}: add it with `grokbatch accounts add {alias}` "
+            "(see `grokbatch accounts list`)"
+        )
+    return profile
+
+
+def get_account(alias: str) -> Account:
+    """The stored account `alias`."""
+    profile = require_account(alias)
+    meta = _read_meta(alias)
+    site_url = meta.get("siteUrl", DEFAULT_SITE_URL)
+    return Account(
+        alias=alias,
+        site_url=site_url,
+        created_at=meta.get("createdAt", ""),
+        last_used_at=meta.get("lastUsedAt"),
+        profile_dir=profile,
+        looks_signed_in=profile_has_session(profile, site_url),
+    )
+
+
+def list_accounts() -> list[Account]:
+    """Every stored account, by alias."""
+    root = paths.accounts_dir()
+    if not root.is_dir():
+        return []
+    return [
+        get_account(entry.name)
+        for entry in sorted(root.iterdir())
+        if paths.NAME_PATTERN.match(entry.name) and (entry / "profile").is_dir()
+    ]
+
+
+def touch_last_used(alias: str) -> None:
+    """Record that a run used the account now."""
+    meta = _read_meta(alias)
+    meta["lastUsedAt"] = now_iso()
+    _write_meta(alias, meta)
+
+
+def remove_account(alias: str) -> None:
+    """Delete an account's directory (profile and metadata)."""
+    require_account(alias)
+    remove_profile(paths.account_dir(alias))
+
+
+def profile_has_session(profile: Path, site_url: str) -> bool:
+    """Whether the profile holds an unexpired session cookie for the site (no browser)."""
+    host = (urlsplit(site_url).hostname or "").lower()
+    now = time.time()
+    for db in (profile / "Default" / "Network" / "Cookies", profile / "Default" / "Cookies"):
+        if not db.is_file():
+            continue
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True) as conn:
+                rows = conn.execute("SELECT host_key, name, expires_utc FROM cookies").fetchall()
+        except sqlite3.Error:
+            continue
+        for host_key, name, expires_utc in rows:
+            domain = str(host_key).lstrip(".").lower()
+            if name not in SESSION_COOKIE_NAMES:
+                continue
+            if not (host == domain or host.endswith("." + domain)):
+                continue
+            expires = expires_utc / 1_000_000 - _CHROMIUM_EPOCH_OFFSET_S if expires_utc else 0
+            if expires == 0 or expires > now:
+                return True
+    return False
+
+
+def _new_account_dir(alias: str, site_url: str) -> tuple[Path, bool]:
+    account_dir = paths.account_dir(alias)
+    existed = (account_dir / "profile").is_dir()
+    paths.make_private_dir(account_dir)
+    paths.make_private_dir(account_dir / "profile")
+    meta = _read_meta(alias)
+    meta.setdefault("alias", alias)
+    meta.setdefault("createdAt", now_iso())
+    meta["siteUrl"] = site_url
+    _write_meta(alias, meta)
+    return account_dir / "profile", existed
+
+
+def add_account(
+    alias: str,
+    *,
+    url: str,
+    headless: bool,
+    timeout_s: float,
+    page_load_timeout_s: float,
+    browser_path: str | None = None,
+    selectors: Selectors | None = None,
+) -> Account:
+    """Open a browser at `url` on the account's profile and wait for a signed-in page.
+
+    Returns once the page shows a signed-in session, or the person closed the window after
+    signing in. Raises AuthRequiredError if no sign-in was seen within `timeout_s`.
+    """
+    paths.validate_name(alias, "account alias")
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise UsageError(f"--url must be an http(s) URL, got {url!r}")
+    selectors = selectors or Selectors()
+    profile, existed = _new_account_dir(alias, url)
+    signed_in = False
+    with sync_playwright() as playwright:
+        choice = find_browser(playwright, browser_path)
+        context = launch_persistent(
+            playwright, profile, choice, headless=headless, timeout_s=page_load_timeout_s
+        )
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            page.goto(url, timeout=page_load_timeout_s * 1000, wait_until="domcontentloaded")
+            if not headless:
+                logger.info("sign in in the browser window; it closes by itself once signed in")
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline and not page.is_closed():
+                try:
+                    state = detect_signed_in(page, selectors, _SIGN_IN_POLL_S)
+                    if state:
+                        signed_in = True
+                        break
+                    if state is False:  # wait for the person to get past the sign-in
+                        page.locator(selectors.sign_in).first.wait_for(
+                            state="hidden", timeout=_SIGN_IN_POLL_S * 1000
+                        )
+                except PlaywrightError:  # navigating, a wait ran out, or the window closed
+                    continue
+        finally:
+            with contextlib.suppress(PlaywrightError):
+                context.close()  # flushes cookies to disk
+    if not signed_in and not profile_has_session(profile, url):
+        if not existed:
+            remove_profile(paths.account_dir(alias))
+        raise AuthRequiredError(
+            f"no signed-in session seen at {url} within {timeout_s:.0f} s; "
+            f"run `grokbatch accounts add {alias}` again and sign in"
+        )
+    return get_account(alias)
+
+
+def import_account(alias: str, chrome_profile: Path, *, url: str = DEFAULT_SITE_URL) -> Account:
+    """Copy an existing signed-in Chrome/Chromium user-data directory as `alias`."""
+    paths.validate_name(alias, "account alias")
+    source = Path(chrome_profile).expanduser()
+    if not (source / "Local State").is_file() and not (source / "Default").is_dir():
+        raise UsageError(
+            f"{source} is not a Chrome user-data directory (no 'Local State' or 'Default')"
+        )
+    if paths.account_profile_dir(alias).is_dir():
+        raise UsageError(f"account {alias!r} already exists; remove it first")
+    profile, _ = _new_account_dir(alias, url)
+    copy_profile(source, profile)
+    return get_account(alias)

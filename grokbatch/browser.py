@@ -1,0 +1,109 @@
+"""Finding a Chromium/Chrome to drive, and launching it with a persistent profile.
+
+Discovery order (DESIGN.md section 2): `--browser-path` / `GROKBATCH_BROWSER`, then
+Playwright's own Chromium if installed, then an installed Google Chrome, then
+`chromium`, `chromium-browser` or `google-chrome` on PATH.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import BrowserContext, Playwright
+
+from grokbatch.errors import NoBrowserError
+
+BROWSER_ENV = "GROKBATCH_BROWSER"
+
+_PATH_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+_CHROME_LOCATIONS = (
+    "/opt/google/chrome/chrome",
+    "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+    r"C:\Program Files\Google\Chrome\Application\chrome.exe",
+)
+
+# Flags every worker browser gets. Each one either keeps the browser from talking to
+# anything but the site, or cuts start-up work that a batch worker never needs.
+BASE_ARGS = (
+    "--disable-background-networking",  # no update pings, no safe-browsing fetches
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-features=Translate,MediaRouter,OptimizationHints",
+    "--disable-dev-shm-usage",  # small /dev/shm in containers crashes renderers
+)
+
+
+@dataclass(frozen=True)
+class BrowserChoice:
+    """Which browser to launch: an executable path, or a Playwright channel."""
+
+    executable_path: str | None = None
+    channel: str | None = None
+
+    def describe(self) -> str:
+        """A short description for the log."""
+        return self.executable_path or f"channel {self.channel}"
+
+
+def find_browser(playwright: Playwright, explicit: str | None = None) -> BrowserChoice:
+    """Pick the browser to launch, or raise NoBrowserError saying how to get one."""
+    explicit = explicit or os.environ.get(BROWSER_ENV)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise NoBrowserError(f"browser {explicit} (from --browser-path or {BROWSER_ENV}) "
+                                 "is not an executable file")
+        return BrowserChoice(executable_path=str(path))
+    bundled = playwright.chromium.executable_path
+    if bundled and Path(bundled).is_file():
+        return BrowserChoice(executable_path=bundled)
+    for location in _CHROME_LOCATIONS:
+        if Path(location).is_file():
+            return BrowserChoice(channel="chrome")
+    for name in _PATH_NAMES:
+        found = shutil.which(name)
+        if found:
+            return BrowserChoice(executable_path=found)
+    raise NoBrowserError(
+        "no Chromium or Chrome found: run `python -m playwright install chromium`, "
+        f"or install Chromium/Chrome and pass --browser-path (or set {BROWSER_ENV})"
+    )
+
+
+def launch_args(headless: bool) -> list[str]:
+    """Command-line flags for a worker's browser."""
+    args = list(BASE_ARGS)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to start as root with the sandbox
+    if headless:
+        args += ["--disable-gpu", "--mute-audio"]
+    return args
+
+
+def launch_persistent(
+    playwright: Playwright,
+    profile_dir: Path,
+    choice: BrowserChoice,
+    *,
+    headless: bool,
+    timeout_s: float,
+) -> BrowserContext:
+    """Launch a browser on `profile_dir`, bounded by `timeout_s`."""
+    return playwright.chromium.launch_persistent_context(
+        str(profile_dir),
+        executable_path=choice.executable_path,
+        channel=choice.channel,
+        headless=headless,
+        args=launch_args(headless),
+        timeout=timeout_s * 1000,
+        viewport={"width": 1280, "height": 800},
+        accept_downloads=False,
+        handle_sigint=False,  # the runner decides what a Ctrl-C means
+        handle_sigterm=False,
+        handle_sighup=False,
+    )

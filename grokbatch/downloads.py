@@ -1,0 +1,113 @@
+"""Saving a generated video to disk, through the browser's own session.
+
+The site serves videos only with the session cookie, so the file is fetched with the
+browser context's request client (which shares its cookies), written to a temp file,
+checked to be a real video, then renamed into place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import APIRequestContext
+from playwright.sync_api import Error as PlaywrightError
+
+from grokbatch.paths import PRIVATE_FILE_MODE
+
+# Attempts per file: a failed fetch is usually a passing server error.
+DOWNLOAD_ATTEMPTS = 3
+_WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
+
+
+class DownloadError(Exception):
+    """A video could not be fetched or is not a video."""
+
+
+@dataclass(frozen=True)
+class VideoFile:
+    """A saved video, as the manifest records it."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest's `video` object."""
+        return {"path": self.path, "bytes": self.bytes, "sha256": self.sha256}
+
+
+def sniff_extension(data: bytes) -> str | None:
+    """`mp4` or `webm` if `data` starts like one, else None."""
+    if len(data) >= 12 and data[4:8] == b"ftyp":
+        return "mp4"
+    if data.startswith(_WEBM_MAGIC):
+        return "webm"
+    return None
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_matches(video: dict[str, Any] | None, base_dir: Path) -> bool:
+    """Whether the manifest's `video` record still points at an intact file."""
+    if not video or not video.get("path"):
+        return False
+    path = base_dir / video["path"]
+    return path.is_file() and path.stat().st_size == video.get("bytes")
+
+
+def fetch_video(request: APIRequestContext, url: str, timeout_s: float) -> bytes:
+    """The video's bytes, retried; DownloadError when every attempt failed."""
+    last = "no attempt"
+    for _ in range(DOWNLOAD_ATTEMPTS):
+        try:
+            response = request.get(url, timeout=timeout_s * 1000, fail_on_status_code=False)
+        except PlaywrightError as exc:
+            last = str(exc).splitlines()[0]
+            continue
+        if response.status != 200:
+            last = f"HTTP {response.status}"
+            continue
+        body = response.body()
+        if not body or sniff_extension(body) is None:
+            last = f"not a video ({len(body)} bytes)"
+            continue
+        return body
+    raise DownloadError(f"download failed after {DOWNLOAD_ATTEMPTS} attempts: {last}")
+
+
+def save_video(data: bytes, target_stem: Path, base_dir: Path) -> VideoFile:
+    """Write `data` to `<target_stem>.<ext>` atomically; paths recorded relative to base."""
+    ext = sniff_extension(data)
+    if ext is None:
+        raise DownloadError("not a video")
+    target = target_stem.with_suffix(f".{ext}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, PRIVATE_FILE_MODE)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return VideoFile(
+        path=str(target.relative_to(base_dir)),
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )

@@ -1,0 +1,300 @@
+"""VideoGenerator: make one video on one Page, and say how it ended.
+
+The state machine of one attempt (the original design, made event-driven):
+
+    ready page -> dismiss banner -> fill prompt -> click "Make video"/"Redo"
+      -> wait for progress, an error or a new video
+      -> wait for a new, playable video or an error      (bounded by the video timeout)
+      -> Outcome
+
+Every wait is a Playwright wait on the page's own signals, bounded by what is left of
+the video timeout; nothing sleeps for a fixed time. A video counts only if its `src` is
+not one that was on the page before the click, so an older video is never mistaken for
+the new one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Locator, Page
+
+from grokbatch.logs import REDACTED, redact
+from grokbatch.outcomes import Outcome
+from grokbatch.selectors import Selectors
+
+# JavaScript: is this <video> loaded far enough to know it plays?
+_PLAYABLE_JS = "v => v.readyState >= 1 && Number.isFinite(v.duration) && v.duration > 0"
+_PERCENT = re.compile(r"(\d{1,3})\s*%")
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """How one attempt ended, and what it produced."""
+
+    outcome: Outcome
+    error: str | None = None
+    video_url: str | None = None
+    progress_seen: bool = False
+    elapsed_s: float = 0.0
+    debug_path: str | None = None
+
+
+class _Deadline:
+    """What is left of one attempt's time budget."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def ms(self) -> float:
+        return max(1.0, (self.end - time.monotonic()) * 1000)
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.end
+
+
+class VideoGenerator:
+    """Generates videos one after another on one page that shows the image post."""
+
+    def __init__(
+        self,
+        page: Page,
+        permalink: str,
+        selectors: Selectors,
+        *,
+        timeout_s: float,
+        element_timeout_s: float,
+        page_load_timeout_s: float,
+        debug_dir: Path,
+        worker_id: str,
+    ) -> None:
+        self.page = page
+        self.permalink = permalink
+        self.sel = selectors
+        self.timeout_s = timeout_s
+        self.element_timeout_s = element_timeout_s
+        self.page_load_timeout_s = page_load_timeout_s
+        self.debug_dir = debug_dir
+        self.worker_id = worker_id
+        self._needs_reload = False
+
+    # ----------------------------------------------------------------- page state
+    def open_post(self) -> None:
+        """Navigate to the permalink (once per worker, and after a failed attempt)."""
+        self.page.goto(
+            self.permalink, timeout=self.page_load_timeout_s * 1000, wait_until="domcontentloaded"
+        )
+        self._needs_reload = False
+
+    def _visible(self, selector: str) -> bool:
+        try:
+            return self.page.locator(selector).first.is_visible()
+        except PlaywrightError:
+            return False
+
+    def _dismiss_banner(self) -> None:
+        if self._visible(self.sel.banner):
+            logger.debug("{}: dismissing an announcement overlay", self.worker_id)
+            self.page.locator(self.sel.banner_dismiss).first.click(
+                timeout=self.element_timeout_s * 1000
+            )
+            self.page.locator(self.sel.banner).first.wait_for(
+                state="hidden", timeout=self.element_timeout_s * 1000
+            )
+
+    def _video_srcs(self) -> list[str]:
+        srcs: list[str] = self.page.locator(self.sel.video).evaluate_all(
+            "vs => vs.map(v => v.getAttribute('src')).filter(Boolean)"
+        )
+        return srcs
+
+    def _new_video(self, old_srcs: list[str]) -> Locator:
+        exclude = "".join(f':not([src="{_css_string(s)}"])' for s in old_srcs)
+        return self.page.locator(f"video[src]{exclude}")
+
+    def _fill_prompt(self, prompt: str) -> None:
+        editor = self.page.locator(self.sel.prompt_editor).first
+        editor.wait_for(state="visible", timeout=self.element_timeout_s * 1000)
+        editor.fill(prompt, timeout=self.element_timeout_s * 1000)
+
+    def _click_generate(self) -> None:
+        button = self.page.locator(self.sel.make_video_button).or_(
+            self.page.locator(self.sel.redo_button)
+        )
+        try:
+            button.first.click(timeout=self.element_timeout_s * 1000)
+        except PlaywrightError:
+            logger.debug("{}: no Make video/Redo button; trying the editor's submit",
+                         self.worker_id)
+            self.page.locator(self.sel.editor_submit_button).first.click(
+                timeout=self.element_timeout_s * 1000
+            )
+
+    # ----------------------------------------------------------------- outcome
+    def _failure_locators(self) -> list[tuple[Outcome, Locator]]:
+        page = self.page
+        return [
+            (Outcome.AUTH_REQUIRED, page.locator(self.sel.sign_in)),
+            (Outcome.RATE_LIMIT, page.locator(self.sel.rate_limit_message)),
+            (Outcome.CONTENT_MODERATED, page.locator(self.sel.moderated_message)),
+            (Outcome.NETWORK_ERROR, page.locator(self.sel.network_error_message)),
+            (Outcome.GENERATION_ERROR, page.locator(self.sel.generation_error_message)),
+        ]
+
+    def _visible_failure(self) -> Outcome | None:
+        for outcome, locator in self._failure_locators():
+            try:
+                if locator.first.is_visible():
+                    return outcome
+            except PlaywrightError:
+                continue
+        return None
+
+    def _wait_any(self, primary: Locator, deadline: _Deadline) -> bool:
+        """Wait until `primary` or any failure shows; True if it was `primary`."""
+        combined = primary
+        for _, locator in self._failure_locators():
+            combined = combined.or_(locator)
+        combined.first.wait_for(state="visible", timeout=deadline.ms())
+        return self._visible_failure() is None
+
+    def generate(self, prompt: str | None, label: str) -> GenerationResult:
+        """Make one video with `prompt` (None: the site's default); `label` names it in logs."""
+        started = time.monotonic()
+        progress_seen = False
+        try:
+            if self._needs_reload or not self.page.url.startswith(self.permalink):
+                self.open_post()
+            self._dismiss_banner()
+            before = self._visible_failure()
+            if before in (Outcome.AUTH_REQUIRED, Outcome.RATE_LIMIT):
+                return self._finish(before, "seen before generating", started, False)
+            old_srcs = self._video_srcs()
+            if prompt:
+                self._fill_prompt(prompt)
+            deadline = _Deadline(self.timeout_s)
+            self._click_generate()
+            logger.debug("{}: {} started", self.worker_id, label)
+            new_video = self._new_video(old_srcs)
+            progress = self.page.locator(self.sel.progress)
+            if not self._wait_any(progress.or_(new_video), deadline):
+                return self._failed_from_page(started, progress_seen)
+            progress_seen = True
+            if not self._wait_any(new_video, deadline):
+                return self._failed_from_page(started, progress_seen)
+            video = new_video.first
+            video.evaluate(
+                f"(v, ms) => new Promise((ok, fail) => {{ const check = {_PLAYABLE_JS};"
+                " if (check(v)) return ok(true);"
+                " const t = setTimeout(() => fail(new Error('video did not load')), ms);"
+                " v.addEventListener('loadedmetadata', () => { clearTimeout(t); ok(true); },"
+                " { once: true }); })",
+                deadline.ms(),
+            )
+            src = video.get_attribute("src") or ""
+            url = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
+            return self._finish(Outcome.COMPLETED, None, started, progress_seen, video_url=url)
+        except PlaywrightError as exc:
+            failure = self._safe_visible_failure()
+            if failure is not None:
+                return self._fail(failure, started, progress_seen)
+            if self.page.is_closed() or "closed" in str(exc).lower():
+                return self._finish(Outcome.BROWSER_CRASHED, "the browser closed", started,
+                                    progress_seen)
+            if progress_seen or time.monotonic() - started >= self.timeout_s:
+                detail = f"no video within {self.timeout_s:.0f} s"
+                if progress_seen:
+                    detail += f" (progress stuck at {self._progress_text() or '?'})"
+                return self._fail(Outcome.TIMEOUT, started, progress_seen, detail)
+            return self._fail(Outcome.GENERATION_ERROR, started, progress_seen,
+                              f"page did not respond: {_first_line(str(exc))}")
+
+    def _safe_visible_failure(self) -> Outcome | None:
+        try:
+            return None if self.page.is_closed() else self._visible_failure()
+        except PlaywrightError:
+            return None
+
+    def _progress_text(self) -> str | None:
+        try:
+            text = self.page.locator(self.sel.progress).first.inner_text(timeout=500)
+        except PlaywrightError:
+            return None
+        match = _PERCENT.search(text)
+        return f"{match.group(1)}%" if match else None
+
+    def _failed_from_page(self, started: float, progress_seen: bool) -> GenerationResult:
+        outcome = self._visible_failure() or Outcome.GENERATION_ERROR
+        return self._fail(outcome, started, progress_seen)
+
+    def _fail(
+        self, outcome: Outcome, started: float, progress_seen: bool, detail: str | None = None
+    ) -> GenerationResult:
+        message = detail or _MESSAGES.get(outcome, outcome.value.lower())
+        self._needs_reload = True
+        debug_path = self.save_debug(outcome.value)
+        return self._finish(outcome, message, started, progress_seen, debug_path=debug_path)
+
+    def _finish(
+        self,
+        outcome: Outcome,
+        error: str | None,
+        started: float,
+        progress_seen: bool,
+        *,
+        video_url: str | None = None,
+        debug_path: str | None = None,
+    ) -> GenerationResult:
+        return GenerationResult(
+            outcome=outcome,
+            error=redact(error) if error else None,
+            video_url=video_url,
+            progress_seen=progress_seen,
+            elapsed_s=time.monotonic() - started,
+            debug_path=debug_path,
+        )
+
+    # ----------------------------------------------------------------- debug
+    def save_debug(self, kind: str) -> str | None:
+        """Save a screenshot and a redacted HTML snapshot; return their common path stem."""
+        if self.page.is_closed():
+            return None
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")[:-3]
+        stem = self.debug_dir / f"{self.worker_id}_{kind}_{stamp}"
+        try:
+            self.debug_dir.mkdir(parents=True, exist_ok=True)
+            html = self.page.content()
+            stem.with_suffix(".html").write_text(redact(html), encoding="utf-8")
+            # The editor's text is part of the pixels too: blank it before the screenshot.
+            self.page.locator(self.sel.prompt_editor).evaluate_all(
+                "(els, mask) => els.forEach(e => { if ('value' in e && e.tagName === 'TEXTAREA')"
+                " e.value = mask; else e.textContent = mask; })",
+                REDACTED,
+            )
+            self.page.screenshot(path=str(stem.with_suffix(".png")), timeout=5000)
+        except PlaywrightError as exc:
+            logger.debug("{}: debug snapshot incomplete: {}", self.worker_id, _first_line(str(exc)))
+        return str(stem)
+
+
+_MESSAGES = {
+    Outcome.RATE_LIMIT: "rate limit reached",
+    Outcome.AUTH_REQUIRED: "not signed in",
+    Outcome.CONTENT_MODERATED: "content moderated",
+    Outcome.NETWORK_ERROR: "network error",
+    Outcome.GENERATION_ERROR: "generation error",
+}
+
+
+def _css_string(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _first_line(text: str) -> str:
+    return redact(text.strip().splitlines()[0] if text.strip() else text)[:200]

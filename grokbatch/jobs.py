@@ -1,0 +1,294 @@
+"""Jobs: create or resume one, hold its lock for the run, and report on jobs.
+
+A job is a directory under `<home>/runs/<job>/` with its manifest. `start` is what
+`run start` does: a new job is created, an existing one is resumed (completed items are
+skipped, retryable failures retried), so the same command rerun from cron finishes
+exactly what is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import portalocker
+from loguru import logger
+
+from grokbatch import accounts, paths
+from grokbatch.config import RunConfig
+from grokbatch.errors import (
+    CooldownError,
+    ExitCode,
+    JobLockedError,
+    JobMismatchError,
+    ManifestError,
+    NotImplementedYetError,
+)
+from grokbatch.logs import add_run_log, configure_console, register_secret
+from grokbatch.manifest import ItemStatus, Manifest, RunStatus, parse_iso
+from grokbatch.prompts import load_prompts_file
+from grokbatch.runner import ParallelRunner, RunSummary
+
+
+def default_job_name(account: str, permalink: str, prompts: list[dict[str, Any]] | None,
+                     prompt: str | None) -> str:
+    """A stable name from account, permalink and prompt(s): the same command, the same job."""
+    post_id = urlsplit(permalink).path.rstrip("/").rsplit("/", 1)[-1]
+    fingerprint = json.dumps(
+        [account, permalink, [r["prompt"] for r in prompts] if prompts else prompt]
+    )
+    digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
+    return f"{account}-{post_id[:24]}-{digest}"
+
+
+@contextmanager
+def job_lock(job: str) -> Iterator[None]:
+    """Hold the job's run lock, or raise JobLockedError (exit 4) naming the holder."""
+    lock_path = paths.run_lock_file(job)
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = portalocker.Lock(lock_path, mode="a+", timeout=0, fail_when_locked=True,
+                            flags=portalocker.LockFlags.EXCLUSIVE
+                            | portalocker.LockFlags.NON_BLOCKING)
+    try:
+        handle = lock.acquire()
+    except portalocker.exceptions.LockException:
+        try:
+            holder = lock_path.read_text().strip() or "unknown"
+        except OSError:
+            holder = "unknown"
+        raise JobLockedError(
+            f"job {job} is already running (PID {holder}); wait for it or stop it first"
+        ) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        lock.release()
+
+
+def _prompt_texts(config: RunConfig) -> tuple[list[dict[str, Any]] | None, tuple[str | None, ...]]:
+    if config.prompts_file is not None:
+        rows = load_prompts_file(config.prompts_file, config.count)
+        return rows, tuple(r["prompt"] for r in rows)
+    return None, (config.prompt,)
+
+
+def _check_same_job(doc: dict[str, Any], config: RunConfig,
+                    rows: list[dict[str, Any]] | None) -> None:
+    """Refuse to continue a job with a different permalink, prompt(s) or account."""
+    if doc.get("accountAlias") != config.account:
+        raise JobMismatchError("this job was made with another account; use a new --job-name")
+    if doc.get("permalink") != config.permalink:
+        raise JobMismatchError("this job was made with another permalink; use a new --job-name")
+    old = [r["prompt"] for r in doc["prompts"]] if "prompts" in doc else doc.get("prompt")
+    new = [r["prompt"] for r in rows] if rows is not None else config.prompt
+    if old != new:
+        field = "prompts" if "prompts" in doc or rows is not None else "prompt"
+        raise JobMismatchError(
+            f"this job was made with a different {field}; use a new --job-name"
+        )
+
+
+def _check_cooldown(doc: dict[str, Any], config: RunConfig) -> None:
+    if config.force or config.cooldown_s <= 0:
+        return
+    if doc.get("status") != RunStatus.STOPPED_RATE_LIMIT.value:
+        return
+    limited_at = parse_iso(doc.get("rateLimitedAt"))
+    if limited_at is None:
+        return
+    until = limited_at + timedelta(seconds=config.cooldown_s)
+    if datetime.now(timezone.utc) < until:
+        local = until.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        raise CooldownError(
+            f"job stopped on a rate limit; cooldown lasts until {local}: rerun then "
+            "(or pass --cooldown 0 / --force)"
+        )
+
+
+def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
+    counts = {s.value: sum(1 for i in doc["items"] if i["status"] == s.value) for s in ItemStatus}
+    logger.info("job {}: nothing left to do ({} completed, {} failed for good)",
+                job, counts["COMPLETED"], counts["FAILED"])
+    return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=doc["status"],
+                      exit_code=ExitCode.OK, counts=counts, failed_by_kind={},
+                      wall_s=time.monotonic() - started, message="nothing left to do")
+
+
+def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
+    """Create or resume the job described by `config`, run it, and return the summary."""
+    started = time.monotonic()
+    configure_console()
+    profile = accounts.require_account(config.account)
+    rows, prompts = _prompt_texts(config)
+    for text in prompts:
+        register_secret(text)
+    job = config.job_name or default_job_name(config.account, config.permalink, rows,
+                                               config.prompt)
+    run_dir = paths.run_dir(job)
+    paths.make_private_dir(run_dir)
+    with job_lock(job):
+        log_sink = add_run_log(paths.run_log_file(job))
+        try:
+            manifest_path = paths.manifest_file(job)
+            if manifest_path.exists():
+                manifest = Manifest.open(manifest_path)
+                doc = manifest.snapshot()
+                _check_same_job(doc, config, rows)
+                _check_cooldown(doc, config)
+                manifest.requeue_abandoned(frozenset(
+                    i["workerId"] for i in doc["items"] if i["workerId"]))
+                if config.count_given and rows is None:
+                    manifest.extend(config.count)
+                manifest.reset_for_rerun(config.max_attempts)
+                doc = manifest.snapshot()
+                if not doc["pendingCount"]:
+                    return _nothing_left(job, doc, started)
+                logger.info("job {}: resuming, {} of {} left", job, doc["pendingCount"],
+                            doc["batchSize"])
+            else:
+                manifest = Manifest.create(
+                    manifest_path, job_name=job, account_alias=config.account,
+                    permalink=config.permalink, count=config.count, prompt=config.prompt,
+                    prompts=[{"prompt": r["prompt"], "count": r["count"]} for r in rows]
+                    if rows is not None else None,
+                    settings={"cooldownSeconds": config.cooldown_s},
+                )
+                logger.info("job {}: created with {} video(s); {}", job,
+                            manifest.snapshot()["batchSize"],
+                            "prompt provided" if config.prompt else
+                            (f"{len(rows)} prompt rows" if rows else "no prompt"))
+            manifest.update_fields(settings={"cooldownSeconds": config.cooldown_s})
+            accounts.touch_last_used(config.account)
+            runner = ParallelRunner(config, job, manifest, profile, prompts,
+                                    show_progress=not json_output)
+            summary = runner.run()
+            log_summary(summary)
+            return summary
+        finally:
+            logger.remove(log_sink)
+
+
+def log_summary(summary: RunSummary) -> None:
+    """The colour-coded end-of-run summary, on the console and in run.log."""
+    counts = summary.counts
+    line = (f"job {summary.job_name}: {counts.get('COMPLETED', 0)} completed, "
+            f"{counts.get('FAILED', 0)} failed, {counts.get('PENDING', 0)} left, "
+            f"in {summary.wall_s:.1f} s")
+    if summary.exit_code == ExitCode.OK:
+        logger.success(line)
+    else:
+        logger.warning(line)
+    for kind, n in sorted(summary.failed_by_kind.items()):
+        logger.warning("  failed with {}: {}", kind, n)
+    if summary.message:
+        logger.info("{} (exit {})", summary.message, summary.exit_code)
+
+
+# --------------------------------------------------------------------- reporting
+def _read(job: str) -> dict[str, Any]:
+    path = paths.manifest_file(job)
+    if not path.exists():
+        raise ManifestError(f"no job named {job!r} (see `grokbatch run list`)")
+    return Manifest(path).snapshot()
+
+
+def job_status(job: str) -> dict[str, Any]:
+    """The job's status as `run status --json` prints it (no prompt text)."""
+    doc = _read(job)
+    by_kind: dict[str, int] = {}
+    for item in doc["items"]:
+        if item["status"] == ItemStatus.FAILED.value:
+            kind = item.get("errorKind") or "UNKNOWN"
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+    cooldown_until = None
+    limited_at = parse_iso(doc.get("rateLimitedAt"))
+    if limited_at and doc.get("status") == RunStatus.STOPPED_RATE_LIMIT.value:
+        seconds = float(doc.get("settings", {}).get("cooldownSeconds", 0))
+        cooldown_until = (limited_at + timedelta(seconds=seconds)).isoformat()
+    return {
+        "jobName": doc["jobName"],
+        "status": doc["status"],
+        "accountAlias": doc["accountAlias"],
+        "permalink": doc["permalink"],
+        "batchSize": doc["batchSize"],
+        "counts": {s.value: sum(1 for i in doc["items"] if i["status"] == s.value)
+                   for s in ItemStatus},
+        "failedByKind": by_kind,
+        "createdAt": doc["createdAt"],
+        "updatedAt": doc["updatedAt"],
+        "rateLimitedAt": doc.get("rateLimitedAt"),
+        "cooldownUntil": cooldown_until,
+        "stopReason": doc.get("stopReason"),
+        "items": [
+            {k: item.get(k) for k in ("index", "status", "attempts", "workerId", "startedAt",
+                                      "completedAt", "errorKind", "error", "promptIndex",
+                                      "video", "generationSeconds")}
+            for item in doc["items"]
+        ],
+    }
+
+
+def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
+    """`run status` as text."""
+    counts = report["counts"]
+    lines = [
+        f"job       {report['jobName']}",
+        f"status    {report['status']}",
+        f"videos    {counts['COMPLETED']} completed, {counts['FAILED']} failed, "
+        f"{counts['PENDING']} pending, {counts['IN_PROGRESS']} in progress "
+        f"(of {report['batchSize']})",
+    ]
+    for kind, n in sorted(report["failedByKind"].items()):
+        lines.append(f"          {n} failed with {kind}")
+    if report["rateLimitedAt"]:
+        lines.append(f"limited   {report['rateLimitedAt']}")
+    if report["cooldownUntil"]:
+        lines.append(f"cooldown  until {report['cooldownUntil']}")
+    if with_items:
+        lines.append("")
+        lines.append(f"{'#':>4} {'STATUS':<12} {'TRIES':>5} {'KIND':<18} FILE")
+        for item in report["items"]:
+            video = (item.get("video") or {}).get("path", "")
+            lines.append(f"{item['index']:>4} {item['status']:<12} {item['attempts']:>5} "
+                         f"{item.get('errorKind') or '':<18} {video}")
+    return "\n".join(lines)
+
+
+def list_jobs() -> list[dict[str, Any]]:
+    """Every job, newest update first, as `run list --json` prints them."""
+    root = paths.runs_dir()
+    rows: list[dict[str, Any]] = []
+    if not root.is_dir():
+        return rows
+    for manifest_path in sorted(root.glob("*/manifest.json")):
+        try:
+            doc = Manifest(manifest_path).snapshot()
+        except ManifestError as exc:
+            rows.append({"jobName": manifest_path.parent.name, "status": "UNREADABLE",
+                         "error": str(exc), "completedCount": 0, "failedCount": 0,
+                         "batchSize": 0, "updatedAt": ""})
+            continue
+        rows.append({k: doc.get(k) for k in ("jobName", "status", "completedCount",
+                                             "failedCount", "rateLimitedCount", "batchSize",
+                                             "createdAt", "updatedAt")})
+    rows.sort(key=lambda r: str(r.get("updatedAt") or ""), reverse=True)
+    return rows
+
+
+def write_report(job: str, *, include_prompts: bool = False) -> Path:
+    """Write the job's report.html (issue 6 builds the gallery)."""
+    _read(job)
+    raise NotImplementedYetError("run report is not implemented yet")
+

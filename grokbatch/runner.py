@@ -1,0 +1,317 @@
+"""ParallelRunner: start the worker processes, watch them, stop them, summarise the run.
+
+The supervisor pattern of dramatiq's CLI: the runner spawns every worker at once (no
+stagger), then waits on their event pipes and process sentinels together. The first
+SIGINT/SIGTERM sets the shared stop Event (workers finish their current video); a second
+one, or a worker still busy after the grace period, gets the worker's whole process group
+killed and its items released. A worker that dies is noticed at once: its item goes back
+to PENDING and a replacement starts, at most `parallel` times per run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import SpawnProcess
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from loguru import logger
+
+from grokbatch import paths
+from grokbatch.config import RunConfig
+from grokbatch.errors import ExitCode
+from grokbatch.logs import log_forwarded
+from grokbatch.manifest import ItemStatus, Manifest, RunStatus
+from grokbatch.outcomes import Outcome
+from grokbatch.profiles import remove_profile
+from grokbatch.progress import Progress
+from grokbatch.worker import EXIT_STARTUP_FAILED, WorkerSpec, worker_main
+
+# How long one look at the pipes and processes may block: bounds how late a signal or a
+# dead worker is noticed.
+_WATCH_INTERVAL_S = 0.25
+# After a hard kill, how long to wait for a worker's process to be reaped.
+_REAP_TIMEOUT_S = 5.0
+
+
+@dataclass
+class _WorkerHandle:
+    worker_id: str
+    process: SpawnProcess
+    conn: Connection
+    startup_failed: bool = False
+
+
+@dataclass
+class RunSummary:
+    """What a run did, for the console summary, `--json` and the exit code."""
+
+    job_name: str
+    run_dir: Path
+    status: str
+    exit_code: int
+    counts: dict[str, int]
+    failed_by_kind: dict[str, int]
+    wall_s: float
+    replacements: int = 0
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as `run start --json` prints it (no prompt text)."""
+        return {
+            "jobName": self.job_name,
+            "runDir": str(self.run_dir),
+            "status": self.status,
+            "exitCode": self.exit_code,
+            "counts": self.counts,
+            "failedByKind": self.failed_by_kind,
+            "wallSeconds": round(self.wall_s, 3),
+            "workerReplacements": self.replacements,
+            "message": self.message,
+            **self.extra,
+        }
+
+
+class ParallelRunner:
+    """Runs one job's pending items with `config.parallel` worker processes."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        job_name: str,
+        manifest: Manifest,
+        account_profile: Path,
+        prompts: tuple[str | None, ...],
+        *,
+        show_progress: bool = True,
+    ) -> None:
+        self.config = config
+        self.job_name = job_name
+        self.manifest = manifest
+        self.account_profile = account_profile
+        self.prompts = prompts
+        self.run_dir = paths.run_dir(job_name)
+        self.ctx = multiprocessing.get_context("spawn")
+        self.stop = self.ctx.Event()
+        self.workers: dict[str, _WorkerHandle] = {}
+        self.next_worker = 0
+        self.replacements = 0
+        self.stop_reason: str | None = None
+        self.signals = 0
+        self.stop_requested_at: float | None = None
+        self.progress = Progress(enabled=show_progress)
+
+    # ----------------------------------------------------------------- workers
+    def _spawn(self) -> None:
+        worker_id = f"worker-{self.next_worker}"
+        self.next_worker += 1
+        spec = WorkerSpec(
+            worker_id=worker_id,
+            run_dir=self.run_dir,
+            manifest_path=self.manifest.path,
+            account_profile=self.account_profile,
+            profile_dir=paths.worker_profile_dir(self.job_name, self.next_worker - 1),
+            permalink=self.config.permalink,
+            prompts=self.prompts,
+            headless=not self.config.headed,
+            timeout_s=self.config.timeout_s,
+            element_timeout_s=self.config.element_timeout_s,
+            page_load_timeout_s=self.config.page_load_timeout_s,
+            browser_path=self.config.browser_path,
+            selectors_file=self.config.selectors,
+            auto_download=self.config.auto_download,
+            parent_pid=os.getpid(),
+        )
+        receiver, sender = self.ctx.Pipe(duplex=False)
+        process = self.ctx.Process(
+            target=worker_main, args=(spec, self.stop, sender), name=worker_id, daemon=False
+        )
+        process.start()
+        sender.close()  # the worker holds the only write end: EOF means it is gone
+        self.workers[worker_id] = _WorkerHandle(worker_id, process, receiver)
+        self.progress.worker_state(worker_id, "starting")
+
+    def _kill(self, handle: _WorkerHandle) -> None:
+        """Kill a worker and everything it started (its own process group)."""
+        pid = handle.process.pid
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        handle.process.join(_REAP_TIMEOUT_S)
+
+    # ----------------------------------------------------------------- events
+    def _handle_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        worker = str(event.get("worker", "?"))
+        if kind == "log":
+            log_forwarded(event)
+        elif kind == "state":
+            self.progress.worker_state(worker, str(event.get("state")), event.get("item"))
+        elif kind == "item":
+            self.progress.item_done(str(event.get("outcome")))
+        elif kind == "stop":
+            reason = str(event.get("reason"))
+            if self.stop_reason != Outcome.AUTH_REQUIRED.value:
+                self.stop_reason = reason
+            self._request_stop()
+            if reason == Outcome.AUTH_REQUIRED.value:
+                self._hard_stop()  # nothing useful can happen signed out
+        elif kind == "startup_failed":
+            self.workers[worker].startup_failed = True
+
+    def _drain(self, handle: _WorkerHandle) -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while handle.conn.poll():
+                self._handle_event(handle.conn.recv())
+
+    # ----------------------------------------------------------------- stopping
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # No logging here (not safe in a signal handler): set flags, the loop reports.
+        self.signals += 1
+        self.stop.set()
+
+    def _request_stop(self) -> None:
+        self.stop.set()
+        if self.stop_requested_at is None:
+            self.stop_requested_at = time.monotonic()
+
+    def _hard_stop(self) -> None:
+        for handle in self.workers.values():
+            if handle.process.is_alive():
+                self._kill(handle)
+        self.manifest.requeue_abandoned(frozenset(self.workers))
+
+    def _reap(self, handle: _WorkerHandle) -> None:
+        """A worker ended: read its last events, requeue what it held, maybe replace it."""
+        self._drain(handle)
+        handle.process.join(_REAP_TIMEOUT_S)
+        handle.conn.close()
+        del self.workers[handle.worker_id]
+        requeued = self.manifest.requeue_abandoned(frozenset({handle.worker_id}))
+        self.progress.worker_state(handle.worker_id, "stopped")
+        code = handle.process.exitcode
+        crashed = code not in (0, EXIT_STARTUP_FAILED) or bool(requeued)
+        if not crashed or self.stop.is_set():
+            return
+        logger.warning(
+            "{} died (exit code {}); item(s) {} back in the queue",
+            handle.worker_id, code, requeued or "none",
+        )
+        pending = self.manifest.snapshot()["pendingCount"]
+        if pending and self.replacements < self.config.parallel:
+            self.replacements += 1
+            self._spawn()
+            logger.info("started a replacement worker ({} so far)", self.replacements)
+
+    # ----------------------------------------------------------------- main loop
+    def run(self) -> RunSummary:
+        """Run the job's pending items; return the summary (with the exit code)."""
+        started = time.monotonic()
+        paths.make_private_dir(paths.worker_profiles_dir(self.job_name))
+        self.manifest.set_status(RunStatus.IN_PROGRESS)
+        snapshot = self.manifest.snapshot()
+        todo = snapshot["pendingCount"]
+        self.progress.start(total=snapshot["batchSize"], done=snapshot["completedCount"],
+                            failed=snapshot["failedCount"])
+        workers = min(self.config.parallel, todo)
+        logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
+        previous = {
+            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        announced = 0
+        try:
+            for _ in range(workers):
+                self._spawn()
+            while self.workers:
+                if self.signals > announced:
+                    announced = self.signals
+                    if announced == 1:
+                        self.stop_reason = self.stop_reason or "INTERRUPTED"
+                        self._request_stop()
+                        logger.warning("finishing current videos — press Ctrl-C again to stop now")
+                    else:
+                        logger.warning("stopping now")
+                        self._hard_stop()
+                if self.stop_requested_at is not None and (
+                    time.monotonic() - self.stop_requested_at > self.config.shutdown_grace_s
+                ):
+                    logger.warning("workers still busy after {:.0f} s; stopping them",
+                                   self.config.shutdown_grace_s)
+                    self._hard_stop()
+                handles = {h.conn: h for h in self.workers.values()}
+                sentinels = {h.process.sentinel: h for h in self.workers.values()}
+                ready = wait([*handles, *sentinels], timeout=_WATCH_INTERVAL_S)
+                for obj in ready:
+                    if obj in handles:
+                        self._drain_or_reap(handles[obj])
+                for obj in ready:
+                    handle = sentinels.get(obj)  # type: ignore[call-overload]
+                    if handle is not None and handle.worker_id in self.workers:
+                        self._reap(handle)
+                self.progress.refresh()
+        finally:
+            for handle in list(self.workers.values()):
+                self._kill(handle)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.progress.stop()
+            self.manifest.requeue_abandoned(frozenset(f"worker-{i}" for i in
+                                                      range(self.next_worker)))
+            if not self.config.keep_profiles:
+                remove_profile(paths.worker_profiles_dir(self.job_name))
+        return self._finish(time.monotonic() - started)
+
+    def _drain_or_reap(self, handle: _WorkerHandle) -> None:
+        try:
+            while handle.conn.poll():
+                self._handle_event(handle.conn.recv())
+        except (EOFError, OSError):
+            if handle.worker_id in self.workers:
+                self._reap(handle)
+
+    # ----------------------------------------------------------------- the end
+    def _finish(self, wall_s: float) -> RunSummary:
+        doc = self.manifest.snapshot()
+        counts = {s.value: sum(1 for i in doc["items"] if i["status"] == s.value)
+                  for s in ItemStatus}
+        failed_by_kind: dict[str, int] = {}
+        for item in doc["items"]:
+            if item["status"] == ItemStatus.FAILED.value:
+                kind = item.get("errorKind") or "UNKNOWN"
+                failed_by_kind[kind] = failed_by_kind.get(kind, 0) + 1
+        status, code, message = self._final_status(counts)
+        self.manifest.set_status(status, message if status is not RunStatus.COMPLETED else None)
+        return RunSummary(
+            job_name=self.job_name,
+            run_dir=self.run_dir,
+            status=status.value,
+            exit_code=code,
+            counts=counts,
+            failed_by_kind=failed_by_kind,
+            wall_s=wall_s,
+            replacements=self.replacements,
+            message=message,
+        )
+
+    def _final_status(self, counts: dict[str, int]) -> tuple[RunStatus, int, str]:
+        if self.stop_reason == Outcome.AUTH_REQUIRED.value:
+            return (RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
+                    "the account is not signed in: run `grokbatch accounts add` again")
+        if self.stop_reason == Outcome.RATE_LIMIT.value:
+            return (RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
+                    "stopped by the site's rate limit: rerun the same command later")
+        if self.stop_reason == "INTERRUPTED":
+            return (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED,
+                    "interrupted: rerun the same command to finish")
+        if counts[ItemStatus.PENDING.value] or counts[ItemStatus.FAILED.value]:
+            return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
+                    "some videos failed or were not made: rerun to retry what can be retried")
+        return RunStatus.COMPLETED, ExitCode.OK, "every video completed"

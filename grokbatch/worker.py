@@ -1,0 +1,305 @@
+"""One worker process: its own profile copy and Chromium, claiming items until none is left.
+
+    copy profile -> launch browser -> open the permalink once -> check sign-in
+      -> loop: stop set? -> claim -> generate -> download -> record -> ...
+
+A worker talks to the runner only through the shared stop Event and a one-way pipe of
+events (log records, state changes, stop reasons). It runs in its own process group, so a
+Ctrl-C on the terminal reaches only the runner, which decides what it means; and it
+watches its parent, so a killed runner never leaves a worker or a browser behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from playwright.sync_api import BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
+
+from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
+from grokbatch.downloads import DownloadError, fetch_video, save_video
+from grokbatch.generator import GenerationResult, VideoGenerator
+from grokbatch.logs import register_secret, worker_sink
+from grokbatch.manifest import ItemStatus, Manifest, RunStatus
+from grokbatch.outcomes import Outcome
+from grokbatch.profiles import copy_profile, remove_profile
+from grokbatch.selectors import Selectors
+from grokbatch.session import detect_signed_in
+
+# How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
+# not leave browsers running for long.
+_PARENT_CHECK_S = 0.5
+# Worker process exit codes (the runner reads them with events; these are a fallback).
+EXIT_OK = 0
+EXIT_STARTUP_FAILED = 12
+EXIT_ORPHANED = 13
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs; picklable for the spawn start method."""
+
+    worker_id: str
+    run_dir: Path
+    manifest_path: Path
+    account_profile: Path
+    profile_dir: Path
+    permalink: str
+    prompts: tuple[str | None, ...]  # by promptIndex; a single-prompt job has one
+    headless: bool
+    timeout_s: float
+    element_timeout_s: float
+    page_load_timeout_s: float
+    browser_path: str | None
+    selectors_file: Path | None
+    auto_download: bool
+    parent_pid: int
+
+
+class _Events:
+    """The worker's end of the event pipe; safe to use from several threads."""
+
+    def __init__(self, conn: Connection, worker_id: str) -> None:
+        self.conn = conn
+        self.worker_id = worker_id
+        self._lock = threading.Lock()
+
+    def send(self, event: dict[str, Any]) -> None:
+        event.setdefault("worker", self.worker_id)
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            self.conn.send(event)
+
+    def state(self, state: str, **extra: Any) -> None:
+        self.send({"type": "state", "state": state, **extra})
+
+
+def _kill_own_group_and_exit(profile_dir: Path) -> None:
+    """The runner is gone: kill our browser and driver, delete the profile copy, exit."""
+    me = os.getpid()
+    group = os.getpgrp()
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            if os.getpgid(int(entry.name)) == group:
+                os.kill(int(entry.name), signal.SIGKILL)
+    remove_profile(profile_dir)
+    os._exit(EXIT_ORPHANED)
+
+
+class _Watchdog(threading.Thread):
+    """Renews the lease of the item being worked on, and exits if the runner vanished."""
+
+    def __init__(self, spec: WorkerSpec, manifest: Manifest) -> None:
+        super().__init__(name="watchdog", daemon=True)
+        self.spec = spec
+        self.manifest = manifest
+        self.finished = threading.Event()
+        self.holding = threading.Event()
+        self._renew_every_s = manifest.lease.total_seconds() / 4
+
+    def run(self) -> None:
+        since_renewal = 0.0
+        while not self.finished.wait(_PARENT_CHECK_S):
+            if os.getppid() != self.spec.parent_pid:
+                _kill_own_group_and_exit(self.spec.profile_dir)
+            since_renewal += _PARENT_CHECK_S
+            if self.holding.is_set() and since_renewal >= self._renew_every_s:
+                since_renewal = 0.0
+                with contextlib.suppress(Exception):
+                    self.manifest.renew_lease(self.spec.worker_id)
+
+
+class Worker:
+    """The work loop of one worker process."""
+
+    def __init__(self, spec: WorkerSpec, stop: Event, events: _Events) -> None:
+        self.spec = spec
+        self.stop = stop
+        self.events = events
+        self.manifest = Manifest(spec.manifest_path)
+        self.selectors = Selectors.load(spec.selectors_file)
+        self.context: BrowserContext | None = None
+        self.generator: VideoGenerator | None = None
+        self.relaunches_left = 1  # a browser that dies is relaunched once
+
+    # ----------------------------------------------------------------- browser
+    def _launch(self, playwright: Playwright, choice: BrowserChoice) -> None:
+        spec = self.spec
+        self.context = launch_persistent(
+            playwright,
+            spec.profile_dir,
+            choice,
+            headless=spec.headless,
+            timeout_s=spec.page_load_timeout_s,
+        )
+        self.context.set_default_timeout(spec.element_timeout_s * 1000)
+        page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        self.generator = VideoGenerator(
+            page,
+            spec.permalink,
+            self.selectors,
+            timeout_s=spec.timeout_s,
+            element_timeout_s=spec.element_timeout_s,
+            page_load_timeout_s=spec.page_load_timeout_s,
+            debug_dir=spec.run_dir / "debug",
+            worker_id=spec.worker_id,
+        )
+        self.generator.open_post()
+
+    def _close_browser(self) -> None:
+        if self.context is not None:
+            with contextlib.suppress(Exception):
+                self.context.close()
+        self.context = None
+
+    # ----------------------------------------------------------------- loop
+    def run(self) -> int:
+        """Work until no item is left or the stop Event is set; return the exit code."""
+        spec = self.spec
+        self.events.state("starting")
+        copy_profile(spec.account_profile, spec.profile_dir)
+        with sync_playwright() as playwright:
+            try:
+                choice = find_browser(playwright, spec.browser_path)
+                self._launch(playwright, choice)
+                assert self.generator is not None
+                signed_in = detect_signed_in(
+                    self.generator.page, self.selectors, spec.page_load_timeout_s
+                )
+            except PlaywrightError as exc:
+                logger.error("{}: browser did not start: {}", spec.worker_id,
+                             str(exc).splitlines()[0])
+                self._close_browser()
+                self.events.send({"type": "startup_failed", "error": str(exc).splitlines()[0]})
+                return EXIT_STARTUP_FAILED
+            if not signed_in:
+                logger.error("{}: the account is not signed in", spec.worker_id)
+                self.stop.set()
+                self.events.send({"type": "stop", "reason": Outcome.AUTH_REQUIRED.value})
+                with contextlib.suppress(Exception):
+                    self.manifest.set_status(RunStatus.STOPPED_AUTH, "not signed in")
+                self._close_browser()
+                return EXIT_OK
+            try:
+                self._work_loop(playwright, choice)
+            finally:
+                self._close_browser()
+        self.events.state("stopped")
+        return EXIT_OK
+
+    def _work_loop(self, playwright: Playwright, choice: BrowserChoice) -> None:
+        spec = self.spec
+        watchdog = _Watchdog(spec, self.manifest)
+        watchdog.start()
+        try:
+            while not self.stop.is_set():
+                item = self.manifest.claim_next_item(spec.worker_id)
+                if item is None:
+                    break
+                watchdog.holding.set()
+                try:
+                    self._process(item, playwright, choice)
+                finally:
+                    watchdog.holding.clear()
+        finally:
+            watchdog.finished.set()
+
+    def _process(self, item: dict[str, Any], playwright: Playwright, choice: BrowserChoice) -> None:
+        spec = self.spec
+        index = item["index"]
+        prompt_index = item.get("promptIndex") or 0
+        prompt = spec.prompts[prompt_index] if spec.prompts else None
+        label = f"video #{index}" + (f" (prompt #{prompt_index + 1})" if len(spec.prompts) > 1
+                                     else "")
+        self.events.state("generating", item=index)
+        assert self.generator is not None
+        result = self.generator.generate(prompt, label)
+        if result.outcome is Outcome.BROWSER_CRASHED and self.relaunches_left > 0:
+            self.relaunches_left -= 1
+            logger.warning("{}: browser died; relaunching it once", spec.worker_id)
+            self._close_browser()
+            self.manifest.release_item(index, spec.worker_id, "browser died; retried")
+            self._launch(playwright, choice)
+            return
+        self._record(item, result)
+
+    def _record(self, item: dict[str, Any], result: GenerationResult) -> None:
+        spec = self.spec
+        index = item["index"]
+        wid = spec.worker_id
+        outcome = result.outcome
+        if outcome is Outcome.COMPLETED:
+            changes: dict[str, Any] = {
+                "status": ItemStatus.COMPLETED,
+                "video_url": result.video_url,
+                "generation_s": round(result.elapsed_s, 3),
+                "error": None,
+                "error_kind": None,
+            }
+            if spec.auto_download and result.video_url:
+                self.events.state("downloading", item=index)
+                changes.update(self._download(index, result.video_url))
+            self.manifest.update_item(index, wid, **changes)
+            logger.info("{}: video #{} completed in {:.1f} s", wid, index, result.elapsed_s)
+        elif outcome.stops_run:
+            self.manifest.release_item(index, wid)
+            self.stop.set()
+            self.events.send({"type": "stop", "reason": outcome.value})
+            if outcome is Outcome.RATE_LIMIT:
+                self.manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, "rate limit reached")
+                logger.warning("{}: rate limit reached; every worker stops", wid)
+            else:
+                self.manifest.set_status(RunStatus.STOPPED_AUTH, "not signed in")
+                logger.error("{}: signed out; every worker stops", wid)
+        else:
+            self.manifest.update_item(
+                index, wid, status=ItemStatus.FAILED, error_kind=outcome.value,
+                error=result.error, generation_s=round(result.elapsed_s, 3),
+            )
+            logger.warning("{}: video #{} failed: {}", wid, index, outcome.value)
+        self.events.send({"type": "item", "index": index, "outcome": outcome.value})
+        self.events.state("idle")
+
+    def _download(self, index: int, url: str) -> dict[str, Any]:
+        spec = self.spec
+        assert self.context is not None
+        stem = spec.run_dir / "videos" / f"{spec.run_dir.name}-{index:03d}"
+        try:
+            data = fetch_video(self.context.request, url, spec.page_load_timeout_s)
+            video = save_video(data, stem, spec.run_dir)
+        except DownloadError as exc:
+            logger.warning("{}: video #{} generated but not saved: {}", spec.worker_id, index, exc)
+            return {"video": None, "error": str(exc), "error_kind": Outcome.DOWNLOAD_ERROR.value}
+        return {"video": video.to_json()}
+
+
+def worker_main(spec: WorkerSpec, stop: Event, conn: Connection) -> None:
+    """Entry point of a worker process (multiprocessing, spawn)."""
+    os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    events = _Events(conn, spec.worker_id)
+    worker_sink(events.send, spec.worker_id)
+    for prompt in spec.prompts:
+        register_secret(prompt)
+    code = EXIT_OK
+    try:
+        code = Worker(spec, stop, events).run()
+    except Exception as exc:  # log what killed us, without locals (they may hold a prompt)
+        logger.error("{}: crashed: {}: {}", spec.worker_id, type(exc).__name__,
+                     str(exc).splitlines()[0] if str(exc) else "")
+        code = 1
+    finally:
+        remove_profile(spec.profile_dir)
+        with contextlib.suppress(Exception):
+            conn.close()
+    os._exit(code)  # skip atexit handlers of the parent's modules; everything is closed
