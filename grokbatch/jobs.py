@@ -36,6 +36,7 @@ from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, parse_iso
 from grokbatch.prompts import load_prompts_file
 from grokbatch.runner import ParallelRunner, RunSummary
+from grokbatch.selectors import Selectors
 
 
 def default_job_name(account: str, permalink: str, prompts: list[dict[str, Any]] | None,
@@ -132,6 +133,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     configure_console()
     profile = accounts.require_account(config.account)
     rows, prompts = _prompt_texts(config)
+    Selectors.load(config.selectors)  # a bad selectors file is a usage error, before any work
     for text in prompts:
         register_secret(text)
     job = config.job_name or default_job_name(config.account, config.permalink, rows,

@@ -1,0 +1,78 @@
+"""Make sure a Chromium that Playwright can drive is installed (used by `make setup`).
+
+Order: an explicit GROKBATCH_BROWSER, Playwright's own Chromium (downloaded if the network
+allows), a Chromium/Chrome already on PATH, and last, as root on Debian/Ubuntu,
+`apt-get install -y chromium`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+_INSTALL_TIMEOUT_S = 300
+_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def system_browser() -> str | None:
+    """A Chromium/Chrome on PATH, if any."""
+    for name in _NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def playwright_browser() -> str | None:
+    """Playwright's own Chromium, if installed."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        path = p.chromium.executable_path
+    return path if path and Path(path).is_file() else None
+
+
+def run(cmd: list[str]) -> bool:
+    """Run a command with a time bound; True if it succeeded."""
+    try:
+        return subprocess.run(cmd, timeout=_INSTALL_TIMEOUT_S, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def main() -> int:
+    explicit = os.environ.get("GROKBATCH_BROWSER")
+    if explicit and Path(explicit).is_file():
+        print(f"browser: {explicit} (GROKBATCH_BROWSER)")
+        return 0
+    found = playwright_browser() or system_browser()
+    if found:
+        print(f"browser: {found}")
+        return 0
+    print("browser: trying `python -m playwright install chromium`")
+    if run([sys.executable, "-m", "playwright", "install", "chromium"]) and playwright_browser():
+        print(f"browser: {playwright_browser()}")
+        return 0
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("browser: Playwright could not download Chromium; installing Debian's chromium")
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "update", "-qq"], env=env, timeout=_INSTALL_TIMEOUT_S,
+                       check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env,
+                       timeout=_INSTALL_TIMEOUT_S, check=False)
+        if system_browser():
+            print(f"browser: {system_browser()}")
+            return 0
+    print(
+        "browser: none found. Install one: `python -m playwright install chromium`, or your "
+        "system's Chromium/Chrome (then set GROKBATCH_BROWSER if it is not on PATH)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""Helpers for the end-to-end tests of `run start`: a signed-in account, and the real CLI.
+
+Signing an account in takes a browser start, so it is done once per test session against
+an in-process simulator, and each test gets a copy. The simulator validates sessions
+statelessly and cookies are not port-scoped, so the copy is signed in on every simulator
+a test starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grokbatch.simulator.lifecycle import start_simulator
+from grokbatch.simulator.scenario import SimulatorOptions
+
+# A run of a dozen short videos takes well under a minute; this bound only catches hangs.
+RUN_TIMEOUT_S = 300
+SECRET_PROMPT = "zebra-quokka-7731 dancing under violet rain"
+ALIAS = "acct"
+
+
+@dataclass
+class CliResult:
+    """A finished `grokbatch` subprocess."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    home: Path, *args: str, timeout: float = RUN_TIMEOUT_S, env_extra: dict[str, str] | None = None
+) -> CliResult:
+    """Run `python -m grokbatch ARGS` with GROKBATCH_HOME=home and wait for it."""
+    env = {**os.environ, "GROKBATCH_HOME": str(home), **(env_extra or {})}
+    env.pop("GROKBATCH_DEBUG", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grokbatch", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def install_account(template_home: Path, home: Path, alias: str = ALIAS) -> None:
+    """Copy the session's signed-in template account into `home`."""
+    target = home / "accounts" / alias
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(template_home / "accounts" / ALIAS, target, symlinks=True)
+
+
+def start_args(
+    permalink: str, *extra: str, count: int = 4, parallel: int = 2, job: str = "job"
+) -> list[str]:
+    """`run start` arguments for a test run with the secret prompt."""
+    return [
+        "run",
+        "start",
+        "--account",
+        ALIAS,
+        "--permalink",
+        permalink,
+        "--prompt",
+        SECRET_PROMPT,
+        "--count",
+        str(count),
+        "--parallel",
+        str(parallel),
+        "--job-name",
+        job,
+        "--timeout",
+        "20",
+        *extra,
+    ]
+
+
+def manifest(home: Path, job: str = "job") -> dict[str, Any]:
+    """The job's manifest, parsed."""
+    doc: dict[str, Any] = json.loads((home / "runs" / job / "manifest.json").read_text())
+    return doc
+
+
+def statuses(doc: dict[str, Any]) -> list[str]:
+    """The status of every item."""
+    return [item["status"] for item in doc["items"]]
+
+
+def assert_prompt_absent(home: Path, result: CliResult, job: str = "job") -> None:
+    """The secret prompt is nowhere in the output, run.log or debug files."""
+    assert SECRET_PROMPT not in result.stdout
+    assert SECRET_PROMPT not in result.stderr
+    run_dir = home / "runs" / job
+    for path in [run_dir / "run.log", *sorted((run_dir / "debug").glob("*"))]:
+        if path.is_file():
+            assert SECRET_PROMPT.encode() not in path.read_bytes(), path
+
+
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GROKBATCH_HOME with one account signed in to a simulator (made once per session)."""
+    home = tmp_path_factory.mktemp("template-home")
+    sim = start_simulator(SimulatorOptions(auto_login=True))
+    try:
+        result = run_cli(
+            home,
+            "accounts",
+            "add",
+            ALIAS,
+            "--url",
+            f"{sim.url}/imagine",
+            "--headless",
+            "--timeout",
+            "60",
+        )
+    finally:
+        sim.stop()
+    assert result.code == 0, result.stderr
+    return home

@@ -1,0 +1,223 @@
+"""`grokbatch run start` end to end: real CLI, real worker processes, real Chromium,
+the simulator over HTTP. Each test asserts on exit codes, the manifest, files on disk and
+the simulator's own counters."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.pipeline import (
+    ALIAS,
+    assert_prompt_absent,
+    install_account,
+    manifest,
+    run_cli,
+    start_args,
+    statuses,
+    template_home,
+)
+
+pytestmark = pytest.mark.e2e
+__all__ = ["template_home"]  # a fixture, imported for pytest
+
+
+@pytest.fixture
+def home(grokbatch_home: Path, template_home: Path) -> Path:
+    """This test's GROKBATCH_HOME, holding a signed-in account."""
+    install_account(template_home, grokbatch_home)
+    return grokbatch_home
+
+
+def test_ten_videos_with_four_workers_all_complete_and_profiles_are_removed(home, simulator):
+    sim = simulator("--generation-seconds", "1")
+    result = run_cli(home, *start_args(sim.post_url(), count=10, parallel=4))
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 10
+    assert doc["status"] == "COMPLETED"
+    assert doc["completedCount"] == 10
+    assert sim.stats()["generationsCompleted"] == 10
+    assert not (home / "runs" / "job" / "worker-profiles").exists()
+    videos = sorted((home / "runs" / "job" / "videos").iterdir())
+    assert [v.name for v in videos] == [f"job-{i:03d}.mp4" for i in range(10)]
+    assert {item["workerId"] for item in doc["items"]} <= {f"worker-{i}" for i in range(4)}
+    assert_prompt_absent(home, result)
+
+
+def test_parallel_one_runs_every_video_sequentially(home, simulator):
+    sim = simulator("--generation-seconds", "0.5")
+    result = run_cli(home, *start_args(sim.post_url(), count=3, parallel=1))
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 3
+    assert {item["workerId"] for item in doc["items"]} == {"worker-0"}
+    stats = sim.stats()
+    assert stats["generationsCompleted"] == 3
+    assert stats["maxConcurrent"] == 1
+
+
+def test_rate_limit_stops_every_worker_and_leaves_the_rest_pending(home, simulator):
+    sim = simulator("--generation-seconds", "0.5", "--rate-limit-after", "5")
+    result = run_cli(home, *start_args(sim.post_url(), count=12, parallel=3))
+    assert result.code == 75, result.stderr
+    doc = manifest(home)
+    counts = Counter(statuses(doc))
+    assert doc["status"] == "STOPPED_RATE_LIMIT"
+    assert doc["rateLimitedAt"]
+    assert counts["COMPLETED"] == 5
+    assert counts["PENDING"] == 7
+    assert "IN_PROGRESS" not in counts
+    stats = sim.stats()
+    assert stats["generationsCompleted"] == 5
+    # Each worker meets the limit at most once, then claims nothing more.
+    limited = [i for i in doc["items"] if i["status"] == "PENDING" and i["attempts"] > 0]
+    assert 1 <= len(limited) <= 3
+    assert stats["rateLimited"] == len(limited)
+    never_claimed = [i for i in doc["items"] if i["attempts"] == 0]
+    assert len(never_claimed) == 12 - 5 - len(limited)
+    assert_prompt_absent(home, result)
+
+
+def test_signed_out_account_exits_3_and_leaves_nothing_in_progress(home, simulator):
+    sim = simulator("--expire-sessions")
+    result = run_cli(home, *start_args(sim.post_url(), count=4, parallel=2))
+    assert result.code == 3, result.stderr
+    doc = manifest(home)
+    assert doc["status"] == "STOPPED_AUTH"
+    assert "IN_PROGRESS" not in statuses(doc)
+    assert sim.stats()["generationsStarted"] == 0
+    assert "accounts add" in result.stderr
+
+
+def test_each_failure_kind_is_recorded_and_the_run_goes_on(home, simulator):
+    sim = simulator(
+        "--generation-seconds",
+        "1",
+        "--moderate-every",
+        "3",
+        "--network-error-every",
+        "4",
+        "--generation-error-every",
+        "5",
+        "--stall-every",
+        "7",
+    )
+    result = run_cli(home, *start_args(sim.post_url(), "--timeout", "6", count=8, parallel=2))
+    assert result.code == 1, result.stderr
+    doc = manifest(home)
+    kinds = Counter(i["errorKind"] for i in doc["items"] if i["status"] == "FAILED")
+    # Generations 3 and 6 moderated, 4 and 8 network errors, 5 a generation error,
+    # 7 stalled (times out); 1 and 2 complete.
+    assert kinds == {
+        "CONTENT_MODERATED": 2,
+        "NETWORK_ERROR": 2,
+        "GENERATION_ERROR": 1,
+        "TIMEOUT": 1,
+    }
+    assert statuses(doc).count("COMPLETED") == 2
+    assert doc["status"] == "FAILED"
+    debug = home / "runs" / "job" / "debug"
+    for kind in kinds:
+        assert list(debug.glob(f"worker-*_{kind}_*.png")), kind
+        assert list(debug.glob(f"worker-*_{kind}_*.html")), kind
+    assert_prompt_absent(home, result)
+
+
+def test_contenteditable_editor_and_banner_are_handled(home, simulator):
+    sim = simulator("--generation-seconds", "0.5", "--editor", "contenteditable", "--banner")
+    result = run_cli(home, *start_args(sim.post_url(), count=3, parallel=1))
+    assert result.code == 0, result.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 3
+    assert sim.stats()["generationsCompleted"] == 3
+
+
+def test_selector_override_file_is_used(home, simulator, tmp_path):
+    sim = simulator("--generation-seconds", "0.5")
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        json.dumps(
+            {
+                "make_video_button": "button#no-such-button",
+                "redo_button": "button#no-such-button",
+                "editor_submit_button": "button#no-such-button",
+            }
+        )
+    )
+    result = run_cli(
+        home,
+        *start_args(
+            sim.post_url(),
+            "--selectors",
+            str(broken),
+            "--timeout",
+            "3",
+            count=1,
+            parallel=1,
+            job="broken",
+        ),
+    )
+    assert result.code == 1, result.stderr
+    assert sim.stats()["generationsStarted"] == 0  # the override really replaced the default
+
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps({"make_video_button": 'form button[type="submit"]'}))
+    result = run_cli(
+        home,
+        *start_args(sim.post_url(), "--selectors", str(fixed), count=2, parallel=1, job="fixed"),
+    )
+    assert result.code == 0, result.stderr
+    assert statuses(manifest(home, "fixed")) == ["COMPLETED"] * 2
+
+
+def test_unknown_selector_name_is_a_usage_error(home, simulator, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"no_such_selector": "button"}))
+    result = run_cli(
+        home, *start_args("http://127.0.0.1:9/imagine/post/x", "--selectors", str(bad))
+    )
+    assert result.code == 2
+    assert "no_such_selector" in result.stderr
+
+
+def test_account_add_signs_in_headless_and_lists_it(grokbatch_home, simulator):
+    sim = simulator("--auto-login")
+    result = run_cli(
+        grokbatch_home,
+        "accounts",
+        "add",
+        "fresh",
+        "--url",
+        f"{sim.url}/imagine",
+        "--headless",
+        "--timeout",
+        "30",
+    )
+    assert result.code == 0, result.stderr
+    listed = json.loads(run_cli(grokbatch_home, "accounts", "list", "--json").stdout)
+    assert [(a["alias"], a["looksSignedIn"]) for a in listed] == [("fresh", True)]
+    profile = grokbatch_home / "accounts" / "fresh" / "profile"
+    assert profile.stat().st_mode & 0o777 == 0o700
+    assert run_cli(grokbatch_home, "accounts", "remove", "fresh").code == 0
+    assert not profile.exists()
+
+
+def test_account_add_without_sign_in_exits_3_and_keeps_nothing(grokbatch_home, simulator):
+    sim = simulator()
+    result = run_cli(
+        grokbatch_home,
+        "accounts",
+        "add",
+        "nobody",
+        "--url",
+        f"{sim.url}/imagine",
+        "--headless",
+        "--timeout",
+        "3",
+    )
+    assert result.code == 3
+    assert not (grokbatch_home / "accounts" / "nobody").exists()
+    assert ALIAS not in result.stdout
