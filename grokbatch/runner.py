@@ -193,6 +193,9 @@ class ParallelRunner:
         """A worker ended: read its last events, requeue what it held, maybe replace it."""
         self._drain(handle)
         handle.process.join(_REAP_TIMEOUT_S)
+        if handle.process.pid is not None:  # a crashed worker may leave its browser behind
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(handle.process.pid, signal.SIGKILL)
         handle.conn.close()
         del self.workers[handle.worker_id]
         requeued = self.manifest.requeue_abandoned(frozenset({handle.worker_id}))

@@ -1,0 +1,249 @@
+"""Reruns that cron can trust: resume after a rate limit, cooldown, job lock, signals,
+killed workers and a killed runner. Real CLI, real Chromium, the simulator.
+
+Waits in these tests are on conditions (a manifest state, a process exit), each bounded;
+nothing asserts on how long something took.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.pipeline import (
+    RUN_TIMEOUT_S,
+    assert_prompt_absent,
+    install_account,
+    manifest,
+    run_cli,
+    start_args,
+    statuses,
+    template_home,
+)
+
+pytestmark = pytest.mark.e2e
+__all__ = ["template_home"]  # a fixture, imported for pytest
+
+# Bound on waiting for a run to reach a state we want to interrupt it in.
+_STATE_TIMEOUT_S = 120.0
+
+
+@pytest.fixture
+def home(grokbatch_home: Path, template_home: Path) -> Path:
+    """This test's GROKBATCH_HOME, holding a signed-in account."""
+    install_account(template_home, grokbatch_home)
+    return grokbatch_home
+
+
+def _popen(home: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "GROKBATCH_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "grokbatch", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + _STATE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            pass
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended before {what}: {proc.communicate()[1]}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _in_progress(home: Path, job: str = "job") -> list[dict]:
+    return [i for i in manifest(home, job)["items"] if i["status"] == "IN_PROGRESS"]
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
+        except OSError:
+            continue
+        if text in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def test_rate_limit_then_cooldown_then_rerun_finishes_exactly_what_is_left(home, simulator):
+    sim = simulator("--generation-seconds", "0.5", "--rate-limit-after", "4")
+    args = start_args(sim.post_url(), count=8, parallel=2)  # 4 before the limit, 4 after
+    first = run_cli(home, *args)
+    assert first.code == 75, first.stderr
+    done_first = sim.stats()["generationsCompleted"]
+    assert done_first == 4
+    before = (home / "runs" / "job" / "manifest.json").read_bytes()
+    stats = sim.stats()
+
+    again = run_cli(home, *args)  # inside the default 2 h cooldown
+    assert again.code == 75
+    assert "cooldown" in again.stderr
+    assert sim.stats() == stats  # no browser reached the site
+    assert not (home / "runs" / "job" / "worker-profiles").exists()
+    assert (home / "runs" / "job" / "manifest.json").read_bytes() == before
+
+    sim.reset()
+    last = run_cli(home, *args, "--cooldown", "0")
+    assert last.code == 0, last.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 8
+    assert done_first + sim.stats()["generationsCompleted"] == 8
+    assert_prompt_absent(home, last)
+
+
+def test_rerun_of_a_finished_job_exits_0_without_a_browser(home, simulator):
+    sim = simulator("--generation-seconds", "0.3")
+    args = start_args(sim.post_url(), count=2, parallel=1)
+    assert run_cli(home, *args).code == 0
+    stats = sim.stats()
+    again = run_cli(home, *args)
+    assert again.code == 0
+    assert "nothing left" in again.stderr
+    assert sim.stats() == stats
+    assert not (home / "runs" / "job" / "worker-profiles").exists()
+
+
+def test_larger_count_extends_the_job(home, simulator):
+    sim = simulator("--generation-seconds", "0.3")
+    assert run_cli(home, *start_args(sim.post_url(), count=2, parallel=1)).code == 0
+    result = run_cli(home, *start_args(sim.post_url(), count=4, parallel=2))
+    assert result.code == 0, result.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 4
+    assert sim.stats()["generationsCompleted"] == 4
+
+
+def test_changed_prompt_for_existing_job_exits_2_and_leaves_manifest_untouched(home, simulator):
+    sim = simulator("--generation-seconds", "0.3")
+    assert run_cli(home, *start_args(sim.post_url(), count=1, parallel=1)).code == 0
+    path = home / "runs" / "job" / "manifest.json"
+    before = path.read_bytes()
+    args = start_args(sim.post_url(), count=1, parallel=1)
+    args[args.index("--prompt") + 1] = "a different prompt entirely"
+    result = run_cli(home, *args)
+    assert result.code == 2
+    assert "prompt" in result.stderr
+    assert "a different prompt entirely" not in result.stderr
+    assert path.read_bytes() == before
+
+
+def test_default_job_name_is_stable_so_the_same_command_resumes(home, simulator):
+    sim = simulator("--generation-seconds", "0.3")
+    args = [a for a in start_args(sim.post_url(), count=2, parallel=1)]
+    i = args.index("--job-name")
+    del args[i:i + 2]
+    assert run_cli(home, *args).code == 0
+    jobs = [p.name for p in (home / "runs").iterdir()]
+    assert len(jobs) == 1 and jobs[0].startswith("acct-abc123-")
+    again = run_cli(home, *args)
+    assert again.code == 0 and jobs[0] in again.stderr
+    assert [p.name for p in (home / "runs").iterdir()] == jobs
+
+
+def test_second_run_of_the_same_job_exits_4_while_the_first_holds_the_lock(home, simulator):
+    sim = simulator("--generation-seconds", "1")
+    args = start_args(sim.post_url(), count=4, parallel=1)
+    first = _popen(home, *args)
+    try:
+        _wait_for(lambda: bool(_in_progress(home)), "an item in progress", first)
+        second = run_cli(home, *args)
+        assert second.code == 4
+        assert f"PID {first.pid}" in second.stderr
+    finally:
+        assert first.wait(RUN_TIMEOUT_S) == 0
+    assert statuses(manifest(home)) == ["COMPLETED"] * 4
+
+
+def test_sigint_finishes_current_videos_exits_130_and_rerun_completes(home, simulator):
+    sim = simulator("--generation-seconds", "1.5")
+    args = start_args(sim.post_url(), count=8, parallel=2)
+    proc = _popen(home, *args)
+    _wait_for(lambda: "COMPLETED" in statuses(manifest(home)) and bool(_in_progress(home)),
+              "a completed video and one in progress", proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 130, stderr
+    assert "press Ctrl-C again" in stderr
+    doc = manifest(home)
+    assert doc["status"] == "INTERRUPTED"
+    assert "IN_PROGRESS" not in statuses(doc)
+    assert Counter(statuses(doc))["PENDING"] > 0
+    rerun = run_cli(home, *args)
+    assert rerun.code == 0, rerun.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 8
+
+
+def test_killed_worker_is_replaced_and_the_run_still_completes(home, simulator):
+    sim = simulator("--generation-seconds", "1")
+    proc = _popen(home, *start_args(sim.post_url(), count=6, parallel=2))
+    _wait_for(lambda: bool(_in_progress(home)), "an item in progress", proc)
+    victim = _in_progress(home)[0]
+    os.kill(victim["workerPid"], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 6
+    killed = doc["items"][victim["index"]]
+    assert killed["attempts"] >= 2  # it went back to the queue and was made again
+    assert "replacement" in stderr
+    assert sim.stats()["generationsCompleted"] >= 6
+
+
+def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
+    sim = simulator("--generation-seconds", "1.5")
+    proc = _popen(home, *start_args(sim.post_url(), count=3, parallel=1))
+    _wait_for(lambda: bool(_in_progress(home)), "an item in progress", proc)
+    profile = str(home / "runs" / "job" / "worker-profiles" / "worker-0")
+    browsers = _processes_mentioning(f"--user-data-dir={profile}")
+    assert browsers
+    for pid in browsers:
+        os.kill(pid, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 3
+    assert "relaunching" in stderr
+
+
+def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulator):
+    sim = simulator("--generation-seconds", "2")
+    args = start_args(sim.post_url(), count=6, parallel=2)
+    proc = _popen(home, *args)
+    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    worker_pids = [i["workerPid"] for i in _in_progress(home)]
+    profiles = str(home / "runs" / "job" / "worker-profiles")
+    proc.kill()
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (
+        _processes_mentioning(profiles) or any(_alive(p) for p in worker_pids)
+    ):
+        time.sleep(0.1)
+    assert _processes_mentioning(profiles) == []
+    assert not any(_alive(p) for p in worker_pids)
+    rerun = run_cli(home, *args)
+    assert rerun.code == 0, rerun.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 6
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
