@@ -92,7 +92,7 @@ def save_video(data: bytes, target_stem: Path, base_dir: Path) -> VideoFile:
     ext = sniff_extension(data)
     if ext is None:
         raise DownloadError("not a video")
-    target = target_stem.with_suffix(f".{ext}")
+    target = target_stem.with_name(f"{target_stem.name}.{ext}")  # job names may hold dots
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
     try:

@@ -73,6 +73,7 @@ class VideoGenerator:
         page_load_timeout_s: float,
         debug_dir: Path,
         worker_id: str,
+        video_duration: str | None = None,
     ) -> None:
         self.page = page
         self.permalink = permalink
@@ -82,6 +83,7 @@ class VideoGenerator:
         self.page_load_timeout_s = page_load_timeout_s
         self.debug_dir = debug_dir
         self.worker_id = worker_id
+        self.video_duration = video_duration
         self._needs_reload = False
 
     # ----------------------------------------------------------------- page state
@@ -91,6 +93,61 @@ class VideoGenerator:
             self.permalink, timeout=self.page_load_timeout_s * 1000, wait_until="domcontentloaded"
         )
         self._needs_reload = False
+        self._duration_chosen = False
+
+    def _choose_duration(self) -> None:
+        """Pick the video length in the "Video Options" menu (once per page load)."""
+        if not self.video_duration or self._duration_chosen:
+            return
+        ms = self.element_timeout_s * 1000
+        self.page.locator(self.sel.video_options_button).first.click(timeout=ms)
+        if self.video_duration == "max":
+            item = self.page.locator(self.sel.video_duration_item.format(duration="")).last
+        else:
+            item = self.page.locator(
+                self.sel.video_duration_item.format(duration=self.video_duration)
+            ).first
+        item.click(timeout=ms)
+        self._duration_chosen = True
+
+    def _open_more_options(self, item_selector: str) -> None:
+        ms = self.element_timeout_s * 1000
+        self.page.locator(self.sel.more_options_button).first.click(timeout=ms)
+        self.page.locator(item_selector).first.click(timeout=ms)
+
+    def upscale(self) -> str | None:
+        """Ask for the HD version of the shown video; its absolute URL, or None if it failed."""
+        try:
+            hd = self.page.locator(self.sel.hd_video)
+            self._open_more_options(self.sel.upscale_item)
+            hd.first.wait_for(state="attached", timeout=self.timeout_s * 1000)
+            src = hd.first.get_attribute("src") or ""
+            url: str = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
+            return url
+        except PlaywrightError as exc:
+            logger.warning("{}: upscale failed: {}", self.worker_id, _first_line(str(exc)))
+            self._needs_reload = True
+            return None
+
+    def delete_video(self) -> bool:
+        """Delete the shown video from the site; True once it is gone from the page."""
+        try:
+            video = self.page.locator(self.sel.video)
+            count_before = video.count()
+            self._open_more_options(self.sel.delete_item)
+            self.page.locator(self.sel.delete_confirm).first.click(
+                timeout=self.element_timeout_s * 1000
+            )
+            self.page.wait_for_function(
+                "([sel, n]) => document.querySelectorAll(sel).length < n",
+                arg=["video[src]", count_before],
+                timeout=self.element_timeout_s * 1000,
+            )
+            return True
+        except PlaywrightError as exc:
+            logger.warning("{}: delete failed: {}", self.worker_id, _first_line(str(exc)))
+            self._needs_reload = True
+            return False
 
     def _visible(self, selector: str) -> bool:
         try:
@@ -172,6 +229,7 @@ class VideoGenerator:
             if self._needs_reload or not self.page.url.startswith(self.permalink):
                 self.open_post()
             self._dismiss_banner()
+            self._choose_duration()
             before = self._visible_failure()
             if before in (Outcome.AUTH_REQUIRED, Outcome.RATE_LIMIT):
                 return self._finish(before, "seen before generating", started, False)

@@ -30,11 +30,11 @@ from grokbatch.errors import (
     JobLockedError,
     JobMismatchError,
     ManifestError,
-    NotImplementedYetError,
 )
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, parse_iso
 from grokbatch.prompts import load_prompts_file
+from grokbatch.report import write_report as write_html_report
 from grokbatch.runner import ParallelRunner, RunSummary
 from grokbatch.selectors import Selectors
 
@@ -154,6 +154,11 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                 if config.count_given and rows is None:
                     manifest.extend(config.count)
                 manifest.reset_for_rerun(config.max_attempts)
+                if config.auto_download:
+                    missing = manifest.requeue_missing_downloads(run_dir)
+                    if missing:
+                        logger.info("job {}: {} video file(s) missing; fetching them again",
+                                    job, len(missing))
                 doc = manifest.snapshot()
                 if not doc["pendingCount"]:
                     return _nothing_left(job, doc, started)
@@ -176,7 +181,9 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             runner = ParallelRunner(config, job, manifest, profile, prompts,
                                     show_progress=not json_output)
             summary = runner.run()
+            report_path = write_html_report(manifest.snapshot(), run_dir)
             log_summary(summary)
+            logger.info("report: {}", report_path)
             return summary
         finally:
             logger.remove(log_sink)
@@ -290,7 +297,6 @@ def list_jobs() -> list[dict[str, Any]]:
 
 
 def write_report(job: str, *, include_prompts: bool = False) -> Path:
-    """Write the job's report.html (issue 6 builds the gallery)."""
-    _read(job)
-    raise NotImplementedYetError("run report is not implemented yet")
+    """Write the job's report.html and return its path."""
+    return write_html_report(_read(job), paths.run_dir(job), include_prompts=include_prompts)
 

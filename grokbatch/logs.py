@@ -37,7 +37,11 @@ def register_secret(text: str | None) -> None:
     if not text or not text.strip():
         return
     with _secrets_lock:
-        forms = {text, text.strip(), html.escape(text), html.escape(text, quote=False)}
+        forms = {
+            form
+            for variant in (text, text.strip())
+            for form in (variant, html.escape(variant), html.escape(variant, quote=False))
+        }
         for form in forms:
             if form and form not in _secrets:
                 _secrets.append(form)
@@ -52,6 +56,27 @@ def redact(text: str) -> str:
     return text
 
 
+class _RedactingStream:
+    """A text stream wrapper that redacts each finished log line (exception text included)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        self.stream.write(redact(text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def stop(self) -> None:
+        """Called by loguru when the sink is removed: close files we opened."""
+        if self.stream not in (sys.stderr, sys.stdout) and hasattr(self.stream, "name"):
+            self.stream.close()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self.stream, "isatty", lambda: False)())
+
+
 def _patch(record: Any) -> None:
     record["message"] = redact(record["message"])
     record["extra"].setdefault("source", "runner")
@@ -61,11 +86,12 @@ def configure_console(*, verbose: bool = False, stream: TextIO | None = None) ->
     """Reset loguru to one console sink on stderr (stdout is kept for --json output)."""
     logger.remove()
     logger.configure(patcher=_patch, extra={"source": "runner"})
+    out = stream or sys.stderr
     logger.add(
-        stream or sys.stderr,
+        _RedactingStream(out),
         level="DEBUG" if verbose else "INFO",
         format=CONSOLE_FORMAT,
-        colorize=None,  # colour only on a terminal
+        colorize=out.isatty() if hasattr(out, "isatty") else False,
         backtrace=False,
         diagnose=False,  # diagnose prints local variables, which may hold a prompt
     )
@@ -78,10 +104,9 @@ def add_run_log(path: Path) -> int:
     os.close(fd)
     os.chmod(path, PRIVATE_FILE_MODE)
     return logger.add(
-        path,
+        _RedactingStream(open(path, "a", encoding="utf-8", buffering=1)),
         level="DEBUG",
         format=FILE_FORMAT,
-        encoding="utf-8",
         backtrace=False,
         diagnose=False,
     )

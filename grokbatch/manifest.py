@@ -13,9 +13,10 @@ never disagree with them.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
+import random
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -23,6 +24,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import orjson
 import portalocker
 
 from grokbatch.errors import ManifestError
@@ -36,8 +38,11 @@ DEFAULT_LEASE = timedelta(seconds=120)
 # The manifest lock is held for a few milliseconds per transaction; 30 s means something
 # is badly wrong (a frozen process), and we say so rather than wait forever.
 _LOCK_TIMEOUT_S = 30.0
-# Short polls keep claim latency low under contention; the lock is held only briefly.
-_LOCK_POLL_S = 0.002
+# Waiting for the lock: polls start short (the lock is held for a millisecond or two) and
+# back off to a cap, so twenty waiters on two cores leave the holder room to finish.
+_LOCK_POLL_MIN_S = 0.0005
+_LOCK_POLL_MAX_S = 0.010
+_LOCK_FLAGS = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
 
 
 class ItemStatus(str, Enum):
@@ -80,6 +85,7 @@ _ITEM_FIELDS = {
     "video_id": "videoId",
     "deleted": "deleted",
     "generation_s": "generationSeconds",
+    "download_only": "downloadOnly",
 }
 
 
@@ -139,30 +145,37 @@ def _recount(doc: dict[str, Any]) -> None:
     doc["inProgressCount"] = statuses.count(ItemStatus.IN_PROGRESS.value)
 
 
+_VALID_STATUSES = frozenset(s.value for s in ItemStatus)
+
+
 def _validate(doc: Any, path: Path) -> dict[str, Any]:
     """Check the document has the shape we rely on; raise ManifestError if not."""
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ManifestError(f"manifest {path} is not a grokbatch manifest (no items list)")
-    valid = {s.value for s in ItemStatus}
-    for position, item in enumerate(doc["items"]):
-        if not isinstance(item, dict) or item.get("index") != position:
-            raise ManifestError(f"manifest {path} has a malformed item at position {position}")
-        if item.get("status") not in valid:
-            raise ManifestError(f"manifest {path} item {position} has unknown status")
+    try:
+        bad_index = next(
+            (n for n, item in enumerate(doc["items"])
+             if item["index"] != n or item["status"] not in _VALID_STATUSES),
+            None,
+        )
+    except (KeyError, TypeError):
+        raise ManifestError(f"manifest {path} has a malformed item") from None
+    if bad_index is not None:
+        raise ManifestError(f"manifest {path} has a malformed item at position {bad_index}")
     return doc
 
 
 def read_manifest_file(path: Path) -> dict[str, Any]:
     """Read and validate a manifest file without locking (replace() makes reads atomic)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ManifestError(f"no manifest at {path}") from None
     except OSError as exc:
         raise ManifestError(f"cannot read manifest {path}: {exc.strerror}") from None
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise ManifestError(
             f"manifest {path} is corrupt (invalid JSON at line {exc.lineno}); "
             "it was left untouched: restore it or remove the job's directory"
@@ -174,8 +187,8 @@ def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
     """Write `doc` to `path` via temp file + fsync + os.replace."""
     fd, tmp_name = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=1)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp_name, PRIVATE_FILE_MODE)
@@ -184,6 +197,16 @@ def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+class _Txn:
+    """One transaction's document; set `dirty` when it was changed and must be written."""
+
+    __slots__ = ("dirty", "doc")
+
+    def __init__(self, doc: dict[str, Any]) -> None:
+        self.doc = doc
+        self.dirty = False
 
 
 class Manifest:
@@ -259,35 +282,38 @@ class Manifest:
     # ----------------------------------------------------------------- plumbing
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        lock = portalocker.Lock(
-            self.lock_path,
-            mode="a",
-            timeout=_LOCK_TIMEOUT_S,
-            check_interval=_LOCK_POLL_S,
-            flags=portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING,
-        )
-        try:
-            lock.acquire()
-        except portalocker.exceptions.LockException:
-            raise ManifestError(
-                f"could not lock {self.lock_path} within {_LOCK_TIMEOUT_S:.0f} s"
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
+        """Hold the exclusive lock on the lock file, waiting at most _LOCK_TIMEOUT_S."""
+        with open(self.lock_path, "a") as fh:
+            deadline = time.monotonic() + _LOCK_TIMEOUT_S
+            delay = _LOCK_POLL_MIN_S
+            while True:
+                try:
+                    portalocker.lock(fh, _LOCK_FLAGS)
+                    break
+                except portalocker.exceptions.LockException:
+                    if time.monotonic() >= deadline:
+                        raise ManifestError(
+                            f"could not lock {self.lock_path} within {_LOCK_TIMEOUT_S:.0f} s"
+                        ) from None
+                # A flock has no timed wait; back off with jitter so that many waiters
+                # do not starve the holder of CPU.
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, _LOCK_POLL_MAX_S)
+            try:
+                yield
+            finally:
+                portalocker.unlock(fh)
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[dict[str, Any]]:
-        """Lock, read, let the caller change the document, then write it back."""
+    def _transaction(self) -> Iterator[_Txn]:
+        """Lock, read, let the caller change the document, then write it back if it did."""
         with self._locked():
-            doc = read_manifest_file(self.path)
-            before = json.dumps(doc, sort_keys=True)
-            yield doc
-            _recount(doc)
-            if json.dumps(doc, sort_keys=True) != before:
-                doc["updatedAt"] = now_iso()
-                _write_atomically(self.path, doc)
+            txn = _Txn(read_manifest_file(self.path))
+            yield txn
+            if txn.dirty:
+                _recount(txn.doc)
+                txn.doc["updatedAt"] = now_iso()
+                _write_atomically(self.path, txn.doc)
 
     def _lease_until(self) -> str:
         return (datetime.now(timezone.utc) + self.lease).isoformat(timespec="milliseconds")
@@ -300,7 +326,8 @@ class Manifest:
     # ----------------------------------------------------------------- work queue
     def claim_next_item(self, worker_id: str, pid: int | None = None) -> dict[str, Any] | None:
         """Give the lowest PENDING item to `worker_id`, or None when none is left."""
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             for item in doc["items"]:
                 if item["status"] == ItemStatus.PENDING.value:
                     item.update(
@@ -314,6 +341,7 @@ class Manifest:
                     )
                     if doc["status"] == RunStatus.PENDING.value:
                         doc["status"] = RunStatus.IN_PROGRESS.value
+                    txn.dirty = True
                     return dict(item)
         return None
 
@@ -326,13 +354,15 @@ class Manifest:
         unknown = set(changes) - set(_ITEM_FIELDS)
         if unknown:
             raise ValueError(f"unknown item fields: {sorted(unknown)}")
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             item = self._item(doc, index)
             if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
                 raise NotItemHolderError(
                     f"item {index} is not held by {worker_id} "
                     f"(status {item['status']}, holder {item['workerId']})"
                 )
+            txn.dirty = True
             for key, value in changes.items():
                 item[_ITEM_FIELDS[key]] = value.value if isinstance(value, Enum) else value
             if item["status"] != ItemStatus.IN_PROGRESS.value:
@@ -345,19 +375,23 @@ class Manifest:
 
     def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
         """Give back an item a worker holds without a result (stop, rate limit)."""
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             item = self._item(doc, index)
             if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
                 self._requeue(item, reason)
+                txn.dirty = True
 
     def renew_lease(self, worker_id: str) -> int:
         """Extend the lease of every item `worker_id` holds; return how many."""
         renewed = 0
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             for item in doc["items"]:
                 if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
                     item["leaseExpiresAt"] = self._lease_until()
                     renewed += 1
+                    txn.dirty = True
         return renewed
 
     def requeue_abandoned(self, dead_workers: frozenset[str] = frozenset()) -> list[int]:
@@ -368,7 +402,8 @@ class Manifest:
         """
         now = datetime.now(timezone.utc)
         requeued: list[int] = []
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             for item in doc["items"]:
                 if item["status"] != ItemStatus.IN_PROGRESS.value:
                     continue
@@ -377,6 +412,7 @@ class Manifest:
                 if gone or lease is None or lease <= now:
                     self._requeue(item, "abandoned by its worker")
                     requeued.append(item["index"])
+                    txn.dirty = True
         return requeued
 
     def reset_for_rerun(self, max_attempts: int) -> list[int]:
@@ -387,7 +423,8 @@ class Manifest:
         """
         retryable = {outcome.value for outcome in RETRYABLE}
         reset: list[int] = []
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             for item in doc["items"]:
                 status = item["status"]
                 again = status == ItemStatus.RATE_LIMITED.value or (
@@ -398,16 +435,38 @@ class Manifest:
                 if again:
                     self._requeue(item, None)
                     reset.append(item["index"])
+                    txn.dirty = True
         return reset
+
+    def requeue_missing_downloads(self, run_dir: Path) -> list[int]:
+        """COMPLETED items whose video file is missing go back to PENDING to be fetched again
+        (marked `downloadOnly`, so a worker downloads them without generating anew)."""
+        requeued: list[int] = []
+        with self._transaction() as txn:
+            doc = txn.doc
+            for item in doc["items"]:
+                if item["status"] != ItemStatus.COMPLETED.value or not item.get("videoUrl"):
+                    continue
+                video = item.get("video")
+                path = run_dir / video["path"] if video else None
+                if path is not None and path.is_file() and path.stat().st_size == video["bytes"]:
+                    continue
+                self._requeue(item, None)
+                item["downloadOnly"] = True
+                requeued.append(item["index"])
+                txn.dirty = True
+        return requeued
 
     def extend(self, count: int) -> int:
         """Grow a single-prompt job to `count` items; return how many were added."""
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             if "prompts" in doc:
                 raise ManifestError("a job made from a prompts file cannot be extended by --count")
             added = max(0, count - len(doc["items"]))
             for _ in range(added):
                 doc["items"].append(new_item(len(doc["items"])))
+                txn.dirty = True
             if added and doc["status"] == RunStatus.COMPLETED.value:
                 doc["status"] = RunStatus.PENDING.value
         return added
@@ -415,7 +474,9 @@ class Manifest:
     # ----------------------------------------------------------------- run status
     def set_status(self, status: RunStatus, reason: str | None = None) -> None:
         """Set the run's status (and why it stopped)."""
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
+            txn.dirty = True
             doc["status"] = status.value
             doc["stopReason"] = reason
             if status is RunStatus.STOPPED_RATE_LIMIT:
@@ -423,11 +484,13 @@ class Manifest:
 
     def update_fields(self, **fields: Any) -> None:
         """Set top-level fields (camelCase keys) other than items and counters."""
-        with self._transaction() as doc:
+        with self._transaction() as txn:
+            doc = txn.doc
             for key, value in fields.items():
                 if key == "items":
                     raise ValueError("items are changed through the item methods")
                 doc[key] = value
+                txn.dirty = True
 
     # ----------------------------------------------------------------- helpers
     @staticmethod

@@ -7,6 +7,7 @@ the prompt text.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +25,20 @@ def load_prompts_file(path: Path, default_count: int) -> list[dict[str, Any]]:
         raise ConfigError(f"prompts file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read prompts file {path}: {exc}") from None
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(io.StringIO(text, newline=""))  # keeps newlines inside quotes
     columns = [c.strip().lower() for c in (reader.fieldnames or [])]
     if "prompt" not in columns:
         raise ConfigError(f"prompts file {path}: the header row has no 'prompt' column")
     reader.fieldnames = columns
     rows: list[dict[str, Any]] = []
-    for row_number, row in enumerate(reader, start=2):  # row 1 is the header
+    for row in reader:
+        row_number = reader.line_num  # the file's line, as an editor shows it
         prompt = (row.get("prompt") or "").strip()
         if not prompt:
             raise ConfigError(f"prompts file {path}: row {row_number} has an empty prompt")
         raw_count = (row.get("count") or "").strip()
         if raw_count:
-            if not raw_count.isdigit() or not 1 <= int(raw_count) <= MAX_ITEMS:
+            if not raw_count.isdecimal() or not 1 <= int(raw_count) <= MAX_ITEMS:
                 raise ConfigError(
                     f"prompts file {path}: row {row_number} has a bad count "
                     f"(a whole number from 1 to {MAX_ITEMS})"

@@ -129,6 +129,9 @@ class ParallelRunner:
             selectors_file=self.config.selectors,
             auto_download=self.config.auto_download,
             parent_pid=os.getpid(),
+            auto_upscale=self.config.auto_upscale,
+            auto_delete=self.config.auto_delete,
+            video_duration=self.config.video_duration,
         )
         receiver, sender = self.ctx.Pipe(duplex=False)
         process = self.ctx.Process(
@@ -290,7 +293,10 @@ class ParallelRunner:
             if item["status"] == ItemStatus.FAILED.value:
                 kind = item.get("errorKind") or "UNKNOWN"
                 failed_by_kind[kind] = failed_by_kind.get(kind, 0) + 1
-        status, code, message = self._final_status(counts)
+        unsaved = sum(1 for i in doc["items"]
+                      if i["status"] == ItemStatus.COMPLETED.value and self.config.auto_download
+                      and not i.get("video"))
+        status, code, message = self._final_status(counts, unsaved)
         self.manifest.set_status(status, message if status is not RunStatus.COMPLETED else None)
         return RunSummary(
             job_name=self.job_name,
@@ -304,7 +310,7 @@ class ParallelRunner:
             message=message,
         )
 
-    def _final_status(self, counts: dict[str, int]) -> tuple[RunStatus, int, str]:
+    def _final_status(self, counts: dict[str, int], unsaved: int) -> tuple[RunStatus, int, str]:
         if self.stop_reason == Outcome.AUTH_REQUIRED.value:
             return (RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
                     "the account is not signed in: run `grokbatch accounts add` again")
@@ -317,4 +323,7 @@ class ParallelRunner:
         if counts[ItemStatus.PENDING.value] or counts[ItemStatus.FAILED.value]:
             return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
                     "some videos failed or were not made: rerun to retry what can be retried")
+        if unsaved:
+            return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
+                    f"{unsaved} video(s) made but not saved: rerun to fetch them")
         return RunStatus.COMPLETED, ExitCode.OK, "every video completed"

@@ -63,6 +63,9 @@ class WorkerSpec:
     selectors_file: Path | None
     auto_download: bool
     parent_pid: int
+    auto_upscale: bool = False
+    auto_delete: bool = False
+    video_duration: str | None = None
 
 
 class _Events:
@@ -153,6 +156,7 @@ class Worker:
             page_load_timeout_s=spec.page_load_timeout_s,
             debug_dir=spec.run_dir / "debug",
             worker_id=spec.worker_id,
+            video_duration=spec.video_duration,
         )
         self.generator.open_post()
 
@@ -221,6 +225,18 @@ class Worker:
         prompt = spec.prompts[prompt_index] if spec.prompts else None
         label = f"video #{index}" + (f" (prompt #{prompt_index + 1})" if len(spec.prompts) > 1
                                      else "")
+        if item.get("downloadOnly") and item.get("videoUrl") and spec.auto_download:
+            self.events.state("downloading", item=index)
+            fetched = self._download(index, item["videoUrl"])
+            if fetched.get("video"):
+                self.manifest.update_item(index, spec.worker_id, status=ItemStatus.COMPLETED,
+                                          download_only=None, error=None, error_kind=None,
+                                          **fetched)
+                logger.info("{}: video #{} downloaded again", spec.worker_id, index)
+                self.events.send({"type": "item", "index": index, "outcome": "COMPLETED"})
+                return
+            logger.info("{}: video #{} is gone from the site; generating it again",
+                        spec.worker_id, index)
         self.events.state("generating", item=index)
         assert self.generator is not None
         result = self.generator.generate(prompt, label)
@@ -241,14 +257,13 @@ class Worker:
         if outcome is Outcome.COMPLETED:
             changes: dict[str, Any] = {
                 "status": ItemStatus.COMPLETED,
+                "download_only": None,
                 "video_url": result.video_url,
                 "generation_s": round(result.elapsed_s, 3),
                 "error": None,
                 "error_kind": None,
             }
-            if spec.auto_download and result.video_url:
-                self.events.state("downloading", item=index)
-                changes.update(self._download(index, result.video_url))
+            changes.update(self._after_generation(index, result.video_url))
             self.manifest.update_item(index, wid, **changes)
             logger.info("{}: video #{} completed in {:.1f} s", wid, index, result.elapsed_s)
         elif outcome.stops_run:
@@ -270,10 +285,39 @@ class Worker:
         self.events.send({"type": "item", "index": index, "outcome": outcome.value})
         self.events.state("idle")
 
-    def _download(self, index: int, url: str) -> dict[str, Any]:
+    def _after_generation(self, index: int, video_url: str | None) -> dict[str, Any]:
+        """Upscale, download and delete, as configured; the manifest changes they make."""
+        spec = self.spec
+        changes: dict[str, Any] = {}
+        if not video_url:
+            return changes
+        assert self.generator is not None
+        hd_url = None
+        if spec.auto_upscale:
+            self.events.state("upscaling", item=index)
+            hd_url = self.generator.upscale()
+            changes["hd_video"] = None if hd_url is None else {"url": hd_url}
+        saved_all = True
+        if spec.auto_download:
+            self.events.state("downloading", item=index)
+            changes.update(self._download(index, video_url))
+            saved_all = changes.get("video") is not None
+            if hd_url:
+                hd = self._download(index, hd_url, suffix="-hd")
+                if hd.get("video"):
+                    changes["hd_video"] = {**hd["video"], "url": hd_url}
+                else:
+                    saved_all = False
+            if spec.auto_upscale and hd_url is None:
+                saved_all = False
+        if spec.auto_delete and saved_all:
+            changes["deleted"] = self.generator.delete_video()
+        return changes
+
+    def _download(self, index: int, url: str, suffix: str = "") -> dict[str, Any]:
         spec = self.spec
         assert self.context is not None
-        stem = spec.run_dir / "videos" / f"{spec.run_dir.name}-{index:03d}"
+        stem = spec.run_dir / "videos" / f"{spec.run_dir.name}-{index:03d}{suffix}"
         try:
             data = fetch_video(self.context.request, url, spec.page_load_timeout_s)
             video = save_video(data, stem, spec.run_dir)

@@ -42,6 +42,16 @@ def start(
     download: bool | None = typer.Option(
         None, "--download/--no-download", help="Save each video under videos/ (default on)."
     ),
+    upscale: bool | None = typer.Option(
+        None, "--upscale/--no-upscale", help="Also request and save the HD version."
+    ),
+    delete: bool | None = typer.Option(
+        None, "--delete/--no-delete",
+        help="Delete each video from the site once every enabled download succeeded.",
+    ),
+    video_duration: str | None = typer.Option(
+        None, "--video-duration", help="Video length from the site's menu: 6s, 10s or max."
+    ),
     keep_profiles: bool | None = typer.Option(
         None, "--keep-profiles", help="Keep worker profile copies after the run."
     ),
@@ -82,6 +92,9 @@ def start(
             "headed": headed,
             "timeout_s": timeout,
             "auto_download": download,
+            "auto_upscale": upscale,
+            "auto_delete": delete,
+            "video_duration": video_duration,
             "keep_profiles": keep_profiles or None,
             "browser_path": browser_path,
             "selectors": selectors,

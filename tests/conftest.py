@@ -1,0 +1,73 @@
+"""Shared fixtures for the unit and CLI tests.
+
+Every test gets its own empty GROKBATCH_HOME, so nothing a test writes can leak into the
+user's data directory or into another test. Browser fixtures live in tests/e2e/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+# A CLI call that needs no browser finishes in a second or two; 60 s means it hung.
+CLI_TIMEOUT_S = 60
+
+
+@pytest.fixture(autouse=True)
+def grokbatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty GROKBATCH_HOME for this test; no browser override from the outside."""
+    home = tmp_path / "grokbatch-home"
+    home.mkdir()
+    monkeypatch.setenv("GROKBATCH_HOME", str(home))
+    monkeypatch.delenv("GROKBATCH_BROWSER", raising=False)
+    monkeypatch.delenv("GROKBATCH_DEBUG", raising=False)
+    return home
+
+
+@pytest.fixture
+def cli(grokbatch_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real console script (`python -m grokbatch ARGS…`) and return the result."""
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        env = dict(os.environ)
+        env["GROKBATCH_HOME"] = str(grokbatch_home)
+        env.pop("GROKBATCH_BROWSER", None)
+        env.pop("GROKBATCH_DEBUG", None)
+        return subprocess.run(
+            [sys.executable, "-m", "grokbatch", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=CLI_TIMEOUT_S,
+            cwd=cwd,
+        )
+
+    return run
+
+
+@pytest.fixture
+def fake_account(grokbatch_home: Path) -> Callable[..., Path]:
+    """Create a stored account without a browser: `fake_account("acct")` -> its profile dir."""
+
+    def make(alias: str = "acct") -> Path:
+        account_dir = grokbatch_home / "accounts" / alias
+        profile = account_dir / "profile"
+        profile.mkdir(parents=True)
+        os.chmod(account_dir, 0o700)
+        os.chmod(profile, 0o700)
+        meta = {
+            "alias": alias,
+            "createdAt": "2024-01-01T00:00:00.000+00:00",
+            "siteUrl": "https://grok.com/imagine",
+        }
+        (account_dir / "account.json").write_text(json.dumps(meta), encoding="utf-8")
+        os.chmod(account_dir / "account.json", 0o600)
+        return profile
+
+    return make

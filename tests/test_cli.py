@@ -1,0 +1,379 @@
+"""The real console script (`python -m grokbatch`) in a subprocess: help, exit codes, errors.
+
+Everything here stops before a browser would be needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from grokbatch import paths
+from grokbatch.manifest import ItemStatus, Manifest, RunStatus
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+PERMALINK = "http://127.0.0.1:9/imagine/post/abc123"
+SECRET = "tangerine-octopus-waltzing-4417"
+JOB = "myjob"
+
+
+def assert_usage_error(result: subprocess.CompletedProcess[str], home: Path) -> str:
+    """Exit 2, exactly one line on stderr, no traceback, nothing written under runs/."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("grokbatch: error: "), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    runs = home / "runs"
+    assert not runs.exists() or not any(runs.iterdir()), sorted(runs.rglob("*"))
+    return lines[0]
+
+
+def start_args(*extra: str) -> list[str]:
+    return ["run", "start", "--account", "acct", "--permalink", PERMALINK, *extra]
+
+
+def make_job(home: Path, *, prompt: str | None = SECRET, count: int = 2,
+             completed: int = 0) -> Manifest:
+    """A job `myjob` for account `acct`, created in-process (GROKBATCH_HOME is the test's)."""
+    assert paths.home() == home.resolve()
+    manifest = Manifest.create(
+        paths.manifest_file(JOB), job_name=JOB, account_alias="acct", permalink=PERMALINK,
+        count=count, prompt=prompt,
+    )
+    for _ in range(completed):
+        item = manifest.claim_next_item("w1")
+        assert item is not None
+        manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+    return manifest
+
+
+# --------------------------------------------------------------------------- help
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["accounts"],
+        ["accounts", "add"],
+        ["accounts", "import"],
+        ["accounts", "list"],
+        ["accounts", "remove"],
+        ["run"],
+        ["run", "start"],
+        ["run", "status"],
+        ["run", "list"],
+        ["run", "report"],
+        ["simulator"],
+        ["simulator", "serve"],
+    ],
+    ids=lambda c: " ".join(c) or "grokbatch",
+)
+def test_help_of_every_command_exits_0(cli: Cli, command: list[str],
+                                       grokbatch_home: Path) -> None:
+    result = cli(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert list(grokbatch_home.iterdir()) == []
+
+
+def test_run_start_help_lists_every_documented_flag(cli: Cli) -> None:
+    result = cli("run", "start", "--help")
+    for flag in ("--config", "--account", "--permalink", "--prompt", "--prompts-file",
+                 "--count", "--parallel", "--job-name", "--headed", "--headless", "--timeout",
+                 "--download", "--no-download", "--keep-profiles", "--browser-path",
+                 "--selectors", "--cooldown", "--force", "--json"):
+        assert flag in result.stdout, flag
+
+
+def test_version_prints_the_version(cli: Cli) -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("grokbatch ")
+
+
+# --------------------------------------------------------------------------- bad input: exit 2
+def test_missing_config_file_exits_2(cli: Cli, fake_account: Callable[..., Path],
+                                     grokbatch_home: Path, tmp_path: Path) -> None:
+    fake_account()
+    line = assert_usage_error(cli(*start_args("--config", str(tmp_path / "nope.json"))),
+                              grokbatch_home)
+    assert "nope.json" in line and "does not exist" in line
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="running as root: chmod 000 does not stop root from reading"
+)
+def test_unreadable_config_file_exits_2(cli: Cli, fake_account: Callable[..., Path],
+                                        grokbatch_home: Path, tmp_path: Path) -> None:
+    fake_account()
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    config.chmod(0)
+    try:
+        line = assert_usage_error(cli(*start_args("--config", str(config))), grokbatch_home)
+    finally:
+        config.chmod(0o600)
+    assert "cannot read" in line
+
+
+def test_config_path_that_is_a_directory_exits_2(cli: Cli, fake_account: Callable[..., Path],
+                                                 grokbatch_home: Path, tmp_path: Path) -> None:
+    fake_account()
+    line = assert_usage_error(cli(*start_args("--config", str(tmp_path))), grokbatch_home)
+    assert "cannot read" in line
+
+
+def test_invalid_json_config_exits_2(cli: Cli, fake_account: Callable[..., Path],
+                                     grokbatch_home: Path, tmp_path: Path) -> None:
+    fake_account()
+    config = tmp_path / "config.json"
+    config.write_text('{"count": 3,,}')
+    line = assert_usage_error(cli(*start_args("--config", str(config))), grokbatch_home)
+    assert "not valid JSON" in line
+
+
+def test_unknown_config_key_exits_2_naming_the_key(cli: Cli, fake_account: Callable[..., Path],
+                                                   grokbatch_home: Path, tmp_path: Path) -> None:
+    fake_account()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"count": 3, "paralel": 2}))
+    line = assert_usage_error(cli(*start_args("--config", str(config))), grokbatch_home)
+    assert "'paralel'" in line
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--count", "0"], "count must be between 1 and 1000"),
+        (["--count", "1001"], "count must be between 1 and 1000"),
+        (["--parallel", "0"], "parallel must be between 1 and 100"),
+        (["--parallel", "101"], "parallel must be between 1 and 100"),
+        (["--cooldown", "soon"], "--cooldown"),
+        (["--job-name", "../evil"], "job name"),
+    ],
+)
+def test_out_of_range_values_exit_2(cli: Cli, fake_account: Callable[..., Path],
+                                    grokbatch_home: Path, flags: list[str], message: str) -> None:
+    fake_account()
+    line = assert_usage_error(cli(*start_args(*flags)), grokbatch_home)
+    assert message in line
+
+
+def test_count_out_of_range_in_config_file_exits_2(cli: Cli, fake_account: Callable[..., Path],
+                                                   grokbatch_home: Path, tmp_path: Path) -> None:
+    fake_account()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"account": "acct", "permalink": PERMALINK, "batchSize": 0}))
+    line = assert_usage_error(cli("run", "start", "--config", str(config)), grokbatch_home)
+    assert "count must be between" in line
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.com/imagine/post/abc", "https://grok.com/imagine"]
+)
+def test_bad_permalink_exits_2(cli: Cli, fake_account: Callable[..., Path],
+                               grokbatch_home: Path, url: str) -> None:
+    fake_account()
+    line = assert_usage_error(
+        cli("run", "start", "--account", "acct", "--permalink", url), grokbatch_home
+    )
+    assert "permalink" in line
+
+
+def test_run_start_with_unsafe_account_alias_exits_2(cli: Cli, grokbatch_home: Path) -> None:
+    line = assert_usage_error(
+        cli("run", "start", "--account", "../evil", "--permalink", PERMALINK), grokbatch_home
+    )
+    assert "account alias" in line
+    assert not (grokbatch_home.parent / "evil").exists()
+
+
+def test_accounts_add_with_unsafe_alias_exits_2_and_writes_nothing(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    assert_usage_error(cli("accounts", "add", "../evil", "--headless"), grokbatch_home)
+    assert list(grokbatch_home.iterdir()) == []
+    assert not (grokbatch_home.parent / "evil").exists()
+
+
+def test_unknown_account_exits_2(cli: Cli, grokbatch_home: Path) -> None:
+    line = assert_usage_error(cli(*start_args()), grokbatch_home)
+    assert "unknown account 'acct'" in line and "accounts add" in line
+
+
+def test_prompt_and_prompts_file_together_exit_2(cli: Cli, fake_account: Callable[..., Path],
+                                                 grokbatch_home: Path, tmp_path: Path) -> None:
+    fake_account()
+    csv = tmp_path / "prompts.csv"
+    csv.write_text("prompt\nhello\n")
+    line = assert_usage_error(
+        cli(*start_args("--prompt", "x", "--prompts-file", str(csv))), grokbatch_home
+    )
+    assert "--prompt" in line and "--prompts-file" in line
+
+
+def test_bad_prompts_file_row_exits_2_naming_row_not_prompt(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path
+) -> None:
+    fake_account()
+    csv = tmp_path / "prompts.csv"
+    csv.write_text(f"prompt,count\n{SECRET},abc\n")
+    result = cli(*start_args("--prompts-file", str(csv)))
+    line = assert_usage_error(result, grokbatch_home)
+    assert "row 2" in line
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_unknown_flag_exits_2_without_traceback(cli: Cli, grokbatch_home: Path) -> None:
+    result = cli("run", "start", "--no-such-flag")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert list(grokbatch_home.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- listing
+def test_accounts_list_json_is_empty_then_shows_a_fake_account(
+    cli: Cli, fake_account: Callable[..., Path]
+) -> None:
+    empty = cli("accounts", "list", "--json")
+    assert empty.returncode == 0, empty.stderr
+    assert json.loads(empty.stdout) == []
+    fake_account("main")
+    one = cli("accounts", "list", "--json")
+    assert one.returncode == 0, one.stderr
+    rows = json.loads(one.stdout)
+    assert [row["alias"] for row in rows] == ["main"]
+    assert rows[0]["siteUrl"] == "https://grok.com/imagine"
+    assert rows[0]["looksSignedIn"] is False
+
+
+def test_accounts_list_text_mentions_how_to_add_when_empty(cli: Cli) -> None:
+    result = cli("accounts", "list")
+    assert result.returncode == 0
+    assert "accounts add" in result.stdout
+
+
+def test_accounts_remove_deletes_the_account(cli: Cli, fake_account: Callable[..., Path],
+                                             grokbatch_home: Path) -> None:
+    fake_account("gone")
+    result = cli("accounts", "remove", "gone")
+    assert result.returncode == 0, result.stderr
+    assert not (grokbatch_home / "accounts" / "gone").exists()
+    again = cli("accounts", "remove", "gone")
+    assert again.returncode == 2
+    assert "unknown account" in again.stderr
+
+
+def test_run_list_json_with_no_jobs_prints_empty_list(cli: Cli) -> None:
+    result = cli("run", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []
+
+
+@pytest.mark.parametrize("command", [["run", "status"], ["run", "report"]])
+def test_status_and_report_of_unknown_job_exit_2(cli: Cli, grokbatch_home: Path,
+                                                 command: list[str]) -> None:
+    result = cli(*command, "NOSUCHJOB")
+    line = assert_usage_error(result, grokbatch_home)
+    assert "NOSUCHJOB" in line
+
+
+def test_run_status_of_unsafe_job_name_exits_2(cli: Cli, grokbatch_home: Path) -> None:
+    assert_usage_error(cli("run", "status", "../evil"), grokbatch_home)
+
+
+# --------------------------------------------------------------------------- prompt privacy
+def test_prompt_never_appears_when_run_start_fails_on_unknown_account(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    result = cli(*start_args("--prompt", SECRET))
+    assert_usage_error(result, grokbatch_home)
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_prompt_never_appears_when_run_start_fails_validation(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    fake_account()
+    result = cli(*start_args("--prompt", SECRET, "--count", "0"))
+    assert_usage_error(result, grokbatch_home)
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_resuming_with_another_prompt_exits_2_without_any_prompt_in_output_or_log(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    fake_account()
+    manifest = make_job(grokbatch_home, prompt="the original prompt text")
+    before = manifest.path.read_bytes()
+    result = cli(*start_args("--job-name", JOB, "--prompt", SECRET))
+    assert result.returncode == 2, result.stderr
+    assert "different prompt" in result.stderr
+    assert "Traceback" not in result.stderr
+    run_log = paths.run_log_file(JOB)
+    for text in (result.stdout, result.stderr, run_log.read_text(encoding="utf-8")):
+        assert SECRET not in text
+        assert "the original prompt text" not in text
+    assert manifest.path.read_bytes() == before
+
+
+def test_finished_job_rerun_exits_0_with_nothing_left_and_no_prompt_anywhere(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    fake_account()
+    make_job(grokbatch_home, count=2, completed=2)
+    result = cli(*start_args("--job-name", JOB, "--prompt", SECRET, "--json"))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)  # one JSON document, nothing else on stdout
+    assert summary["jobName"] == JOB
+    assert summary["exitCode"] == 0
+    assert summary["counts"]["COMPLETED"] == 2
+    run_log = paths.run_log_file(JOB)
+    log_text = run_log.read_text(encoding="utf-8")
+    assert "nothing left to do" in log_text
+    assert stat.S_IMODE(run_log.stat().st_mode) == 0o600
+    assert stat.S_IMODE(paths.run_dir(JOB).stat().st_mode) == 0o700
+    status = cli("run", "status", JOB, "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["counts"]["COMPLETED"] == 2
+    listing = cli("run", "list", "--json")
+    assert [row["jobName"] for row in json.loads(listing.stdout)] == [JOB]
+    for text in (result.stdout, result.stderr, log_text, status.stdout, status.stderr,
+                 listing.stdout):
+        assert SECRET not in text
+
+
+def test_rerun_inside_rate_limit_cooldown_exits_75(cli: Cli, fake_account: Callable[..., Path],
+                                                   grokbatch_home: Path) -> None:
+    fake_account()
+    manifest = make_job(grokbatch_home, count=2, completed=1)
+    manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, reason="rate limited")
+    result = cli(*start_args("--job-name", JOB, "--prompt", SECRET, "--cooldown", "2h"))
+    assert result.returncode == 75, result.stderr
+    assert "cooldown" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    status = cli("run", "status", JOB, "--json")
+    report = json.loads(status.stdout)
+    assert report["status"] == "STOPPED_RATE_LIMIT"
+    assert report["cooldownUntil"]
+
+
+def test_rerun_while_the_job_lock_is_held_exits_4(cli: Cli, fake_account: Callable[..., Path],
+                                                  grokbatch_home: Path) -> None:
+    from grokbatch.jobs import job_lock
+
+    fake_account()
+    make_job(grokbatch_home, count=1)
+    with job_lock(JOB):
+        result = cli(*start_args("--job-name", JOB, "--prompt", SECRET))
+    assert result.returncode == 4, result.stderr
+    assert f"PID {os.getpid()}" in result.stderr
+    assert SECRET not in result.stdout + result.stderr

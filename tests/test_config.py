@@ -1,0 +1,316 @@
+"""config.py: defaults < config file < flags, the original tool's keys, and validation."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grokbatch import config as cfg
+from grokbatch.config import (
+    DEFAULT_COOLDOWN_S,
+    DEFAULT_COUNT,
+    DEFAULT_PARALLEL,
+    DEFAULT_VIDEO_TIMEOUT_S,
+    build_run_config,
+    parse_duration,
+    read_config_file,
+    validate_permalink,
+)
+from grokbatch.errors import ConfigError, GrokBatchError, UsageError
+
+PERMALINK = "http://127.0.0.1:9/imagine/post/abc123"
+BASE = {"account": "acct", "permalink": PERMALINK}
+
+
+def write_config(tmp_path: Path, doc: Any, name: str = "config.json") -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def no_flags(**given: Any) -> dict[str, Any]:
+    """A flags dict as the CLI passes it: every flag None unless given."""
+    flags: dict[str, Any] = {
+        name: None
+        for name in (
+            "account", "permalink", "prompt", "prompts_file", "count", "parallel",
+            "job_name", "headed", "timeout_s", "auto_download", "keep_profiles",
+            "browser_path", "selectors", "cooldown_s", "max_attempts", "force",
+        )
+    }
+    flags.update(given)
+    return flags
+
+
+# --------------------------------------------------------------------------- precedence
+def test_defaults_apply_when_neither_file_nor_flag_sets_a_key() -> None:
+    config = build_run_config(None, no_flags(**BASE))
+    assert config.count == DEFAULT_COUNT == 10
+    assert config.parallel == DEFAULT_PARALLEL == 10
+    assert config.timeout_s == DEFAULT_VIDEO_TIMEOUT_S == 60.0
+    assert config.headed is False
+    assert config.auto_download is True
+    assert config.keep_profiles is False
+    assert config.cooldown_s == DEFAULT_COOLDOWN_S
+    assert config.count_given is False
+
+
+def test_config_file_beats_defaults_for_several_keys(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        {**BASE, "count": 7, "parallel": 3, "headed": True, "timeout": 90,
+         "autoDownload": False, "cooldown": "15m", "jobName": "from-file"},
+    )
+    config = build_run_config(path, no_flags())
+    assert (config.count, config.parallel, config.headed) == (7, 3, True)
+    assert config.timeout_s == 90.0
+    assert config.auto_download is False
+    assert config.cooldown_s == 900.0
+    assert config.job_name == "from-file"
+    assert config.count_given is True
+
+
+def test_flags_beat_config_file_for_several_keys(tmp_path: Path) -> None:
+    path = write_config(
+        tmp_path,
+        {**BASE, "count": 7, "parallel": 3, "headed": True, "timeout": 90,
+         "autoDownload": False, "jobName": "from-file", "cooldown": "15m"},
+    )
+    config = build_run_config(
+        path,
+        no_flags(count=20, parallel=5, headed=False, timeout_s=30.0, auto_download=True,
+                 job_name="from-flag", cooldown_s=0.0, account="other"),
+    )
+    assert (config.count, config.parallel, config.headed) == (20, 5, False)
+    assert config.timeout_s == 30.0
+    assert config.auto_download is True
+    assert config.job_name == "from-flag"
+    assert config.cooldown_s == 0.0
+    assert config.account == "other"
+
+
+def test_prompt_flag_replaces_prompts_file_from_config(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {**BASE, "promptsFile": "prompts.csv"})
+    config = build_run_config(path, no_flags(prompt="a cat"))
+    assert config.prompt == "a cat"
+    assert config.prompts_file is None
+
+
+def test_prompts_file_in_config_is_relative_to_the_config_file(tmp_path: Path) -> None:
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    path = write_config(sub, {**BASE, "promptsFile": "prompts.csv"})
+    config = build_run_config(path, no_flags())
+    assert config.prompts_file == sub / "prompts.csv"
+
+
+# --------------------------------------------------------------------------- Node tool keys
+def test_original_node_tool_config_loads_unchanged(tmp_path: Path) -> None:
+    node_config = {
+        "account": "acct",
+        "permalink": "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001",
+        "prompt": "make it move",
+        "batchSize": 25,
+        "parallel": 4,
+        "jobName": "node-job",
+        "headed": True,
+        "timeout": 60000,
+        "autoDownload": False,
+    }
+    config = build_run_config(write_config(tmp_path, node_config), no_flags())
+    assert config.count == 25  # batchSize is the old name of count
+    assert config.parallel == 4
+    assert config.job_name == "node-job"
+    assert config.headed is True
+    assert config.timeout_s == 60.0  # 60000 ms, not 60000 s
+    assert config.auto_download is False
+    assert config.prompt == "make it move"
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds"), [(60000, 60.0), (120000, 120.0), (90, 90.0), ("90s", 90.0), ("2m", 120.0)]
+)
+def test_timeout_numbers_of_1000_or_more_are_milliseconds(
+    tmp_path: Path, raw: Any, seconds: float
+) -> None:
+    values = read_config_file(write_config(tmp_path, {"timeout": raw}))
+    assert values["timeout_s"] == seconds
+
+
+def test_every_documented_config_key_is_accepted(tmp_path: Path) -> None:
+    documented = [
+        "account", "permalink", "prompt", "promptsFile", "count", "batchSize", "parallel",
+        "jobName", "headed", "timeout", "autoDownload", "autoUpscale", "autoDelete",
+        "keepProfiles", "browserPath", "selectors", "cooldown",
+    ]
+    assert set(documented) <= set(cfg.CONFIG_KEYS)
+
+
+# --------------------------------------------------------------------------- bad files
+def test_unknown_config_key_is_rejected_naming_the_key(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {**BASE, "batchSzie": 3})
+    with pytest.raises(ConfigError, match="batchSzie") as info:
+        build_run_config(path, no_flags())
+    assert info.value.exit_code == 2
+
+
+def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        build_run_config(tmp_path / "nope.json", no_flags())
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="running as root: chmod 000 does not stop root from reading"
+)
+def test_unreadable_config_file_is_a_config_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path, BASE)
+    path.chmod(0)
+    try:
+        with pytest.raises(ConfigError, match="cannot read"):
+            build_run_config(path, no_flags())
+    finally:
+        path.chmod(0o600)
+
+
+def test_config_that_is_a_directory_is_a_config_error(tmp_path: Path) -> None:
+    """The unreadable-file path, reachable even as root."""
+    with pytest.raises(ConfigError, match="cannot read"):
+        build_run_config(tmp_path, no_flags())
+
+
+def test_invalid_json_config_is_a_config_error_with_line(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text('{"account": "acct",\n  "count": }', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"not valid JSON \(line 2"):
+        build_run_config(path, no_flags())
+
+
+def test_config_that_is_not_an_object_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="JSON object"):
+        build_run_config(write_config(tmp_path, [1, 2]), no_flags())
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("count", "10"), ("count", True), ("count", 1.5), ("headed", "yes"), ("parallel", "x"),
+     ("account", 3), ("promptsFile", 3), ("timeout", "soon"), ("cooldown", "-5")],
+)
+def test_wrong_typed_config_value_is_rejected_naming_the_key(
+    tmp_path: Path, key: str, value: Any
+) -> None:
+    with pytest.raises(ConfigError, match=key):
+        read_config_file(write_config(tmp_path, {key: value}))
+
+
+# --------------------------------------------------------------------------- bad values
+@pytest.mark.parametrize(("field", "value"), [("count", 0), ("count", 1001), ("count", -1),
+                                              ("parallel", 0), ("parallel", 101)])
+def test_count_and_parallel_out_of_range_are_usage_errors(field: str, value: int) -> None:
+    with pytest.raises(UsageError, match=rf"{field} must be between"):
+        build_run_config(None, no_flags(**BASE, **{field: value}))
+
+
+@pytest.mark.parametrize(("field", "value"), [("count", 1), ("count", 1000), ("parallel", 1),
+                                              ("parallel", 100)])
+def test_count_and_parallel_at_their_limits_are_accepted(field: str, value: int) -> None:
+    config = build_run_config(None, no_flags(**BASE, **{field: value}))
+    assert getattr(config, field) == value
+
+
+def test_count_out_of_range_from_config_file_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="count must be between 1 and 1000, got 1001"):
+        build_run_config(write_config(tmp_path, {**BASE, "batchSize": 1001}), no_flags())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/imagine/post/abc",  # another host
+        "https://grok.com/imagine",  # no /imagine/post/<id>
+        "https://grok.com/imagine/post/",  # empty id
+        "https://grok.com/imagine/post/abc/extra",
+        "ftp://grok.com/imagine/post/abc",
+        "grok.com/imagine/post/abc",  # no scheme
+        "https://grok.com.evil.example/imagine/post/abc",
+        "https://evilgrok.com/imagine/post/abc",
+        "",
+    ],
+)
+def test_bad_permalinks_are_refused(url: str) -> None:
+    with pytest.raises(UsageError, match="permalink"):
+        build_run_config(None, no_flags(account="acct", permalink=url))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://grok.com/imagine/post/abc123",
+        "https://www.grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001",
+        "http://127.0.0.1:8123/imagine/post/abc",
+        "http://localhost:8123/imagine/post/abc/",
+        "http://[::1]:8123/imagine/post/abc",
+    ],
+)
+def test_grok_and_loopback_permalinks_are_accepted(url: str) -> None:
+    assert validate_permalink(url) == url
+
+
+@pytest.mark.parametrize("alias", ["../evil", "a/b", "", ".hidden", "-dash", "x" * 65])
+def test_unsafe_account_aliases_are_refused(alias: str) -> None:
+    with pytest.raises(UsageError):
+        build_run_config(None, no_flags(account=alias, permalink=PERMALINK))
+
+
+@pytest.mark.parametrize("job", ["../evil", "a/b", ".x"])
+def test_unsafe_job_names_are_refused(job: str) -> None:
+    with pytest.raises(UsageError, match="job name"):
+        build_run_config(None, no_flags(**BASE, job_name=job))
+
+
+def test_prompt_and_prompts_file_together_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="either --prompt or --prompts-file"):
+        build_run_config(None, no_flags(**BASE, prompt="x", prompts_file=tmp_path / "p.csv"))
+
+
+def test_missing_account_and_permalink_are_usage_errors() -> None:
+    with pytest.raises(UsageError, match="no account"):
+        build_run_config(None, no_flags(permalink=PERMALINK))
+    with pytest.raises(UsageError, match="no permalink"):
+        build_run_config(None, no_flags(account="acct"))
+
+
+def test_auto_delete_without_download_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, {**BASE, "autoDelete": True, "autoDownload": False})
+    with pytest.raises(UsageError, match="autoDelete"):
+        build_run_config(path, no_flags())
+
+
+def test_zero_timeout_is_refused() -> None:
+    with pytest.raises(UsageError, match="timeout must be positive"):
+        build_run_config(None, no_flags(**BASE, timeout_s=0.0))
+
+
+def test_every_config_error_maps_to_exit_code_2() -> None:
+    assert ConfigError.exit_code == UsageError.exit_code == GrokBatchError.exit_code == 2
+
+
+# --------------------------------------------------------------------------- durations
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("90", 90.0), ("90s", 90.0), ("15m", 900.0), ("2h", 7200.0), ("1d", 86400.0),
+     ("0", 0.0), ("1.5h", 5400.0), (" 15m ", 900.0), ("500ms", 0.5), (90, 90.0), (0, 0.0),
+     (2.5, 2.5)],
+)
+def test_parse_duration_accepts_plain_seconds_and_units(text: Any, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "15x", "m15", "-5", "1h30m", "15 minutes", "--1",
+                                  True, -1])
+def test_parse_duration_rejects_bad_values(text: Any) -> None:
+    with pytest.raises(ConfigError):
+        parse_duration(text, "--cooldown")

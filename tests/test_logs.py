@@ -1,0 +1,121 @@
+"""logs.py: prompts registered as secrets never reach the console or run.log."""
+
+from __future__ import annotations
+
+import io
+import stat
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from loguru import logger
+
+from grokbatch.logs import (
+    REDACTED,
+    add_run_log,
+    configure_console,
+    log_forwarded,
+    redact,
+    register_secret,
+)
+
+
+@pytest.fixture(autouse=True)
+def reset_loguru() -> Iterator[None]:
+    """Leave loguru as we found it: one plain stderr sink, no patcher."""
+    yield
+    logger.remove()
+    logger.configure(patcher=None, extra={})
+    logger.add(sys.stderr)
+
+
+def test_redact_replaces_every_registered_secret() -> None:
+    register_secret("a purple elephant skating")
+    text = "start a purple elephant skating, then a purple elephant skating again"
+    assert redact(text) == f"start {REDACTED}, then {REDACTED} again"
+    assert redact("nothing secret here") == "nothing secret here"
+
+
+def test_redact_catches_html_escaped_form_for_debug_snapshots() -> None:
+    register_secret("<i>birds & bees</i>")
+    assert redact("x <i>birds & bees</i> y") == f"x {REDACTED} y"
+    assert redact("x &lt;i&gt;birds &amp; bees&lt;/i&gt; y") == f"x {REDACTED} y"
+
+
+def test_redact_catches_stripped_and_html_escaped_forms_of_a_padded_prompt() -> None:
+    register_secret("  <b>cats & dogs</b>  ")
+    assert redact("x <b>cats & dogs</b> y") == f"x {REDACTED} y"
+    assert redact("x &lt;b&gt;cats &amp; dogs&lt;/b&gt; y") == f"x {REDACTED} y"
+
+
+def test_longer_secret_is_replaced_before_a_shorter_one_inside_it() -> None:
+    register_secret("moon")
+    register_secret("moon over the silent harbour")
+    assert redact("the moon over the silent harbour") == f"the {REDACTED}"
+
+
+def test_empty_or_blank_secret_is_ignored() -> None:
+    register_secret("")
+    register_secret("   ")
+    register_secret(None)
+    assert redact("a b  c") == "a b  c"
+
+
+def test_secret_never_reaches_console_or_run_log(tmp_path: Path) -> None:
+    secret = "violet-kraken-under-ice-5521"
+    register_secret(secret)
+    console = io.StringIO()
+    configure_console(stream=console)
+    run_log = tmp_path / "runs" / "job" / "run.log"
+    sink = add_run_log(run_log)
+    logger.info(f"generating with {secret} now")
+    logger.warning("second line: {}", secret)
+    log_forwarded({"type": "log", "level": "INFO", "message": f"worker says {secret}",
+                   "source": "worker-1"})
+    logger.remove(sink)
+    console_text = console.getvalue()
+    file_text = run_log.read_text(encoding="utf-8")
+    for text in (console_text, file_text):
+        assert secret not in text
+        assert text.count(REDACTED) == 3
+        assert "generating with [prompt] now" in text
+    assert "worker-1" in file_text
+    assert stat.S_IMODE(run_log.stat().st_mode) == 0o600
+
+
+def test_run_log_is_created_0600_and_appended(tmp_path: Path) -> None:
+    run_log = tmp_path / "run.log"
+    configure_console(stream=io.StringIO())
+    for word in ("first", "second"):
+        sink = add_run_log(run_log)
+        logger.info(word)
+        logger.remove(sink)
+    text = run_log.read_text(encoding="utf-8")
+    assert "first" in text and "second" in text
+    assert stat.S_IMODE(run_log.stat().st_mode) == 0o600
+
+
+def test_run_log_is_made_0600_even_if_it_existed_with_wider_mode(tmp_path: Path) -> None:
+    run_log = tmp_path / "run.log"
+    run_log.write_text("old\n")
+    run_log.chmod(0o644)
+    logger.remove(add_run_log(run_log))
+    assert stat.S_IMODE(run_log.stat().st_mode) == 0o600
+
+
+def test_secret_in_a_logged_exception_never_reaches_console_or_run_log(tmp_path: Path) -> None:
+    secret = "crimson-lighthouse-walking-8830"
+    register_secret(secret)
+    console = io.StringIO()
+    configure_console(stream=console)
+    run_log = tmp_path / "run.log"
+    sink = add_run_log(run_log)
+    try:
+        raise RuntimeError(f"could not type {secret}")
+    except RuntimeError:
+        logger.exception("generation failed")
+    logger.remove(sink)
+    assert "generation failed" in console.getvalue()
+    assert secret not in console.getvalue()
+    assert secret not in run_log.read_text(encoding="utf-8")

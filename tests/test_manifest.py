@@ -1,0 +1,553 @@
+"""manifest.py: the locked JSON work queue, under contention and under SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grokbatch.errors import ManifestError
+from grokbatch.manifest import (
+    ItemStatus,
+    Manifest,
+    NotItemHolderError,
+    RunStatus,
+    read_manifest_file,
+)
+
+PERMALINK = "https://grok.com/imagine/post/abc123"
+SPAWN = multiprocessing.get_context("spawn")
+# Spawned children import grokbatch from scratch; on a loaded CI box that can take seconds.
+_CHILD_START_TIMEOUT_S = 60.0
+_CONTENTION_WORKERS = 20
+_CONTENTION_ITEMS = 200
+_CRASH_ROUNDS = 30
+# The reader must not hog a CPU that the lock holder needs (CI boxes may have two).
+_READER_PAUSE_S = 0.001
+
+
+def make_manifest(path: Path, count: int = 3, **kwargs: Any) -> Manifest:
+    return Manifest.create(
+        path, job_name="job", account_alias="acct", permalink=PERMALINK, count=count,
+        prompt=kwargs.pop("prompt", "a secret prompt"), **kwargs,
+    )
+
+
+def assert_counters_match_items(doc: dict[str, Any]) -> None:
+    statuses = [item["status"] for item in doc["items"]]
+    assert doc["batchSize"] == len(statuses)
+    assert doc["completedCount"] == statuses.count("COMPLETED")
+    assert doc["failedCount"] == statuses.count("FAILED")
+    assert doc["rateLimitedCount"] == statuses.count("RATE_LIMITED")
+    assert doc["pendingCount"] == statuses.count("PENDING")
+    assert doc["inProgressCount"] == statuses.count("IN_PROGRESS")
+
+
+def dead_pid() -> int:
+    """The PID of a process that has already exited."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.fixture
+def manifest_path(tmp_path: Path) -> Path:
+    return tmp_path / "runs" / "job" / "manifest.json"
+
+
+# --------------------------------------------------------------------------- create / open
+def test_create_writes_pending_items_and_camelcase_top_level(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=4)
+    doc = json.loads(manifest_path.read_text())
+    for key in ("id", "jobName", "accountAlias", "permalink", "prompt", "batchSize", "status",
+                "createdAt", "updatedAt", "completedCount", "failedCount",
+                "rateLimitedCount", "items", "lastError", "stopReason", "rateLimitedAt"):
+        assert key in doc, key
+    assert doc["status"] == "PENDING"
+    assert doc["batchSize"] == 4
+    assert [item["index"] for item in doc["items"]] == [0, 1, 2, 3]
+    for item in doc["items"]:
+        assert item["status"] == "PENDING"
+        assert item["attempts"] == 0
+        for key in ("workerId", "createdAt", "startedAt", "completedAt", "error",
+                    "errorKind", "leaseExpiresAt"):
+            assert key in item, key
+    assert manifest.snapshot() == doc
+
+
+def test_create_with_prompt_rows_makes_count_items_per_row(manifest_path: Path) -> None:
+    Manifest.create(
+        manifest_path, job_name="job", account_alias="acct", permalink=PERMALINK, count=99,
+        prompts=[{"prompt": "one", "count": 2}, {"prompt": "two", "count": 1}],
+    )
+    doc = read_manifest_file(manifest_path)
+    assert [item["promptIndex"] for item in doc["items"]] == [0, 0, 1]
+    assert doc["prompts"][1]["prompt"] == "two"
+    assert "prompt" not in doc
+
+
+def test_create_refuses_to_overwrite_an_existing_manifest(manifest_path: Path) -> None:
+    make_manifest(manifest_path)
+    before = manifest_path.read_bytes()
+    with pytest.raises(ManifestError, match="already exists"):
+        make_manifest(manifest_path, count=9)
+    assert manifest_path.read_bytes() == before
+
+
+def test_open_missing_manifest_raises_manifest_error(manifest_path: Path) -> None:
+    with pytest.raises(ManifestError, match="no manifest"):
+        Manifest.open(manifest_path)
+
+
+def test_snapshot_is_a_copy_not_a_live_view(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    snap = manifest.snapshot()
+    snap["items"][0]["status"] = "COMPLETED"
+    assert manifest.snapshot()["items"][0]["status"] == "PENDING"
+
+
+def test_manifest_file_is_mode_0600_after_create_and_after_updates(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    assert stat.S_IMODE(manifest_path.stat().st_mode) == 0o600
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+    assert stat.S_IMODE(manifest_path.stat().st_mode) == 0o600
+
+
+# --------------------------------------------------------------------------- claim / update
+def test_claim_gives_lowest_pending_item_then_none_when_empty(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=3)
+    claimed = [manifest.claim_next_item(f"w{i}") for i in range(3)]
+    assert [item["index"] for item in claimed if item] == [0, 1, 2]
+    assert manifest.claim_next_item("w9") is None
+    doc = manifest.snapshot()
+    assert doc["status"] == "IN_PROGRESS"
+    first = doc["items"][0]
+    assert first["status"] == "IN_PROGRESS"
+    assert first["workerId"] == "w0"
+    assert first["workerPid"] == os.getpid()
+    assert first["attempts"] == 1
+    assert first["startedAt"] and first["leaseExpiresAt"]
+
+
+def test_claim_skips_completed_items_and_reuses_released_ones(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=3)
+    a = manifest.claim_next_item("w1")
+    b = manifest.claim_next_item("w2")
+    assert a and b
+    manifest.update_item(a["index"], "w1", status="COMPLETED")
+    manifest.release_item(b["index"], "w2", reason="stopping")
+    again = manifest.claim_next_item("w3")
+    assert again is not None and again["index"] == 1
+    assert again["attempts"] == 2
+
+
+def test_update_item_refuses_a_worker_that_does_not_hold_the_item(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    before = manifest_path.read_bytes()
+    with pytest.raises(NotItemHolderError):
+        manifest.update_item(item["index"], "w2", status=ItemStatus.COMPLETED)
+    with pytest.raises(NotItemHolderError):  # never claimed at all
+        manifest.update_item(2, "w1", status=ItemStatus.COMPLETED)
+    assert manifest_path.read_bytes() == before
+
+
+def test_update_item_refuses_after_the_item_was_finished(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+    with pytest.raises(NotItemHolderError):
+        manifest.update_item(item["index"], "w1", status=ItemStatus.FAILED)
+    assert manifest.snapshot()["items"][0]["status"] == "COMPLETED"
+
+
+def test_update_item_rejects_unknown_fields(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    with pytest.raises(ValueError, match="bogus"):
+        manifest.update_item(item["index"], "w1", bogus=1)
+
+
+def test_update_to_completed_clears_lease_and_stamps_completed_at(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    video = {"path": "videos/0.mp4", "bytes": 10, "sha256": "ab"}
+    updated = manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED, video=video)
+    assert updated["status"] == "COMPLETED"
+    assert updated["leaseExpiresAt"] is None
+    assert updated["completedAt"]
+    assert manifest.snapshot()["items"][0]["video"] == video
+
+
+def test_failed_item_records_error_kind_and_last_error(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", status=ItemStatus.FAILED,
+                         error="network dropped", error_kind="NETWORK_ERROR")
+    doc = manifest.snapshot()
+    assert doc["items"][0]["errorKind"] == "NETWORK_ERROR"
+    assert doc["lastError"] == "network dropped"
+    assert doc["failedCount"] == 1
+
+
+def test_counters_always_equal_item_statuses(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=6)
+    assert_counters_match_items(manifest.snapshot())
+    steps = [
+        ("COMPLETED", None), ("FAILED", "TIMEOUT"), ("RATE_LIMITED", None),
+        ("COMPLETED", None), ("FAILED", "CONTENT_MODERATED"),
+    ]
+    for status, kind in steps:
+        item = manifest.claim_next_item("w1")
+        assert item is not None
+        assert_counters_match_items(manifest.snapshot())
+        manifest.update_item(item["index"], "w1", status=status, error_kind=kind)
+        assert_counters_match_items(manifest.snapshot())
+    manifest.reset_for_rerun(max_attempts=3)
+    assert_counters_match_items(manifest.snapshot())
+    manifest.extend(10)
+    doc = manifest.snapshot()
+    assert_counters_match_items(doc)
+    assert doc["completedCount"] == 2 and doc["batchSize"] == 10
+
+
+# --------------------------------------------------------------------------- leases
+def test_requeue_abandoned_requeues_expired_leases(manifest_path: Path) -> None:
+    make_manifest(manifest_path, count=2)
+    short = Manifest(manifest_path, lease=timedelta(milliseconds=1))
+    item = short.claim_next_item("w1", pid=os.getpid())  # a live PID: only the lease lapses
+    assert item is not None
+    time.sleep(0.02)
+    assert short.requeue_abandoned() == [item["index"]]
+    requeued = short.snapshot()["items"][item["index"]]
+    assert requeued["status"] == "PENDING"
+    assert requeued["workerId"] is None and requeued["leaseExpiresAt"] is None
+    with pytest.raises(NotItemHolderError):  # the old holder lost it
+        short.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+
+
+def test_requeue_abandoned_requeues_lease_edited_into_the_past(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    assert manifest.claim_next_item("w1") is not None
+    doc = json.loads(manifest_path.read_text())
+    past = datetime.now(timezone.utc) - timedelta(minutes=5)
+    doc["items"][0]["leaseExpiresAt"] = past.isoformat(timespec="milliseconds")
+    manifest_path.write_text(json.dumps(doc))
+    assert manifest.requeue_abandoned() == [0]
+
+
+def test_requeue_abandoned_requeues_items_of_dead_worker_pids(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=3)
+    manifest.claim_next_item("dead", pid=dead_pid())
+    manifest.claim_next_item("alive", pid=os.getpid())
+    assert manifest.requeue_abandoned() == [0]
+    items = manifest.snapshot()["items"]
+    assert items[0]["status"] == "PENDING"
+    assert items[1]["status"] == "IN_PROGRESS" and items[1]["workerId"] == "alive"
+
+
+def test_requeue_abandoned_leaves_live_leased_items_alone(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    manifest.claim_next_item("w1")
+    manifest.claim_next_item("w2")
+    before = manifest_path.read_bytes()
+    assert manifest.requeue_abandoned() == []
+    assert manifest_path.read_bytes() == before  # nothing changed, nothing rewritten
+
+
+def test_requeue_abandoned_requeues_named_dead_workers(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    manifest.claim_next_item("w1")
+    manifest.claim_next_item("w2")
+    assert manifest.requeue_abandoned(frozenset({"w2"})) == [1]
+
+
+def test_renew_lease_extends_only_the_workers_items(manifest_path: Path) -> None:
+    make_manifest(manifest_path, count=3)
+    short = Manifest(manifest_path, lease=timedelta(milliseconds=1))
+    short.claim_next_item("w1")
+    short.claim_next_item("w2")
+    old = short.snapshot()["items"]
+    long = Manifest(manifest_path, lease=timedelta(minutes=10))
+    assert long.renew_lease("w1") == 1
+    assert long.renew_lease("nobody") == 0
+    new = long.snapshot()["items"]
+    assert new[0]["leaseExpiresAt"] > old[0]["leaseExpiresAt"]
+    assert new[1]["leaseExpiresAt"] == old[1]["leaseExpiresAt"]
+    time.sleep(0.02)
+    assert short.requeue_abandoned() == [1]  # w1 renewed, w2 lapsed
+
+
+# --------------------------------------------------------------------------- reruns
+def _finish(manifest: Manifest, status: str, kind: str | None = None,
+            attempts: int | None = None) -> int:
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    changes: dict[str, Any] = {"status": status, "error_kind": kind}
+    if attempts is not None:
+        changes["attempts"] = attempts
+    manifest.update_item(item["index"], "w1", **changes)
+    return int(item["index"])
+
+
+def test_reset_for_rerun_requeues_rate_limited_and_retryable_failures(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path, count=6)
+    limited = _finish(manifest, "RATE_LIMITED")
+    network = _finish(manifest, "FAILED", "NETWORK_ERROR")
+    timeout = _finish(manifest, "FAILED", "TIMEOUT", attempts=2)
+    moderated = _finish(manifest, "FAILED", "CONTENT_MODERATED")
+    exhausted = _finish(manifest, "FAILED", "GENERATION_ERROR", attempts=3)
+    done = _finish(manifest, "COMPLETED")
+    reset = manifest.reset_for_rerun(max_attempts=3)
+    assert sorted(reset) == [limited, network, timeout]
+    items = manifest.snapshot()["items"]
+    for index in (limited, network, timeout):
+        assert items[index]["status"] == "PENDING"
+        assert items[index]["workerId"] is None
+    assert items[moderated]["status"] == "FAILED"  # never retried
+    assert items[exhausted]["status"] == "FAILED"  # used up its attempts
+    assert items[done]["status"] == "COMPLETED"
+
+
+def test_reset_for_rerun_never_retries_moderated_even_with_attempts_left(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path, count=1)
+    _finish(manifest, "FAILED", "CONTENT_MODERATED")
+    assert manifest.reset_for_rerun(max_attempts=20) == []
+    assert manifest.snapshot()["items"][0]["status"] == "FAILED"
+
+
+def test_reset_for_rerun_attempts_cap_is_strict(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    _finish(manifest, "FAILED", "TIMEOUT", attempts=2)
+    _finish(manifest, "FAILED", "TIMEOUT", attempts=3)
+    assert manifest.reset_for_rerun(max_attempts=3) == [0]
+    assert manifest.reset_for_rerun(max_attempts=4) == [1]
+
+
+def test_extend_adds_pending_items_and_reopens_a_completed_run(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    for _ in range(2):
+        _finish(manifest, "COMPLETED")
+    manifest.set_status(RunStatus.COMPLETED)
+    assert manifest.extend(5) == 3
+    doc = manifest.snapshot()
+    assert [item["index"] for item in doc["items"]] == [0, 1, 2, 3, 4]
+    assert [item["status"] for item in doc["items"][2:]] == ["PENDING"] * 3
+    assert doc["status"] == "PENDING"
+    assert manifest.extend(3) == 0  # never shrinks
+    assert len(manifest.snapshot()["items"]) == 5
+
+
+def test_extend_refuses_a_prompts_file_job(manifest_path: Path) -> None:
+    manifest = Manifest.create(
+        manifest_path, job_name="job", account_alias="acct", permalink=PERMALINK, count=1,
+        prompts=[{"prompt": "p", "count": 1}],
+    )
+    with pytest.raises(ManifestError, match="prompts file"):
+        manifest.extend(5)
+
+
+def test_set_status_stopped_rate_limit_stamps_rate_limited_at(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    manifest.set_status(RunStatus.IN_PROGRESS)
+    assert manifest.snapshot()["rateLimitedAt"] is None
+    before = datetime.now(timezone.utc)
+    manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, reason="rate limited")
+    doc = manifest.snapshot()
+    assert doc["status"] == "STOPPED_RATE_LIMIT"
+    assert doc["stopReason"] == "rate limited"
+    stamped = datetime.fromisoformat(doc["rateLimitedAt"])
+    assert before - timedelta(seconds=1) <= stamped <= datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------- corruption
+@pytest.mark.parametrize(
+    "content",
+    [b'{"id": "x", "items": [{"index": 0, "sta', b"", b"not json at all", b"[]",
+     b'{"items": "nope"}', b'{"items": [{"index": 5, "status": "PENDING"}]}',
+     b'{"items": [{"index": 0, "status": "WEIRD"}]}'],
+)
+def test_corrupt_manifest_raises_and_is_left_byte_identical(
+    manifest_path: Path, content: bytes
+) -> None:
+    make_manifest(manifest_path)
+    manifest_path.write_bytes(content)
+    with pytest.raises(ManifestError):
+        Manifest.open(manifest_path)
+    manifest = Manifest(manifest_path)
+    for operation in (
+        lambda: manifest.claim_next_item("w1"),
+        manifest.requeue_abandoned,
+        lambda: manifest.reset_for_rerun(3),
+        lambda: manifest.set_status(RunStatus.FAILED),
+        lambda: manifest.extend(10),
+    ):
+        with pytest.raises(ManifestError):
+            operation()
+    assert manifest_path.read_bytes() == content
+
+
+def test_truncated_manifest_error_says_it_was_left_untouched(manifest_path: Path) -> None:
+    make_manifest(manifest_path, count=5)
+    full = manifest_path.read_bytes()
+    manifest_path.write_bytes(full[: len(full) // 2])
+    with pytest.raises(ManifestError, match="left untouched"):
+        Manifest.open(manifest_path)
+    assert manifest_path.read_bytes() == full[: len(full) // 2]
+
+
+# --------------------------------------------------------------------------- contention
+def _contention_worker(path: str, worker_id: str, go: Any, results: Any) -> None:
+    """Claim and complete items until none is left; report the indices claimed."""
+    manifest = Manifest(Path(path))
+    go.wait(_CHILD_START_TIMEOUT_S)
+    claimed: list[int] = []
+    error = None
+    try:
+        while True:
+            item = manifest.claim_next_item(worker_id)
+            if item is None:
+                break
+            claimed.append(item["index"])
+            manifest.update_item(item["index"], worker_id, status=ItemStatus.COMPLETED)
+    except Exception as exc:  # reported to the test, which fails on it
+        error = f"{type(exc).__name__}: {exc}"
+    results.put((worker_id, claimed, error))
+
+
+def _reader(path: str, ready: Any, stop: Any, results: Any) -> None:
+    """Parse the manifest with plain json.loads as fast as possible until told to stop."""
+    reads = 0
+    failures: list[str] = []
+    ready.set()
+    while not stop.is_set():
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(doc.get("items"), list) or len(doc["items"]) != _CONTENTION_ITEMS:
+                failures.append("wrong shape")
+        except Exception as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+        reads += 1
+        time.sleep(_READER_PAUSE_S)
+    results.put(("reader", reads, failures[:5]))
+
+
+@pytest.mark.slow  # 20 spawned processes on one lock: 10-60 s on a small or busy machine
+def test_twenty_processes_complete_every_item_exactly_once(manifest_path: Path) -> None:
+    make_manifest(manifest_path, count=_CONTENTION_ITEMS)
+    go, stop, ready = SPAWN.Event(), SPAWN.Event(), SPAWN.Event()
+    results = SPAWN.Queue()
+    reader = SPAWN.Process(target=_reader, args=(str(manifest_path), ready, stop, results))
+    reader.start()
+    workers = [
+        SPAWN.Process(target=_contention_worker,
+                      args=(str(manifest_path), f"w{i}", go, results))
+        for i in range(_CONTENTION_WORKERS)
+    ]
+    for proc in workers:
+        proc.start()
+    try:
+        assert ready.wait(_CHILD_START_TIMEOUT_S), "reader process never started"
+        go.set()
+        worker_results = [results.get(timeout=120) for _ in workers]
+        stop.set()
+        _, reads, failures = results.get(timeout=30)
+    finally:
+        go.set()
+        stop.set()
+        for proc in [*workers, reader]:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+    assert [proc.exitcode for proc in workers] == [0] * _CONTENTION_WORKERS
+    assert [error for _, _, error in worker_results if error] == []
+    claimed = [index for _, indices, _ in worker_results for index in indices]
+    assert len(claimed) == len(set(claimed)), "an index was claimed twice"
+    assert sorted(claimed) == list(range(_CONTENTION_ITEMS))
+    assert sum(1 for _, indices, _ in worker_results if indices) > 1, "no real contention"
+    doc = Manifest.open(manifest_path).snapshot()
+    assert all(item["status"] == "COMPLETED" for item in doc["items"])
+    assert all(item["attempts"] == 1 for item in doc["items"])
+    assert_counters_match_items(doc)
+    assert doc["completedCount"] == _CONTENTION_ITEMS
+    assert failures == [], f"reader saw a half-written manifest: {failures}"
+    assert reads > 0
+
+
+# --------------------------------------------------------------------------- crash safety
+def _churn(path: str, worker_id: str, started: Any) -> None:
+    """Loop every kind of write as fast as possible until killed."""
+    manifest = Manifest(Path(path))
+    first = True
+    while True:
+        item = manifest.claim_next_item(worker_id)
+        if first:
+            started.set()
+            first = False
+        manifest.renew_lease(worker_id)
+        if item is None:
+            manifest.requeue_abandoned(frozenset({worker_id}))
+            continue
+        manifest.update_item(item["index"], worker_id, error="churning")
+        if item["index"] % 3 == 0:
+            manifest.update_item(item["index"], worker_id, status=ItemStatus.FAILED,
+                                 error_kind="TIMEOUT")
+            manifest.reset_for_rerun(max_attempts=20)
+        else:
+            manifest.release_item(item["index"], worker_id)
+        manifest.set_status(RunStatus.IN_PROGRESS, reason=str(item["index"]))
+
+
+def test_sigkill_at_random_moments_always_leaves_a_valid_manifest(manifest_path: Path) -> None:
+    make_manifest(manifest_path, count=8)
+    rng = random.Random(1234)
+    for round_number in range(_CRASH_ROUNDS):
+        started = SPAWN.Event()
+        proc = SPAWN.Process(target=_churn,
+                             args=(str(manifest_path), f"w{round_number}", started))
+        proc.start()
+        try:
+            assert started.wait(_CHILD_START_TIMEOUT_S), "churn process never started"
+            time.sleep(rng.uniform(0.005, 0.150))
+            assert proc.is_alive(), f"churn process died by itself (exit {proc.exitcode})"
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.join(timeout=30)
+        assert proc.exitcode == -signal.SIGKILL
+        doc = json.loads(manifest_path.read_text(encoding="utf-8"))
+        assert len(doc["items"]) == 8
+        snapshot = Manifest.open(manifest_path).snapshot()
+        assert_counters_match_items(snapshot)
+    # Temp files a kill left behind must not get in the way of later writes.
+    manifest = Manifest.open(manifest_path)
+    manifest.requeue_abandoned()
+    item = manifest.claim_next_item("survivor")
+    assert item is not None
+    manifest.update_item(item["index"], "survivor", status=ItemStatus.COMPLETED)
+    doc = manifest.snapshot()
+    assert doc["items"][item["index"]]["status"] == "COMPLETED"
+    assert all(i["status"] != "IN_PROGRESS" for i in doc["items"])
+    assert_counters_match_items(doc)
+    assert stat.S_IMODE(manifest_path.stat().st_mode) == 0o600
