@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -27,11 +28,14 @@ from playwright.sync_api import Locator, Page
 
 from grokbatch.logs import REDACTED, redact
 from grokbatch.outcomes import Outcome
+from grokbatch.pagewatch import PageWatch
 from grokbatch.selectors import Selectors
 
-# JavaScript: is this <video> loaded far enough to know it plays?
-_PLAYABLE_JS = "v => v.readyState >= 1 && Number.isFinite(v.duration) && v.duration > 0"
 _PERCENT = re.compile(r"(\d{1,3})\s*%")
+_VISIBLE_OUTSIDE_EDITOR_JS = (
+    "els => els.some(e => (e.offsetWidth || e.offsetHeight || e.getClientRects().length)"
+    " && !e.closest('[contenteditable=\"true\"], textarea'))"
+)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class VideoGenerator:
         debug_dir: Path,
         worker_id: str,
         video_duration: str | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> None:
         self.page = page
         self.permalink = permalink
@@ -85,6 +90,8 @@ class VideoGenerator:
         self.worker_id = worker_id
         self.video_duration = video_duration
         self._needs_reload = False
+        self._duration_chosen = False
+        self.watch = PageWatch(page, selectors, on_progress)
 
     # ----------------------------------------------------------------- page state
     def open_post(self) -> None:
@@ -171,10 +178,6 @@ class VideoGenerator:
         )
         return srcs
 
-    def _new_video(self, old_srcs: list[str]) -> Locator:
-        exclude = "".join(f':not([src="{_css_string(s)}"])' for s in old_srcs)
-        return self.page.locator(f"video[src]{exclude}")
-
     def _fill_prompt(self, prompt: str) -> None:
         editor = self.page.locator(self.sel.prompt_editor).first
         editor.wait_for(state="visible", timeout=self.element_timeout_s * 1000)
@@ -205,21 +208,14 @@ class VideoGenerator:
         ]
 
     def _visible_failure(self) -> Outcome | None:
+        """The failure message on the page, if any (text typed in the editor never counts)."""
         for outcome, locator in self._failure_locators():
             try:
-                if locator.first.is_visible():
+                if locator.evaluate_all(_VISIBLE_OUTSIDE_EDITOR_JS):
                     return outcome
             except PlaywrightError:
                 continue
         return None
-
-    def _wait_any(self, primary: Locator, deadline: _Deadline) -> bool:
-        """Wait until `primary` or any failure shows; True if it was `primary`."""
-        combined = primary
-        for _, locator in self._failure_locators():
-            combined = combined.or_(locator)
-        combined.first.wait_for(state="visible", timeout=deadline.ms())
-        return self._visible_failure() is None
 
     def generate(self, prompt: str | None, label: str) -> GenerationResult:
         """Make one video with `prompt` (None: the site's default); `label` names it in logs."""
@@ -237,27 +233,24 @@ class VideoGenerator:
             if prompt:
                 self._fill_prompt(prompt)
             deadline = _Deadline(self.timeout_s)
+            since = self.watch.generation_count()
             self._click_generate()
             logger.debug("{}: {} started", self.worker_id, label)
-            new_video = self._new_video(old_srcs)
-            progress = self.page.locator(self.sel.progress)
-            if not self._wait_any(progress.or_(new_video), deadline):
-                return self._failed_from_page(started, progress_seen)
+            # Progress (or the video itself) must show before a video counts, and only a
+            # src not on the page before the click counts: an older video is never taken
+            # for the new one.
+            seen = self.watch.wait(old_srcs=old_srcs, want_progress=True,
+                                   since_generation=since, timeout_ms=deadline.ms())
+            if seen["kind"] == "failure":
+                return self._fail(Outcome(seen["outcome"]), started, progress_seen)
             progress_seen = True
-            if not self._wait_any(new_video, deadline):
-                return self._failed_from_page(started, progress_seen)
-            video = new_video.first
-            video.evaluate(
-                f"(v, ms) => new Promise((ok, fail) => {{ const check = {_PLAYABLE_JS};"
-                " if (check(v)) return ok(true);"
-                " const t = setTimeout(() => fail(new Error('video did not load')), ms);"
-                " v.addEventListener('loadedmetadata', () => { clearTimeout(t); ok(true); },"
-                " { once: true }); })",
-                deadline.ms(),
-            )
-            src = video.get_attribute("src") or ""
-            url = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
-            return self._finish(Outcome.COMPLETED, None, started, progress_seen, video_url=url)
+            if seen["kind"] != "video":
+                seen = self.watch.wait(old_srcs=old_srcs, want_progress=False,
+                                       since_generation=since, timeout_ms=deadline.ms())
+                if seen["kind"] == "failure":
+                    return self._fail(Outcome(seen["outcome"]), started, progress_seen)
+            return self._finish(Outcome.COMPLETED, None, started, progress_seen,
+                                video_url=seen["src"])
         except PlaywrightError as exc:
             failure = self._safe_visible_failure()
             if failure is not None:
@@ -286,10 +279,6 @@ class VideoGenerator:
             return None
         match = _PERCENT.search(text)
         return f"{match.group(1)}%" if match else None
-
-    def _failed_from_page(self, started: float, progress_seen: bool) -> GenerationResult:
-        outcome = self._visible_failure() or Outcome.GENERATION_ERROR
-        return self._fail(outcome, started, progress_seen)
 
     def _fail(
         self, outcome: Outcome, started: float, progress_seen: bool, detail: str | None = None
@@ -348,10 +337,6 @@ _MESSAGES = {
     Outcome.NETWORK_ERROR: "network error",
     Outcome.GENERATION_ERROR: "generation error",
 }
-
-
-def _css_string(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _first_line(text: str) -> str:
