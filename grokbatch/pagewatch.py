@@ -150,7 +150,9 @@ _CHECK_JS = """
 
 def _split_alternatives(selector: str) -> list[str]:
     """Split a selector list on the commas that are outside quotes and brackets."""
-    parts, depth, quote, current = [], 0, "", []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for char in selector:
         if quote:
             quote = "" if char == quote else quote

@@ -13,7 +13,13 @@ import time
 from loguru import logger
 from rich.console import Console, Group
 from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.progress import Progress as RichProgress
 from rich.table import Table
 
@@ -33,7 +39,7 @@ class Progress:
         self.states: dict[str, str] = {}
         self._live: Live | None = None
         self._bar: RichProgress | None = None
-        self._task = 0
+        self._task = TaskID(0)
         self._last_plain = time.monotonic()
         self._started = time.monotonic()
 
@@ -64,9 +70,12 @@ class Progress:
         assert self._bar is not None
         return Group(self._bar, table)
 
-    def worker_state(self, worker: str, state: str, item: object = None) -> None:
-        """A worker changed what it is doing."""
-        self.states[worker] = f"{state} #{item}" if item is not None else state
+    def worker_state(
+        self, worker: str, state: str, item: object = None, percent: object = None
+    ) -> None:
+        """A worker changed what it is doing (or how far its video is)."""
+        text = f"{state} #{item}" if item is not None else state
+        self.states[worker] = f"{text} {percent}%" if percent is not None else text
 
     def item_done(self, outcome: str) -> None:
         """A worker finished an item with `outcome`."""

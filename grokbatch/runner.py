@@ -157,7 +157,8 @@ class ParallelRunner:
         if kind == "log":
             log_forwarded(event)
         elif kind == "state":
-            self.progress.worker_state(worker, str(event.get("state")), event.get("item"))
+            self.progress.worker_state(worker, str(event.get("state")), event.get("item"),
+                                       event.get("progress"))
         elif kind == "item":
             self.progress.item_done(str(event.get("outcome")))
         elif kind == "stop":
@@ -252,14 +253,16 @@ class ParallelRunner:
                     logger.warning("workers still busy after {:.0f} s; stopping them",
                                    self.config.shutdown_grace_s)
                     self._hard_stop()
-                handles = {h.conn: h for h in self.workers.values()}
-                sentinels = {h.process.sentinel: h for h in self.workers.values()}
-                ready = wait([*handles, *sentinels], timeout=_WATCH_INTERVAL_S)
+                handles: dict[object, _WorkerHandle] = {h.conn: h for h in self.workers.values()}
+                sentinels: dict[object, _WorkerHandle] = {
+                    h.process.sentinel: h for h in self.workers.values()
+                }
+                ready = wait([*handles, *sentinels], timeout=_WATCH_INTERVAL_S)  # type: ignore[list-item]
                 for obj in ready:
                     if obj in handles:
                         self._drain_or_reap(handles[obj])
                 for obj in ready:
-                    handle = sentinels.get(obj)  # type: ignore[call-overload]
+                    handle = sentinels.get(obj)
                     if handle is not None and handle.worker_id in self.workers:
                         self._reap(handle)
                 self.progress.refresh()

@@ -134,6 +134,11 @@ class Worker:
         self.context: BrowserContext | None = None
         self.generator: VideoGenerator | None = None
         self.relaunches_left = 1  # a browser that dies is relaunched once
+        self.current_index: int | None = None
+
+    def _on_progress(self, percent: int) -> None:
+        """The page reported generation progress: show it in the live display."""
+        self.events.state("generating", item=self.current_index, progress=percent)
 
     # ----------------------------------------------------------------- browser
     def _launch(self, playwright: Playwright, choice: BrowserChoice) -> None:
@@ -157,6 +162,7 @@ class Worker:
             debug_dir=spec.run_dir / "debug",
             worker_id=spec.worker_id,
             video_duration=spec.video_duration,
+            on_progress=self._on_progress,
         )
         self.generator.open_post()
 
@@ -223,6 +229,7 @@ class Worker:
         index = item["index"]
         prompt_index = item.get("promptIndex") or 0
         prompt = spec.prompts[prompt_index] if spec.prompts else None
+        self.current_index = index
         label = f"video #{index}" + (f" (prompt #{prompt_index + 1})" if len(spec.prompts) > 1
                                      else "")
         if item.get("downloadOnly") and item.get("videoUrl") and spec.auto_download:
