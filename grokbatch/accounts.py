@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
@@ -24,6 +23,7 @@ from playwright.sync_api import sync_playwright
 from grokbatch import paths
 from grokbatch.browser import find_browser, launch_persistent
 from grokbatch.errors import AuthRequiredError, UnknownAccountError, UsageError
+from grokbatch.files import write_atomically
 from grokbatch.manifest import now_iso
 from grokbatch.profiles import copy_profile, remove_profile
 from grokbatch.selectors import Selectors
@@ -72,11 +72,7 @@ def _read_meta(alias: str) -> dict[str, Any]:
 
 
 def _write_meta(alias: str, meta: dict[str, Any]) -> None:
-    path = paths.account_meta_file(alias)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    os.chmod(tmp, paths.PRIVATE_FILE_MODE)
-    os.replace(tmp, path)
+    write_atomically(paths.account_meta_file(alias), json.dumps(meta, indent=2).encode())
 
 
 def require_account(alias: str) -> Path:

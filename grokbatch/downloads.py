@@ -7,9 +7,7 @@ checked to be a real video, then renamed into place.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 from playwright.sync_api import APIRequestContext
 from playwright.sync_api import Error as PlaywrightError
 
-from grokbatch.paths import PRIVATE_FILE_MODE
+from grokbatch.files import write_atomically
 
 # Attempts per file: a failed fetch is usually a passing server error.
 DOWNLOAD_ATTEMPTS = 3
@@ -94,18 +92,7 @@ def save_video(data: bytes, target_stem: Path, base_dir: Path) -> VideoFile:
         raise DownloadError("not a video")
     target = target_stem.with_name(f"{target_stem.name}.{ext}")  # job names may hold dots
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, PRIVATE_FILE_MODE)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    write_atomically(target, data)
     return VideoFile(
         path=str(target.relative_to(base_dir)),
         bytes=len(data),

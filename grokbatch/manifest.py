@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,8 +27,8 @@ import orjson
 import portalocker
 
 from grokbatch.errors import ManifestError
+from grokbatch.files import write_atomically
 from grokbatch.outcomes import RETRYABLE, Outcome
-from grokbatch.paths import PRIVATE_FILE_MODE
 
 # A claimed item belongs to its worker until this long after its last renewal; the worker
 # renews it while it works, so only a dead or wedged worker lets it lapse.
@@ -185,18 +184,7 @@ def read_manifest_file(path: Path) -> dict[str, Any]:
 
 def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
     """Write `doc` to `path` via temp file + fsync + os.replace."""
-    fd, tmp_name = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, PRIVATE_FILE_MODE)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    write_atomically(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
 
 
 class _Txn:

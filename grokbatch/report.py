@@ -7,13 +7,12 @@ directory is copied. No prompt text appears unless asked for with `--include-pro
 from __future__ import annotations
 
 import html
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from grokbatch.files import write_atomically
 from grokbatch.manifest import parse_iso
-from grokbatch.paths import PRIVATE_FILE_MODE
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;background:#111;color:#eee}
@@ -93,8 +92,5 @@ def render_report(doc: dict[str, Any], *, include_prompts: bool = False) -> str:
 def write_report(doc: dict[str, Any], run_dir: Path, *, include_prompts: bool = False) -> Path:
     """Write `<run_dir>/report.html` (0600) atomically and return its path."""
     target = run_dir / "report.html"
-    tmp = run_dir / f".report.html.{os.getpid()}"
-    tmp.write_text(render_report(doc, include_prompts=include_prompts), encoding="utf-8")
-    os.chmod(tmp, PRIVATE_FILE_MODE)
-    os.replace(tmp, target)
+    write_atomically(target, render_report(doc, include_prompts=include_prompts).encode())
     return target

@@ -23,6 +23,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from grokbatch.simulator.lifecycle import start_simulator
+from grokbatch.simulator.scenario import SimulatorOptions
+from tests.e2e.pipeline import ALIAS, install_account, run_cli
+
 # Bound on how long the simulator may take to print its listening line.
 _STARTUP_TIMEOUT_S = 20.0
 # Bound on how long the simulator may take to exit after SIGTERM before we kill it.
@@ -179,3 +183,38 @@ def browser_page(browser: Browser) -> Iterator[Page]:
         yield context.new_page()
     finally:
         context.close()
+
+
+# --- a signed-in account for the tests of `run start` -------------------------------------
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A GROKBATCH_HOME with one account signed in to a simulator (made once per session).
+
+    Sessions are validated statelessly and cookies are not port-scoped, so a copy of this
+    account is signed in on every simulator a test starts.
+    """
+    home = tmp_path_factory.mktemp("template-home")
+    sim = start_simulator(SimulatorOptions(auto_login=True))
+    try:
+        result = run_cli(
+            home,
+            "accounts",
+            "add",
+            ALIAS,
+            "--url",
+            f"{sim.url}/imagine",
+            "--headless",
+            "--timeout",
+            "60",
+        )
+    finally:
+        sim.stop()
+    assert result.code == 0, result.stderr
+    return home
+
+
+@pytest.fixture
+def home(grokbatch_home: Path, template_home: Path) -> Path:
+    """This test's GROKBATCH_HOME, holding a copy of the signed-in account."""
+    install_account(template_home, grokbatch_home)
+    return grokbatch_home

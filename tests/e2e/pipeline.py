@@ -17,11 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from grokbatch.simulator.lifecycle import start_simulator
-from grokbatch.simulator.scenario import SimulatorOptions
-
 # A run of a dozen short videos takes well under a minute; this bound only catches hangs.
 RUN_TIMEOUT_S = 300
 SECRET_PROMPT = "zebra-quokka-7731 dancing under violet rain"
@@ -105,26 +100,3 @@ def assert_prompt_absent(home: Path, result: CliResult, job: str = "job") -> Non
     for path in [run_dir / "run.log", *sorted((run_dir / "debug").glob("*"))]:
         if path.is_file():
             assert SECRET_PROMPT.encode() not in path.read_bytes(), path
-
-
-@pytest.fixture(scope="session")
-def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A GROKBATCH_HOME with one account signed in to a simulator (made once per session)."""
-    home = tmp_path_factory.mktemp("template-home")
-    sim = start_simulator(SimulatorOptions(auto_login=True))
-    try:
-        result = run_cli(
-            home,
-            "accounts",
-            "add",
-            ALIAS,
-            "--url",
-            f"{sim.url}/imagine",
-            "--headless",
-            "--timeout",
-            "60",
-        )
-    finally:
-        sim.stop()
-    assert result.code == 0, result.stderr
-    return home

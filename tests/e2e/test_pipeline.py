@@ -6,30 +6,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from tests.e2e.pipeline import (
     ALIAS,
     assert_prompt_absent,
-    install_account,
     manifest,
     run_cli,
     start_args,
     statuses,
-    template_home,
 )
 
 pytestmark = pytest.mark.e2e
-__all__ = ["template_home"]  # a fixture, imported for pytest
 
-
-@pytest.fixture
-def home(grokbatch_home: Path, template_home: Path) -> Path:
-    """This test's GROKBATCH_HOME, holding a signed-in account."""
-    install_account(template_home, grokbatch_home)
-    return grokbatch_home
 
 
 def test_ten_videos_with_four_workers_all_complete_and_profiles_are_removed(home, simulator):

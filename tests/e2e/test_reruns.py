@@ -22,26 +22,17 @@ import pytest
 from tests.e2e.pipeline import (
     RUN_TIMEOUT_S,
     assert_prompt_absent,
-    install_account,
     manifest,
     run_cli,
     start_args,
     statuses,
-    template_home,
 )
 
 pytestmark = pytest.mark.e2e
-__all__ = ["template_home"]  # a fixture, imported for pytest
 
 # Bound on waiting for a run to reach a state we want to interrupt it in.
 _STATE_TIMEOUT_S = 120.0
 
-
-@pytest.fixture
-def home(grokbatch_home: Path, template_home: Path) -> Path:
-    """This test's GROKBATCH_HOME, holding a signed-in account."""
-    install_account(template_home, grokbatch_home)
-    return grokbatch_home
 
 
 def _popen(home: Path, *args: str) -> subprocess.Popen[str]:

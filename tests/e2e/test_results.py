@@ -15,25 +15,16 @@ from tests.e2e.pipeline import (
     ALIAS,
     SECRET_PROMPT,
     assert_prompt_absent,
-    install_account,
     manifest,
     run_cli,
     start_args,
     statuses,
-    template_home,
 )
 
 pytestmark = pytest.mark.e2e
-__all__ = ["template_home"]  # a fixture, imported for pytest
 
 ASSETS = Path(grokbatch.simulator.__file__).parent / "assets"
 
-
-@pytest.fixture
-def home(grokbatch_home: Path, template_home: Path) -> Path:
-    """This test's GROKBATCH_HOME, holding a signed-in account."""
-    install_account(template_home, grokbatch_home)
-    return grokbatch_home
 
 
 def _sha256(path: Path) -> str:
