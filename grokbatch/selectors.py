@@ -63,7 +63,7 @@ class Selectors:
             raw = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"selectors file {path} does not exist") from None
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
             raise ConfigError(f"selectors file {path} is not readable JSON: {exc}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"selectors file {path} must hold a JSON object")

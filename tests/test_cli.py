@@ -108,19 +108,13 @@ def test_missing_config_file_exits_2(cli: Cli, fake_account: Callable[..., Path]
     assert "nope.json" in line and "does not exist" in line
 
 
-@pytest.mark.skipif(
-    os.geteuid() == 0, reason="running as root: chmod 000 does not stop root from reading"
-)
 def test_unreadable_config_file_exits_2(cli: Cli, fake_account: Callable[..., Path],
                                         grokbatch_home: Path, tmp_path: Path) -> None:
+    """Bytes that are not UTF-8 text: unreadable as a config, even for root."""
     fake_account()
     config = tmp_path / "config.json"
-    config.write_text("{}")
-    config.chmod(0)
-    try:
-        line = assert_usage_error(cli(*start_args("--config", str(config))), grokbatch_home)
-    finally:
-        config.chmod(0o600)
+    config.write_bytes(b"\xff\xfe{\x00")
+    line = assert_usage_error(cli(*start_args("--config", str(config))), grokbatch_home)
     assert "cannot read" in line
 
 
