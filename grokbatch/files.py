@@ -29,3 +29,17 @@ def write_atomically(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+def remove_stale_temp_files(directory: Path) -> int:
+    """Delete temp files that a killed writer left in `directory` and its `videos/`.
+
+    Call only while holding the job's lock: then no writer of this job is alive.
+    """
+    removed = 0
+    for folder in (directory, directory / "videos"):
+        for leftover in folder.glob(".*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+                removed += 1
+    return removed

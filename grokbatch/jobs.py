@@ -31,6 +31,7 @@ from grokbatch.errors import (
     JobMismatchError,
     ManifestError,
 )
+from grokbatch.files import remove_stale_temp_files
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, parse_iso
 from grokbatch.prompts import load_prompts_file
@@ -141,6 +142,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     run_dir = paths.run_dir(job)
     paths.make_private_dir(run_dir)
     with job_lock(job):
+        remove_stale_temp_files(run_dir)
         log_sink = add_run_log(paths.run_log_file(job))
         try:
             manifest_path = paths.manifest_file(job)

@@ -551,3 +551,17 @@ def test_sigkill_at_random_moments_always_leaves_a_valid_manifest(manifest_path:
     assert all(i["status"] != "IN_PROGRESS" for i in doc["items"])
     assert_counters_match_items(doc)
     assert stat.S_IMODE(manifest_path.stat().st_mode) == 0o600
+
+
+def test_stale_temp_files_of_killed_writers_are_removed_under_the_job_lock(
+    tmp_path: Path,
+) -> None:
+    from grokbatch.files import remove_stale_temp_files, write_atomically
+
+    (tmp_path / "videos").mkdir()
+    (tmp_path / ".manifest.json.abc123.tmp").write_bytes(b"half")
+    (tmp_path / "videos" / ".job-001.mp4.xyz.tmp").write_bytes(b"half")
+    write_atomically(tmp_path / "manifest.json", b"{}")
+    assert remove_stale_temp_files(tmp_path) == 2
+    assert not list(tmp_path.rglob(".*.tmp"))
+    assert (tmp_path / "manifest.json").read_bytes() == b"{}"
