@@ -172,12 +172,6 @@ class VideoGenerator:
                 state="hidden", timeout=self.element_timeout_s * 1000
             )
 
-    def _video_srcs(self) -> list[str]:
-        srcs: list[str] = self.page.locator(self.sel.video).evaluate_all(
-            "vs => vs.map(v => v.getAttribute('src')).filter(Boolean)"
-        )
-        return srcs
-
     def _fill_prompt(self, prompt: str) -> None:
         editor = self.page.locator(self.sel.prompt_editor).first
         editor.wait_for(state="visible", timeout=self.element_timeout_s * 1000)
@@ -226,14 +220,15 @@ class VideoGenerator:
                 self.open_post()
             self._dismiss_banner()
             self._choose_duration()
-            before = self._visible_failure()
-            if before in (Outcome.AUTH_REQUIRED, Outcome.RATE_LIMIT):
-                return self._finish(before, "seen before generating", started, False)
-            old_srcs = self._video_srcs()
+            before = self.watch.snapshot()
+            if before["failure"] in (Outcome.AUTH_REQUIRED.value, Outcome.RATE_LIMIT.value):
+                outcome = Outcome(before["failure"])
+                return self._finish(outcome, "seen before generating", started, False)
+            old_srcs: list[str] = before["srcs"]
+            since: int | None = before["generation"]
             if prompt:
                 self._fill_prompt(prompt)
             deadline = _Deadline(self.timeout_s)
-            since = self.watch.generation_count()
             self._click_generate()
             logger.debug("{}: {} started", self.worker_id, label)
             # Progress (or the video itself) must show before a video counts, and only a

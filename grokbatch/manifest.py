@@ -15,13 +15,16 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import IO, Any
 
 import orjson
 import portalocker
@@ -37,8 +40,8 @@ DEFAULT_LEASE = timedelta(seconds=120)
 # The manifest lock is held for a few milliseconds per transaction; 30 s means something
 # is badly wrong (a frozen process), and we say so rather than wait forever.
 _LOCK_TIMEOUT_S = 30.0
-# Waiting for the lock: polls start short (the lock is held for a millisecond or two) and
-# back off to a cap, so twenty waiters on two cores leave the holder room to finish.
+# A thread other than the main one polls for the lock: polls start short (the lock is
+# held for a few milliseconds) and back off to a cap.
 _LOCK_POLL_MIN_S = 0.0005
 _LOCK_POLL_MAX_S = 0.010
 _LOCK_FLAGS = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
@@ -184,7 +187,47 @@ def read_manifest_file(path: Path) -> dict[str, Any]:
 
 def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
     """Write `doc` to `path` via temp file + fsync + os.replace."""
-    write_atomically(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    write_atomically(path, orjson.dumps(doc))
+
+
+class _LockTimeout(Exception):
+    """Raised by the alarm that bounds a blocking lock wait."""
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise _LockTimeout
+
+
+def _acquire(fh: IO[str], lock_path: Path) -> None:
+    """Take the exclusive lock on `fh`, or raise ManifestError after _LOCK_TIMEOUT_S.
+
+    In the main thread the wait is a blocking flock, bounded by an alarm: the kernel
+    wakes a waiter the moment the holder lets go, so many processes share the lock fairly
+    and nobody burns CPU polling. Other threads (the lease renewer) poll with backoff.
+    """
+    timeout = ManifestError(f"could not lock {lock_path} within {_LOCK_TIMEOUT_S:.0f} s")
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, _LOCK_TIMEOUT_S)
+        try:
+            portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE)
+        except _LockTimeout:
+            raise timeout from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    deadline = time.monotonic() + _LOCK_TIMEOUT_S
+    delay = _LOCK_POLL_MIN_S
+    while True:
+        try:
+            portalocker.lock(fh, _LOCK_FLAGS)
+            return
+        except portalocker.exceptions.LockException:
+            if time.monotonic() >= deadline:
+                raise timeout from None
+        time.sleep(delay * random.uniform(0.5, 1.5))  # flock has no timed wait: back off
+        delay = min(delay * 2, _LOCK_POLL_MAX_S)
 
 
 class _Txn:
@@ -272,21 +315,7 @@ class Manifest:
     def _locked(self) -> Iterator[None]:
         """Hold the exclusive lock on the lock file, waiting at most _LOCK_TIMEOUT_S."""
         with open(self.lock_path, "a") as fh:
-            deadline = time.monotonic() + _LOCK_TIMEOUT_S
-            delay = _LOCK_POLL_MIN_S
-            while True:
-                try:
-                    portalocker.lock(fh, _LOCK_FLAGS)
-                    break
-                except portalocker.exceptions.LockException:
-                    if time.monotonic() >= deadline:
-                        raise ManifestError(
-                            f"could not lock {self.lock_path} within {_LOCK_TIMEOUT_S:.0f} s"
-                        ) from None
-                # A flock has no timed wait; back off with jitter so that many waiters
-                # do not starve the holder of CPU.
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, _LOCK_POLL_MAX_S)
+            _acquire(fh, self.lock_path)
             try:
                 yield
             finally:

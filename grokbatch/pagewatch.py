@@ -107,13 +107,17 @@ _CHECK_JS = """
   let videos;
   try { videos = document.querySelectorAll(arg.videoCss); }
   catch (e) { videos = document.querySelectorAll('video[src]'); }
-  for (const v of videos) {
+  for (const v of arg.snapshot ? [] : videos) {
     const src = v.getAttribute('src');
     if (src && !arg.old.includes(src) && v.readyState >= 1 && v.duration > 0) {
+      // A finished video loops forever: pause every one, or N browsers spend their CPU
+      // decoding video nobody watches.
+      for (const other of videos) { try { other.pause(); } catch (e) {} }
       return { kind: 'video', src: v.src };
     }
   }
-  if (state.outcome && (arg.sinceGeneration === null || state.generation > arg.sinceGeneration)) {
+  const fresh = arg.sinceGeneration === null || state.generation > arg.sinceGeneration;
+  if (!arg.snapshot && state.outcome && fresh) {
     return { kind: 'failure', outcome: state.outcome, source: 'stream' };
   }
   const texts = [];
@@ -133,12 +137,18 @@ _CHECK_JS = """
     if (els) return els.some((e) => re.test(e.innerText || ''));
     return texts.some(([, t]) => re.test(t));
   };
+  if (arg.snapshot) {
+    const failure = arg.failures.find(matches);
+    const generation = state.generation === undefined ? null : state.generation;
+    return { kind: 'snapshot', generation,
+             srcs: [...videos].map((v) => v.getAttribute('src')).filter(Boolean),
+             failure: failure ? failure.outcome : null };
+  }
   for (const probe of arg.failures) {
     if (matches(probe)) return { kind: 'failure', outcome: probe.outcome, source: 'page' };
   }
   if (arg.wantProgress) {
-    if (state.progress !== null && state.progress !== undefined &&
-        (arg.sinceGeneration === null || state.generation > arg.sinceGeneration)) {
+    if (state.progress !== null && state.progress !== undefined && fresh) {
       return { kind: 'progress', source: 'stream' };
     }
     if (arg.progress && matches(arg.progress)) return { kind: 'progress', source: 'page' };
@@ -219,26 +229,24 @@ class PageWatch:
             page.expose_function("__grokbatchProgress", lambda p: on_progress(int(p)))
         page.add_init_script(_HOOK_JS % {"pattern": json.dumps(STREAM_URL_PATTERN)})
 
-    def generation_count(self) -> int | None:
-        """How many generation streams this page load has seen (None before the hook ran)."""
-        count = self.page.evaluate(
-            "() => window.__grokbatch ? window.__grokbatch.generation : null"
-        )
-        return None if count is None else int(count)
+    def _arg(self, **extra: Any) -> dict[str, Any]:
+        return {"videoCss": self.video_css, "failures": self.failures,
+                "progress": self.progress, "snapshot": False, "old": [],
+                "wantProgress": False, "sinceGeneration": None, **extra}
+
+    def snapshot(self) -> dict[str, Any]:
+        """In one round trip: the videos on the page, a failure message if one shows, and
+        how many generation streams this page load has seen (`generation`)."""
+        result: dict[str, Any] = self.page.evaluate(_CHECK_JS, self._arg(snapshot=True))
+        return result
 
     def wait(self, *, old_srcs: list[str], want_progress: bool, since_generation: int | None,
              timeout_ms: float) -> dict[str, Any]:
         """Wait until a new playable video, a failure, or (if wanted) progress shows."""
         handle = self.page.wait_for_function(
             _CHECK_JS,
-            arg={
-                "old": old_srcs,
-                "videoCss": self.video_css,
-                "failures": self.failures,
-                "progress": self.progress,
-                "wantProgress": want_progress,
-                "sinceGeneration": since_generation,
-            },
+            arg=self._arg(old=old_srcs, wantProgress=want_progress,
+                          sinceGeneration=since_generation),
             polling=_POLL_MS,
             timeout=timeout_ms,
         )

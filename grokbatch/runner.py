@@ -14,7 +14,10 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import time
+import types
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnProcess
@@ -37,8 +40,28 @@ from grokbatch.worker import EXIT_STARTUP_FAILED, WorkerSpec, worker_main
 # How long one look at the pipes and processes may block: bounds how late a signal or a
 # dead worker is noticed.
 _WATCH_INTERVAL_S = 0.25
+# Browsers launched at the same time (one per core, at least two): launching is CPU-bound,
+# so on a small machine ten at once are all ready late, where two at a time get the first
+# workers generating within seconds and the rest soon after.
+_MIN_LAUNCH_SLOTS = 2
 # After a hard kill, how long to wait for a worker's process to be reaped.
 _REAP_TIMEOUT_S = 5.0
+
+
+@contextlib.contextmanager
+def _bare_main_module() -> Iterator[None]:
+    """Start a spawned worker without making it re-import `__main__` (the whole CLI).
+
+    The spawn start method imports the parent's main module in every child; a worker needs
+    nothing from it, and the import costs each worker a few hundred milliseconds of CPU
+    at start-up, when every core is busy launching browsers.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 @dataclass
@@ -101,6 +124,7 @@ class ParallelRunner:
         self.run_dir = paths.run_dir(job_name)
         self.ctx = multiprocessing.get_context("spawn")
         self.stop = self.ctx.Event()
+        self.launch_gate = self.ctx.Semaphore(max(_MIN_LAUNCH_SLOTS, os.cpu_count() or 1))
         self.workers: dict[str, _WorkerHandle] = {}
         self.next_worker = 0
         self.replacements = 0
@@ -135,9 +159,11 @@ class ParallelRunner:
         )
         receiver, sender = self.ctx.Pipe(duplex=False)
         process = self.ctx.Process(
-            target=worker_main, args=(spec, self.stop, sender), name=worker_id, daemon=False
+            target=worker_main, args=(spec, self.stop, sender, self.launch_gate),
+            name=worker_id, daemon=False,
         )
-        process.start()
+        with _bare_main_module():
+            process.start()
         sender.close()  # the worker holds the only write end: EOF means it is gone
         self.workers[worker_id] = _WorkerHandle(worker_id, process, receiver)
         self.progress.worker_state(worker_id, "starting")

@@ -15,9 +15,10 @@ import contextlib
 import os
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
+from multiprocessing.synchronize import Event, Semaphore
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from grokbatch.session import detect_signed_in
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
 # not leave browsers running for long.
 _PARENT_CHECK_S = 0.5
+# Longest a worker waits for a launch slot before launching anyway.
+_LAUNCH_GATE_MAX_WAIT_S = 300.0
 # Worker process exit codes (the runner reads them with events; these are a fallback).
 EXIT_OK = 0
 EXIT_STARTUP_FAILED = 12
@@ -125,10 +128,13 @@ class _Watchdog(threading.Thread):
 class Worker:
     """The work loop of one worker process."""
 
-    def __init__(self, spec: WorkerSpec, stop: Event, events: _Events) -> None:
+    def __init__(self, spec: WorkerSpec, stop: Event, events: _Events,
+                 launch_gate: Semaphore | None = None) -> None:
         self.spec = spec
         self.stop = stop
         self.events = events
+        self.launch_gate = launch_gate
+        self._in_gate = False
         self.manifest = Manifest(spec.manifest_path)
         self.selectors = Selectors.load(spec.selectors_file)
         self.context: BrowserContext | None = None
@@ -141,6 +147,26 @@ class Worker:
         self.events.state("generating", item=self.current_index, progress=percent)
 
     # ----------------------------------------------------------------- browser
+    def _enter_launch_gate(self) -> bool:
+        """Wait for a launch slot (starting a browser is CPU-bound: a few at a time means
+        the first workers are ready in seconds instead of all of them late); False if the
+        run was stopped meanwhile. The wait is bounded: after the bound, launch anyway."""
+        if self.launch_gate is None:
+            return True
+        deadline = time.monotonic() + _LAUNCH_GATE_MAX_WAIT_S
+        while time.monotonic() < deadline:
+            if self.stop.is_set():
+                return False
+            if self.launch_gate.acquire(timeout=_PARENT_CHECK_S):
+                self._in_gate = True
+                return True
+        return True
+
+    def _leave_launch_gate(self) -> None:
+        if self._in_gate and self.launch_gate is not None:
+            self._in_gate = False
+            self.launch_gate.release()
+
     def _launch(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
         self.context = launch_persistent(
@@ -177,16 +203,27 @@ class Worker:
         """Work until no item is left or the stop Event is set; return the exit code."""
         spec = self.spec
         self.events.state("starting")
-        copy_profile(spec.account_profile, spec.profile_dir)
+        started = time.monotonic()
+        copied = copy_profile(spec.account_profile, spec.profile_dir)
+        marks = [f"profile {copied.bytes / 1e6:.1f} MB {time.monotonic() - started:.2f} s"]
+        if not self._enter_launch_gate():
+            return EXIT_OK  # stopped while waiting for a turn: nothing claimed, nothing to do
+        marks.append(f"gate {time.monotonic() - started:.2f} s")
         with sync_playwright() as playwright:
             try:
                 choice = find_browser(playwright, spec.browser_path)
+                marks.append(f"driver {time.monotonic() - started:.2f} s")
                 self._launch(playwright, choice)
+                marks.append(f"browser+page {time.monotonic() - started:.2f} s")
                 assert self.generator is not None
                 signed_in = detect_signed_in(
                     self.generator.page, self.selectors, spec.page_load_timeout_s
                 )
+                marks.append(f"signed in {time.monotonic() - started:.2f} s")
+                logger.debug("{}: ready: {}", spec.worker_id, ", ".join(marks))
+                self._leave_launch_gate()
             except PlaywrightError as exc:
+                self._leave_launch_gate()
                 logger.error("{}: browser did not start: {}", spec.worker_id,
                              str(exc).splitlines()[0])
                 self._close_browser()
@@ -334,7 +371,8 @@ class Worker:
         return {"video": video.to_json()}
 
 
-def worker_main(spec: WorkerSpec, stop: Event, conn: Connection) -> None:
+def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
+                launch_gate: Semaphore | None = None) -> None:
     """Entry point of a worker process (multiprocessing, spawn)."""
     os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -344,7 +382,7 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection) -> None:
         register_secret(prompt)
     code = EXIT_OK
     try:
-        code = Worker(spec, stop, events).run()
+        code = Worker(spec, stop, events, launch_gate).run()
     except Exception as exc:  # log what killed us, without locals (they may hold a prompt)
         logger.error("{}: crashed: {}: {}", spec.worker_id, type(exc).__name__,
                      str(exc).splitlines()[0] if str(exc) else "")
