@@ -48,23 +48,6 @@ def sniff_extension(data: bytes) -> str | None:
     return None
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def file_matches(video: dict[str, Any] | None, base_dir: Path) -> bool:
-    """Whether the manifest's `video` record still points at an intact file."""
-    if not video or not video.get("path"):
-        return False
-    path = base_dir / video["path"]
-    return path.is_file() and path.stat().st_size == video.get("bytes")
-
-
 def fetch_video(request: APIRequestContext, url: str, timeout_s: float) -> bytes:
     """The video's bytes, retried; DownloadError when every attempt failed."""
     last = "no attempt"

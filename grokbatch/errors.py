@@ -48,12 +48,6 @@ class NoBrowserError(GrokBatchError):
     """No Chromium or Chrome executable could be found."""
 
 
-class NotImplementedYetError(GrokBatchError):
-    """A command whose machinery is not built yet."""
-
-    exit_code = ExitCode.FAILED_ITEMS
-
-
 class AuthRequiredError(GrokBatchError):
     """The account's stored session is not signed in."""
 

@@ -59,9 +59,6 @@ class _Deadline:
     def ms(self) -> float:
         return max(1.0, (self.end - time.monotonic()) * 1000)
 
-    def expired(self) -> bool:
-        return time.monotonic() >= self.end
-
 
 class VideoGenerator:
     """Generates videos one after another on one page that shows the image post."""

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import portalocker
 from loguru import logger
 
 from grokbatch import accounts, paths
@@ -27,11 +23,11 @@ from grokbatch.config import RunConfig
 from grokbatch.errors import (
     CooldownError,
     ExitCode,
-    JobLockedError,
     JobMismatchError,
     ManifestError,
 )
 from grokbatch.files import remove_stale_temp_files
+from grokbatch.locks import job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, parse_iso
 from grokbatch.prompts import load_prompts_file
@@ -49,34 +45,6 @@ def default_job_name(account: str, permalink: str, prompts: list[dict[str, Any]]
     )
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
     return f"{account}-{post_id[:24]}-{digest}"
-
-
-@contextmanager
-def job_lock(job: str) -> Iterator[None]:
-    """Hold the job's run lock, or raise JobLockedError (exit 4) naming the holder."""
-    lock_path = paths.run_lock_file(job)
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = portalocker.Lock(lock_path, mode="a+", timeout=0, fail_when_locked=True,
-                            flags=portalocker.LockFlags.EXCLUSIVE
-                            | portalocker.LockFlags.NON_BLOCKING)
-    try:
-        handle = lock.acquire()
-    except portalocker.exceptions.LockException:
-        try:
-            holder = lock_path.read_text().strip() or "unknown"
-        except OSError:
-            holder = "unknown"
-        raise JobLockedError(
-            f"job {job} is already running (PID {holder}); wait for it or stop it first"
-        ) from None
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        yield
-    finally:
-        lock.release()
 
 
 def _prompt_texts(config: RunConfig) -> tuple[list[dict[str, Any]] | None, tuple[str | None, ...]]:

@@ -14,38 +14,23 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
-import signal
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 import orjson
-import portalocker
 
 from grokbatch.errors import ManifestError
 from grokbatch.files import write_atomically
-from grokbatch.outcomes import RETRYABLE, Outcome
+from grokbatch.locks import exclusive_lock
+from grokbatch.outcomes import RETRYABLE
 
 # A claimed item belongs to its worker until this long after its last renewal; the worker
 # renews it while it works, so only a dead or wedged worker lets it lapse.
 DEFAULT_LEASE = timedelta(seconds=120)
-
-# The manifest lock is held for a few milliseconds per transaction; 30 s means something
-# is badly wrong (a frozen process), and we say so rather than wait forever.
-_LOCK_TIMEOUT_S = 30.0
-# A thread other than the main one polls for the lock: polls start short (the lock is
-# held for a few milliseconds) and back off to a cap.
-_LOCK_POLL_MIN_S = 0.0005
-_LOCK_POLL_MAX_S = 0.010
-_LOCK_FLAGS = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
-
 
 class ItemStatus(str, Enum):
     """Where one item stands."""
@@ -190,46 +175,6 @@ def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
     write_atomically(path, orjson.dumps(doc))
 
 
-class _LockTimeout(Exception):
-    """Raised by the alarm that bounds a blocking lock wait."""
-
-
-def _on_alarm(signum: int, frame: FrameType | None) -> None:
-    raise _LockTimeout
-
-
-def _acquire(fh: IO[str], lock_path: Path) -> None:
-    """Take the exclusive lock on `fh`, or raise ManifestError after _LOCK_TIMEOUT_S.
-
-    In the main thread the wait is a blocking flock, bounded by an alarm: the kernel
-    wakes a waiter the moment the holder lets go, so many processes share the lock fairly
-    and nobody burns CPU polling. Other threads (the lease renewer) poll with backoff.
-    """
-    timeout = ManifestError(f"could not lock {lock_path} within {_LOCK_TIMEOUT_S:.0f} s")
-    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
-        previous = signal.signal(signal.SIGALRM, _on_alarm)
-        signal.setitimer(signal.ITIMER_REAL, _LOCK_TIMEOUT_S)
-        try:
-            portalocker.lock(fh, portalocker.LockFlags.EXCLUSIVE)
-        except _LockTimeout:
-            raise timeout from None
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, previous)
-        return
-    deadline = time.monotonic() + _LOCK_TIMEOUT_S
-    delay = _LOCK_POLL_MIN_S
-    while True:
-        try:
-            portalocker.lock(fh, _LOCK_FLAGS)
-            return
-        except portalocker.exceptions.LockException:
-            if time.monotonic() >= deadline:
-                raise timeout from None
-        time.sleep(delay * random.uniform(0.5, 1.5))  # flock has no timed wait: back off
-        delay = min(delay * 2, _LOCK_POLL_MAX_S)
-
-
 class _Txn:
     """One transaction's document; set `dirty` when it was changed and must be written."""
 
@@ -313,13 +258,9 @@ class Manifest:
     # ----------------------------------------------------------------- plumbing
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        """Hold the exclusive lock on the lock file, waiting at most _LOCK_TIMEOUT_S."""
-        with open(self.lock_path, "a") as fh:
-            _acquire(fh, self.lock_path)
-            try:
-                yield
-            finally:
-                portalocker.unlock(fh)
+        """Hold the manifest's lock for one transaction."""
+        with exclusive_lock(self.lock_path):
+            yield
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_Txn]:
@@ -530,7 +471,3 @@ class Manifest:
         if reason:
             item["error"] = reason
 
-
-def outcome_is_final_failure(kind: str | None) -> bool:
-    """Whether an item that failed with `kind` is never retried."""
-    return kind == Outcome.CONTENT_MODERATED.value

@@ -362,7 +362,7 @@ def test_rerun_inside_rate_limit_cooldown_exits_75(cli: Cli, fake_account: Calla
 
 def test_rerun_while_the_job_lock_is_held_exits_4(cli: Cli, fake_account: Callable[..., Path],
                                                   grokbatch_home: Path) -> None:
-    from grokbatch.jobs import job_lock
+    from grokbatch.locks import job_lock
 
     fake_account()
     make_job(grokbatch_home, count=1)
