@@ -120,6 +120,15 @@ _CHECK_JS = """
   if (!arg.snapshot && state.outcome && fresh) {
     return { kind: 'failure', outcome: state.outcome, source: 'stream' };
   }
+  // The page's text is the fallback for what the stream did not say. While this
+  // generation's stream is being read, scan it every tenth poll only: ten browsers on two
+  // cores should not spend their CPU walking DOMs.
+  const streaming = fresh && state.generation !== undefined && state.generation > 0;
+  const tick = (window.__grokbatchTick = (window.__grokbatchTick || 0) + 1);
+  if (!arg.snapshot && streaming && tick % 10 !== 0) {
+    return arg.wantProgress && state.progress !== null && state.progress !== undefined
+      ? { kind: 'progress', source: 'stream' } : false;
+  }
   const texts = [];
   const walker = document.createTreeWalker(document.body || document, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {

@@ -265,14 +265,14 @@ class ParallelRunner:
                 self._spawn()
             while self.workers:
                 if self.signals > announced:
-                    announced = self.signals
-                    if announced == 1:
+                    if announced == 0:
                         self.stop_reason = self.stop_reason or "INTERRUPTED"
                         self._request_stop()
                         logger.warning("finishing current videos — press Ctrl-C again to stop now")
-                    else:
-                        logger.warning("stopping now")
+                    if self.signals >= 2:
+                        logger.warning("stopping now; unfinished videos go back to the queue")
                         self._hard_stop()
+                    announced = self.signals
                 if self.stop_requested_at is not None and (
                     time.monotonic() - self.stop_requested_at > self.config.shutdown_grace_s
                 ):

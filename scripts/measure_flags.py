@@ -9,6 +9,7 @@ Prints a markdown table; used to decide which flags `grokbatch/browser.py` keeps
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -21,15 +22,30 @@ from grokbatch.simulator.lifecycle import start_simulator
 from grokbatch.simulator.scenario import SimulatorOptions
 
 CANDIDATES = [
-    "--disable-extensions",
+    "--in-process-gpu",
     "--no-zygote",
-    "--disable-features=site-per-process,IsolateOrigins",
+    "--enable-features=NetworkServiceInProcess2",
+    "--disable-features=SpareRendererForSitePerProcess",
+    "--disable-extensions",
     "--renderer-process-limit=1",
     "--js-flags=--max-old-space-size=128",
-    "--disable-features=BackForwardCache,PaintHolding,AutofillServerCommunication",
     "--disable-software-rasterizer",
-    "--blink-settings=imagesEnabled=false",
+    "NODE_OPTIONS=--max-semi-space-size=1",  # the Playwright driver (node), not Chromium
 ]
+
+
+def merged_args(extra: list[str]) -> list[str]:
+    """grokbatch's flags plus `extra`, merging --disable-features lists (Chromium keeps only
+    the last of a repeated switch)."""
+    args = launch_args(True)
+    for flag in extra:
+        if flag.startswith("--disable-features="):
+            base = next((a for a in args if a.startswith("--disable-features=")), None)
+            if base:
+                args[args.index(base)] = base + "," + flag.split("=", 1)[1]
+                continue
+        args.append(flag)
+    return args
 
 
 def tree_pss_mb(root_pid: int) -> float:
@@ -57,8 +73,6 @@ def tree_pss_mb(root_pid: int) -> float:
 
 def driver_pid() -> int:
     """The Playwright driver started by this process (the browser is its child)."""
-    import os
-
     me = os.getpid()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -81,7 +95,7 @@ def measure(playwright, choice, url: str, extra: list[str], rounds: int) -> tupl
             started = time.monotonic()
             context = playwright.chromium.launch_persistent_context(
                 profile, executable_path=choice.executable_path, channel=choice.channel,
-                headless=True, args=[*launch_args(True), *extra], timeout=60_000,
+                headless=True, args=merged_args(extra), timeout=60_000,
             )
             try:
                 page = context.pages[0] if context.pages else context.new_page()
@@ -109,9 +123,20 @@ def main() -> None:
             print("|---|---|---|---|---|")
             print(f"| grokbatch defaults | {base_ready:.2f} | | {base_pss:.0f} | |")
             for flag in CANDIDATES:
+                if flag.startswith("NODE_OPTIONS="):
+                    continue  # needs its own driver: measured below
                 ready, pss = measure(playwright, choice, url, [flag], args.rounds)
                 print(f"| + `{flag}` | {ready:.2f} | {ready - base_ready:+.2f} | {pss:.0f} | "
                       f"{pss - base_pss:+.0f} |", flush=True)
+            everything = [f for f in CANDIDATES if f.startswith("--")]
+            ready, pss = measure(playwright, choice, url, everything, args.rounds)
+            print(f"| all of the above | {ready:.2f} | {ready - base_ready:+.2f} | {pss:.0f} | "
+                  f"{pss - base_pss:+.0f} |", flush=True)
+        os.environ["NODE_OPTIONS"] = "--max-semi-space-size=1"
+        with sync_playwright() as playwright:  # a new driver that reads NODE_OPTIONS
+            ready, pss = measure(playwright, choice, url, [], args.rounds)
+            print(f"| NODE_OPTIONS=--max-semi-space-size=1 | {ready:.2f} | "
+                  f"{ready - base_ready:+.2f} | {pss:.0f} | {pss - base_pss:+.0f} |", flush=True)
     finally:
         sim.stop()
 

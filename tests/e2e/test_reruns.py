@@ -238,3 +238,23 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simulator):
+    sim = simulator("--generation-seconds", "30")  # nobody finishes a video on their own
+    args = start_args(sim.post_url(), "--timeout", "60", count=4, parallel=2)
+    proc = _popen(home, *args)
+    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    worker_pids = [i["workerPid"] for i in _in_progress(home)]
+    proc.send_signal(signal.SIGINT)
+    _wait_for(lambda: "press Ctrl-C again" in Path(home / "runs" / "job" / "run.log").read_text(),
+              "the first signal to be acknowledged", proc)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)  # well before any 30 s video could finish
+    assert proc.returncode == 130, stderr
+    doc = manifest(home)
+    assert doc["status"] == "INTERRUPTED"
+    assert statuses(doc) == ["PENDING"] * 4
+    assert sim.stats()["generationsCompleted"] == 0
+    assert not any(_alive(p) for p in worker_pids)
+    assert _processes_mentioning(str(home / "runs" / "job" / "worker-profiles")) == []

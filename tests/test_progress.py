@@ -1,0 +1,34 @@
+"""The progress model behind the live display (its drawing is rich's job)."""
+
+from __future__ import annotations
+
+from grokbatch.progress import Progress
+
+
+def test_worker_lines_show_state_item_and_percent() -> None:
+    progress = Progress(enabled=False)
+    progress.start(total=3, done=0, failed=0)
+    progress.worker_state("worker-0", "starting")
+    progress.worker_state("worker-1", "generating", 2, 45)
+    progress.worker_state("worker-2", "downloading", 1)
+    assert progress.states == {
+        "worker-0": "starting",
+        "worker-1": "generating #2 45%",
+        "worker-2": "downloading #1",
+    }
+
+
+def test_item_outcomes_count_as_done_failed_or_neither() -> None:
+    progress = Progress(enabled=False)
+    progress.start(total=5, done=1, failed=0)
+    for outcome in ("COMPLETED", "CONTENT_MODERATED", "RATE_LIMIT", "AUTH_REQUIRED", "TIMEOUT"):
+        progress.item_done(outcome)
+    assert (progress.done, progress.failed) == (2, 2)
+
+
+def test_no_live_display_without_a_terminal() -> None:
+    progress = Progress(enabled=True)  # pytest captures stderr: not a terminal
+    progress.start(total=1, done=0, failed=0)
+    assert progress.live_mode is False
+    progress.refresh()
+    progress.stop()
