@@ -35,7 +35,7 @@ from grokbatch.manifest import ItemStatus, Manifest, RunStatus
 from grokbatch.outcomes import Outcome
 from grokbatch.profiles import remove_profile
 from grokbatch.progress import Progress
-from grokbatch.worker import EXIT_STARTUP_FAILED, WorkerSpec, worker_main
+from grokbatch.worker_entry import EXIT_STARTUP_FAILED, WorkerSpec, worker_process
 
 # How long one look at the pipes and processes may block: bounds how late a signal or a
 # dead worker is noticed.
@@ -159,7 +159,7 @@ class ParallelRunner:
         )
         receiver, sender = self.ctx.Pipe(duplex=False)
         process = self.ctx.Process(
-            target=worker_main, args=(spec, self.stop, sender, self.launch_gate),
+            target=worker_process, args=(spec, self.stop, sender, self.launch_gate),
             name=worker_id, daemon=False,
         )
         with _bare_main_module():

@@ -16,9 +16,8 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event, Semaphore
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
@@ -35,40 +34,13 @@ from grokbatch.outcomes import Outcome
 from grokbatch.profiles import copy_profile, remove_profile
 from grokbatch.selectors import Selectors
 from grokbatch.session import detect_signed_in
+from grokbatch.worker_entry import EXIT_ORPHANED, EXIT_STARTUP_FAILED, LaunchGate, WorkerSpec
 
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
 # not leave browsers running for long.
 _PARENT_CHECK_S = 0.5
-# Longest a worker waits for a launch slot before launching anyway.
-_LAUNCH_GATE_MAX_WAIT_S = 300.0
 # Worker process exit codes (the runner reads them with events; these are a fallback).
 EXIT_OK = 0
-EXIT_STARTUP_FAILED = 12
-EXIT_ORPHANED = 13
-
-
-@dataclass(frozen=True)
-class WorkerSpec:
-    """Everything a worker process needs; picklable for the spawn start method."""
-
-    worker_id: str
-    run_dir: Path
-    manifest_path: Path
-    account_profile: Path
-    profile_dir: Path
-    permalink: str
-    prompts: tuple[str | None, ...]  # by promptIndex; a single-prompt job has one
-    headless: bool
-    timeout_s: float
-    element_timeout_s: float
-    page_load_timeout_s: float
-    browser_path: str | None
-    selectors_file: Path | None
-    auto_download: bool
-    parent_pid: int
-    auto_upscale: bool = False
-    auto_delete: bool = False
-    video_duration: str | None = None
 
 
 class _Events:
@@ -129,12 +101,11 @@ class Worker:
     """The work loop of one worker process."""
 
     def __init__(self, spec: WorkerSpec, stop: Event, events: _Events,
-                 launch_gate: Semaphore | None = None) -> None:
+                 launch_gate: LaunchGate | None = None) -> None:
         self.spec = spec
         self.stop = stop
         self.events = events
         self.launch_gate = launch_gate
-        self._in_gate = False
         self.manifest = Manifest(spec.manifest_path)
         self.selectors = Selectors.load(spec.selectors_file)
         self.context: BrowserContext | None = None
@@ -147,25 +118,9 @@ class Worker:
         self.events.state("generating", item=self.current_index, progress=percent)
 
     # ----------------------------------------------------------------- browser
-    def _enter_launch_gate(self) -> bool:
-        """Wait for a launch slot (starting a browser is CPU-bound: a few at a time means
-        the first workers are ready in seconds instead of all of them late); False if the
-        run was stopped meanwhile. The wait is bounded: after the bound, launch anyway."""
-        if self.launch_gate is None:
-            return True
-        deadline = time.monotonic() + _LAUNCH_GATE_MAX_WAIT_S
-        while time.monotonic() < deadline:
-            if self.stop.is_set():
-                return False
-            if self.launch_gate.acquire(timeout=_PARENT_CHECK_S):
-                self._in_gate = True
-                return True
-        return True
-
     def _leave_launch_gate(self) -> None:
-        if self._in_gate and self.launch_gate is not None:
-            self._in_gate = False
-            self.launch_gate.release()
+        if self.launch_gate is not None:
+            self.launch_gate.leave()
 
     def _launch(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
@@ -206,9 +161,6 @@ class Worker:
         started = time.monotonic()
         copied = copy_profile(spec.account_profile, spec.profile_dir)
         marks = [f"profile {copied.bytes / 1e6:.1f} MB {time.monotonic() - started:.2f} s"]
-        if not self._enter_launch_gate():
-            return EXIT_OK  # stopped while waiting for a turn: nothing claimed, nothing to do
-        marks.append(f"gate {time.monotonic() - started:.2f} s")
         with sync_playwright() as playwright:
             try:
                 choice = find_browser(playwright, spec.browser_path)
@@ -372,10 +324,8 @@ class Worker:
 
 
 def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
-                launch_gate: Semaphore | None = None) -> None:
-    """Entry point of a worker process (multiprocessing, spawn)."""
-    os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                launch_gate: LaunchGate | None = None) -> None:
+    """Run a worker in this process (called by `worker_entry.worker_process`), then exit."""
     events = _Events(conn, spec.worker_id)
     worker_sink(events.send, spec.worker_id)
     for prompt in spec.prompts:
@@ -388,6 +338,8 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
                      str(exc).splitlines()[0] if str(exc) else "")
         code = 1
     finally:
+        if launch_gate is not None:
+            launch_gate.leave()
         remove_profile(spec.profile_dir)
         with contextlib.suppress(Exception):
             conn.close()

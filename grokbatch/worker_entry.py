@@ -1,0 +1,91 @@
+"""The first code a worker process runs: light on purpose.
+
+Spawned workers all start at once. Importing Playwright and starting a browser costs a
+couple of CPU-seconds each, so on a small machine ten workers doing it together are all
+ready late. A worker therefore waits for a launch slot (one per core, at least two)
+before it imports anything heavy, and gives the slot back once its browser is signed in:
+the first workers generate within seconds while the rest start up behind them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.synchronize import Event, Semaphore
+from pathlib import Path
+
+# Longest a worker waits for a launch slot before it launches anyway.
+_LAUNCH_GATE_MAX_WAIT_S = 300.0
+# How often a waiting worker looks at the stop flag and its parent.
+_GATE_POLL_S = 0.5
+# Worker process exit codes other than 0 (the runner reads events first; these back them up).
+EXIT_STARTUP_FAILED = 12
+EXIT_ORPHANED = 13
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs; picklable for the spawn start method."""
+
+    worker_id: str
+    run_dir: Path
+    manifest_path: Path
+    account_profile: Path
+    profile_dir: Path
+    permalink: str
+    prompts: tuple[str | None, ...]  # by promptIndex; a single-prompt job has one
+    headless: bool
+    timeout_s: float
+    element_timeout_s: float
+    page_load_timeout_s: float
+    browser_path: str | None
+    selectors_file: Path | None
+    auto_download: bool
+    parent_pid: int
+    auto_upscale: bool = False
+    auto_delete: bool = False
+    video_duration: str | None = None
+
+
+class LaunchGate:
+    """A worker's hold on one of the runner's launch slots."""
+
+    def __init__(self, slots: Semaphore) -> None:
+        self.slots = slots
+        self.held = False
+
+    def enter(self, stop: Event, parent_pid: int) -> bool:
+        """Wait for a slot (bounded); False if the run stopped or the runner died."""
+        deadline = time.monotonic() + _LAUNCH_GATE_MAX_WAIT_S
+        while time.monotonic() < deadline:
+            if stop.is_set() or os.getppid() != parent_pid:
+                return False
+            if self.slots.acquire(timeout=_GATE_POLL_S):
+                self.held = True
+                return True
+        return True  # waited long enough: launch anyway
+
+    def leave(self) -> None:
+        """Give the slot back (once)."""
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+
+def worker_process(spec: WorkerSpec, stop: Event, conn: Connection,
+                   slots: Semaphore | None = None) -> None:
+    """Entry point of a worker process (multiprocessing, spawn)."""
+    os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gate = LaunchGate(slots) if slots is not None else None
+    if gate is not None and not gate.enter(stop, spec.parent_pid):
+        with contextlib.suppress(OSError):
+            conn.close()
+        os._exit(0 if os.getppid() == spec.parent_pid else EXIT_ORPHANED)
+    from grokbatch.worker import worker_main  # the heavy imports, once it is our turn
+
+    worker_main(spec, stop, conn, gate)
