@@ -211,3 +211,20 @@ def test_account_add_without_sign_in_exits_3_and_keeps_nothing(grokbatch_home, s
     assert result.code == 3
     assert not (grokbatch_home / "accounts" / "nobody").exists()
     assert ALIAS not in result.stdout
+
+
+def test_imported_chrome_profile_is_signed_in_and_makes_videos(home, simulator):
+    sim = simulator("--generation-seconds", "0.3")
+    source = home / "accounts" / ALIAS / "profile"
+    result = run_cli(home, "accounts", "import", "imported", "--from-chrome-profile",
+                     str(source), "--url", f"{sim.url}/imagine")
+    assert result.code == 0, result.stderr
+    listed = {a["alias"]: a for a in json.loads(run_cli(home, "accounts", "list", "--json").stdout)}
+    assert listed["imported"]["looksSignedIn"] is True
+    args = start_args(sim.post_url(), count=2, parallel=1, job="imported")
+    args[args.index("--account") + 1] = "imported"
+    run = run_cli(home, *args)
+    assert run.code == 0, run.stderr
+    assert statuses(manifest(home, "imported")) == ["COMPLETED"] * 2
+    again = run_cli(home, "accounts", "import", "imported", "--from-chrome-profile", str(source))
+    assert again.code == 2 and "already exists" in again.stderr
