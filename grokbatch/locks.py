@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
@@ -26,16 +24,16 @@ from grokbatch.errors import JobLockedError, ManifestError
 # The manifest lock is held for a few milliseconds per transaction; 30 s means something
 # is badly wrong (a frozen process), and we say so rather than wait forever.
 _LOCK_TIMEOUT_S = 30.0
-# A thread other than the main one polls for the lock: polls start short (the lock is
-# held for a few milliseconds) and back off to a cap.
-_LOCK_POLL_MIN_S = 0.0005
-_LOCK_POLL_MAX_S = 0.010
+# A thread other than the main one tries the lock once, without waiting.
 _LOCK_FLAGS = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
-
 
 
 class LockTimeoutError(ManifestError):
     """The manifest lock could not be taken in time: a process holding it is stuck."""
+
+
+class LockBusyError(ManifestError):
+    """A thread other than the main one found the lock taken (it never waits)."""
 
 
 class _LockTimeout(Exception):
@@ -51,7 +49,8 @@ def _acquire(fh: IO[str], lock_path: Path) -> None:
 
     In the main thread the wait is a blocking flock, bounded by an alarm: the kernel
     wakes a waiter the moment the holder lets go, so many processes share the lock fairly
-    and nobody burns CPU polling. Other threads (the lease renewer) poll with backoff.
+    and nobody burns CPU polling. An alarm can only interrupt the main thread, so other
+    threads (the lease renewer) make one attempt and get LockBusyError if it is taken.
     """
     timeout = LockTimeoutError(f"could not lock {lock_path} within {_LOCK_TIMEOUT_S:.0f} s")
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
@@ -65,17 +64,10 @@ def _acquire(fh: IO[str], lock_path: Path) -> None:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
         return
-    deadline = time.monotonic() + _LOCK_TIMEOUT_S
-    delay = _LOCK_POLL_MIN_S
-    while True:
-        try:
-            portalocker.lock(fh, _LOCK_FLAGS)
-            return
-        except portalocker.exceptions.LockException:
-            if time.monotonic() >= deadline:
-                raise timeout from None
-        time.sleep(delay * random.uniform(0.5, 1.5))  # flock has no timed wait: back off
-        delay = min(delay * 2, _LOCK_POLL_MAX_S)
+    try:
+        portalocker.lock(fh, _LOCK_FLAGS)
+    except portalocker.exceptions.LockException:
+        raise LockBusyError(f"{lock_path} is locked; try again later") from None
 
 
 @contextlib.contextmanager

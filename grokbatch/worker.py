@@ -92,9 +92,11 @@ class _Watchdog(threading.Thread):
                 _kill_own_group_and_exit(self.spec.profile_dir)
             since_renewal += _PARENT_CHECK_S
             if self.holding.is_set() and since_renewal >= self._renew_every_s:
-                since_renewal = 0.0
-                with contextlib.suppress(Exception):
+                try:
                     self.manifest.renew_lease(self.spec.worker_id)
+                    since_renewal = 0.0
+                except Exception:  # the lock was busy (or a passing error): retry next tick
+                    continue
 
 
 class Worker:

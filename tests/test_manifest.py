@@ -565,3 +565,26 @@ def test_stale_temp_files_of_killed_writers_are_removed_under_the_job_lock(
     assert remove_stale_temp_files(tmp_path) == 2
     assert not list(tmp_path.rglob(".*.tmp"))
     assert (tmp_path / "manifest.json").read_bytes() == b"{}"
+
+
+def test_a_non_main_thread_never_waits_for_a_busy_lock(manifest_path: Path) -> None:
+    import threading
+
+    from grokbatch.locks import LockBusyError, exclusive_lock
+
+    manifest = make_manifest(manifest_path)
+    errors: list[BaseException] = []
+
+    def renew() -> None:
+        try:
+            manifest.renew_lease("w1")
+        except BaseException as exc:
+            errors.append(exc)
+
+    with exclusive_lock(manifest.lock_path):
+        thread = threading.Thread(target=renew)
+        thread.start()
+        thread.join(10)
+    assert [type(e) for e in errors] == [LockBusyError]
+    renew()  # the lock is free again: the same call succeeds
+    assert len(errors) == 1
