@@ -1,0 +1,58 @@
+"""The README stays true: its config example loads, its exit codes are the real ones, and
+every command and flag it shows exists."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from grokbatch.config import build_run_config
+from grokbatch.errors import ExitCode
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_config_example_loads(tmp_path: Path) -> None:
+    block = re.search(r"```json\n(.*?)```", README, re.S)
+    assert block, "README has no JSON config example"
+    path = tmp_path / "batch.json"
+    path.write_text(block.group(1))
+    config = build_run_config(path, {})
+    assert (config.account, config.count, config.parallel) == ("main", 100, 10)
+    assert config.cooldown_s == 7200
+    assert json.loads(block.group(1))["batchSize"] == config.count
+
+
+def test_readme_exit_code_table_matches_the_code() -> None:
+    rows = dict(re.findall(r"^\| (\d+) \| (.+?) \|$", README, re.M))
+    codes = {int(c) for c in rows}
+    real = {v for k, v in vars(ExitCode).items() if not k.startswith("_")}
+    assert codes == real
+
+
+def test_every_command_and_flag_the_readme_shows_exists() -> None:
+    commands = sorted(set(re.findall(r"grokbatch ((?:accounts|run) [a-z]+)", README)))
+    assert len(commands) >= 5
+    for command in commands:
+        result = subprocess.run([sys.executable, "-m", "grokbatch", *command.split(), "--help"],
+                                capture_output=True, text=True, timeout=60, check=False)
+        assert result.returncode == 0, command
+    start_help = subprocess.run(
+        [sys.executable, "-m", "grokbatch", "run", "start", "--help"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    for flag in set(re.findall(r"`(--[a-z][a-z-]+)", README)):
+        if flag in ("--include-prompts",):
+            continue  # a `run report` flag, checked below
+        assert flag in start_help, flag
+    report_help = subprocess.run(
+        [sys.executable, "-m", "grokbatch", "run", "report", "--help"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    assert "--include-prompts" in report_help
