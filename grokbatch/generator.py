@@ -189,14 +189,7 @@ class VideoGenerator:
 
     # ----------------------------------------------------------------- outcome
     def _failure_locators(self) -> list[tuple[Outcome, Locator]]:
-        page = self.page
-        return [
-            (Outcome.AUTH_REQUIRED, page.locator(self.sel.sign_in)),
-            (Outcome.RATE_LIMIT, page.locator(self.sel.rate_limit_message)),
-            (Outcome.CONTENT_MODERATED, page.locator(self.sel.moderated_message)),
-            (Outcome.NETWORK_ERROR, page.locator(self.sel.network_error_message)),
-            (Outcome.GENERATION_ERROR, page.locator(self.sel.generation_error_message)),
-        ]
+        return [(outcome, self.page.locator(sel)) for outcome, sel in self.sel.failure_signs()]
 
     def _visible_failure(self) -> Outcome | None:
         """The failure message on the page, if any (text typed in the editor never counts)."""

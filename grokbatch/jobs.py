@@ -29,7 +29,13 @@ from grokbatch.errors import (
 from grokbatch.files import remove_stale_temp_files
 from grokbatch.locks import job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
-from grokbatch.manifest import ItemStatus, Manifest, RunStatus, parse_iso
+from grokbatch.manifest import (
+    Manifest,
+    RunStatus,
+    failed_by_kind,
+    parse_iso,
+    status_counts,
+)
 from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_report as write_html_report
 from grokbatch.runner import ParallelRunner, RunSummary
@@ -88,7 +94,7 @@ def _check_cooldown(doc: dict[str, Any], config: RunConfig) -> None:
 
 
 def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
-    counts = {s.value: sum(1 for i in doc["items"] if i["status"] == s.value) for s in ItemStatus}
+    counts = status_counts(doc)
     logger.info("job {}: nothing left to do ({} completed, {} failed for good)",
                 job, counts["COMPLETED"], counts["FAILED"])
     return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=doc["status"],
@@ -134,6 +140,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                     return _nothing_left(job, doc, started)
                 logger.info("job {}: resuming, {} of {} left", job, doc["pendingCount"],
                             doc["batchSize"])
+                manifest.update_fields(settings={"cooldownSeconds": config.cooldown_s})
             else:
                 manifest = Manifest.create(
                     manifest_path, job_name=job, account_alias=config.account,
@@ -146,7 +153,6 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                             manifest.snapshot()["batchSize"],
                             "prompt provided" if config.prompt else
                             (f"{len(rows)} prompt rows" if rows else "no prompt"))
-            manifest.update_fields(settings={"cooldownSeconds": config.cooldown_s})
             accounts.touch_last_used(config.account)
             runner = ParallelRunner(config, job, manifest, profile, prompts,
                                     show_progress=not json_output)
@@ -186,11 +192,6 @@ def _read(job: str) -> dict[str, Any]:
 def job_status(job: str) -> dict[str, Any]:
     """The job's status as `run status --json` prints it (no prompt text)."""
     doc = _read(job)
-    by_kind: dict[str, int] = {}
-    for item in doc["items"]:
-        if item["status"] == ItemStatus.FAILED.value:
-            kind = item.get("errorKind") or "UNKNOWN"
-            by_kind[kind] = by_kind.get(kind, 0) + 1
     cooldown_until = None
     limited_at = parse_iso(doc.get("rateLimitedAt"))
     if limited_at and doc.get("status") == RunStatus.STOPPED_RATE_LIMIT.value:
@@ -202,9 +203,8 @@ def job_status(job: str) -> dict[str, Any]:
         "accountAlias": doc["accountAlias"],
         "permalink": doc["permalink"],
         "batchSize": doc["batchSize"],
-        "counts": {s.value: sum(1 for i in doc["items"] if i["status"] == s.value)
-                   for s in ItemStatus},
-        "failedByKind": by_kind,
+        "counts": status_counts(doc),
+        "failedByKind": failed_by_kind(doc),
         "createdAt": doc["createdAt"],
         "updatedAt": doc["updatedAt"],
         "rateLimitedAt": doc.get("rateLimitedAt"),

@@ -5,9 +5,10 @@ runner's event queue (see `worker_sink`), and the runner logs it to the console 
 run.log. One writer per file means no interleaved lines, and the console stays under the
 control of the live progress display.
 
-The prompt text must never reach a log. Every message passes through `redact`, which
-replaces each registered secret (the prompts of the run) with `[prompt]`; callers
-should still never put a prompt in a message in the first place.
+The prompt text must never reach a log. Every finished line is passed through `redact`
+by the sink that writes it (and a worker's records once more before they leave its
+process), which replaces each registered secret (the prompts of the run) with
+`[prompt]`; callers should still never put a prompt in a message in the first place.
 """
 
 from __future__ import annotations
@@ -77,15 +78,10 @@ class _RedactingStream:
         return bool(getattr(self.stream, "isatty", lambda: False)())
 
 
-def _patch(record: Any) -> None:
-    record["message"] = redact(record["message"])
-    record["extra"].setdefault("source", "runner")
-
-
 def configure_console(*, verbose: bool = False, stream: TextIO | None = None) -> None:
     """Reset loguru to one console sink on stderr (stdout is kept for --json output)."""
     logger.remove()
-    logger.configure(patcher=_patch, extra={"source": "runner"})
+    logger.configure(extra={"source": "runner"})
     out = stream or sys.stderr
     logger.add(
         _RedactingStream(out),
@@ -127,12 +123,12 @@ def worker_sink(send: Callable[[dict[str, Any]], None], source: str) -> None:
         )
 
     logger.remove()
-    logger.configure(patcher=_patch, extra={"source": source})
+    logger.configure(extra={"source": source})
     logger.add(forward, level="DEBUG", format="{message}", backtrace=False, diagnose=False)
 
 
 def log_forwarded(event: dict[str, Any]) -> None:
     """Log, in the runner, a record a worker forwarded through `worker_sink`."""
     logger.bind(source=event.get("source", "worker")).log(
-        event.get("level", "INFO"), redact(str(event.get("message", "")))
+        event.get("level", "INFO"), str(event.get("message", ""))
     )

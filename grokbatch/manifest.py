@@ -121,15 +121,33 @@ def new_item(index: int, prompt_index: int | None = None) -> dict[str, Any]:
     return item
 
 
+def status_counts(doc: dict[str, Any]) -> dict[str, int]:
+    """How many items are in each status (every status present, zero or not)."""
+    counts = dict.fromkeys((s.value for s in ItemStatus), 0)
+    for item in doc["items"]:
+        counts[item["status"]] += 1
+    return counts
+
+
+def failed_by_kind(doc: dict[str, Any]) -> dict[str, int]:
+    """How many FAILED items there are of each error kind."""
+    kinds: dict[str, int] = {}
+    for item in doc["items"]:
+        if item["status"] == ItemStatus.FAILED.value:
+            kind = item.get("errorKind") or "UNKNOWN"
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 def _recount(doc: dict[str, Any]) -> None:
     """Recompute the counters from the items, so they always agree."""
-    statuses = [item["status"] for item in doc["items"]]
-    doc["batchSize"] = len(statuses)
-    doc["completedCount"] = statuses.count(ItemStatus.COMPLETED.value)
-    doc["failedCount"] = statuses.count(ItemStatus.FAILED.value)
-    doc["rateLimitedCount"] = statuses.count(ItemStatus.RATE_LIMITED.value)
-    doc["pendingCount"] = statuses.count(ItemStatus.PENDING.value)
-    doc["inProgressCount"] = statuses.count(ItemStatus.IN_PROGRESS.value)
+    counts = status_counts(doc)
+    doc["batchSize"] = len(doc["items"])
+    doc["completedCount"] = counts[ItemStatus.COMPLETED.value]
+    doc["failedCount"] = counts[ItemStatus.FAILED.value]
+    doc["rateLimitedCount"] = counts[ItemStatus.RATE_LIMITED.value]
+    doc["pendingCount"] = counts[ItemStatus.PENDING.value]
+    doc["inProgressCount"] = counts[ItemStatus.IN_PROGRESS.value]
 
 
 _VALID_STATUSES = frozenset(s.value for s in ItemStatus)

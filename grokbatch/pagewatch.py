@@ -24,7 +24,6 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from grokbatch.outcomes import Outcome
 from grokbatch.selectors import Selectors
 
 # How often the in-page check runs while waiting: the latency floor per video.
@@ -223,13 +222,7 @@ class PageWatch:
                  on_progress: Callable[[int], None] | None = None) -> None:
         self.page = page
         self.failures: list[dict[str, str]] = []
-        for outcome, selector in (
-            (Outcome.AUTH_REQUIRED, selectors.sign_in),
-            (Outcome.RATE_LIMIT, selectors.rate_limit_message),
-            (Outcome.CONTENT_MODERATED, selectors.moderated_message),
-            (Outcome.NETWORK_ERROR, selectors.network_error_message),
-            (Outcome.GENERATION_ERROR, selectors.generation_error_message),
-        ):
+        for outcome, selector in selectors.failure_signs():
             self.failures += [{**found, "outcome": outcome.value} for found in probes(selector)]
         progress = probes(selectors.progress)
         self.progress = progress[0] if progress else None

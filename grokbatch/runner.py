@@ -31,7 +31,7 @@ from grokbatch import paths
 from grokbatch.config import RunConfig
 from grokbatch.errors import ExitCode
 from grokbatch.logs import log_forwarded
-from grokbatch.manifest import ItemStatus, Manifest, RunStatus
+from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
 from grokbatch.outcomes import Outcome
 from grokbatch.profiles import remove_profile
 from grokbatch.progress import Progress
@@ -315,13 +315,7 @@ class ParallelRunner:
     # ----------------------------------------------------------------- the end
     def _finish(self, wall_s: float) -> RunSummary:
         doc = self.manifest.snapshot()
-        counts = {s.value: sum(1 for i in doc["items"] if i["status"] == s.value)
-                  for s in ItemStatus}
-        failed_by_kind: dict[str, int] = {}
-        for item in doc["items"]:
-            if item["status"] == ItemStatus.FAILED.value:
-                kind = item.get("errorKind") or "UNKNOWN"
-                failed_by_kind[kind] = failed_by_kind.get(kind, 0) + 1
+        counts = status_counts(doc)
         unsaved = sum(1 for i in doc["items"]
                       if i["status"] == ItemStatus.COMPLETED.value and self.config.auto_download
                       and not i.get("video"))
@@ -333,7 +327,7 @@ class ParallelRunner:
             status=status.value,
             exit_code=code,
             counts=counts,
-            failed_by_kind=failed_by_kind,
+            failed_by_kind=failed_by_kind(doc),
             wall_s=wall_s,
             replacements=self.replacements,
             message=message,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grokbatch.errors import ConfigError
+from grokbatch.outcomes import Outcome
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,16 @@ class Selectors:
     hd_video: str = 'video[data-testid="hd-video"][src], video[src*="_hd"]'
     delete_item: str = '[role="menuitem"]:has-text("Delete")'
     delete_confirm: str = '[role="dialog"] button:has-text("Delete")'
+
+    def failure_signs(self) -> list[tuple[Outcome, str]]:
+        """What each failure looks like on the page, in the order they are checked."""
+        return [
+            (Outcome.AUTH_REQUIRED, self.sign_in),
+            (Outcome.RATE_LIMIT, self.rate_limit_message),
+            (Outcome.CONTENT_MODERATED, self.moderated_message),
+            (Outcome.NETWORK_ERROR, self.network_error_message),
+            (Outcome.GENERATION_ERROR, self.generation_error_message),
+        ]
 
     @classmethod
     def load(cls, path: Path | None) -> Selectors:
