@@ -27,7 +27,7 @@ from grokbatch.files import write_atomically
 from grokbatch.manifest import now_iso
 from grokbatch.profiles import copy_profile, remove_profile
 from grokbatch.selectors import Selectors
-from grokbatch.session import detect_signed_in
+from grokbatch.session import detect_signed_in, sign_in_control
 
 DEFAULT_SITE_URL = "https://grok.com/imagine"
 # Cookie names that carry a grok.com session (the simulator uses the same).
@@ -202,7 +202,7 @@ def add_account(
                         signed_in = True
                         break
                     if state is False:  # wait for the person to get past the sign-in
-                        page.locator(selectors.sign_in).first.wait_for(
+                        sign_in_control(page, selectors).first.wait_for(
                             state="hidden", timeout=_SIGN_IN_POLL_S * 1000
                         )
                 except PlaywrightError:  # navigating, a wait ran out, or the window closed

@@ -68,6 +68,8 @@ class RunConfig:
     cooldown_s: float = DEFAULT_COOLDOWN_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     video_duration: str | None = None
+    choice: str = "first"
+    resolution: str | None = None
     force: bool = False
     count_given: bool = field(default=False, compare=False)
 

@@ -64,3 +64,13 @@ class CooldownError(GrokBatchError):
     """The job stopped on a rate limit and its cooldown has not passed yet."""
 
     exit_code = ExitCode.RATE_LIMITED
+
+
+class SiteChallengeError(GrokBatchError):
+    """The site answered with a browser check (a challenge page) instead of the app."""
+
+    exit_code = ExitCode.AUTH_REQUIRED
+
+
+class UnknownLanguageError(UsageError):
+    """The site's UI language has no words in grokbatch (and none in --selectors)."""

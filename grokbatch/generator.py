@@ -2,40 +2,49 @@
 
 The state machine of one attempt (the original design, made event-driven):
 
-    ready page -> dismiss banner -> fill prompt -> click "Make video"/"Redo"
-      -> wait for progress, an error or a new video
-      -> wait for a new, playable video or an error      (bounded by the video timeout)
+    ready page -> dismiss banner -> options (length, resolution) -> fill prompt
+      -> click the generate control
+      -> wait for progress, a failure, or the stream's made video(s)
+      -> settle: answer the "which video?" dialog, or see the video on the page
       -> Outcome
 
-Every wait is a Playwright wait on the page's own signals, bounded by what is left of
-the video timeout; nothing sleeps for a fixed time. A video counts only if its `src` is
-not one that was on the page before the click, so an older video is never mistaken for
-the new one.
+The generation stream decides: progress, moderation (a moderated video reaches 100% too),
+errors and the made videos' URLs. The page decides only what the stream cannot say, and
+then only through error toasts and dialogs. Once the stream says a video was made, the
+attempt is COMPLETED whatever the page does next: a made video is never made again.
+Every wait is bounded by what is left of the video timeout.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Page, Response
 
-from grokbatch.logs import REDACTED, redact
+from grokbatch.errors import SiteChallengeError, UnknownLanguageError
+from grokbatch.logs import redact
 from grokbatch.outcomes import Outcome
 from grokbatch.pagewatch import PageWatch
+from grokbatch.quota import fetch_quota
 from grokbatch.selectors import Selectors
 
-_PERCENT = re.compile(r"(\d{1,3})\s*%")
-_VISIBLE_OUTSIDE_EDITOR_JS = (
-    "els => els.some(e => (e.offsetWidth || e.offsetHeight || e.getClientRects().length)"
-    " && !e.closest('[contenteditable=\"true\"], textarea'))"
-)
+# Where a relative `videoUrl` from the stream lives on grok.com.
+GROK_ASSETS = "https://assets.grok.com/"
+_GROK_HOSTS = ("grok.com", "www.grok.com")
+_GENERATE = '[data-grokbatch-target="generate"]'
+_CHOICE = '[data-grokbatch-target="choice"]'
+# Opening an options menu shows its items within this long, or it is the wrong menu.
+_MENU_OPEN_MS = 2_000
+# Options triggers tried, at most, to find a resolution or length item.
+_MAX_TRIGGERS = 3
 
 
 @dataclass(frozen=True)
@@ -45,9 +54,8 @@ class GenerationResult:
     outcome: Outcome
     error: str | None = None
     video_url: str | None = None
-    progress_seen: bool = False
     elapsed_s: float = 0.0
-    debug_path: str | None = None
+    choice: str | None = None
 
 
 class _Deadline:
@@ -58,6 +66,26 @@ class _Deadline:
 
     def ms(self) -> float:
         return max(1.0, (self.end - time.monotonic()) * 1000)
+
+
+def challenge_response(response: Response | None) -> bool:
+    """Whether a page load was answered by a browser check instead of the site."""
+    if response is None or response.status not in (403, 429, 503):
+        return False
+    headers = response.headers
+    return headers.get("cf-mitigated") == "challenge" or "text/html" in headers.get(
+        "content-type", "")
+
+
+def resolve_video_url(raw: str, page_url: str) -> str:
+    """An absolute URL for a stream's `videoUrl` (relative ones live on the assets host)."""
+    if raw.startswith(("http://", "https://")):
+        return raw
+    if raw.startswith("/"):
+        return urljoin(page_url, raw)
+    host = (urlsplit(page_url).hostname or "").lower()
+    base = GROK_ASSETS if host in _GROK_HOSTS else urljoin(page_url, "/assets/")
+    return urljoin(base, raw)
 
 
 class VideoGenerator:
@@ -75,55 +103,92 @@ class VideoGenerator:
         debug_dir: Path,
         worker_id: str,
         video_duration: str | None = None,
+        resolution: str | None = None,
+        choice: str = "first",
         on_progress: Callable[[int], None] | None = None,
     ) -> None:
         self.page = page
         self.permalink = permalink
-        self.sel = selectors
+        self.selectors = selectors
         self.timeout_s = timeout_s
-        self.element_timeout_s = element_timeout_s
+        self.element_ms = element_timeout_s * 1000
         self.page_load_timeout_s = page_load_timeout_s
         self.debug_dir = debug_dir
         self.worker_id = worker_id
         self.video_duration = video_duration
+        self.resolution = resolution
+        self.choice = choice
         self._needs_reload = False
-        self._duration_chosen = False
+        self._options_chosen = False
         self.watch = PageWatch(page, selectors, on_progress)
+
+    @property
+    def loc(self) -> Selectors:
+        """The selectors in the page's language."""
+        return self.watch.localized
 
     # ----------------------------------------------------------------- page state
     def open_post(self) -> None:
-        """Navigate to the permalink (once per worker, and after a failed attempt)."""
-        self.page.goto(
+        """Navigate to the permalink and learn the page's language.
+
+        Raises SiteChallengeError for a browser-check page, UnknownLanguageError for a
+        language without words.
+        """
+        response = self.page.goto(
             self.permalink, timeout=self.page_load_timeout_s * 1000, wait_until="domcontentloaded"
         )
+        if challenge_response(response):
+            raise SiteChallengeError(challenge_message())
+        lang = self.watch.language()
+        words = self.selectors.site_words(lang)
+        if words is None:
+            raise UnknownLanguageError(unknown_language_message(lang))
+        self.watch.set_language(words)
         self._needs_reload = False
-        self._duration_chosen = False
+        self._options_chosen = False
 
-    def _choose_duration(self) -> None:
-        """Pick the video length in the "Video Options" menu (once per page load)."""
-        if not self.video_duration or self._duration_chosen:
+    def _pick_option(self, item_selector: str) -> None:
+        """Click an options item, opening whichever options UI holds it first."""
+        item = self.page.locator(item_selector).first
+        if not item.is_visible():
+            triggers = self.page.locator(self.loc.video_options_button)
+            for n in range(min(triggers.count(), _MAX_TRIGGERS)):
+                trigger = triggers.nth(n)
+                if not trigger.is_visible():
+                    continue
+                trigger.click(timeout=self.element_ms)
+                try:
+                    item.wait_for(state="visible", timeout=_MENU_OPEN_MS)
+                    break
+                except PlaywrightError:
+                    self.page.keyboard.press("Escape")
+        item.click(timeout=self.element_ms)
+        if item.is_visible():  # a settings popover stays open after a pick: close it
+            self.page.keyboard.press("Escape")
+
+    def _choose_options(self) -> None:
+        """Pick the video length and resolution (once per page load)."""
+        if self._options_chosen:
             return
-        ms = self.element_timeout_s * 1000
-        self.page.locator(self.sel.video_options_button).first.click(timeout=ms)
-        if self.video_duration == "max":
-            item = self.page.locator(self.sel.video_duration_item.format(duration="")).last
-        else:
-            item = self.page.locator(
-                self.sel.video_duration_item.format(duration=self.video_duration)
-            ).first
-        item.click(timeout=ms)
-        self._duration_chosen = True
+        if self.video_duration:
+            duration = "" if self.video_duration == "max" else self.video_duration
+            selector = self.loc.video_duration_item.format(duration=duration)
+            if self.video_duration == "max":
+                selector += " >> nth=-1"
+            self._pick_option(selector)
+        if self.resolution:
+            self._pick_option(self.loc.resolution_item.format(resolution=self.resolution))
+        self._options_chosen = True
 
     def _open_more_options(self, item_selector: str) -> None:
-        ms = self.element_timeout_s * 1000
-        self.page.locator(self.sel.more_options_button).first.click(timeout=ms)
-        self.page.locator(item_selector).first.click(timeout=ms)
+        self.page.locator(self.loc.more_options_button).first.click(timeout=self.element_ms)
+        self.page.locator(item_selector).first.click(timeout=self.element_ms)
 
     def upscale(self) -> str | None:
         """Ask for the HD version of the shown video; its absolute URL, or None if it failed."""
         try:
-            hd = self.page.locator(self.sel.hd_video)
-            self._open_more_options(self.sel.upscale_item)
+            hd = self.page.locator(self.loc.hd_video)
+            self._open_more_options(self.loc.upscale_item)
             hd.first.wait_for(state="attached", timeout=self.timeout_s * 1000)
             src = hd.first.get_attribute("src") or ""
             url: str = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
@@ -136,16 +201,14 @@ class VideoGenerator:
     def delete_video(self) -> bool:
         """Delete the shown video from the site; True once it is gone from the page."""
         try:
-            video = self.page.locator(self.sel.video)
+            video = self.page.locator(self.loc.video)
             count_before = video.count()
-            self._open_more_options(self.sel.delete_item)
-            self.page.locator(self.sel.delete_confirm).first.click(
-                timeout=self.element_timeout_s * 1000
-            )
+            self._open_more_options(self.loc.delete_item)
+            self.page.locator(self.loc.delete_confirm).first.click(timeout=self.element_ms)
             self.page.wait_for_function(
                 "([sel, n]) => document.querySelectorAll(sel).length < n",
                 arg=["video[src]", count_before],
-                timeout=self.element_timeout_s * 1000,
+                timeout=self.element_ms,
             )
             return True
         except PlaywrightError as exc:
@@ -153,166 +216,213 @@ class VideoGenerator:
             self._needs_reload = True
             return False
 
-    def _visible(self, selector: str) -> bool:
-        try:
-            return self.page.locator(selector).first.is_visible()
-        except PlaywrightError:
-            return False
-
     def _dismiss_banner(self) -> None:
-        if self._visible(self.sel.banner):
+        banner = self.page.locator(self.loc.banner).first
+        try:
+            shown = banner.is_visible()
+        except PlaywrightError:
+            return
+        if shown:
             logger.debug("{}: dismissing an announcement overlay", self.worker_id)
-            self.page.locator(self.sel.banner_dismiss).first.click(
-                timeout=self.element_timeout_s * 1000
-            )
-            self.page.locator(self.sel.banner).first.wait_for(
-                state="hidden", timeout=self.element_timeout_s * 1000
-            )
+            self.page.locator(self.loc.banner_dismiss).first.click(timeout=self.element_ms)
+            banner.wait_for(state="hidden", timeout=self.element_ms)
 
     def _fill_prompt(self, prompt: str) -> None:
-        editor = self.page.locator(self.sel.prompt_editor).first
-        editor.wait_for(state="visible", timeout=self.element_timeout_s * 1000)
-        editor.fill(prompt, timeout=self.element_timeout_s * 1000)
+        editor = self.page.locator(self.loc.prompt_editor).first
+        editor.wait_for(state="visible", timeout=self.element_ms)
+        editor.fill(prompt, timeout=self.element_ms)
 
-    def _click_generate(self) -> None:
-        button = self.page.locator(self.sel.make_video_button).or_(
-            self.page.locator(self.sel.redo_button)
-        )
+    def _click_generate(self) -> Outcome | None:
+        """Click the generate control; an Outcome if it cannot be clicked."""
+        found = self.watch.mark_generate()
+        if found is None:
+            raise _AttemptFailed(Outcome.GENERATION_ERROR,
+                                 "no generate control found on the page (run `grokbatch doctor`)")
         try:
-            button.first.click(timeout=self.element_timeout_s * 1000)
+            self.page.locator(_GENERATE).first.click(timeout=self.element_ms)
+            return None
         except PlaywrightError:
-            logger.debug("{}: no Make video/Redo button; trying the editor's submit",
-                         self.worker_id)
-            self.page.locator(self.sel.editor_submit_button).first.click(
-                timeout=self.element_timeout_s * 1000
-            )
+            if not found.get("disabled"):
+                raise
+        # Disabled for the whole element timeout: a limit, if the quota says so.
+        if self.quota_exhausted():
+            return Outcome.RATE_LIMIT
+        raise _AttemptFailed(Outcome.GENERATION_ERROR, "the generate control stayed disabled")
 
-    # ----------------------------------------------------------------- outcome
-    def _failure_locators(self) -> list[tuple[Outcome, Locator]]:
-        return [(outcome, self.page.locator(sel)) for outcome, sel in self.sel.failure_signs()]
+    def quota_exhausted(self) -> bool:
+        """Whether the site's quota says no video may start now (False when unknown)."""
+        answer = fetch_quota(self.page, self.selectors.quota_path)
+        return answer.quota is not None and not answer.quota.available
 
-    def _visible_failure(self) -> Outcome | None:
-        """The failure message on the page, if any (text typed in the editor never counts)."""
-        for outcome, locator in self._failure_locators():
-            try:
-                if locator.evaluate_all(_VISIBLE_OUTSIDE_EDITOR_JS):
-                    return outcome
-            except PlaywrightError:
-                continue
-        return None
-
+    # ----------------------------------------------------------------- one attempt
     def generate(self, prompt: str | None, label: str) -> GenerationResult:
         """Make one video with `prompt` (None: the site's default); `label` names it in logs."""
         started = time.monotonic()
-        progress_seen = False
+        made: list[str] = []
         try:
             if self._needs_reload or not self.page.url.startswith(self.permalink):
                 self.open_post()
             self._dismiss_banner()
-            self._choose_duration()
+            self._choose_options()
             before = self.watch.snapshot()
-            if before["failure"] in (Outcome.AUTH_REQUIRED.value, Outcome.RATE_LIMIT.value):
-                outcome = Outcome(before["failure"])
-                return self._finish(outcome, "seen before generating", started, False)
-            old_srcs: list[str] = before["srcs"]
-            since: int | None = before["generation"]
+            if before["failure"] == Outcome.AUTH_REQUIRED.value:
+                return self._finish(Outcome.AUTH_REQUIRED, "signed out", started)
+            if before["failure"] == Outcome.RATE_LIMIT.value and self.quota_exhausted():
+                return self._finish(Outcome.RATE_LIMIT, "seen before generating", started)
             if prompt:
                 self._fill_prompt(prompt)
             deadline = _Deadline(self.timeout_s)
-            self._click_generate()
+            blocked = self._click_generate()
+            if blocked is not None:
+                return self._finish(blocked, "the generate control is disabled", started)
             logger.debug("{}: {} started", self.worker_id, label)
-            # Progress (or the video itself) must show before a video counts, and only a
-            # src not on the page before the click counts: an older video is never taken
-            # for the new one.
-            seen = self.watch.wait(old_srcs=old_srcs, want_progress=True,
-                                   since_generation=since, timeout_ms=deadline.ms())
+            since, old = before["generation"], before["srcs"]
+            seen = self.watch.wait(mode="generate", since_generation=since, old_srcs=old,
+                                   want_progress=True, timeout_ms=deadline.ms())
+            if seen["kind"] == "progress":
+                seen = self.watch.wait(mode="generate", since_generation=since, old_srcs=old,
+                                       timeout_ms=deadline.ms())
             if seen["kind"] == "failure":
-                return self._fail(Outcome(seen["outcome"]), started, progress_seen)
-            progress_seen = True
-            if seen["kind"] != "video":
-                seen = self.watch.wait(old_srcs=old_srcs, want_progress=False,
-                                       since_generation=since, timeout_ms=deadline.ms())
-                if seen["kind"] == "failure":
-                    return self._fail(Outcome(seen["outcome"]), started, progress_seen)
-            return self._finish(Outcome.COMPLETED, None, started, progress_seen,
-                                video_url=seen["src"])
+                return self._page_failure(seen, started)
+            made = [resolve_video_url(u, self.page.url) for u in seen.get("made") or []]
+            return self._settle(seen, since, old, made, deadline, started)
+        except _AttemptFailed as failed:
+            return self._fail(failed.outcome, started, failed.detail)
+        except (SiteChallengeError, UnknownLanguageError):
+            raise
         except PlaywrightError as exc:
-            failure = self._safe_visible_failure()
-            if failure is not None:
-                return self._fail(failure, started, progress_seen)
-            if self.page.is_closed() or "closed" in str(exc).lower():
-                return self._finish(Outcome.BROWSER_CRASHED, "the browser closed", started,
-                                    progress_seen)
-            if progress_seen or time.monotonic() - started >= self.timeout_s:
-                detail = f"no video within {self.timeout_s:.0f} s"
-                if progress_seen:
-                    detail += f" (progress stuck at {self._progress_text() or '?'})"
-                return self._fail(Outcome.TIMEOUT, started, progress_seen, detail)
-            return self._fail(Outcome.GENERATION_ERROR, started, progress_seen,
-                              f"page did not respond: {_first_line(str(exc))}")
+            if made:  # the site made it: keep it, whatever the page did afterwards
+                self._needs_reload = True
+                return self._finish(Outcome.COMPLETED, None, started, video_url=made[0])
+            return self._playwright_failure(exc, started)
 
-    def _safe_visible_failure(self) -> Outcome | None:
+    def _page_failure(self, seen: dict[str, Any], started: float) -> GenerationResult:
+        if seen["outcome"] == "CHALLENGE":
+            return self._finish(Outcome.AUTH_REQUIRED, challenge_message(), started)
+        outcome = Outcome(seen["outcome"])
+        if outcome is Outcome.RATE_LIMIT and seen.get("source") == "page":
+            quota = fetch_quota(self.page, self.selectors.quota_path).quota
+            if quota is not None and quota.available:
+                # The words said "limit", but the site's quota says videos may start.
+                outcome = Outcome.GENERATION_ERROR
+        return self._fail(outcome, started, seen.get("detail"))
+
+    def _settle(self, seen: dict[str, Any], since: int, old: list[str], made: list[str],
+                deadline: _Deadline, started: float) -> GenerationResult:
+        """The stream made the video(s): answer the choice dialog or find it on the page."""
+        answered: str | None = None
+        for _ in range(3):
+            if seen["kind"] == "video":
+                return self._finish(Outcome.COMPLETED, None, started, choice=answered,
+                                    video_url=resolve_video_url(seen["src"], self.page.url))
+            if seen["kind"] == "choice":
+                answered = self.choice
+                url = self._answer_choice(made, deadline)
+                if url is not None:
+                    return self._finish(Outcome.COMPLETED, None, started, video_url=url,
+                                        choice=answered)
+            elif seen["kind"] == "settled":
+                break
+            seen = self.watch.wait(mode="settle", since_generation=since, old_srcs=old,
+                                   timeout_ms=deadline.ms(), grace_ms=self.element_ms)
+        if not made:
+            return self._fail(Outcome.GENERATION_ERROR, started, "no video appeared")
+        logger.debug("{}: the page did not show the video; keeping the stream's URL",
+                     self.worker_id)
+        self._needs_reload = True
+        return self._finish(Outcome.COMPLETED, None, started, video_url=made[0],
+                            choice=answered)
+
+    def _answer_choice(self, made: list[str], deadline: _Deadline) -> str | None:
+        """Answer "which video do you prefer?"; the kept video's URL (None: see the page)."""
+        marked = self.watch.mark_choice(self.choice) or {}
+        logger.debug("{}: the site asks which video to keep; answering {}", self.worker_id,
+                     self.choice)
+        if marked.get("marked"):
+            self.page.locator(_CHOICE).first.click(timeout=self.element_ms)
+        else:
+            self.page.keyboard.press("Escape")
         try:
-            return None if self.page.is_closed() else self._visible_failure()
+            self.page.wait_for_function(
+                "arg => !window.__grokbatchPage.choiceShown(arg)",
+                arg={"choiceDialog": self.loc.choice_dialog},
+                timeout=min(self.element_ms, deadline.ms()),
+            )
         except PlaywrightError:
-            return None
+            logger.warning("{}: the choice dialog did not close", self.worker_id)
+            self._needs_reload = True
+        src = marked.get("src")
+        if src:
+            return resolve_video_url(src, self.page.url)
+        return None if not self._needs_reload else (made[0] if made else None)
 
-    def _progress_text(self) -> str | None:
-        try:
-            text = self.page.locator(self.sel.progress).first.inner_text(timeout=500)
-        except PlaywrightError:
-            return None
-        match = _PERCENT.search(text)
-        return f"{match.group(1)}%" if match else None
+    def _playwright_failure(self, exc: PlaywrightError, started: float) -> GenerationResult:
+        if self.page.is_closed() or "closed" in str(exc).lower():
+            return self._finish(Outcome.BROWSER_CRASHED, "the browser closed", started)
+        if time.monotonic() - started >= self.timeout_s:
+            return self._fail(Outcome.TIMEOUT, started, f"no video within {self.timeout_s:.0f} s")
+        return self._fail(Outcome.GENERATION_ERROR, started,
+                          f"page did not respond: {_first_line(str(exc))}")
 
-    def _fail(
-        self, outcome: Outcome, started: float, progress_seen: bool, detail: str | None = None
-    ) -> GenerationResult:
+    def _fail(self, outcome: Outcome, started: float, detail: str | None = None
+              ) -> GenerationResult:
         message = detail or _MESSAGES.get(outcome, outcome.value.lower())
         self._needs_reload = True
-        debug_path = self.save_debug(outcome.value)
-        return self._finish(outcome, message, started, progress_seen, debug_path=debug_path)
+        self.save_debug(outcome.value)
+        return self._finish(outcome, message, started)
 
-    def _finish(
-        self,
-        outcome: Outcome,
-        error: str | None,
-        started: float,
-        progress_seen: bool,
-        *,
-        video_url: str | None = None,
-        debug_path: str | None = None,
-    ) -> GenerationResult:
+    def _finish(self, outcome: Outcome, error: str | None, started: float, *,
+                video_url: str | None = None, choice: str | None = None) -> GenerationResult:
         return GenerationResult(
             outcome=outcome,
             error=redact(error) if error else None,
             video_url=video_url,
-            progress_seen=progress_seen,
             elapsed_s=time.monotonic() - started,
-            debug_path=debug_path,
+            choice=choice,
         )
 
     # ----------------------------------------------------------------- debug
     def save_debug(self, kind: str) -> str | None:
-        """Save a screenshot and a redacted HTML snapshot; return their common path stem."""
+        """Save a screenshot and an HTML snapshot with the editor emptied; their stem."""
         if self.page.is_closed():
             return None
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")[:-3]
         stem = self.debug_dir / f"{self.worker_id}_{kind}_{stamp}"
         try:
             self.debug_dir.mkdir(parents=True, exist_ok=True)
-            html = self.page.content()
-            stem.with_suffix(".html").write_text(redact(html), encoding="utf-8")
-            # The editor's text is part of the pixels too: blank it before the screenshot.
-            self.page.locator(self.sel.prompt_editor).evaluate_all(
-                "(els, mask) => els.forEach(e => { if ('value' in e && e.tagName === 'TEXTAREA')"
-                " e.value = mask; else e.textContent = mask; })",
-                REDACTED,
+            # The prompt is in the editor (split over elements in a rich editor): empty it
+            # before anything is saved, rather than searching the saved text for it.
+            self.page.locator(self.loc.prompt_editor).evaluate_all(
+                "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
+                " e.textContent = ''; } else { e.replaceChildren(); } })"
             )
+            stem.with_suffix(".html").write_text(redact(self.page.content()), encoding="utf-8")
             self.page.screenshot(path=str(stem.with_suffix(".png")), timeout=5000)
         except PlaywrightError as exc:
             logger.debug("{}: debug snapshot incomplete: {}", self.worker_id, _first_line(str(exc)))
         return str(stem)
+
+
+class _AttemptFailed(Exception):
+    """Ends an attempt early with an outcome and a reason."""
+
+    def __init__(self, outcome: Outcome, detail: str) -> None:
+        super().__init__(detail)
+        self.outcome = outcome
+        self.detail = detail
+
+
+def challenge_message() -> str:
+    """What to do about a browser-check page (never evade it)."""
+    return ("the site answered with a browser check instead of the page: open it in a "
+            "window with `grokbatch accounts add ALIAS` (pass the check there), then rerun")
+
+
+def unknown_language_message(lang: str) -> str:
+    """What to do about a UI language without words."""
+    return (f"the site's language is {lang!r} and grokbatch has no words for it: add them "
+            "with --selectors FILE holding {\"words\": {\"" + lang + "\": {...}}} "
+            "(see grokbatch/site_words.json for the keys)")
 
 
 _MESSAGES = {

@@ -25,8 +25,10 @@ from grokbatch.errors import (
     ExitCode,
     JobMismatchError,
     ManifestError,
+    UnknownLanguageError,
 )
 from grokbatch.files import remove_stale_temp_files
+from grokbatch.generator import challenge_message, unknown_language_message
 from grokbatch.locks import job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
@@ -36,6 +38,7 @@ from grokbatch.manifest import (
     parse_iso,
     status_counts,
 )
+from grokbatch.preflight import look_at_page
 from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_report as write_html_report
 from grokbatch.runner import ParallelRunner, RunSummary
@@ -76,21 +79,86 @@ def _check_same_job(doc: dict[str, Any], config: RunConfig,
         )
 
 
+def cooldown_until(doc: dict[str, Any], cooldown_s: float | None = None) -> datetime | None:
+    """When a job stopped by a rate limit may run again: the site's own `nextAvailableAt`
+    when the quota told it, else the rate-limit time plus the cooldown setting."""
+    if doc.get("status") != RunStatus.STOPPED_RATE_LIMIT.value:
+        return None
+    told = parse_iso(doc.get("cooldownUntil"))
+    if told is not None:
+        return told
+    limited_at = parse_iso(doc.get("rateLimitedAt"))
+    if limited_at is None:
+        return None
+    seconds = cooldown_s if cooldown_s is not None else float(
+        doc.get("settings", {}).get("cooldownSeconds", 0))
+    return limited_at + timedelta(seconds=seconds)
+
+
 def _check_cooldown(doc: dict[str, Any], config: RunConfig) -> None:
     if config.force or config.cooldown_s <= 0:
         return
-    if doc.get("status") != RunStatus.STOPPED_RATE_LIMIT.value:
-        return
-    limited_at = parse_iso(doc.get("rateLimitedAt"))
-    if limited_at is None:
-        return
-    until = limited_at + timedelta(seconds=config.cooldown_s)
-    if datetime.now(timezone.utc) < until:
+    until = cooldown_until(doc, config.cooldown_s)
+    if until is not None and datetime.now(timezone.utc) < until:
         local = until.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
         raise CooldownError(
             f"job stopped on a rate limit; cooldown lasts until {local}: rerun then "
             "(or pass --cooldown 0 / --force)"
         )
+
+
+def _preflight(job: str, manifest: Manifest, config: RunConfig, profile: Path,
+               selectors: Selectors, started: float) -> RunSummary | None:
+    """Look at the page once before any worker starts; a summary if the run must not go on.
+
+    Sets the job's generation budget from the site's quota (None: unknown, no limit).
+    """
+    check = look_at_page(profile, config.permalink, selectors,
+                         workdir=paths.worker_profiles_dir(job), browser_path=config.browser_path,
+                         page_load_timeout_s=config.page_load_timeout_s)
+    if check.error:
+        logger.warning("job {}: the page did not load for the pre-run check ({}); going on",
+                       job, check.error)
+    if check.challenge:
+        return _stopped(job, manifest, RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
+                        challenge_message().replace("ALIAS", config.account), started)
+    if check.signed_in is False:
+        return _stopped(job, manifest, RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
+                        f"the account is not signed in: run `grokbatch accounts add "
+                        f"{config.account}` again", started)
+    if check.words_missing:
+        raise UnknownLanguageError(unknown_language_message(check.language))
+    quota = check.quota.quota if check.quota else None
+    if quota is None:
+        manifest.update_fields(generationBudget=None)
+        return None
+    manifest.update_fields(lastQuota=quota.to_json(), generationBudget=quota.allows())
+    if quota.available:
+        left = manifest.snapshot()["pendingCount"]
+        if quota.remaining is not None and quota.remaining < left:
+            logger.warning("job {}: the video quota allows {} of the {} video(s) left now; "
+                           "the rest wait for a rerun", job, quota.remaining, left)
+        return None
+    until = quota.next_available_at
+    manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, "no video quota left")
+    manifest.update_fields(cooldownUntil=until.isoformat() if until else None)
+    when = until.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if until else "later"
+    return _summary(job, manifest, RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
+                    f"the account's video quota is used up until {when}: rerun then", started)
+
+
+def _stopped(job: str, manifest: Manifest, status: RunStatus, code: int, message: str,
+             started: float) -> RunSummary:
+    manifest.set_status(status, message)
+    return _summary(job, manifest, status, code, message, started)
+
+
+def _summary(job: str, manifest: Manifest, status: RunStatus, code: int, message: str,
+             started: float) -> RunSummary:
+    doc = manifest.snapshot()
+    return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=status.value,
+                      exit_code=code, counts=status_counts(doc), failed_by_kind=failed_by_kind(doc),
+                      wall_s=time.monotonic() - started, message=message)
 
 
 def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
@@ -108,7 +176,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     configure_console()
     profile = accounts.require_account(config.account)
     rows, prompts = _prompt_texts(config)
-    Selectors.load(config.selectors)  # a bad selectors file is a usage error, before any work
+    selectors = Selectors.load(config.selectors)  # a bad file is a usage error, before any work
     for text in prompts:
         register_secret(text)
     job = config.job_name or default_job_name(config.account, config.permalink, rows,
@@ -154,6 +222,10 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                             "prompt provided" if config.prompt else
                             (f"{len(rows)} prompt rows" if rows else "no prompt"))
             accounts.touch_last_used(config.account)
+            stopped = _preflight(job, manifest, config, profile, selectors, started)
+            if stopped is not None:
+                log_summary(stopped)
+                return stopped
             runner = ParallelRunner(config, job, manifest, profile, prompts,
                                     show_progress=not json_output)
             summary = runner.run()
@@ -192,11 +264,7 @@ def _read(job: str) -> dict[str, Any]:
 def job_status(job: str) -> dict[str, Any]:
     """The job's status as `run status --json` prints it (no prompt text)."""
     doc = _read(job)
-    cooldown_until = None
-    limited_at = parse_iso(doc.get("rateLimitedAt"))
-    if limited_at and doc.get("status") == RunStatus.STOPPED_RATE_LIMIT.value:
-        seconds = float(doc.get("settings", {}).get("cooldownSeconds", 0))
-        cooldown_until = (limited_at + timedelta(seconds=seconds)).isoformat()
+    until = cooldown_until(doc)
     return {
         "jobName": doc["jobName"],
         "status": doc["status"],
@@ -208,7 +276,8 @@ def job_status(job: str) -> dict[str, Any]:
         "createdAt": doc["createdAt"],
         "updatedAt": doc["updatedAt"],
         "rateLimitedAt": doc.get("rateLimitedAt"),
-        "cooldownUntil": cooldown_until,
+        "cooldownUntil": until.isoformat() if until else None,
+        "quota": doc.get("lastQuota"),
         "stopReason": doc.get("stopReason"),
         "items": [
             {k: item.get(k) for k in ("index", "status", "attempts", "workerId", "startedAt",
@@ -235,6 +304,12 @@ def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
         lines.append(f"limited   {report['rateLimitedAt']}")
     if report["cooldownUntil"]:
         lines.append(f"cooldown  until {report['cooldownUntil']}")
+    quota = report.get("quota")
+    if quota:
+        left = ("none left" if not quota["available"] else "available" if
+                quota["remainingQueries"] is None else f"{quota['remainingQueries']} left")
+        until = f", next at {quota['nextAvailableAt']}" if quota.get("nextAvailableAt") else ""
+        lines.append(f"quota     {left}{until} (checked {quota['checkedAt']})")
     if with_items:
         lines.append("")
         lines.append(f"{'#':>4} {'STATUS':<12} {'TRIES':>5} {'KIND':<18} FILE")

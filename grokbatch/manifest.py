@@ -70,6 +70,7 @@ _ITEM_FIELDS = {
     "hd_video": "hdVideo",
     "video_url": "videoUrl",
     "video_id": "videoId",
+    "choice": "choice",
     "deleted": "deleted",
     "generation_s": "generationSeconds",
     "download_only": "downloadOnly",
@@ -301,11 +302,19 @@ class Manifest:
 
     # ----------------------------------------------------------------- work queue
     def claim_next_item(self, worker_id: str, pid: int | None = None) -> dict[str, Any] | None:
-        """Give the lowest PENDING item to `worker_id`, or None when none is left."""
+        """Give the lowest PENDING item to `worker_id`, or None when none is left (or
+        none the quota allows: each item that generates spends one of `generationBudget`)."""
         with self._transaction() as txn:
             doc = txn.doc
+            # How many more generations the site's quota allows this run (None: no limit).
+            budget = doc.get("generationBudget")
             for item in doc["items"]:
+                generates = not item.get("downloadOnly")
+                if generates and isinstance(budget, int) and budget <= 0:
+                    continue
                 if item["status"] == ItemStatus.PENDING.value:
+                    if generates and isinstance(budget, int):
+                        doc["generationBudget"] = budget - 1
                     item.update(
                         status=ItemStatus.IN_PROGRESS.value,
                         attempts=item["attempts"] + 1,

@@ -44,6 +44,9 @@ _WATCH_INTERVAL_S = 0.25
 # so on a small machine ten at once are all ready late, where two at a time get the first
 # workers generating within seconds and the rest soon after.
 _MIN_LAUNCH_SLOTS = 2
+# Stop reasons that end the run at once: nothing useful can happen signed out, or on a
+# page whose language has no words (a usage error).
+_HARD_STOPS = frozenset({Outcome.AUTH_REQUIRED.value, "USAGE"})
 # After a hard kill, how long to wait for a worker's process to be reaped.
 _REAP_TIMEOUT_S = 5.0
 
@@ -129,6 +132,7 @@ class ParallelRunner:
         self.next_worker = 0
         self.replacements = 0
         self.stop_reason: str | None = None
+        self.stop_message: str | None = None
         self.signals = 0
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
@@ -156,6 +160,8 @@ class ParallelRunner:
             auto_upscale=self.config.auto_upscale,
             auto_delete=self.config.auto_delete,
             video_duration=self.config.video_duration,
+            resolution=self.config.resolution,
+            choice=self.config.choice,
         )
         receiver, sender = self.ctx.Pipe(duplex=False)
         process = self.ctx.Process(
@@ -189,11 +195,12 @@ class ParallelRunner:
             self.progress.item_done(str(event.get("outcome")))
         elif kind == "stop":
             reason = str(event.get("reason"))
-            if self.stop_reason != Outcome.AUTH_REQUIRED.value:
+            if self.stop_reason not in _HARD_STOPS:
                 self.stop_reason = reason
+                self.stop_message = event.get("message") or self.stop_message
             self._request_stop()
-            if reason == Outcome.AUTH_REQUIRED.value:
-                self._hard_stop()  # nothing useful can happen signed out
+            if reason in _HARD_STOPS:
+                self._hard_stop()  # nothing useful can happen signed out or misconfigured
         elif kind == "startup_failed":
             self.workers[worker].startup_failed = True
 
@@ -255,6 +262,11 @@ class ParallelRunner:
         self.progress.start(total=snapshot["batchSize"], done=snapshot["completedCount"],
                             failed=snapshot["failedCount"])
         workers = min(self.config.parallel, todo)
+        budget = snapshot.get("generationBudget")
+        if isinstance(budget, int):  # the quota allows only so many: no idle browsers
+            fetch_only = sum(1 for i in snapshot["items"]
+                             if i["status"] == ItemStatus.PENDING.value and i.get("downloadOnly"))
+            workers = max(1, min(workers, budget + fetch_only))
         logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -319,7 +331,7 @@ class ParallelRunner:
         unsaved = sum(1 for i in doc["items"]
                       if i["status"] == ItemStatus.COMPLETED.value and self.config.auto_download
                       and not i.get("video"))
-        status, code, message = self._final_status(counts, unsaved)
+        status, code, message = self._final_status(counts, unsaved, doc)
         self.manifest.set_status(status, message if status is not RunStatus.COMPLETED else None)
         return RunSummary(
             job_name=self.job_name,
@@ -333,16 +345,23 @@ class ParallelRunner:
             message=message,
         )
 
-    def _final_status(self, counts: dict[str, int], unsaved: int) -> tuple[RunStatus, int, str]:
+    def _final_status(self, counts: dict[str, int], unsaved: int,
+                      doc: dict[str, Any]) -> tuple[RunStatus, int, str]:
         if self.stop_reason == Outcome.AUTH_REQUIRED.value:
-            return (RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
+            return (RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED, self.stop_message or
                     "the account is not signed in: run `grokbatch accounts add` again")
+        if self.stop_reason == "USAGE":
+            return RunStatus.FAILED, ExitCode.USAGE, self.stop_message or "usage error"
         if self.stop_reason == Outcome.RATE_LIMIT.value:
             return (RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
                     "stopped by the site's rate limit: rerun the same command later")
         if self.stop_reason == "INTERRUPTED":
             return (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED,
                     "interrupted: rerun the same command to finish")
+        if counts[ItemStatus.PENDING.value] and doc.get("generationBudget") == 0:
+            return (RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
+                    "the account's video quota allows no more videos now: rerun the same "
+                    "command later for the rest")
         if counts[ItemStatus.PENDING.value] or counts[ItemStatus.FAILED.value]:
             return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
                     "some videos failed or were not made: rerun to retry what can be retried")

@@ -27,11 +27,13 @@ from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
 from grokbatch.downloads import DownloadError, fetch_video, save_video
+from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.generator import GenerationResult, VideoGenerator
 from grokbatch.logs import register_secret, worker_sink
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus
 from grokbatch.outcomes import Outcome
 from grokbatch.profiles import copy_profile, remove_profile
+from grokbatch.quota import fetch_quota
 from grokbatch.selectors import Selectors
 from grokbatch.session import detect_signed_in
 from grokbatch.worker_entry import EXIT_ORPHANED, EXIT_STARTUP_FAILED, LaunchGate, WorkerSpec
@@ -145,6 +147,8 @@ class Worker:
             debug_dir=spec.run_dir / "debug",
             worker_id=spec.worker_id,
             video_duration=spec.video_duration,
+            resolution=spec.resolution,
+            choice=spec.choice,
             on_progress=self._on_progress,
         )
         self.generator.open_post()
@@ -183,6 +187,11 @@ class Worker:
                 self._close_browser()
                 self.events.send({"type": "startup_failed", "error": str(exc).splitlines()[0]})
                 return EXIT_STARTUP_FAILED
+            except (SiteChallengeError, UnknownLanguageError) as exc:
+                self._leave_launch_gate()
+                self._stop_run(exc)
+                self._close_browser()
+                return EXIT_OK
             if not signed_in:
                 logger.error("{}: the account is not signed in", spec.worker_id)
                 self.stop.set()
@@ -197,6 +206,17 @@ class Worker:
                 self._close_browser()
         self.events.state("stopped")
         return EXIT_OK
+
+    def _stop_run(self, exc: SiteChallengeError | UnknownLanguageError) -> None:
+        """The page cannot be worked (a browser check, a language without words): stop all."""
+        challenge = isinstance(exc, SiteChallengeError)
+        logger.error("{}: {}", self.spec.worker_id, exc)
+        self.stop.set()
+        self.events.send({"type": "stop", "message": str(exc),
+                          "reason": Outcome.AUTH_REQUIRED.value if challenge else "USAGE"})
+        if challenge:
+            with contextlib.suppress(Exception):
+                self.manifest.set_status(RunStatus.STOPPED_AUTH, str(exc))
 
     def _work_loop(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
@@ -237,7 +257,12 @@ class Worker:
                         spec.worker_id, index)
         self.events.state("generating", item=index)
         assert self.generator is not None
-        result = self.generator.generate(prompt, label)
+        try:
+            result = self.generator.generate(prompt, label)
+        except (SiteChallengeError, UnknownLanguageError) as exc:
+            self.manifest.release_item(index, spec.worker_id)
+            self._stop_run(exc)
+            return
         if result.outcome is Outcome.BROWSER_CRASHED and self.relaunches_left > 0:
             self.relaunches_left -= 1
             logger.warning("{}: browser died; relaunching it once", spec.worker_id)
@@ -258,6 +283,7 @@ class Worker:
                 "download_only": None,
                 "video_url": result.video_url,
                 "generation_s": round(result.elapsed_s, 3),
+                "choice": result.choice,
                 "error": None,
                 "error_kind": None,
             }
@@ -270,6 +296,7 @@ class Worker:
             self.events.send({"type": "stop", "reason": outcome.value})
             if outcome is Outcome.RATE_LIMIT:
                 self.manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, "rate limit reached")
+                self._record_quota()
                 logger.warning("{}: rate limit reached; every worker stops", wid)
             else:
                 self.manifest.set_status(RunStatus.STOPPED_AUTH, "not signed in")
@@ -282,6 +309,17 @@ class Worker:
             logger.warning("{}: video #{} failed: {}", wid, index, outcome.value)
         self.events.send({"type": "item", "index": index, "outcome": outcome.value})
         self.events.state("idle")
+
+    def _record_quota(self) -> None:
+        """After a rate limit: keep what the site's quota says, and when videos may start
+        again (the job's cooldown)."""
+        assert self.generator is not None
+        answer = fetch_quota(self.generator.page, self.selectors.quota_path)
+        if answer.quota is None:
+            return
+        until = answer.quota.next_available_at
+        self.manifest.update_fields(lastQuota=answer.quota.to_json(),
+                                    **({"cooldownUntil": until.isoformat()} if until else {}))
 
     def _after_generation(self, index: int, video_url: str | None) -> dict[str, Any]:
         """Upscale, download and delete, as configured; the manifest changes they make."""

@@ -49,6 +49,8 @@ class WorkerSpec:
     auto_upscale: bool = False
     auto_delete: bool = False
     video_duration: str | None = None
+    resolution: str | None = None
+    choice: str = "first"
 
 
 class LaunchGate:

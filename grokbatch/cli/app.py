@@ -13,6 +13,7 @@ import typer
 
 from grokbatch import __version__
 from grokbatch.cli.accounts import accounts_app
+from grokbatch.cli.doctor import doctor
 from grokbatch.cli.run import run_app
 from grokbatch.cli.simulator import simulator_app
 from grokbatch.errors import ExitCode, GrokBatchError
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(run_app, name="run")
 app.add_typer(simulator_app, name="simulator")
+app.command("doctor")(doctor)
 
 
 def _version(value: bool) -> None:

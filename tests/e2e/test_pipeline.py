@@ -130,11 +130,7 @@ def test_selector_override_file_is_used(home, simulator, tmp_path):
     broken = tmp_path / "broken.json"
     broken.write_text(
         json.dumps(
-            {
-                "make_video_button": "button#no-such-button",
-                "redo_button": "button#no-such-button",
-                "editor_submit_button": "button#no-such-button",
-            }
+            {"prompt_editor": "textarea#no-such-editor"}
         )
     )
     result = run_cli(

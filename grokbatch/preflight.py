@@ -1,0 +1,145 @@
+"""One look at the post page before anything is spent: signed in, browser check, language,
+quota, and (for `doctor`) which selectors the page answers.
+
+The runner does this once, headless, on a copy of the account's profile, before any
+worker browser starts: a run that cannot work (signed out, a browser-check page, a UI
+language without words, no video quota left) ends before a single generation, and the
+quota says how many may start. `grokbatch doctor` shows the same look, in full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
+
+from grokbatch.browser import find_browser, launch_persistent
+from grokbatch.generator import challenge_response
+from grokbatch.logs import redact
+from grokbatch.pagewatch import PageWatch
+from grokbatch.paths import make_private_dir
+from grokbatch.profiles import copy_profile, remove_profile
+from grokbatch.quota import QuotaAnswer, fetch_quota
+from grokbatch.selectors import Selectors
+from grokbatch.session import detect_signed_in
+
+# Selectors a ready post page shows before any video is made; the rest (progress, the
+# video, menus, dialogs, toasts) only appear during or after a generation.
+READY_PAGE_SELECTORS = ("prompt_editor", "video_options_button")
+
+
+@dataclass
+class PageCheck:
+    """What one look at the post page found."""
+
+    url: str
+    browser: str = ""
+    http_status: int | None = None
+    challenge: bool = False
+    signed_in: bool | None = None
+    language: str = ""
+    words_language: str | None = None
+    quota: QuotaAnswer | None = None
+    selectors: dict[str, bool] = field(default_factory=dict)
+    generate_control: str | None = None
+    error: str | None = None
+
+    @property
+    def words_missing(self) -> bool:
+        """The page's language has no words (only known once the page loaded)."""
+        return self.signed_in is True and self.words_language is None
+
+
+def look_at_page(
+    profile: Path,
+    permalink: str,
+    selectors: Selectors,
+    *,
+    workdir: Path,
+    browser_path: str | None,
+    page_load_timeout_s: float,
+    inspect: bool = False,
+    save_stem: Path | None = None,
+) -> PageCheck:
+    """Open `permalink` once, headless, on a copy of `profile`; generate nothing."""
+    result = PageCheck(url=permalink)
+    make_private_dir(workdir)
+    copy = workdir / "preflight"
+    remove_profile(copy)
+    copy_profile(profile, copy)
+    try:
+        with sync_playwright() as playwright:
+            choice = find_browser(playwright, browser_path)
+            result.browser = choice.executable_path or f"channel {choice.channel}"
+            context = launch_persistent(playwright, copy, choice, headless=True,
+                                        timeout_s=page_load_timeout_s)
+            try:
+                page = context.pages[0] if context.pages else context.new_page()
+                _look(page, permalink, selectors, result, page_load_timeout_s, inspect)
+                if save_stem is not None:
+                    _save(page, selectors, save_stem)
+            except PlaywrightError as exc:
+                result.error = redact(str(exc).strip().splitlines()[0] if str(exc) else "")
+            finally:
+                with contextlib.suppress(PlaywrightError):
+                    context.close()
+    finally:
+        remove_profile(copy)
+    return result
+
+
+def _look(page: Page, permalink: str, selectors: Selectors, result: PageCheck,
+          timeout_s: float, inspect: bool) -> None:
+    watch = PageWatch(page, selectors)
+    response = page.goto(permalink, timeout=timeout_s * 1000, wait_until="domcontentloaded")
+    result.http_status = response.status if response is not None else None
+    if challenge_response(response):
+        result.challenge = True
+        return
+    result.signed_in = detect_signed_in(page, selectors, timeout_s)
+    result.language = watch.language()
+    words = selectors.site_words(result.language)
+    result.words_language = words.language if words else None
+    if result.signed_in is not False:
+        result.quota = fetch_quota(page, selectors.quota_path)
+        if result.quota.challenge:
+            result.challenge = True
+        elif result.signed_in is None and result.quota.status:
+            result.signed_in = not result.quota.signed_out
+    logger.debug("preflight: HTTP {}, signed in {}, language {!r}, quota {}",
+                 result.http_status, result.signed_in, result.language,
+                 result.quota.quota.to_json() if result.quota and result.quota.quota else None)
+    if inspect and words is not None:
+        watch.set_language(words)
+        localized = watch.localized
+        for name in READY_PAGE_SELECTORS:
+            result.selectors[name] = _shown(page, getattr(localized, name))
+        found: dict[str, Any] | None = watch.mark_generate()
+        result.generate_control = found["how"] if found else None
+
+
+def _shown(page: Page, selector: str) -> bool:
+    try:
+        locator = page.locator(selector)
+        return any(locator.nth(i).is_visible() for i in range(min(locator.count(), 10)))
+    except PlaywrightError:
+        return False
+
+
+def _save(page: Page, selectors: Selectors, stem: Path) -> None:
+    """A screenshot and the page's HTML, with the prompt editor emptied first."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(PlaywrightError):
+        page.locator(selectors.prompt_editor).evaluate_all(
+            "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') e.value = '';"
+            " e.replaceChildren(); })"
+        )
+    with contextlib.suppress(PlaywrightError):
+        page.screenshot(path=str(stem.with_suffix(".png")), timeout=5000)
+    with contextlib.suppress(PlaywrightError):
+        stem.with_suffix(".html").write_text(redact(page.content()), encoding="utf-8")
