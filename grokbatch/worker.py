@@ -26,7 +26,7 @@ from playwright.sync_api import BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
-from grokbatch.downloads import DownloadError, fetch_video, save_video
+from grokbatch.downloads import MB, DownloadError, browser_identity, download_video
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.generator import GenerationResult, VideoGenerator
 from grokbatch.logs import register_secret, worker_sink
@@ -351,15 +351,21 @@ class Worker:
         return changes
 
     def _download(self, index: int, url: str, suffix: str = "") -> dict[str, Any]:
+        """Save one made video; the manifest changes. Never raises for a failed save."""
         spec = self.spec
-        assert self.context is not None
+        assert self.context is not None and self.generator is not None
         stem = spec.run_dir / "videos" / f"{spec.run_dir.name}-{index:03d}{suffix}"
         try:
-            data = fetch_video(self.context.request, url, spec.page_load_timeout_s)
-            video = save_video(data, stem, spec.run_dir)
-        except DownloadError as exc:
-            logger.warning("{}: video #{} generated but not saved: {}", spec.worker_id, index, exc)
-            return {"video": None, "error": str(exc), "error_kind": Outcome.DOWNLOAD_ERROR.value}
+            identity = browser_identity(self.context, self.generator.page)
+            video = download_video(url, stem, spec.run_dir, identity,
+                                   timeout_s=spec.page_load_timeout_s,
+                                   max_bytes=spec.max_video_mb * MB)
+        except Exception as exc:  # whatever broke, saving must cost the file, not the video
+            reason = str(exc) if isinstance(exc, DownloadError) else (
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            logger.warning("{}: video #{} made but not saved: {}; its URL is kept, only "
+                           "the download is retried", spec.worker_id, index, reason)
+            return {"video": None, "error": reason, "error_kind": Outcome.DOWNLOAD_ERROR.value}
         return {"video": video.to_json()}
 
 
