@@ -11,24 +11,60 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from types import TracebackType
 
 from grokbatch.paths import PRIVATE_FILE_MODE
 
 
+class AtomicFile:
+    """A temp file in `directory` that becomes its target on `commit`, or vanishes.
+
+    For content written piece by piece (a streamed download) whose final name may only be
+    known at the end. Use as a context manager: leaving it without `commit` deletes it.
+    """
+
+    def __init__(self, directory: Path, name_hint: str) -> None:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{name_hint}.", suffix=".tmp", dir=directory)
+        self.tmp_path = Path(tmp_name)
+        self._fh = os.fdopen(fd, "wb")
+        self._done = False
+
+    def write(self, data: bytes) -> None:
+        """Append `data`."""
+        self._fh.write(data)
+
+    def commit(self, target: Path) -> None:
+        """Flush, fsync, make 0600 and rename over `target` (in the same directory)."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        os.chmod(self.tmp_path, PRIVATE_FILE_MODE)
+        os.replace(self.tmp_path, target)
+        self._done = True
+
+    def discard(self) -> None:
+        """Close and delete the temp file (nothing was committed)."""
+        if self._done:
+            return
+        self._done = True
+        with contextlib.suppress(OSError):
+            self._fh.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.tmp_path)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.discard()
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Replace `path` with `data` (0600) in one step."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, PRIVATE_FILE_MODE)
-        os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise
+    with AtomicFile(path.parent, path.name) as tmp:
+        tmp.write(data)
+        tmp.commit(path)
 
 
 def remove_stale_temp_files(directory: Path) -> int:
@@ -38,6 +74,8 @@ def remove_stale_temp_files(directory: Path) -> int:
     """
     removed = 0
     for folder in (directory, directory / "videos"):
+        if not folder.is_dir():
+            continue
         for leftover in folder.glob(".*.tmp"):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()

@@ -436,8 +436,7 @@ class Manifest:
                 path = run_dir / video["path"] if video else None
                 if path is not None and path.is_file() and path.stat().st_size == video["bytes"]:
                     continue
-                self._requeue(item, None)
-                item["downloadOnly"] = True
+                self._requeue(item, None)  # it holds a videoUrl: download only
                 requeued.append(item["index"])
                 txn.dirty = True
         return requeued
@@ -488,6 +487,11 @@ class Manifest:
 
     @staticmethod
     def _requeue(item: dict[str, Any], reason: str | None) -> None:
+        """Back to PENDING; an item whose video the site already made only downloads it.
+
+        Every way back to the queue (an abandoned claim, a release, a rerun, a missing
+        file) comes through here, so a made video is never generated again by mistake.
+        """
         item.update(
             status=ItemStatus.PENDING.value,
             workerId=None,
@@ -495,6 +499,8 @@ class Manifest:
             leaseExpiresAt=None,
             completedAt=None,
         )
+        if item.get("videoUrl"):
+            item["downloadOnly"] = True
         if reason:
             item["error"] = reason
 

@@ -26,7 +26,13 @@ from playwright.sync_api import BrowserContext, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
-from grokbatch.downloads import DownloadError, fetch_video, save_video
+from grokbatch.downloads import (
+    MB,
+    DownloadError,
+    VideoGoneError,
+    browser_identity,
+    download_video,
+)
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.generator import GenerationResult, VideoGenerator
 from grokbatch.logs import register_secret, worker_sink
@@ -243,18 +249,30 @@ class Worker:
         self.current_index = index
         label = f"video #{index}" + (f" (prompt #{prompt_index + 1})" if len(spec.prompts) > 1
                                      else "")
-        if item.get("downloadOnly") and item.get("videoUrl") and spec.auto_download:
-            self.events.state("downloading", item=index)
-            fetched = self._download(index, item["videoUrl"])
-            if fetched.get("video"):
+        if item.get("downloadOnly") and item.get("videoUrl"):
+            # The site already made this video: fetch it, never make it again, unless the
+            # site says it no longer has it.
+            outcome = Outcome.COMPLETED
+            if spec.auto_download:
+                self.events.state("downloading", item=index)
+                fetched, gone = self._download(index, item["videoUrl"])
+            else:
+                fetched, gone = {}, False
+            if not gone:
+                if fetched.get("video"):
+                    fetched.update(error=None, error_kind=None)
+                    logger.info("{}: video #{} downloaded again", spec.worker_id, index)
+                elif spec.auto_download:
+                    outcome = Outcome.DOWNLOAD_ERROR
                 self.manifest.update_item(index, spec.worker_id, status=ItemStatus.COMPLETED,
-                                          download_only=None, error=None, error_kind=None,
-                                          **fetched)
-                logger.info("{}: video #{} downloaded again", spec.worker_id, index)
-                self.events.send({"type": "item", "index": index, "outcome": "COMPLETED"})
+                                          download_only=None, **fetched)
+                self.events.send({"type": "item", "index": index, "outcome": outcome.value})
+                self.events.state("idle")
                 return
-            logger.info("{}: video #{} is gone from the site; generating it again",
-                        spec.worker_id, index)
+            logger.warning("{}: video #{}: {}; it is gone, so it is generated again",
+                           spec.worker_id, index, fetched.get("error"))
+            self.manifest.update_item(index, spec.worker_id, video_url=None, video=None,
+                                      download_only=None)
         self.events.state("generating", item=index)
         assert self.generator is not None
         try:
@@ -278,18 +296,20 @@ class Worker:
         wid = spec.worker_id
         outcome = result.outcome
         if outcome is Outcome.COMPLETED:
-            changes: dict[str, Any] = {
-                "status": ItemStatus.COMPLETED,
-                "download_only": None,
-                "video_url": result.video_url,
-                "generation_s": round(result.elapsed_s, 3),
-                "choice": result.choice,
-                "error": None,
-                "error_kind": None,
-            }
+            # Recorded while the item is still held, before any upscale or download: from
+            # here on a failure (even this process dying) can cost the file, never the
+            # video, since a requeued item holding a videoUrl is only downloaded.
+            self.manifest.update_item(
+                index, wid, video_url=result.video_url, choice=result.choice,
+                generation_s=round(result.elapsed_s, 3), download_only=None,
+            )
+            changes: dict[str, Any] = {"status": ItemStatus.COMPLETED, "error": None,
+                                       "error_kind": None}
             changes.update(self._after_generation(index, result.video_url))
             self.manifest.update_item(index, wid, **changes)
             logger.info("{}: video #{} completed in {:.1f} s", wid, index, result.elapsed_s)
+            if changes.get("error_kind"):
+                outcome = Outcome.DOWNLOAD_ERROR
         elif outcome.stops_run:
             self.manifest.release_item(index, wid)
             self.stop.set()
@@ -333,13 +353,15 @@ class Worker:
             self.events.state("upscaling", item=index)
             hd_url = self.generator.upscale()
             changes["hd_video"] = None if hd_url is None else {"url": hd_url}
+            if hd_url:  # kept at once, as the video's own URL is
+                self.manifest.update_item(index, spec.worker_id, hd_video=changes["hd_video"])
         saved_all = True
         if spec.auto_download:
             self.events.state("downloading", item=index)
-            changes.update(self._download(index, video_url))
+            changes.update(self._download(index, video_url)[0])
             saved_all = changes.get("video") is not None
             if hd_url:
-                hd = self._download(index, hd_url, suffix="-hd")
+                hd, _ = self._download(index, hd_url, suffix="-hd")
                 if hd.get("video"):
                     changes["hd_video"] = {**hd["video"], "url": hd_url}
                 else:
@@ -350,17 +372,29 @@ class Worker:
             changes["deleted"] = self.generator.delete_video()
         return changes
 
-    def _download(self, index: int, url: str, suffix: str = "") -> dict[str, Any]:
+    def _download(self, index: int, url: str, suffix: str = "") -> tuple[dict[str, Any], bool]:
+        """Save one made video: (the manifest changes, whether the site no longer has it).
+
+        Never raises for a failed save: it ends as DOWNLOAD_ERROR with the URL kept.
+        """
         spec = self.spec
-        assert self.context is not None
+        assert self.context is not None and self.generator is not None
         stem = spec.run_dir / "videos" / f"{spec.run_dir.name}-{index:03d}{suffix}"
         try:
-            data = fetch_video(self.context.request, url, spec.page_load_timeout_s)
-            video = save_video(data, stem, spec.run_dir)
-        except DownloadError as exc:
-            logger.warning("{}: video #{} generated but not saved: {}", spec.worker_id, index, exc)
-            return {"video": None, "error": str(exc), "error_kind": Outcome.DOWNLOAD_ERROR.value}
-        return {"video": video.to_json()}
+            identity = browser_identity(self.context, self.generator.page)
+            video = download_video(url, stem, spec.run_dir, identity,
+                                   timeout_s=spec.page_load_timeout_s,
+                                   max_bytes=spec.max_video_mb * MB)
+        except Exception as exc:  # whatever broke, saving must cost the file, not the video
+            reason = str(exc) if isinstance(exc, DownloadError) else (
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            gone = isinstance(exc, VideoGoneError)
+            if not gone:
+                logger.warning("{}: video #{} made but not saved: {}; its URL is kept, only "
+                               "the download is retried", spec.worker_id, index, reason)
+            return ({"video": None, "error": reason, "error_kind": Outcome.DOWNLOAD_ERROR.value},
+                    gone)
+        return {"video": video.to_json()}, False
 
 
 def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,

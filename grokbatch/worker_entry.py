@@ -51,6 +51,7 @@ class WorkerSpec:
     video_duration: str | None = None
     resolution: str | None = None
     choice: str = "first"
+    max_video_mb: int = 200  # downloads.DEFAULT_MAX_VIDEO_MB; not imported, to stay light
 
 
 class LaunchGate:

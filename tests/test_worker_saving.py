@@ -1,0 +1,211 @@
+"""worker.py: a video the site made is kept in the manifest before it is saved, and a
+failure to save it costs at most the file, never a second generation.
+
+The worker runs its real code against a real manifest and a real HTTP server on loopback;
+only the browser is stood in for (its cookies, user agent and generator).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from multiprocessing import Event, Pipe
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from grokbatch.generator import GenerationResult
+from grokbatch.manifest import Manifest
+from grokbatch.outcomes import Outcome
+from grokbatch.worker import Worker, _Events
+from grokbatch.worker_entry import WorkerSpec
+from tests.video_server import COOKIE, VIDEO, ServerLog, video_server
+
+WORKER = "worker-0"
+
+
+class FakePage:
+    def evaluate(self, script: str) -> str:
+        assert script == "navigator.userAgent"
+        return "Mozilla/5.0 HeadlessChrome test"
+
+
+class FakeContext:
+    """The browser context: it has the session cookie."""
+
+    def cookies(self, url: str) -> list[dict[str, str]]:
+        name, value = COOKIE.split("=", 1)
+        return [{"name": name, "value": value}]
+
+
+class FakeGenerator:
+    """Makes a video at `next_url` when asked; counts how often it was asked."""
+
+    def __init__(self, next_url: str | None = None) -> None:
+        self.page = FakePage()
+        self.next_url = next_url
+        self.generations = 0
+
+    def generate(self, prompt: str | None, label: str) -> GenerationResult:
+        self.generations += 1
+        return GenerationResult(Outcome.COMPLETED, video_url=self.next_url, elapsed_s=1.0)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, ServerLog]]:
+    with video_server() as served:
+        yield served
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="DEBUG")
+    yield lines
+    logger.remove(sink)
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "runs" / "job"
+    path.mkdir(parents=True)
+    return path
+
+
+def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool = True
+                ) -> tuple[Worker, Manifest]:
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        Manifest.create(manifest_path, job_name="job", account_alias="acct",
+                        permalink="http://127.0.0.1:9/imagine/post/abc", count=1, prompt="p")
+    spec = WorkerSpec(
+        worker_id=WORKER, run_dir=run_dir, manifest_path=manifest_path,
+        account_profile=run_dir / "unused", profile_dir=run_dir / "unused",
+        permalink="http://127.0.0.1:9/imagine/post/abc", prompts=("p",), headless=True,
+        timeout_s=10.0, element_timeout_s=5.0, page_load_timeout_s=10.0, browser_path=None,
+        selectors_file=None, auto_download=auto_download, parent_pid=os.getpid(),
+    )
+    conn, _ = Pipe()
+    worker = Worker(spec, Event(), _Events(conn, WORKER))
+    worker.context = FakeContext()  # type: ignore[assignment]
+    worker.generator = generator  # type: ignore[assignment]
+    return worker, worker.manifest
+
+
+def made_but_unsaved(run_dir: Path, url: str) -> Manifest:
+    """A manifest whose only item the site made at `url` and which is back in the queue."""
+    _, manifest = make_worker(run_dir, FakeGenerator())
+    item = manifest.claim_next_item(WORKER)
+    assert item is not None
+    manifest.update_item(0, WORKER, video_url=url)
+    manifest.release_item(0, WORKER, "worker stopped")
+    return manifest
+
+
+def process_next(worker: Worker) -> None:
+    item = worker.manifest.claim_next_item(WORKER)
+    assert item is not None
+    worker._process(item, None, None)  # type: ignore[arg-type]  # no relaunch needed
+
+
+def item0(manifest: Manifest) -> dict[str, Any]:
+    return dict(manifest.snapshot()["items"][0])
+
+
+def test_video_url_is_in_the_manifest_before_the_download_so_a_kill_then_only_downloads(
+    server: tuple[str, ServerLog], run_dir: Path
+) -> None:
+    base, log = server
+    url = f"{base}/video.mp4"
+    manifest_path = run_dir / "manifest.json"
+    on_disk_at_download: list[bytes] = []
+    log.on_request = lambda path: on_disk_at_download.append(manifest_path.read_bytes())
+    worker, manifest = make_worker(run_dir, FakeGenerator(url))
+    process_next(worker)
+    assert item0(manifest)["status"] == "COMPLETED"
+
+    # What a SIGKILL at the moment the download began would have left on disk:
+    at_download = json.loads(on_disk_at_download[0])["items"][0]
+    assert at_download["status"] == "IN_PROGRESS"
+    assert at_download["videoUrl"] == url
+    manifest_path.write_bytes(on_disk_at_download[0])
+    assert manifest.requeue_abandoned(frozenset({WORKER})) == [0]
+    assert item0(manifest)["downloadOnly"] is True
+
+    # The rerun's worker downloads it and never generates.
+    generator = FakeGenerator()
+    rerun, _ = make_worker(run_dir, generator)
+    process_next(rerun)
+    assert generator.generations == 0
+    item = item0(manifest)
+    assert (item["status"], item["videoUrl"], item.get("downloadOnly")) == ("COMPLETED", url, None)
+    assert (run_dir / item["video"]["path"]).read_bytes() == VIDEO
+
+
+def test_saving_that_fails_ends_as_download_error_keeping_the_url_not_as_a_crash(
+    server: tuple[str, ServerLog], run_dir: Path
+) -> None:
+    base, _ = server
+    url = f"{base}/video.mp4"
+    (run_dir / "videos").write_text("a file where the folder should be")
+    generator = FakeGenerator(url)
+    worker, manifest = make_worker(run_dir, generator)
+    process_next(worker)
+    item = item0(manifest)
+    assert generator.generations == 1
+    assert (item["status"], item["errorKind"], item["videoUrl"]) == (
+        "COMPLETED", "DOWNLOAD_ERROR", url)
+    assert item["video"] is None
+    assert "videos/" in item["error"]
+
+
+def test_download_only_item_whose_download_fails_again_stays_made_and_is_not_generated(
+    server: tuple[str, ServerLog], run_dir: Path
+) -> None:
+    base, log = server
+    url = f"{base}/error"
+    manifest = made_but_unsaved(run_dir, url)
+    generator = FakeGenerator(f"{base}/video.mp4")
+    worker, _ = make_worker(run_dir, generator)
+    process_next(worker)
+    item = item0(manifest)
+    assert generator.generations == 0
+    assert log.requests["/error"] > 0
+    assert (item["status"], item["errorKind"], item["videoUrl"]) == (
+        "COMPLETED", "DOWNLOAD_ERROR", url)
+    assert item.get("video") is None
+    # and a rerun asks for the download again, never for a generation
+    assert manifest.requeue_missing_downloads(run_dir) == [0]
+    assert item0(manifest)["downloadOnly"] is True
+
+
+def test_download_only_item_gone_from_the_site_is_generated_again_and_the_log_says_so(
+    server: tuple[str, ServerLog], run_dir: Path, log_lines: list[str]
+) -> None:
+    base, _ = server
+    manifest = made_but_unsaved(run_dir, f"{base}/gone")
+    generator = FakeGenerator(f"{base}/video.mp4")
+    worker, _ = make_worker(run_dir, generator)
+    process_next(worker)
+    item = item0(manifest)
+    assert generator.generations == 1
+    assert item["status"] == "COMPLETED"
+    assert item["videoUrl"] == f"{base}/video.mp4"
+    assert (run_dir / item["video"]["path"]).read_bytes() == VIDEO
+    assert any("HTTP 404" in line and "generated again" in line for line in log_lines)
+
+
+def test_download_only_item_without_downloads_is_completed_not_generated(
+    server: tuple[str, ServerLog], run_dir: Path
+) -> None:
+    base, log = server
+    manifest = made_but_unsaved(run_dir, f"{base}/video.mp4")
+    generator = FakeGenerator(f"{base}/video.mp4")
+    worker, _ = make_worker(run_dir, generator, auto_download=False)
+    process_next(worker)
+    assert generator.generations == 0
+    assert sum(log.requests.values()) == 0
+    assert item0(manifest)["status"] == "COMPLETED"
