@@ -8,6 +8,7 @@ exactly what is left.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -23,6 +24,7 @@ from grokbatch.config import RunConfig
 from grokbatch.errors import (
     CooldownError,
     ExitCode,
+    JobLockedError,
     JobMismatchError,
     ManifestError,
     UnknownLanguageError,
@@ -39,6 +41,7 @@ from grokbatch.manifest import (
     status_counts,
 )
 from grokbatch.preflight import look_at_page
+from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_report as write_html_report
 from grokbatch.runner import ParallelRunner, RunSummary
@@ -161,6 +164,24 @@ def _summary(job: str, manifest: Manifest, status: RunStatus, code: int, message
                       wall_s=time.monotonic() - started, message=message)
 
 
+def clear_worker_profiles(job: str) -> None:
+    """Kill any browser still running on this job's worker profiles and delete the copies
+    (they hold session cookies). Call only while holding the job's lock, or when it is free:
+    then no live run uses them."""
+    root = paths.worker_profiles_dir(job)
+    if kill_browsers_using(root):
+        logger.debug("job {}: stopped browsers a finished run left behind", job)
+    remove_profile(root)
+
+
+def clean_dead_run(job: str) -> None:
+    """Remove what a dead run of `job` left (browsers, profile copies), if none is live."""
+    if not paths.worker_profiles_dir(job).exists():
+        return
+    with contextlib.suppress(JobLockedError), job_lock(job):
+        clear_worker_profiles(job)
+
+
 def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
     counts = status_counts(doc)
     logger.info("job {}: nothing left to do ({} completed, {} failed for good)",
@@ -185,6 +206,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     paths.make_private_dir(run_dir)
     with job_lock(job):
         remove_stale_temp_files(run_dir)
+        clear_worker_profiles(job)  # copies a killed run left behind
         log_sink = add_run_log(paths.run_log_file(job))
         try:
             manifest_path = paths.manifest_file(job)
@@ -234,6 +256,8 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             logger.info("report: {}", report_path)
             return summary
         finally:
+            if not config.keep_profiles:
+                clear_worker_profiles(job)
             logger.remove(log_sink)
 
 
@@ -256,6 +280,8 @@ def log_summary(summary: RunSummary) -> None:
 # --------------------------------------------------------------------- reporting
 def _read(job: str) -> dict[str, Any]:
     path = paths.manifest_file(job)
+    if path.exists():
+        clean_dead_run(job)
     if not path.exists():
         raise ManifestError(f"no job named {job!r} (see `grokbatch run list`)")
     return Manifest(path).snapshot()

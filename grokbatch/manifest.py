@@ -122,6 +122,13 @@ def new_item(index: int, prompt_index: int | None = None) -> dict[str, Any]:
     return item
 
 
+def _note_attempt(item: dict[str, Any]) -> None:
+    """Keep a failed attempt's kind and reason in the item's `history` (the last ten)."""
+    entry = {"attempt": item["attempts"], "errorKind": item.get("errorKind"),
+             "error": item.get("error"), "at": now_iso()}
+    item["history"] = [*item.get("history", []), entry][-10:]
+
+
 def status_counts(doc: dict[str, Any]) -> dict[str, int]:
     """How many items are in each status (every status present, zero or not)."""
     counts = dict.fromkeys((s.value for s in ItemStatus), 0)
@@ -308,26 +315,28 @@ class Manifest:
             doc = txn.doc
             # How many more generations the site's quota allows this run (None: no limit).
             budget = doc.get("generationBudget")
-            for item in doc["items"]:
-                generates = not item.get("downloadOnly")
-                if generates and isinstance(budget, int) and budget <= 0:
-                    continue
-                if item["status"] == ItemStatus.PENDING.value:
-                    if generates and isinstance(budget, int):
-                        doc["generationBudget"] = budget - 1
-                    item.update(
-                        status=ItemStatus.IN_PROGRESS.value,
-                        attempts=item["attempts"] + 1,
-                        workerId=worker_id,
-                        workerPid=pid if pid is not None else os.getpid(),
-                        startedAt=now_iso(),
-                        completedAt=None,
-                        leaseExpiresAt=self._lease_until(),
-                    )
-                    if doc["status"] == RunStatus.PENDING.value:
-                        doc["status"] = RunStatus.IN_PROGRESS.value
-                    txn.dirty = True
-                    return dict(item)
+            allowed = [
+                item for item in doc["items"]
+                if item["status"] == ItemStatus.PENDING.value and not (
+                    not item.get("downloadOnly") and isinstance(budget, int) and budget <= 0)
+            ]
+            # Fewest failed attempts first: an item retried after a failure waits at the back.
+            for item in sorted(allowed, key=lambda i: (len(i.get("history", ())), i["index"]))[:1]:
+                if not item.get("downloadOnly") and isinstance(budget, int):
+                    doc["generationBudget"] = budget - 1
+                item.update(
+                    status=ItemStatus.IN_PROGRESS.value,
+                    attempts=item["attempts"] + 1,
+                    workerId=worker_id,
+                    workerPid=pid if pid is not None else os.getpid(),
+                    startedAt=now_iso(),
+                    completedAt=None,
+                    leaseExpiresAt=self._lease_until(),
+                )
+                if doc["status"] == RunStatus.PENDING.value:
+                    doc["status"] = RunStatus.IN_PROGRESS.value
+                txn.dirty = True
+                return dict(item)
         return None
 
     def update_item(self, index: int, worker_id: str, **changes: Any) -> dict[str, Any]:
@@ -354,9 +363,25 @@ class Manifest:
                 item["leaseExpiresAt"] = None
                 if item["status"] in (ItemStatus.COMPLETED.value, ItemStatus.FAILED.value):
                     item["completedAt"] = item.get("completedAt") or now_iso()
-                if item["status"] == ItemStatus.FAILED.value and item.get("error"):
-                    doc["lastError"] = item["error"]
+                if item["status"] == ItemStatus.FAILED.value:
+                    _note_attempt(item)
+                    if item.get("error"):
+                        doc["lastError"] = item["error"]
             return dict(item)
+
+    def retry_later(self, index: int, worker_id: str, error_kind: str, error: str | None) -> None:
+        """A held item's attempt failed in a way worth another try: record the failure in
+        its `history` and put it back at the end of the queue."""
+        with self._transaction() as txn:
+            doc = txn.doc
+            item = self._item(doc, index)
+            if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
+                raise NotItemHolderError(f"item {index} is not held by {worker_id}")
+            item.update(errorKind=error_kind, error=error)
+            _note_attempt(item)
+            self._requeue(item, None)
+            doc["lastError"] = error
+            txn.dirty = True
 
     def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
         """Give back an item a worker holds without a result (stop, rate limit)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,6 +113,42 @@ def copy_profile(source: Path, target: Path) -> CopyStats:
                 files += 1
                 copied += src.stat().st_size
     return CopyStats(files=files, bytes=copied)
+
+
+def browsers_using(root: Path) -> list[int]:
+    """PIDs of browser main processes whose user-data dir is `root` or below it.
+
+    Playwright starts Chromium in a session of its own, so killing a worker's process group
+    misses it; its command line names its profile, which is how it is found (Linux /proc;
+    elsewhere nothing is found and the driver's pipe closing ends the browser).
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    prefixes = {f"--user-data-dir={form}".encode() for form in (root, Path(root).resolve())}
+    found: list[int] = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg == p or arg.startswith(p + b"/") for arg in args for p in prefixes):
+            found.append(int(entry.name))
+    return found
+
+
+def kill_browsers_using(root: Path) -> int:
+    """Kill every browser using a profile at or below `root`, with all its processes
+    (renderers and helpers share its process group); return how many browsers."""
+    pids = browsers_using(root)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return len(pids)
 
 
 def remove_profile(path: Path) -> None:

@@ -33,7 +33,7 @@ from grokbatch.errors import ExitCode
 from grokbatch.logs import log_forwarded
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
 from grokbatch.outcomes import Outcome
-from grokbatch.profiles import remove_profile
+from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.progress import Progress
 from grokbatch.worker_entry import EXIT_STARTUP_FAILED, WorkerSpec, worker_process
 
@@ -162,6 +162,8 @@ class ParallelRunner:
             video_duration=self.config.video_duration,
             resolution=self.config.resolution,
             choice=self.config.choice,
+            keep_profile=self.config.keep_profiles,
+            max_attempts=self.config.max_attempts,
         )
         receiver, sender = self.ctx.Pipe(duplex=False)
         process = self.ctx.Process(
@@ -312,6 +314,8 @@ class ParallelRunner:
             self.progress.stop()
             self.manifest.requeue_abandoned(frozenset(f"worker-{i}" for i in
                                                       range(self.next_worker)))
+            # Chromium runs in a session of its own: the process-group kills above miss it.
+            kill_browsers_using(paths.worker_profiles_dir(self.job_name))
             if not self.config.keep_profiles:
                 remove_profile(paths.worker_profiles_dir(self.job_name))
         return self._finish(time.monotonic() - started)

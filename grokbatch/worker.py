@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from loguru import logger
-from playwright.sync_api import BrowserContext, Playwright, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
@@ -37,8 +37,8 @@ from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.generator import GenerationResult, VideoGenerator
 from grokbatch.logs import register_secret, worker_sink
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus
-from grokbatch.outcomes import Outcome
-from grokbatch.profiles import copy_profile, remove_profile
+from grokbatch.outcomes import RETRYABLE, Outcome
+from grokbatch.profiles import copy_profile, kill_browsers_using, remove_profile
 from grokbatch.quota import fetch_quota
 from grokbatch.selectors import Selectors
 from grokbatch.session import detect_signed_in
@@ -47,6 +47,10 @@ from grokbatch.worker_entry import EXIT_ORPHANED, EXIT_STARTUP_FAILED, LaunchGat
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
 # not leave browsers running for long.
 _PARENT_CHECK_S = 0.5
+# Browser relaunches one worker makes before it gives up (and the runner replaces it).
+_MAX_RELAUNCHES = 3
+# A video's hard deadline past its timeout: a page reload and one control wait, plus slack.
+_DEADLINE_SLACK_S = 5.0
 # Worker process exit codes (the runner reads them with events; these are a fallback).
 EXIT_OK = 0
 
@@ -78,6 +82,7 @@ def _kill_own_group_and_exit(profile_dir: Path) -> None:
         with contextlib.suppress(OSError, ValueError):
             if os.getpgid(int(entry.name)) == group:
                 os.kill(int(entry.name), signal.SIGKILL)
+    kill_browsers_using(profile_dir)
     remove_profile(profile_dir)
     os._exit(EXIT_ORPHANED)
 
@@ -91,13 +96,27 @@ class _Watchdog(threading.Thread):
         self.manifest = manifest
         self.finished = threading.Event()
         self.holding = threading.Event()
+        self.deadline_hit = threading.Event()
+        self._deadline: float | None = None
         self._renew_every_s = manifest.lease.total_seconds() / 4
+
+    def arm(self, seconds: float | None) -> None:
+        """Kill the browser if this attempt is still running `seconds` from now (None: off)."""
+        self.deadline_hit.clear()
+        self._deadline = None if seconds is None else time.monotonic() + seconds
 
     def run(self) -> None:
         since_renewal = 0.0
         while not self.finished.wait(_PARENT_CHECK_S):
             if os.getppid() != self.spec.parent_pid:
                 _kill_own_group_and_exit(self.spec.profile_dir)
+            deadline = self._deadline
+            if deadline is not None and time.monotonic() > deadline:
+                # Past its hard deadline the attempt is stuck where no page timeout reaches
+                # (a frozen renderer): end it by ending the browser.
+                self._deadline = None
+                self.deadline_hit.set()
+                kill_browsers_using(self.spec.profile_dir)
             since_renewal += _PARENT_CHECK_S
             if self.holding.is_set() and since_renewal >= self._renew_every_s:
                 try:
@@ -120,8 +139,11 @@ class Worker:
         self.selectors = Selectors.load(spec.selectors_file)
         self.context: BrowserContext | None = None
         self.generator: VideoGenerator | None = None
-        self.relaunches_left = 1  # a browser that dies is relaunched once
+        # A browser that dies is relaunched, a few times at most: a browser that keeps
+        # dying on this machine is the runner's to replace.
+        self.relaunches_left = _MAX_RELAUNCHES
         self.current_index: int | None = None
+        self.watchdog = _Watchdog(spec, self.manifest)
 
     def _on_progress(self, percent: int) -> None:
         """The page reported generation progress: show it in the live display."""
@@ -143,6 +165,9 @@ class Worker:
         )
         self.context.set_default_timeout(spec.element_timeout_s * 1000)
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
+        # A renderer crash ends the attempt at once, not at its timeout: the browser is
+        # ended (no Playwright call from inside an event), so every pending wait fails now.
+        page.on("crash", self._on_crash)
         self.generator = VideoGenerator(
             page,
             spec.permalink,
@@ -158,6 +183,9 @@ class Worker:
             on_progress=self._on_progress,
         )
         self.generator.open_post()
+
+    def _on_crash(self, page: Page) -> None:
+        kill_browsers_using(self.spec.profile_dir)
 
     def _close_browser(self) -> None:
         if self.context is not None:
@@ -226,7 +254,7 @@ class Worker:
 
     def _work_loop(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
-        watchdog = _Watchdog(spec, self.manifest)
+        watchdog = self.watchdog
         watchdog.start()
         try:
             while not self.stop.is_set():
@@ -275,20 +303,30 @@ class Worker:
                                       download_only=None)
         self.events.state("generating", item=index)
         assert self.generator is not None
+        self.watchdog.arm(spec.timeout_s + spec.page_load_timeout_s + spec.element_timeout_s
+                          + _DEADLINE_SLACK_S)
         try:
             result = self.generator.generate(prompt, label)
         except (SiteChallengeError, UnknownLanguageError) as exc:
             self.manifest.release_item(index, spec.worker_id)
             self._stop_run(exc)
             return
-        if result.outcome is Outcome.BROWSER_CRASHED and self.relaunches_left > 0:
-            self.relaunches_left -= 1
-            logger.warning("{}: browser died; relaunching it once", spec.worker_id)
-            self._close_browser()
-            self.manifest.release_item(index, spec.worker_id, "browser died; retried")
-            self._launch(playwright, choice)
-            return
+        finally:
+            self.watchdog.arm(None)
+        if self.watchdog.deadline_hit.is_set():
+            result = GenerationResult(Outcome.TIMEOUT, "no result by the video's hard deadline; "
+                                      "the browser was stopped", elapsed_s=result.elapsed_s)
+        browser_gone = result.outcome is Outcome.BROWSER_CRASHED or (
+            self.watchdog.deadline_hit.is_set())
         self._record(item, result)
+        if browser_gone:
+            if self.relaunches_left <= 0:
+                raise RuntimeError("the browser keeps dying")
+            self.relaunches_left -= 1
+            logger.warning("{}: the browser was lost; starting it again", spec.worker_id)
+            self._close_browser()
+            kill_browsers_using(spec.profile_dir)
+            self._launch(playwright, choice)
 
     def _record(self, item: dict[str, Any], result: GenerationResult) -> None:
         spec = self.spec
@@ -321,6 +359,11 @@ class Worker:
             else:
                 self.manifest.set_status(RunStatus.STOPPED_AUTH, "not signed in")
                 logger.error("{}: signed out; every worker stops", wid)
+        elif outcome in RETRYABLE and item["attempts"] < spec.max_attempts:
+            self.manifest.retry_later(index, wid, outcome.value, result.error)
+            logger.warning("{}: video #{} failed ({}); it goes to the back of the queue "
+                           "(attempt {} of {})", wid, index, outcome.value, item["attempts"],
+                           spec.max_attempts)
         else:
             self.manifest.update_item(
                 index, wid, status=ItemStatus.FAILED, error_kind=outcome.value,
@@ -414,7 +457,9 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
     finally:
         if launch_gate is not None:
             launch_gate.leave()
-        remove_profile(spec.profile_dir)
+        kill_browsers_using(spec.profile_dir)  # in its own session: not ours to reap
+        if not spec.keep_profile:
+            remove_profile(spec.profile_dir)
         with contextlib.suppress(Exception):
             conn.close()
     os._exit(code)  # skip atexit handlers of the parent's modules; everything is closed

@@ -51,6 +51,8 @@ class WorkerSpec:
     video_duration: str | None = None
     resolution: str | None = None
     choice: str = "first"
+    keep_profile: bool = False
+    max_attempts: int = 3
     max_video_mb: int = 200  # downloads.DEFAULT_MAX_VIDEO_MB; not imported, to stay light
 
 
