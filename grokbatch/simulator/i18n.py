@@ -18,8 +18,9 @@ from types import MappingProxyType
 SUPPORTED_LANGS = ("en", "es", "fr", "de", "pt", "ja", "zh-CN")
 # The language whose keys every other table must have.
 REFERENCE_LANG = "en"
-# Loose BCP 47 shape: a 2-8 letter primary subtag, then alphanumeric subtags ("tlh", "de-AT").
-_LANGUAGE_TAG_RE = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
+# Loose BCP 47 shape: a 2-8 letter primary subtag (or the private-use "x"), then
+# alphanumeric subtags: "tlh", "de-AT", "x-klingon".
+_LANGUAGE_TAG_RE = re.compile(r"^(?:[A-Za-z]{2,8}|[xX])(?:-[A-Za-z0-9]{1,8})*$")
 
 
 def is_language_tag(value: str) -> bool:
