@@ -255,5 +255,5 @@ class Pages2026:
         data = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
         return (
             f'<script type="application/json" id="sim-config">{data}</script>'
-            f"<script>{template('post2026.js')}</script>"
+            f"<script>{template('choice2026.js')}{template('post2026.js')}</script>"
         )

@@ -247,66 +247,18 @@
     if (controller) { controller.abort(); }
   });
 
-  // --- "Which video do you prefer?" -------------------------------------------------------------
+  // --- "Which video do you prefer?" (choice2026.js) ------------------------------------------
   function postJson(url, body) {
     return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" },
                         body: JSON.stringify(body) });
   }
   function showChoice(results) {
-    var backdrop = document.createElement("div");
-    backdrop.className = "choice-backdrop fixed inset-0 z-50";
-    backdrop.setAttribute("data-state", "open");
-    backdrop.setAttribute("aria-hidden", "true");
-    var dialog = document.createElement("div");
-    dialog.className = "choice-dialog fixed z-50";
-    dialog.setAttribute("role", "dialog");
-    dialog.setAttribute("aria-modal", "true");
-    dialog.setAttribute("aria-labelledby", "choice-title");
-    dialog.setAttribute("data-state", "open");
-    var title = document.createElement("h2");
-    title.id = "choice-title";
-    title.textContent = T.choice_title;
-    var options = document.createElement("div");
-    options.className = "choice-options";
-    var answering = false;
-    async function answer(chosen) {
-      if (answering) { return; }
-      answering = true;
-      try {
-        await postJson(config.choicePath, {
-          videoIds: results.map(function (r) { return r.videoId; }),
-          preferredVideoId: chosen ? chosen.videoId : null
-        });
-      } catch (e) { /* the page keeps the answer even if it could not be sent */ }
-      backdrop.remove();
-      dialog.remove();
-      showVideo(chosen || results[0]);
-    }
-    results.forEach(function (result, i) {
-      var card = document.createElement("div");
-      card.className = "choice-option";
-      card.setAttribute("role", "button");
-      card.setAttribute("tabindex", "0");
-      card.setAttribute("data-video-id", result.videoId);
-      card.appendChild(makeVideo(null, result.url));
-      var caption = document.createElement("span");
-      caption.textContent = numbered(T.choice_video, i + 1);
-      card.appendChild(caption);
-      card.addEventListener("click", function () { answer(result); });
-      card.addEventListener("keydown", function (event) {
-        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); answer(result); }
+    simShowChoice(results, T, function (chosen) {
+      return postJson(config.choicePath, {
+        videoIds: results.map(function (r) { return r.videoId; }),
+        preferredVideoId: chosen ? chosen.videoId : null
       });
-      options.appendChild(card);
-    });
-    var skip = document.createElement("button");
-    skip.type = "button";
-    skip.textContent = T.skip;
-    skip.addEventListener("click", function () { answer(null); });
-    dialog.appendChild(title);
-    dialog.appendChild(options);
-    dialog.appendChild(skip);
-    document.body.appendChild(backdrop);
-    document.body.appendChild(dialog);
+    }, makeVideo, function (chosen) { showVideo(chosen || results[0]); });
   }
 
   // --- menus and settings ----------------------------------------------------------------------
