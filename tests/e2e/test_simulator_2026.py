@@ -512,3 +512,41 @@ def test_a_port_in_use_exits_2_with_one_line(simulator: Simulator) -> None:
     assert len(lines) == 1 and f":{port}" in lines[0] and "in use" in lines[0]
     with socket.create_connection(("127.0.0.1", int(port)), timeout=5):
         pass  # the running simulator is untouched
+
+
+# --- odds and ends ------------------------------------------------------------------------
+def test_cancel_video_stops_the_generation_without_a_toast(
+    simulator: Simulator, browser_page: Page
+) -> None:
+    sim = simulator(*Y2026, "--stream-format", "captured", "--stall-every", "1")
+    page = browser_page
+    page.goto(sim.post_url())
+    _generate(page)
+    expect(page.locator(f"{VIDEO_OPTIONS} .tabular-nums")).to_have_text(re.compile(r"^[1-9]\d*%$"))
+    page.get_by_role("button", name="Cancel video").click()
+    expect(page.get_by_role("button", name="Cancel video")).to_be_hidden()
+    expect(page.locator(GENERATE)).to_be_enabled()
+    expect(page.locator(f"{VIDEO_OPTIONS} .tabular-nums")).to_have_count(0)
+    expect(page.locator(TOAST)).to_have_count(0)
+    assert sim.stats()["generationsStarted"] == 1
+
+
+def test_the_classic_page_reads_the_captured_stream(
+    simulator: Simulator, browser_page: Page
+) -> None:
+    sim = simulator(
+        "--auto-login", "--stream-format", "captured", "--generation-seconds", "0.5",
+        "--info-toast-every", "1", "--navigate-to-video-post",
+    )  # fmt: skip
+    page = browser_page
+    page.goto(sim.post_url())
+    page.get_by_label("Make a video").fill("a dog")
+    page.locator("button[type=submit]").click()
+    video = page.locator("video[data-testid=generated-video]")
+    expect(video).to_have_attribute("src", VIDEO_SRC_RE, timeout=15_000)
+    _wait_playable(page, "video[data-testid=generated-video]")
+    expect(page.locator("[data-testid=generation-info]")).to_have_text(
+        "You've reached your 720p limit. This video will be made in 480p."
+    )
+    expect(page).not_to_have_url(sim.post_url())
+    assert sim.stats()["generationsCompleted"] == 1
