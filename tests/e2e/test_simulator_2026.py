@@ -265,6 +265,8 @@ def test_info_toast_shows_while_the_video_still_completes(
         0,
     )
     assert stats["generationsByResolution"] == {"480p": 1, "720p": 0}
+    page.locator(GENERATE).click()  # the toast stays but never covers the query bar
+    expect(page.locator("img[alt='Thumbnail 2']")).to_have_count(1, timeout=15_000)
 
 
 # --- length and resolution ----------------------------------------------------------------
