@@ -99,6 +99,7 @@ def video_object(
     progress: int,
     image_url: str,
     moderated: bool = False,
+    response_id: str = "",
 ) -> dict[str, Any]:
     """One ``streamingVideoGenerationResponse``; a good video's 100 names its files."""
     done = progress == 100 and not moderated and ticket.plan.outcome is Outcome.COMPLETED
@@ -124,7 +125,7 @@ def video_object(
         body["rRated"] = False
     size = _SIZES.get(ticket.resolution, _SIZES["480p"])
     body |= {"height": size, "width": size, "resolutionName": ticket.resolution}
-    return {"result": {"response": {"streamingVideoGenerationResponse": body}}}
+    return _response({"streamingVideoGenerationResponse": body}, response_id)
 
 
 def _closing(ticket: GenerationTicket, user_rid: str, rid: str, now: str) -> list[StreamEvent]:
@@ -194,7 +195,7 @@ def captured_events(
             events.append(Record())
         moderated = last and outcome is Outcome.MODERATED
         events += [
-            Line(video_object(ticket, slot, progress, image_url, moderated))
+            Line(video_object(ticket, slot, progress, image_url, moderated, rid))
             for slot in ticket.slots
         ]
     if outcome in (Outcome.COMPLETED, Outcome.MODERATED):
