@@ -1,8 +1,9 @@
 """`make demo`: a whole grokbatch session against the local simulator, start to finish.
 
-Starts the simulator on a free loopback port, signs a demo account in (headless, the
-simulator signs it in by itself), makes 12 videos with 4 workers, and prints the summary
-and the job's status. Everything lives under ./demo-home, made fresh each time.
+Starts the simulator on a free loopback port with the 2026 page and the stream as captured
+from the real site, signs a demo account in (headless, the simulator signs it in by itself),
+makes 12 videos with 4 workers, and prints the summary and the job's status. Everything
+lives under ./demo-home, made fresh each time.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from grokbatch.simulator.lifecycle import start_simulator
-from grokbatch.simulator.scenario import SimulatorOptions
+from grokbatch.simulator.scenario import Layout, SimulatorOptions, StreamFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = ROOT / "demo-home"
@@ -33,7 +34,14 @@ def grokbatch(*args: str, env: dict[str, str]) -> int:
 def main() -> int:
     shutil.rmtree(HOME, ignore_errors=True)
     env = {**os.environ, "GROKBATCH_HOME": str(HOME)}
-    sim = start_simulator(SimulatorOptions(auto_login=True, generation_seconds=3.0))
+    sim = start_simulator(
+        SimulatorOptions(
+            auto_login=True,
+            generation_seconds=3.0,
+            layout=Layout.Y2026,
+            stream_format=StreamFormat.CAPTURED,
+        )
+    )
     try:
         print(f"simulator: {sim.url}")
         code = grokbatch("accounts", "add", "demo", "--url", f"{sim.url}/imagine",

@@ -4,14 +4,30 @@ Use ``grokbatch simulator serve`` (or ``python -m grokbatch.simulator``) from a 
 ``start_simulator(SimulatorOptions(...))`` in-process.
 """
 
-from grokbatch.simulator.lifecycle import RunningSimulator, serve_until_signalled, start_simulator
-from grokbatch.simulator.scenario import EditorKind, Outcome, SimulatorOptions
+from grokbatch.simulator.lifecycle import (
+    BindError,
+    RunningSimulator,
+    serve_until_signalled,
+    start_simulator,
+)
+from grokbatch.simulator.scenario import (
+    EditorKind,
+    Layout,
+    OptionsUi,
+    Outcome,
+    SimulatorOptions,
+    StreamFormat,
+)
 
 __all__ = [
+    "BindError",
     "EditorKind",
+    "Layout",
+    "OptionsUi",
     "Outcome",
     "RunningSimulator",
     "SimulatorOptions",
+    "StreamFormat",
     "serve_until_signalled",
     "start_simulator",
 ]

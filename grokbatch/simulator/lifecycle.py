@@ -16,6 +16,10 @@ from grokbatch.simulator.state import SimulatorState
 _JOIN_TIMEOUT_S = 5.0
 
 
+class BindError(Exception):
+    """The simulator could not listen on the address it was given."""
+
+
 @dataclass
 class RunningSimulator:
     """A simulator serving in a background thread."""
@@ -44,8 +48,16 @@ class RunningSimulator:
 
 
 def start_simulator(options: SimulatorOptions | None = None) -> RunningSimulator:
-    """Bind and start serving in a daemon thread; returns once the port is bound."""
-    server = SimulatorServer(options or SimulatorOptions())
+    """Bind and start serving in a daemon thread; returns once the port is bound.
+
+    Raises BindError (one line: which address, and why) when the address cannot be used.
+    """
+    options = options or SimulatorOptions()
+    try:
+        server = SimulatorServer(options)
+    except (OSError, OverflowError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise BindError(f"cannot listen on {options.host}:{options.port}: {reason}") from None
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.2}, name="simulator", daemon=True
     )
@@ -56,15 +68,16 @@ def start_simulator(options: SimulatorOptions | None = None) -> RunningSimulator
 def serve_until_signalled(options: SimulatorOptions, out: TextIO) -> int:
     """Serve in the foreground until SIGINT/SIGTERM; prints the ``listening on`` line.
 
-    Returns the process exit code (0 on a clean stop).
+    Returns the process exit code (0 on a clean stop); raises BindError before serving
+    when the address cannot be used.
     """
     stop = threading.Event()
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()  # nothing else: no logging or locking inside a signal handler
 
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     running = start_simulator(options)
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         out.write(f"listening on {running.url}\n")
         out.flush()

@@ -1,7 +1,8 @@
-"""HTML pages of the simulator, modelled on grok.com's Imagine UI.
+"""HTML pages of the simulator, modelled on grok.com's Imagine UI (the classic layout).
 
 The DOM here is a contract: grokbatch's automation selectors are written against it (see
 the simulator section of the design doc), so change it only together with the selectors.
+The 2026 layout lives in ``layout2026``; both implement ``PageSet``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,25 @@ import html
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Protocol
 from urllib.parse import quote
 
-from grokbatch.simulator.scenario import VIDEO_LENGTHS_S, EditorKind
+from grokbatch.simulator.scenario import RESOLUTIONS, VIDEO_LENGTHS_S, EditorKind, SimulatorOptions
+from grokbatch.simulator.urls import video_url
+
+__all__ = ["ClassicPages", "PageSet", "PostView", "VideoView", "video_url"]
 
 PROMPT_LABEL = "Make a video"
 PROMPT_PLACEHOLDER = "Type to customize video..."
 
 
 @cache
-def _template(name: str) -> str:
+def template(name: str) -> str:
     """Text of a file shipped in ``grokbatch/simulator/templates``."""
     return (resources.files("grokbatch.simulator") / "templates" / name).read_text("utf-8")
+
+
+_template = template
 
 
 @dataclass(frozen=True)
@@ -31,18 +39,61 @@ class VideoView:
     video_id: str
     url: str
     hd_url: str | None
+    thumbnail_url: str = ""
+    video_post_id: str = ""
+    resolution: str = RESOLUTIONS[0]
 
 
-def video_url(session_id: str, video_id: str, hd: bool = False) -> str:
-    """Asset URL of a generated video (the HD variant after an upscale)."""
-    name = "generated_video_hd.mp4" if hd else "generated_video.mp4"
-    return f"/assets/users/{session_id}/generated/{video_id}/{name}"
+@dataclass(frozen=True)
+class PostView:
+    """Everything a post page shows: its image, its current video and its history."""
+
+    post_id: str
+    image_post_id: str
+    video: VideoView | None
+    history: tuple[VideoView, ...] = ()
 
 
-def _document(title: str, body: str, script: str = "") -> str:
+class PageSet(Protocol):
+    """The pages of one layout."""
+
+    def signed_out(self, next_path: str) -> str:
+        """A gated page: no app shell, only a Sign in control."""
+
+    def sign_in(self, next_path: str) -> str:
+        """The sign-in page."""
+
+    def home(self) -> str:
+        """The signed-in home page."""
+
+    def gallery(self) -> str:
+        """``/imagine``."""
+
+    def profile(self) -> str:
+        """``/profile``."""
+
+    def not_found(self) -> str:
+        """A 404 page."""
+
+    def post(self, view: PostView) -> str:
+        """``/imagine/post/<id>``."""
+
+
+def render_challenge(lang: str = "en") -> str:
+    """A browser-check page like Cloudflare's (served with 403 and ``cf-mitigated``)."""
+    body = (
+        '<main class="gate" id="challenge-stage"><h1>Checking your browser before accessing '
+        "grok.com</h1><p>Checking your browser. This process is automatic.</p>"
+        '<div id="cf-please-wait">Please wait...</div>'
+        '<noscript>Please enable JavaScript and cookies to continue.</noscript></main>'
+    )
+    return _document("Just a moment...", body, lang=lang)
+
+
+def _document(title: str, body: str, script: str = "", lang: str = "en") -> str:
     script_tag = f"<script>{script}</script>" if script else ""
     return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html>\n<html lang="{html.escape(lang)}"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_template('style.css')}</style></head>"
         f"<body>{body}{script_tag}</body></html>\n"
     )
@@ -158,13 +209,26 @@ def _banner() -> str:
     )
 
 
-def render_post(post_id: str, editor: EditorKind, banner: bool, video: VideoView | None) -> str:
-    """``/imagine/post/<id>``: image, prompt editor, generate button, progress and video."""
+def render_post(
+    post_id: str,
+    editor: EditorKind,
+    banner: bool,
+    video: VideoView | None,
+    navigate: bool = False,
+    lang: str = "en",
+    image_post_id: str | None = None,
+) -> str:
+    """``/imagine/post/<id>``: image, prompt editor, generate button, progress and video.
+
+    With ``navigate`` the page moves to the new video's own post URL after each video.
+    """
     label = "Redo" if video is not None else "Make video"
+    image_id = html.escape(image_post_id or post_id)
+    navigate_attr = ' data-navigate="true"' if navigate else ""
     body = (
         _app_shell()
-        + f'<main id="post" data-post-id="{html.escape(post_id)}">'
-        + f'<img alt="Generated image" src="/assets/post/{html.escape(post_id)}/image.png">'
+        + f'<main id="post" data-post-id="{html.escape(post_id)}"{navigate_attr}>'
+        + f'<img alt="Generated image" src="/assets/post/{image_id}/image.png">'
         + '<form id="generate-form">'
         + _editor(editor)
         + '<div class="controls">'
@@ -176,4 +240,54 @@ def render_post(post_id: str, editor: EditorKind, banner: bool, video: VideoView
         + "</main>"
         + (_banner() if banner else "")
     )
-    return _document("Imagine - Grok", body, _template("post.js"))
+    return _document("Imagine - Grok", body, _template("post.js"), lang)
+
+
+class ClassicPages:
+    """The pages as grokbatch's current selectors know them (English only)."""
+
+    def __init__(self, options: SimulatorOptions) -> None:
+        """Keep the options that shape the pages."""
+        self.options = options
+
+    def signed_out(self, next_path: str) -> str:
+        """A gated page: no app shell, only a Sign in control."""
+        return _with_lang(render_signed_out(next_path), self.options.page_lang)
+
+    def sign_in(self, next_path: str) -> str:
+        """The sign-in page."""
+        return _with_lang(render_sign_in(next_path), self.options.page_lang)
+
+    def home(self) -> str:
+        """The signed-in home page."""
+        return _with_lang(render_home(), self.options.page_lang)
+
+    def gallery(self) -> str:
+        """``/imagine``."""
+        return _with_lang(render_gallery(), self.options.page_lang)
+
+    def profile(self) -> str:
+        """``/profile``."""
+        return _with_lang(render_profile(), self.options.page_lang)
+
+    def not_found(self) -> str:
+        """A 404 page."""
+        return _with_lang(render_not_found(), self.options.page_lang)
+
+    def post(self, view: PostView) -> str:
+        """``/imagine/post/<id>``."""
+        opts = self.options
+        return render_post(
+            view.post_id,
+            opts.editor,
+            opts.banner,
+            view.video,
+            navigate=opts.navigate_to_video_post,
+            lang=opts.page_lang,
+            image_post_id=view.image_post_id,
+        )
+
+
+def _with_lang(document: str, lang: str) -> str:
+    """Set the ``<html lang>`` of a page rendered in English."""
+    return document.replace('<html lang="en">', f'<html lang="{html.escape(lang)}">', 1)

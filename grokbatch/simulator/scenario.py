@@ -11,6 +11,8 @@ import enum
 import random
 from dataclasses import dataclass
 
+from grokbatch.simulator.i18n import SUPPORTED_LANGS, is_language_tag
+
 # Progress is streamed in 5% steps: 21 lines from 0% to 100%.
 PROGRESS_STEP_PERCENT = 5
 # Failures and stalls happen somewhere in this band so the page always shows some progress
@@ -19,6 +21,14 @@ FAILURE_PERCENT_MIN = 10
 FAILURE_PERCENT_MAX = 90
 # Video lengths the "Video Options" menu offers, in seconds; the first is the default.
 VIDEO_LENGTHS_S = (6, 10)
+# Resolutions the 2026 page offers; the first is the default (what free accounts get).
+RESOLUTIONS = ("480p", "720p")
+# Progress values seen in captured streams of the real site (real-site-notes.md).
+CAPTURED_PROGRESS = (1, 5, 15, 24, 33, 44, 54, 63, 72, 95, 100)
+# The quota window seen on the real site: 18 hours.
+DEFAULT_QUOTA_WINDOW_S = 64800
+# The largest TCP port number.
+_MAX_PORT = 65535
 
 
 class EditorKind(str, enum.Enum):
@@ -26,6 +36,27 @@ class EditorKind(str, enum.Enum):
 
     TEXTAREA = "textarea"
     CONTENTEDITABLE = "contenteditable"
+
+
+class Layout(str, enum.Enum):
+    """Which generation of the site's markup the pages follow."""
+
+    CLASSIC = "classic"
+    Y2026 = "2026"
+
+
+class StreamFormat(str, enum.Enum):
+    """The shape of the generation stream."""
+
+    SIMPLE = "simple"
+    CAPTURED = "captured"
+
+
+class OptionsUi(str, enum.Enum):
+    """How the 2026 page lets the user pick video length and resolution."""
+
+    MENU = "menu"
+    RADIOGROUP = "radiogroup"
 
 
 class Outcome(str, enum.Enum):
@@ -57,9 +88,24 @@ class SimulatorOptions:
     auto_login: bool = False
     seed: int = 0
     verbose: bool = False
+    layout: Layout = Layout.CLASSIC
+    stream_format: StreamFormat = StreamFormat.SIMPLE
+    options_ui: OptionsUi = OptionsUi.MENU
+    choice_every: int | None = None
+    info_toast_every: int | None = None
+    lang: str = "en"
+    html_lang: str | None = None
+    quota: int | None = None
+    quota_window_s: int = DEFAULT_QUOTA_WINDOW_S
+    navigate_to_video_post: bool = False
+    challenge: bool = False
 
     def __post_init__(self) -> None:
-        """Reject values that would make the scenario meaningless."""
+        """Reject values that would make the scenario meaningless (ValueError, one line)."""
+        if not 0 <= self.port <= _MAX_PORT:
+            raise ValueError(f"port must be between 0 and {_MAX_PORT}, not {self.port}")
+        if not self.host.strip():
+            raise ValueError("host must not be empty")
         if self.generation_seconds < 0:
             raise ValueError("generation_seconds must be >= 0")
         for name in (
@@ -69,13 +115,44 @@ class SimulatorOptions:
             "generation_error_every",
             "stall_every",
             "download_error_every",
+            "choice_every",
+            "info_toast_every",
+            "quota",
         ):
             value = getattr(self, name)
             if value is None:
                 continue
-            minimum = 0 if name == "rate_limit_after" else 1
+            minimum = 0 if name in ("rate_limit_after", "quota") else 1
             if value < minimum:
                 raise ValueError(f"{name} must be >= {minimum}")
+        if self.quota_window_s < 1:
+            raise ValueError("quota_window_s must be >= 1")
+        self._check_language()
+        self._check_layout_features()
+
+    def _check_language(self) -> None:
+        if self.lang not in SUPPORTED_LANGS:
+            raise ValueError(
+                f"lang {self.lang!r} is not supported; supported: {', '.join(SUPPORTED_LANGS)}"
+            )
+        if self.html_lang is not None and not is_language_tag(self.html_lang):
+            raise ValueError(f"html_lang {self.html_lang!r} is not a language tag like 'de-AT'")
+
+    def _check_layout_features(self) -> None:
+        """Features that only the 2026 page has are refused with the classic layout."""
+        if self.layout is Layout.Y2026:
+            return
+        if self.choice_every is not None:
+            raise ValueError("choice_every needs layout 2026 (the classic page has no dialog)")
+        if self.options_ui is not OptionsUi.MENU:
+            raise ValueError("options_ui radiogroup needs layout 2026")
+        if self.lang != "en":
+            raise ValueError("lang other than 'en' needs layout 2026 (the classic page is English)")
+
+    @property
+    def page_lang(self) -> str:
+        """The ``<html lang>`` attribute: ``html_lang`` when given, else ``lang``."""
+        return self.html_lang or self.lang
 
 
 @dataclass(frozen=True)
@@ -85,12 +162,24 @@ class GenerationPlan:
     index: int
     outcome: Outcome
     stop_percent: int  # 100 for completed generations
+    side_by_side: bool = False  # two videos, then "Which video do you prefer?"
+    info_toast: bool = False  # "720p limit reached": made in 480p, otherwise normal
 
     def progress_steps(self) -> list[int]:
         """Progress values streamed before the outcome line (ends at ``stop_percent``)."""
         steps = list(range(0, self.stop_percent, PROGRESS_STEP_PERCENT))
         steps.append(self.stop_percent)
         return steps
+
+    def captured_steps(self) -> list[int]:
+        """Progress values of the captured format.
+
+        Completed and moderated generations reach 100 (on the real site a moderated video
+        also reaches 100); the others stop at the last captured value below the failure.
+        """
+        if self.outcome in (Outcome.COMPLETED, Outcome.MODERATED):
+            return list(CAPTURED_PROGRESS)
+        return [p for p in CAPTURED_PROGRESS if p <= self.stop_percent]
 
 
 def _matches(index: int, every: int | None) -> bool:
@@ -126,11 +215,27 @@ class Scenario:
         rng = random.Random(self.options.seed * 1_000_003 + index)
         return rng.randint(FAILURE_PERCENT_MIN, FAILURE_PERCENT_MAX)
 
-    def plan(self, index: int) -> GenerationPlan:
-        """Full plan for the ``index``-th generation."""
+    def plan(self, index: int, good_ordinal: int | None = None) -> GenerationPlan:
+        """Full plan for the ``index``-th generation.
+
+        ``good_ordinal`` is how many completing generations started so far including this
+        one (the caller counts them); every ``choice_every``-th of those makes two videos.
+        """
         outcome = self.outcome_for(index)
-        stop = 100 if outcome is Outcome.COMPLETED else self.failure_percent(index)
-        return GenerationPlan(index=index, outcome=outcome, stop_percent=stop)
+        completed = outcome is Outcome.COMPLETED
+        stop = 100 if completed else self.failure_percent(index)
+        side_by_side = (
+            completed
+            and good_ordinal is not None
+            and _matches(good_ordinal, self.options.choice_every)
+        )
+        return GenerationPlan(
+            index=index,
+            outcome=outcome,
+            stop_percent=stop,
+            side_by_side=side_by_side,
+            info_toast=_matches(index, self.options.info_toast_every),
+        )
 
     def is_rate_limited(self, started_in_session: int) -> bool:
         """True when a session that already started this many generations is refused."""
@@ -145,6 +250,10 @@ class Scenario:
         """Seconds between two progress lines of a full generation."""
         return self.options.generation_seconds * PROGRESS_STEP_PERCENT / 100
 
+    def captured_interval_s(self) -> float:
+        """Seconds between two progress objects of the captured format."""
+        return self.options.generation_seconds / (len(CAPTURED_PROGRESS) - 1)
+
     def upscale_step_interval_s(self) -> float:
         """Seconds between progress lines of an upscale (half the generation time)."""
         return self.step_interval_s() / 2
@@ -157,3 +266,9 @@ def normalize_video_length(value: object) -> int:
     except ValueError:
         return VIDEO_LENGTHS_S[0]
     return length if length in VIDEO_LENGTHS_S else VIDEO_LENGTHS_S[0]
+
+
+def normalize_resolution(value: object) -> str:
+    """Map a client-sent ``resolutionName`` to a supported one, defaulting to the first."""
+    text = str(value).lower() if value is not None else ""
+    return text if text in RESOLUTIONS else RESOLUTIONS[0]

@@ -1,7 +1,8 @@
 """In-memory, thread-safe state of a simulator: sessions, videos and statistics.
 
 Sessions are validated statelessly (any well-formed cookie is valid); this module only keeps
-per-session counters, created lazily the first time a session is seen.
+per-session counters, created lazily the first time a session is seen. Every video is a post
+of its own (``video_post_id``), made from a parent post (an image or another video post).
 """
 
 from __future__ import annotations
@@ -9,11 +10,15 @@ from __future__ import annotations
 import re
 import secrets
 import threading
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from grokbatch.simulator.scenario import GenerationPlan, Outcome, Scenario
+from grokbatch.simulator.quota import QuotaAccount, QuotaPolicy
+from grokbatch.simulator.scenario import RESOLUTIONS, GenerationPlan, Outcome, Scenario
+from grokbatch.simulator.stats import Counters, bump
 
 SESSION_COOKIE = "sso"
 # Thirty days, like a real long-lived login cookie, so Chromium persists it in the profile.
@@ -37,18 +42,32 @@ class VideoRecord:
 
     video_id: str
     session_id: str
-    post_id: str
+    post_id: str  # the parent post it was made from
     length_s: int
     upscaled: bool = False
+    video_post_id: str = ""
+    image_post_id: str = ""  # the image at the root of the chain of posts
+    resolution: str = RESOLUTIONS[0]
 
 
 @dataclass
 class SessionRecord:
-    """Per-session counters and the last video shown per post."""
+    """Per-session counters, the last video shown per post and the videos made per post."""
 
+    quota: QuotaAccount
     started: int = 0
     completed: int = 0
     last_video_by_post: dict[str, str] = field(default_factory=dict)
+    history_by_post: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VideoSlot:
+    """One of the (one or two) videos a generation makes."""
+
+    video_id: str
+    video_post_id: str
+    side_by_side_index: int
 
 
 @dataclass
@@ -58,27 +77,17 @@ class GenerationTicket:
     session_id: str
     post_id: str
     length_s: int
-    video_id: str
     plan: GenerationPlan
+    slots: list[VideoSlot]
+    resolution: str = RESOLUTIONS[0]
+    prompt: str = ""
+    mode: str = "normal"
+    image_post_id: str = ""
 
-
-@dataclass
-class _Counters:
-    generations_started: int = 0
-    generations_completed: int = 0
-    rate_limited: int = 0
-    moderated: int = 0
-    network_errors: int = 0
-    generation_errors: int = 0
-    stalled: int = 0
-    in_flight: int = 0
-    max_concurrent: int = 0
-    video_requests: int = 0
-    download_errors: int = 0
-    upscales: int = 0
-    deletes: int = 0
-    sign_ins: int = 0
-    by_length: dict[str, int] = field(default_factory=dict)
+    @property
+    def video_id(self) -> str:
+        """The first (or only) video's id."""
+        return self.slots[0].video_id
 
 
 _OUTCOME_COUNTER = {
@@ -89,21 +98,33 @@ _OUTCOME_COUNTER = {
 }
 
 
+def _slot(index: int) -> VideoSlot:
+    return VideoSlot(str(uuid.uuid4()), str(uuid.uuid4()), index)
+
+
 class SimulatorState:
     """All mutable simulator state behind one lock."""
 
-    def __init__(self, scenario: Scenario) -> None:
-        """Start empty; ``scenario`` decides outcomes."""
+    def __init__(self, scenario: Scenario, clock: Callable[[], float] = time.time) -> None:
+        """Start empty; ``scenario`` decides outcomes, ``clock`` gives wall-clock seconds."""
         self.scenario = scenario
+        self.quota = QuotaPolicy(scenario.options.quota, scenario.options.quota_window_s)
+        self._clock = clock
         self._lock = threading.Lock()
-        self._counters = _Counters()
+        self._counters = Counters()
         self._sessions: dict[str, SessionRecord] = {}
         self._videos: dict[str, VideoRecord] = {}
+        self._video_posts: dict[str, str] = {}  # video post id -> video id
+        self._pending_choices: dict[str, tuple[str, ...]] = {}  # first video id -> both ids
         self._ranged_videos: set[str] = set()
         self._downloads = 0  # full GETs only: the requests --download-error-every can fail
+        self._good_started = 0  # generations planned to complete: --choice-every counts these
 
     def _session(self, session_id: str) -> SessionRecord:
-        return self._sessions.setdefault(session_id, SessionRecord())
+        session = self._sessions.get(session_id)
+        if session is None:
+            session = self._sessions[session_id] = SessionRecord(QuotaAccount(self._clock()))
+        return session
 
     def touch_session(self, session_id: str) -> None:
         """Create the session's counters if this is its first request."""
@@ -116,27 +137,55 @@ class SimulatorState:
             self._counters.sign_ins += 1
             self._session(session_id)
 
+    def record_challenge(self) -> None:
+        """Count a browser-check page served instead of a page or an API answer."""
+        with self._lock:
+            self._counters.challenges_served += 1
+
     def begin_generation(
-        self, session_id: str, post_id: str, length_s: int
+        self,
+        session_id: str,
+        post_id: str,
+        length_s: int,
+        resolution: str = RESOLUTIONS[0],
+        prompt: str = "",
+        mode: str = "normal",
     ) -> GenerationTicket | None:
-        """Start a generation, or return None when the session is rate-limited."""
+        """Start a generation, or return None when the session is rate-limited (HTTP 429)."""
         with self._lock:
             session = self._session(session_id)
-            if self.scenario.is_rate_limited(session.started):
+            now = self._clock()
+            if self.scenario.is_rate_limited(session.started) or not self.quota.allows(
+                session.quota, now
+            ):
                 self._counters.rate_limited += 1
+                self._counters.rate_limited_attempts += 1
                 return None
             session.started += 1
+            self.quota.consume(session.quota, now)
             counters = self._counters
             counters.generations_started += 1
             counters.in_flight += 1
             counters.max_concurrent = max(counters.max_concurrent, counters.in_flight)
-            key = str(length_s)
-            counters.by_length[key] = counters.by_length.get(key, 0) + 1
-            plan = self.scenario.plan(counters.generations_started)
-        return GenerationTicket(session_id, post_id, length_s, str(uuid.uuid4()), plan)
+            index = counters.generations_started
+            if self.scenario.outcome_for(index) is Outcome.COMPLETED:
+                self._good_started += 1
+            plan = self.scenario.plan(index, self._good_started)
+            if plan.info_toast:
+                resolution = RESOLUTIONS[0]
+                counters.info_toasts_shown += 1
+            bump(counters.by_length, str(length_s))
+            bump(counters.by_resolution, resolution)
+            bump(counters.by_parent_post, post_id)
+            parent_video = self._videos.get(self._video_posts.get(post_id, ""))
+            image_post_id = parent_video.image_post_id if parent_video else post_id
+        slots = [_slot(i) for i in range(2 if plan.side_by_side else 1)]
+        return GenerationTicket(
+            session_id, post_id, length_s, plan, slots, resolution, prompt, mode, image_post_id
+        )
 
     def record_outcome(self, ticket: GenerationTicket) -> None:
-        """Count the ticket's outcome; a completed one becomes a downloadable video."""
+        """Count the ticket's outcome; a completed one becomes downloadable video(s)."""
         with self._lock:
             outcome = ticket.plan.outcome
             if outcome is not Outcome.COMPLETED:
@@ -146,21 +195,78 @@ class SimulatorState:
             self._counters.generations_completed += 1
             session = self._session(ticket.session_id)
             session.completed += 1
-            session.last_video_by_post[ticket.post_id] = ticket.video_id
-            self._videos[ticket.video_id] = VideoRecord(
-                ticket.video_id, ticket.session_id, ticket.post_id, ticket.length_s
-            )
+            for slot in ticket.slots:
+                self._videos[slot.video_id] = VideoRecord(
+                    slot.video_id,
+                    ticket.session_id,
+                    ticket.post_id,
+                    ticket.length_s,
+                    video_post_id=slot.video_post_id,
+                    image_post_id=ticket.image_post_id,
+                    resolution=ticket.resolution,
+                )
+                self._video_posts[slot.video_post_id] = slot.video_id
+            first = ticket.slots[0].video_id
+            session.last_video_by_post[ticket.post_id] = first
+            session.history_by_post.setdefault(ticket.post_id, []).append(first)
+            if len(ticket.slots) > 1:
+                self._counters.choices_shown += 1
+                self._pending_choices[first] = tuple(s.video_id for s in ticket.slots)
 
     def end_generation(self) -> None:
         """The generation's stream is closed (whatever the outcome)."""
         with self._lock:
             self._counters.in_flight -= 1
 
+    def answer_choice(self, session_id: str, video_ids: list[str], chosen: str | None) -> bool:
+        """Record the answer to "Which video do you prefer?" (``chosen`` None: Skip).
+
+        The chosen video (the first one on Skip) becomes the one the post shows. False when
+        the pair is not an open question of this session or ``chosen`` is not one of them.
+        """
+        with self._lock:
+            pair = self._pending_choices.get(video_ids[0]) if video_ids else None
+            first = self._videos.get(video_ids[0]) if video_ids else None
+            if pair is None or first is None or first.session_id != session_id:
+                return False
+            if chosen is not None and chosen not in pair:
+                return False
+            del self._pending_choices[pair[0]]
+            kept = chosen or pair[0]
+            session = self._session(session_id)
+            if session.last_video_by_post.get(first.post_id) == pair[0]:
+                session.last_video_by_post[first.post_id] = kept
+            history = session.history_by_post.get(first.post_id, [])
+            session.history_by_post[first.post_id] = [kept if v == pair[0] else v for v in history]
+            self._counters.choices_answered += 1
+            if chosen is None:
+                self._counters.choices_skipped += 1
+            return True
+
     def last_video(self, session_id: str, post_id: str) -> VideoRecord | None:
-        """The video this session last saw on this post, if still remembered."""
+        """The video this session last saw on this post; on a video post, else its own video."""
         with self._lock:
             video_id = self._session(session_id).last_video_by_post.get(post_id)
-            return self._videos.get(video_id) if video_id else None
+            video = self._videos.get(video_id) if video_id else None
+            return video or self._own_video(session_id, post_id)
+
+    def video_post(self, session_id: str, post_id: str) -> VideoRecord | None:
+        """The session's video whose own post ``post_id`` is, if any."""
+        with self._lock:
+            return self._own_video(session_id, post_id)
+
+    def _own_video(self, session_id: str, post_id: str) -> VideoRecord | None:
+        video = self._videos.get(self._video_posts.get(post_id, ""))
+        return video if video is not None and video.session_id == session_id else None
+
+    def history(self, session_id: str, post_id: str) -> list[VideoRecord]:
+        """The videos of this post, oldest first: its own (a video post) and those made from it."""
+        with self._lock:
+            own = self._own_video(session_id, post_id)
+            made = self._session(session_id).history_by_post.get(post_id, [])
+            videos = [own] if own is not None else []
+            videos += [self._videos[v] for v in made if v in self._videos]
+            return videos
 
     def video(self, video_id: str) -> VideoRecord | None:
         """A known (not deleted) video."""
@@ -207,41 +313,37 @@ class SimulatorState:
             if video is None or video.session_id != session_id:
                 return False
             del self._videos[video_id]
+            self._video_posts.pop(video.video_post_id, None)
             session = self._session(session_id)
             if session.last_video_by_post.get(video.post_id) == video_id:
                 del session.last_video_by_post[video.post_id]
             self._counters.deletes += 1
             return True
 
+    def quota_info(self, session_id: str) -> dict[str, Any]:
+        """The ``quota_info`` body for a session; counts the call."""
+        with self._lock:
+            session = self._session(session_id)
+            now = self._clock()
+            self._counters.quota_calls += 1
+            next_at = self.quota.next_available_at(session.quota, now)
+            if next_at is not None:
+                self._counters.quota_next_available_at = next_at
+            return self.quota.info(session.quota, now)
+
     def reset(self) -> None:
-        """Zero all counters and forget sessions' counts and remembered videos."""
+        """Zero all counters and forget sessions' counts, quotas and remembered videos."""
         with self._lock:
             in_flight = self._counters.in_flight
-            self._counters = _Counters(in_flight=in_flight)
+            self._counters = Counters(in_flight=in_flight)
             self._sessions.clear()
+            self._pending_choices.clear()
             self._ranged_videos.clear()
             self._downloads = 0
+            self._good_started = 0
 
     def stats(self) -> dict[str, Any]:
         """A JSON-ready snapshot of all counters (camelCase keys)."""
         with self._lock:
-            c = self._counters
-            return {
-                "generationsStarted": c.generations_started,
-                "generationsCompleted": c.generations_completed,
-                "rateLimited": c.rate_limited,
-                "moderated": c.moderated,
-                "networkErrors": c.network_errors,
-                "generationErrors": c.generation_errors,
-                "stalled": c.stalled,
-                "inFlight": c.in_flight,
-                "maxConcurrent": c.max_concurrent,
-                "sessions": len(self._sessions),
-                "videoRequests": c.video_requests,
-                "downloadErrors": c.download_errors,
-                "upscales": c.upscales,
-                "deletes": c.deletes,
-                "signIns": c.sign_ins,
-                "generationsBySession": {sid: rec.completed for sid, rec in self._sessions.items()},
-                "generationsByLength": dict(c.by_length),
-            }
+            completed = {sid: rec.completed for sid, rec in self._sessions.items()}
+            return self._counters.to_json(len(self._sessions), completed)

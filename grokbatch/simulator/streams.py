@@ -3,6 +3,10 @@
 The real site streams generation progress as NDJSON over one long POST response. We send it
 with chunked transfer encoding so that a deliberately dropped connection (the network-error
 scenario) is a detectable failure in the browser, not a clean end of the body.
+
+A generation's stream is first built as a list of events (lines, pauses, the moment the
+outcome is recorded, how it ends) by a pure function per format, then played over the
+socket: the formats are unit-tested without a network.
 """
 
 from __future__ import annotations
@@ -13,20 +17,55 @@ import select
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from io import BufferedIOBase
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Literal
 
 from grokbatch.simulator.scenario import Outcome
-from grokbatch.simulator.state import GenerationTicket, SimulatorState
+from grokbatch.simulator.state import GenerationTicket, VideoSlot
+from grokbatch.simulator.urls import video_url
 
 # A stalled generation keeps its connection open this long at most (or until server stop).
 STALL_HOLD_S = 600.0
 # How often a stalled stream checks whether the client went away or the server is stopping.
 STALL_POLL_S = 0.5
+# The progressReport category by which the simulator tells the page that 720p was used up
+# and this video is made in 480p (the page then shows an informational toast).
+RESOLUTION_LIMIT_CATEGORY = "PROGRESS_REPORT_CATEGORY_RESOLUTION_LIMIT"
+GENERATION_ERROR_LINE: dict[str, Any] = {"error": {"message": "Something went wrong"}}
 
 
 class ClientGone(Exception):
     """The browser closed the connection while we were streaming."""
+
+
+@dataclass(frozen=True)
+class Line:
+    """Send one JSON object."""
+
+    obj: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Wait before the next event."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Record:
+    """Record the outcome now: a completed video is downloadable before its URL is sent."""
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End the body cleanly, drop the connection, or hold it open (a stall) then drop."""
+
+    how: Literal["end", "drop", "hold"]
+
+
+StreamEvent = Line | Pause | Record | Finish
 
 
 class ChunkedWriter:
@@ -83,57 +122,81 @@ class ChunkedWriter:
             return True
 
 
-def _generation_line(ticket: GenerationTicket, progress: int, **extra: Any) -> dict[str, Any]:
+def play(writer: ChunkedWriter, events: list[StreamEvent], record: Callable[[], object]) -> None:
+    """Send ``events`` over ``writer``; ``record`` is called at the Record event."""
+    for event in events:
+        if isinstance(event, Line):
+            writer.line(event.obj)
+        elif isinstance(event, Pause):
+            writer.pause(event.seconds)
+        elif isinstance(event, Record):
+            record()
+        elif event.how == "end":
+            writer.end()
+        elif event.how == "drop":
+            writer.drop()
+        else:
+            writer.hold(STALL_HOLD_S)
+            writer.drop()
+
+
+def resolution_notice() -> dict[str, Any]:
+    """The object that makes the page say "You've reached your 720p limit"."""
+    report = {
+        "category": RESOLUTION_LIMIT_CATEGORY,
+        "state": "PROGRESS_REPORT_STATUS_DOWNGRADED",
+        "message": "720p limit reached, this video is made in 480p",
+    }
+    return {"result": {"response": {"progressReport": report}}}
+
+
+def _simple_line(
+    ticket: GenerationTicket, slot: VideoSlot, progress: int, **extra: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "videoId": ticket.video_id,
+        "videoId": slot.video_id,
         "progress": progress,
         "moderated": False,
-        "videoPostId": ticket.post_id,
+        "videoPostId": slot.video_post_id,
         "videoUrl": None,
     }
+    if len(ticket.slots) > 1:
+        body["sideBySideIndex"] = slot.side_by_side_index
     body.update(extra)
     return {"result": {"response": {"streamingVideoGenerationResponse": body}}}
 
 
-def stream_generation(
-    writer: ChunkedWriter,
-    state: SimulatorState,
-    ticket: GenerationTicket,
-    video_url: str,
-    interval_s: float,
-) -> None:
-    """Play one generation's plan over ``writer`` and record its outcome."""
+def simple_events(ticket: GenerationTicket, interval_s: float) -> list[StreamEvent]:
+    """Today's format: progress 0..100 in 5% steps, ``videoUrl`` an absolute path at 100."""
     plan = ticket.plan
     steps = plan.progress_steps()
-    outcome = plan.outcome
+    events: list[StreamEvent] = [Line(resolution_notice())] if plan.info_toast else []
+
+    def each(progress: int, **extra: Any) -> list[StreamEvent]:
+        return [Line(_simple_line(ticket, s, progress, **extra)) for s in ticket.slots]
+
     for i, progress in enumerate(steps):
         if i:
-            writer.pause(interval_s)
-        if outcome is Outcome.COMPLETED and progress == 100:
-            state.record_outcome(ticket)  # the video is downloadable before its URL is sent
-            writer.line(_generation_line(ticket, 100, videoUrl=video_url))
-            writer.end()
-            return
+            events.append(Pause(interval_s))
+        if plan.outcome is Outcome.COMPLETED and progress == 100:
+            events.append(Record())
+            for slot in ticket.slots:
+                url = video_url(ticket.session_id, slot.video_id)
+                events.append(Line(_simple_line(ticket, slot, 100, videoUrl=url)))
+            return [*events, Finish("end")]
         if i == len(steps) - 1:
             break
-        writer.line(_generation_line(ticket, progress))
+        events += each(progress)
     last = steps[-1]
-    state.record_outcome(ticket)
-    if outcome is Outcome.MODERATED:
-        writer.line(_generation_line(ticket, last, moderated=True))
-        writer.end()
-    elif outcome is Outcome.GENERATION_ERROR:
-        writer.line(_generation_line(ticket, last))
-        writer.line({"error": {"message": "Something went wrong"}})
-        writer.end()
-    elif outcome is Outcome.NETWORK_ERROR:
-        writer.line(_generation_line(ticket, last))
-        writer.pause(interval_s)
-        writer.drop()
-    else:  # stall
-        writer.line(_generation_line(ticket, last))
-        writer.hold(STALL_HOLD_S)
-        writer.drop()
+    events.append(Record())
+    if plan.outcome is Outcome.MODERATED:
+        return [*events, *each(last, moderated=True), Finish("end")]
+    events += each(last)
+    if plan.outcome is Outcome.GENERATION_ERROR:
+        return [*events, Line(GENERATION_ERROR_LINE), Finish("end")]
+    if plan.outcome is Outcome.NETWORK_ERROR:
+        return [*events, Pause(interval_s), Finish("drop")]
+    return [*events, Finish("hold")]
 
 
 def stream_upscale(

@@ -7,9 +7,12 @@ import pytest
 from grokbatch.simulator.scenario import (
     FAILURE_PERCENT_MAX,
     FAILURE_PERCENT_MIN,
+    Layout,
+    OptionsUi,
     Outcome,
     Scenario,
     SimulatorOptions,
+    normalize_resolution,
     normalize_video_length,
 )
 from grokbatch.simulator.state import SimulatorState
@@ -99,3 +102,107 @@ def test_invalid_options_are_rejected() -> None:
         SimulatorOptions(moderate_every=0)
     with pytest.raises(ValueError):
         SimulatorOptions(generation_seconds=-1)
+
+
+# --- 2026 options ---------------------------------------------------------------------------
+def _y2026(**kwargs: object) -> SimulatorOptions:
+    return SimulatorOptions(layout=Layout.Y2026, **kwargs)  # type: ignore[arg-type]
+
+
+def test_every_kth_good_generation_makes_two_videos() -> None:
+    state = SimulatorState(Scenario(_y2026(choice_every=2, moderate_every=3)))
+    plans = []
+    for _ in range(6):
+        ticket = state.begin_generation("s-a", "p", 6)
+        assert ticket is not None
+        plans.append(ticket.plan)
+    # Generations 3 and 6 are moderated; of the good ones (1, 2, 4, 5) every second pairs.
+    assert [p.outcome is Outcome.MODERATED for p in plans] == [False, False, True] * 2
+    assert [p.side_by_side for p in plans] == [False, True, False, False, True, False]
+
+
+def test_a_side_by_side_generation_counts_once_and_its_choice_is_answered_once() -> None:
+    state = SimulatorState(Scenario(_y2026(choice_every=1)))
+    ticket = state.begin_generation("s-a", "post", 6)
+    assert ticket is not None and len(ticket.slots) == 2
+    state.record_outcome(ticket)
+    state.end_generation()
+    first, second = (s.video_id for s in ticket.slots)
+    assert state.last_video("s-a", "post") == state.video(first)
+    assert state.answer_choice("s-b", [first, second], second) is False  # not that session's
+    assert state.answer_choice("s-a", [first, second], "other") is False  # not one of the two
+    assert state.answer_choice("s-a", [first, second], second) is True
+    assert state.answer_choice("s-a", [first, second], None) is False  # already answered
+    assert state.last_video("s-a", "post") == state.video(second)
+    assert [v.video_id for v in state.history("s-a", "post")] == [second]
+    stats = state.stats()
+    assert (stats["generationsStarted"], stats["generationsCompleted"]) == (1, 1)
+    assert (stats["choicesShown"], stats["choicesAnswered"], stats["choicesSkipped"]) == (1, 1, 0)
+
+
+def test_skipping_the_choice_keeps_the_first_video() -> None:
+    state = SimulatorState(Scenario(_y2026(choice_every=1)))
+    ticket = state.begin_generation("s-a", "post", 6)
+    assert ticket is not None
+    state.record_outcome(ticket)
+    ids = [s.video_id for s in ticket.slots]
+    assert state.answer_choice("s-a", ids, None) is True
+    assert state.last_video("s-a", "post") == state.video(ids[0])
+    assert state.video(ids[1]) is not None  # the other file stays servable
+    assert state.stats()["choicesSkipped"] == 1
+
+
+def test_every_kth_generation_gets_the_info_toast_and_is_made_in_480p() -> None:
+    state = SimulatorState(Scenario(_y2026(info_toast_every=2)))
+    tickets = [state.begin_generation("s-a", "p", 6, "720p") for _ in range(4)]
+    assert [t.plan.info_toast for t in tickets if t] == [False, True, False, True]
+    assert [t.resolution for t in tickets if t] == ["720p", "480p", "720p", "480p"]
+    assert all(t.plan.outcome is Outcome.COMPLETED for t in tickets if t)
+    stats = state.stats()
+    assert stats["infoToastsShown"] == 2
+    assert stats["generationsByResolution"] == {"480p": 2, "720p": 2}
+
+
+def test_a_video_post_is_the_parent_of_the_next_generation() -> None:
+    state = SimulatorState(Scenario(SimulatorOptions()))
+    ticket = state.begin_generation("s-a", "image-post", 6)
+    assert ticket is not None
+    state.record_outcome(ticket)
+    video_post = ticket.slots[0].video_post_id
+    assert video_post not in ("image-post", ticket.video_id)
+    assert state.video_post("s-a", video_post) == state.video(ticket.video_id)
+    assert state.last_video("s-a", video_post) == state.video(ticket.video_id)
+    child = state.begin_generation("s-a", video_post, 6)
+    assert child is not None and child.image_post_id == "image-post"
+    assert state.stats()["generationsByParentPost"] == {"image-post": 1, video_post: 1}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "needle"),
+    [
+        ({"choice_every": 2}, "choice_every needs layout 2026"),
+        ({"options_ui": OptionsUi.RADIOGROUP}, "options_ui radiogroup needs layout 2026"),
+        ({"lang": "de"}, "needs layout 2026"),
+        ({"lang": "xx", "layout": Layout.Y2026}, "supported: en, es, fr, de, pt, ja, zh-CN"),
+        ({"html_lang": "not a tag"}, "not a language tag"),
+        ({"port": 65536}, "port must be between 0 and 65535"),
+        ({"port": -1}, "port must be between 0 and 65535"),
+        ({"quota": -1}, "quota must be >= 0"),
+        ({"quota_window_s": 0}, "quota_window_s must be >= 1"),
+    ],
+)
+def test_2026_options_are_validated(kwargs: dict[str, object], needle: str) -> None:
+    with pytest.raises(ValueError, match=needle):
+        SimulatorOptions(**kwargs)  # type: ignore[arg-type]
+
+
+def test_html_lang_overrides_only_the_page_language() -> None:
+    assert SimulatorOptions().page_lang == "en"
+    assert _y2026(lang="ja").page_lang == "ja"
+    assert _y2026(lang="ja", html_lang="tlh").page_lang == "tlh"
+    assert SimulatorOptions(html_lang="x-klingon-2").page_lang == "x-klingon-2"
+
+
+@pytest.mark.parametrize(("sent", "name"), [("720p", "720p"), ("720P", "720p"), (None, "480p")])
+def test_resolution_is_normalized(sent: object, name: str) -> None:
+    assert normalize_resolution(sent) == name

@@ -6,10 +6,13 @@
     limit: "You've reached your limit of video generations. Upgrade or try again later.",
     moderated: "This video was moderated. Try a different idea.",
     network: "Network error. Please check your connection and try again.",
-    generic: "Something went wrong. Please try again."
+    generic: "Something went wrong. Please try again.",
+    resolutionLimit: "You've reached your 720p limit. This video will be made in 480p."
   };
+  var RESOLUTION_LIMIT = "PROGRESS_REPORT_CATEGORY_RESOLUTION_LIMIT";
   var root = document.getElementById("post");
   var postId = root.getAttribute("data-post-id");
+  var navigate = root.getAttribute("data-navigate") === "true";
   var form = document.getElementById("generate-form");
   var button = form.querySelector("button[type=submit]");
   var progress = document.querySelector("[data-testid=generation-progress]");
@@ -74,7 +77,23 @@
   function clearVideos() {
     videoArea.querySelectorAll("video").forEach(function (v) { v.remove(); });
   }
-  function showVideo(videoId, url) {
+  // The captured stream names files relative to the assets root, served under /assets/.
+  function assetUrl(url) {
+    return /^(\/|https?:)/.test(url) ? url : "/assets/" + url;
+  }
+  function showInfo(text) {
+    var info = document.createElement("div");
+    info.setAttribute("role", "status");
+    info.setAttribute("data-testid", "generation-info");
+    info.textContent = text;
+    messages.appendChild(info);
+  }
+  function showVideo(videoId, url, videoPostId) {
+    if (navigate && videoPostId) {
+      postId = videoPostId;
+      root.setAttribute("data-post-id", postId);
+      history.pushState({ postId: postId }, "", "/imagine/post/" + postId);
+    }
     clearVideos();
     var v = makeVideo("generated-video", url);
     v.setAttribute("data-video-id", videoId);
@@ -110,11 +129,17 @@
 
   function onGenerationLine(obj) {
     if (obj.error) { fail(MSG.generic); return true; }
-    var g = obj.result && obj.result.response && obj.result.response.streamingVideoGenerationResponse;
+    var response = obj.result && obj.result.response;
+    var report = response && response.progressReport;
+    if (report && report.category === RESOLUTION_LIMIT) { showInfo(MSG.resolutionLimit); }
+    var g = response && response.streamingVideoGenerationResponse;
     if (!g) { return false; }
     if (g.moderated) { fail(MSG.moderated); return true; }
     showProgress(progress, g.progress);
-    if (g.progress >= 100 && g.videoUrl) { showVideo(g.videoId, g.videoUrl); return true; }
+    if (g.progress >= 100 && g.videoUrl) {
+      showVideo(g.videoId, assetUrl(g.videoUrl), g.videoPostId);
+      return true;
+    }
     return false;
   }
 
