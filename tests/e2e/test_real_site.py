@@ -1,0 +1,200 @@
+"""grokbatch against a simulator faithful to today's grok.com: the 2026 layout, the captured
+stream, the choice dialog, informational toasts, other UI languages, the quota, pages that
+move, browser checks, and `doctor`. Real CLI, real Chromium, the simulator over HTTP."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+
+import pytest
+
+from tests.e2e.pipeline import (
+    ALIAS,
+    assert_prompt_absent,
+    manifest,
+    run_cli,
+    start_args,
+    statuses,
+)
+
+pytestmark = pytest.mark.e2e
+
+SITE_2026 = ("--layout", "2026", "--stream-format", "captured", "--generation-seconds", "0.5")
+
+
+def test_german_2026_site_with_choices_and_info_toasts_makes_each_video_once(home, simulator):
+    sim = simulator(*SITE_2026, "--choice-every", "2", "--info-toast-every", "3",
+                    "--lang", "de")
+    result = run_cli(home, *start_args(sim.post_url(), count=12, parallel=3))
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 12
+    stats = sim.stats()
+    assert stats["generationsStarted"] == 12
+    assert stats["choicesShown"] == 6
+    assert stats["choicesAnswered"] == 6
+    assert stats["infoToastsShown"] == 4
+    assert [item["attempts"] for item in doc["items"]] == [1] * 12
+    assert Counter(item.get("choice") for item in doc["items"]) == {"first": 6, None: 6}
+    assert len({item["videoUrl"] for item in doc["items"]}) == 12
+    assert len(list((home / "runs" / "job" / "videos").glob("*.mp4"))) == 12
+    assert_prompt_absent(home, result)
+
+
+@pytest.mark.parametrize("lang", ["es", "fr", "pt", "ja", "zh-CN"])
+def test_a_rate_limit_in_any_language_stops_the_run(home, simulator, lang):
+    sim = simulator(*SITE_2026, "--lang", lang, "--rate-limit-after", "2")
+    result = run_cli(home, *start_args(sim.post_url(), count=4, parallel=2))
+    assert result.code == 75, result.stderr
+    doc = manifest(home)
+    assert doc["status"] == "STOPPED_RATE_LIMIT"
+    assert Counter(statuses(doc)) == {"COMPLETED": 2, "PENDING": 2}
+    assert sim.stats()["generationsCompleted"] == 2
+
+
+@pytest.mark.parametrize(("choice", "kept"), [("second", 1), ("skip", 0)])
+def test_the_choice_is_answered_as_asked_and_recorded(home, simulator, choice, kept):
+    sim = simulator(*SITE_2026, "--choice-every", "1")
+    result = run_cli(home, *start_args(sim.post_url(), "--choice", choice, count=2, parallel=1))
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 2
+    assert [item["choice"] for item in doc["items"]] == [choice] * 2
+    stats = sim.stats()
+    assert stats["generationsStarted"] == 2
+    assert stats["choicesAnswered"] == 2
+    assert stats["choicesSkipped"] == (2 if choice == "skip" else 0)
+    del kept  # which of the two the site keeps is the site's; the choice is what we assert
+
+
+def test_no_quota_left_exits_75_at_once_with_the_sites_own_cooldown(home, simulator):
+    sim = simulator(*SITE_2026, "--quota", "0")
+    result = run_cli(home, *start_args(sim.post_url(), count=3, parallel=2))
+    assert result.code == 75, result.stderr
+    stats = sim.stats()
+    assert stats["generationsStarted"] == 0
+    doc = manifest(home)
+    assert doc["status"] == "STOPPED_RATE_LIMIT"
+    told = datetime.fromisoformat(stats["quotaNextAvailableAt"].replace("Z", "+00:00"))
+    assert datetime.fromisoformat(doc["cooldownUntil"]) == told
+    assert doc["lastQuota"]["available"] is False
+    calls = stats["quotaCalls"]
+
+    rerun = run_cli(home, *start_args(sim.post_url(), count=3, parallel=2))
+    assert rerun.code == 75
+    assert "cooldown" in rerun.stderr
+    assert sim.stats()["quotaCalls"] == calls  # no browser looked at the site again
+    status = json.loads(run_cli(home, "run", "status", "job", "--json").stdout)
+    assert status["quota"]["available"] is False
+    assert datetime.fromisoformat(status["cooldownUntil"]) == told
+
+
+def test_a_quota_smaller_than_the_batch_starts_only_what_it_allows(home, simulator):
+    sim = simulator(*SITE_2026, "--quota", "3")
+    result = run_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
+    assert result.code == 75, result.stderr
+    doc = manifest(home)
+    assert Counter(statuses(doc)) == {"COMPLETED": 3, "PENDING": 3}
+    assert doc["status"] == "STOPPED_RATE_LIMIT"
+    stats = sim.stats()
+    assert stats["generationsStarted"] == 3
+    assert stats["rateLimitedAttempts"] == 0
+
+
+def test_a_moderated_video_in_the_captured_stream_is_moderated_never_completed(home, simulator):
+    sim = simulator(*SITE_2026, "--moderate-every", "2")
+    result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=1))
+    assert result.code == 1, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED", "FAILED"]
+    moderated = doc["items"][1]
+    assert moderated["errorKind"] == "CONTENT_MODERATED"
+    assert moderated["attempts"] == 1  # never retried
+    assert not moderated.get("videoUrl")
+    assert sim.stats()["generationsStarted"] == 2
+
+
+def test_after_the_page_moves_to_the_video_post_the_next_video_starts_from_the_image(
+        home, simulator):
+    sim = simulator(*SITE_2026, "--navigate-to-video-post")
+    result = run_cli(home, *start_args(sim.post_url("abc123"), count=4, parallel=1))
+    assert result.code == 0, result.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 4
+    assert sim.stats()["generationsByParentPost"] == {"abc123": 4}
+
+
+def test_a_browser_check_page_stops_the_run_with_exit_3_and_says_how_to_pass_it(
+        home, simulator):
+    sim = simulator(*SITE_2026, "--challenge")
+    result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=2))
+    assert result.code == 3, result.stderr
+    assert f"grokbatch accounts add {ALIAS}" in result.stderr
+    assert sim.stats()["generationsStarted"] == 0
+    assert manifest(home)["status"] == "STOPPED_AUTH"
+
+
+def test_a_language_without_words_is_a_usage_error_before_any_generation(home, simulator):
+    sim = simulator(*SITE_2026, "--html-lang", "tlh")
+    result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=2))
+    assert result.code == 2, result.stderr
+    assert "'tlh'" in result.stderr and "--selectors" in result.stderr
+    assert sim.stats()["generationsStarted"] == 0
+
+
+def test_words_for_a_new_language_from_a_selectors_file_make_it_work(home, simulator, tmp_path):
+    sim = simulator(*SITE_2026, "--html-lang", "tlh")
+    words = tmp_path / "words.json"
+    words.write_text(json.dumps({"words": {"tlh": {"skip": ["Skip"]}}}))
+    result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(words), count=2,
+                                       parallel=1))
+    assert result.code == 0, result.stderr
+    assert sim.stats()["generationsCompleted"] == 2
+
+
+@pytest.mark.parametrize("options_ui", ["menu", "radiogroup"])
+def test_the_resolution_is_chosen_in_whichever_options_ui_the_page_has(
+        home, simulator, options_ui):
+    sim = simulator(*SITE_2026, "--options-ui", options_ui)
+    result = run_cli(home, *start_args(sim.post_url(), "--resolution", "720p", count=2,
+                                       parallel=1))
+    assert result.code == 0, result.stderr
+    assert sim.stats()["generationsByResolution"] == {"480p": 0, "720p": 2}
+
+
+def test_doctor_on_a_good_page_finds_every_selector(home, simulator):
+    sim = simulator(*SITE_2026, "--lang", "ja")
+    result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(), "--json")
+    assert result.code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["signedIn"] is True and report["ok"] is True
+    assert report["language"] == "ja" and report["wordsLanguage"] == "ja"
+    assert report["selectors"] and all(report["selectors"].values())
+    assert report["generateControl"]
+    assert report["quota"]["available"] is True
+    assert report["browser"]["version"]
+    assert report["home"]["writable"] is True
+    saved = [p for p in report["saved"] if p.endswith(".html")]
+    assert saved and (home / "doctor").is_dir()
+    assert sim.stats()["generationsStarted"] == 0
+
+
+def test_doctor_reports_a_wrong_selector_missing(home, simulator, tmp_path):
+    sim = simulator(*SITE_2026)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"video_options_button": "button#no-such-options"}))
+    result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(),
+                     "--selectors", str(wrong), "--json")
+    assert result.code == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["selectors"]["video_options_button"] is False
+    assert report["selectors"]["prompt_editor"] is True
+    assert any("video_options_button" in p for p in report["problems"])
+
+
+def test_doctor_signed_out_exits_3(home, simulator):
+    sim = simulator(*SITE_2026, "--expire-sessions")
+    result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url())
+    assert result.code == 3, result.stdout + result.stderr
+    assert "signed in   no" in result.stdout
