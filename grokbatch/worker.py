@@ -101,8 +101,10 @@ class _Watchdog(threading.Thread):
         self._renew_every_s = manifest.lease.total_seconds() / 4
 
     def arm(self, seconds: float | None) -> None:
-        """Kill the browser if this attempt is still running `seconds` from now (None: off)."""
-        self.deadline_hit.clear()
+        """Kill the browser if this attempt is still running `seconds` from now (None: off,
+        keeping `deadline_hit` as the attempt left it)."""
+        if seconds is not None:
+            self.deadline_hit.clear()
         self._deadline = None if seconds is None else time.monotonic() + seconds
 
     def run(self) -> None:
@@ -185,7 +187,8 @@ class Worker:
         self.generator.open_post()
 
     def _on_crash(self, page: Page) -> None:
-        kill_browsers_using(self.spec.profile_dir)
+        if self.generator is not None and page is self.generator.page:  # not a past browser's
+            kill_browsers_using(self.spec.profile_dir)
 
     def _close_browser(self) -> None:
         if self.context is not None:
@@ -316,8 +319,8 @@ class Worker:
         if self.watchdog.deadline_hit.is_set():
             result = GenerationResult(Outcome.TIMEOUT, "no result by the video's hard deadline; "
                                       "the browser was stopped", elapsed_s=result.elapsed_s)
-        browser_gone = result.outcome is Outcome.BROWSER_CRASHED or (
-            self.watchdog.deadline_hit.is_set())
+        browser_gone = (result.outcome is Outcome.BROWSER_CRASHED
+                        or self.watchdog.deadline_hit.is_set() or self.generator.page.is_closed())
         self._record(item, result)
         if browser_gone:
             if self.relaunches_left <= 0:

@@ -96,7 +96,8 @@ def test_each_failure_kind_is_recorded_and_the_run_goes_on(home, simulator):
         "--stall-every",
         "7",
     )
-    result = run_cli(home, *start_args(sim.post_url(), "--timeout", "6", count=8, parallel=2))
+    result = run_cli(home, *start_args(sim.post_url(), "--timeout", "6", "--max-attempts", "1",
+                                       count=8, parallel=2))
     assert result.code == 1, result.stderr
     doc = manifest(home)
     kinds = Counter(i["errorKind"] for i in doc["items"] if i["status"] == "FAILED")
@@ -115,6 +116,20 @@ def test_each_failure_kind_is_recorded_and_the_run_goes_on(home, simulator):
         assert list(debug.glob(f"worker-*_{kind}_*.png")), kind
         assert list(debug.glob(f"worker-*_{kind}_*.html")), kind
     assert_prompt_absent(home, result)
+
+
+def test_transient_failures_are_retried_in_the_same_run_at_the_back_of_the_queue(
+        home, simulator):
+    sim = simulator("--generation-seconds", "0.5", "--generation-error-every", "3")
+    result = run_cli(home, *start_args(sim.post_url(), count=4, parallel=1))
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 4
+    # Generation 3 (video #2) failed; video #3 went first, then #2 was made on attempt 2.
+    assert [i["attempts"] for i in doc["items"]] == [1, 1, 2, 1]
+    assert [h["errorKind"] for h in doc["items"][2]["history"]] == ["GENERATION_ERROR"]
+    assert doc["items"][3]["startedAt"] < doc["items"][2]["startedAt"]
+    assert sim.stats()["generationsStarted"] == 5
 
 
 def test_contenteditable_editor_and_banner_are_handled(home, simulator):

@@ -7,6 +7,7 @@ nothing asserts on how long something took.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -208,7 +209,10 @@ def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 3
-    assert "relaunching" in stderr
+    assert "starting it again" in stderr
+    doc = manifest(home)
+    crashed = [h for i in doc["items"] for h in i.get("history", [])]
+    assert [h["errorKind"] for h in crashed] == ["BROWSER_CRASHED"]  # at once, no timeout
 
 
 def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulator):
@@ -258,3 +262,59 @@ def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simu
     assert sim.stats()["generationsCompleted"] == 0
     assert not any(_alive(p) for p in worker_pids)
     assert _processes_mentioning(str(home / "runs" / "job" / "worker-profiles")) == []
+
+
+def test_sigkill_of_the_whole_tree_then_any_run_command_leaves_no_profile_copy(home, simulator):
+    sim = simulator("--generation-seconds", "3")
+    proc = _popen(home, *start_args(sim.post_url(), count=4, parallel=2))
+    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    profiles = home / "runs" / "job" / "worker-profiles"
+    # Everything of the run at once, browsers included (they run in sessions of their own).
+    for pid in [proc.pid, *(i["workerPid"] for i in _in_progress(home)),
+                *_processes_mentioning(f"--user-data-dir={profiles}")]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert profiles.exists()  # what a killed run leaves: copies holding session cookies
+    status = run_cli(home, "run", "status", "job")
+    assert status.code == 0, status.stderr
+    assert not profiles.exists()
+    assert _processes_mentioning(str(profiles)) == []
+
+
+def test_keep_profiles_keeps_each_worker_copy_and_no_browser(home, simulator):
+    sim = simulator("--generation-seconds", "0.5")
+    result = run_cli(home, *start_args(sim.post_url(), "--keep-profiles", count=2, parallel=1))
+    assert result.code == 0, result.stderr
+    profiles = home / "runs" / "job" / "worker-profiles"
+    assert (profiles / "worker-0").is_dir()
+    assert (profiles / "worker-0").stat().st_mode & 0o777 == 0o700
+    assert _processes_mentioning(str(profiles)) == []
+
+
+def test_a_frozen_renderer_ends_its_attempt_as_timeout_and_the_video_is_made_again(
+        home, simulator, tmp_path):
+    sim = simulator("--generation-seconds", "1")
+    config = tmp_path / "fast.json"
+    config.write_text(json.dumps({"pageLoadTimeout": 5, "elementTimeout": 3}))
+    proc = _popen(home, "run", "start", "--config", str(config),
+                  *start_args(sim.post_url(), "--timeout", "4", count=1, parallel=1)[2:])
+    _wait_for(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
+    profile = home / "runs" / "job" / "worker-profiles" / "worker-0"
+    for browser in _processes_mentioning(f"--user-data-dir={profile}"):
+        for renderer in _processes_mentioning("--type=renderer"):
+            if _session(renderer) == _session(browser):
+                os.kill(renderer, signal.SIGSTOP)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    item = manifest(home)["items"][0]
+    assert item["status"] == "COMPLETED"
+    assert [h["errorKind"] for h in item["history"]] == ["TIMEOUT"]
+    assert _processes_mentioning(str(profile)) == []
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[3])
+    except (OSError, ValueError, IndexError):
+        return None
