@@ -109,7 +109,7 @@ def list_accounts() -> list[Account]:
     return [
         get_account(entry.name)
         for entry in sorted(root.iterdir())
-        if paths.NAME_PATTERN.match(entry.name) and (entry / "profile").is_dir()
+        if paths.is_valid_name(entry.name) and (entry / "profile").is_dir()
     ]
 
 

@@ -56,15 +56,24 @@ class BrowserChoice:
         return self.executable_path or f"channel {self.channel}"
 
 
+def check_browser_path(value: str) -> Path:
+    """The executable file named by --browser-path / GROKBATCH_BROWSER, or NoBrowserError."""
+    path = Path(value).expanduser()
+    where = f"browser {value} (from --browser-path or {BROWSER_ENV})"
+    if not path.exists():
+        raise NoBrowserError(f"{where} does not exist")
+    if not path.is_file():
+        raise NoBrowserError(f"{where} is not a file")
+    if not os.access(path, os.X_OK):
+        raise NoBrowserError(f"{where} is not executable")
+    return path
+
+
 def find_browser(playwright: Playwright, explicit: str | None = None) -> BrowserChoice:
     """Pick the browser to launch, or raise NoBrowserError saying how to get one."""
     explicit = explicit or os.environ.get(BROWSER_ENV)
     if explicit:
-        path = Path(explicit).expanduser()
-        if not (path.is_file() and os.access(path, os.X_OK)):
-            raise NoBrowserError(f"browser {explicit} (from --browser-path or {BROWSER_ENV}) "
-                                 "is not an executable file")
-        return BrowserChoice(executable_path=str(path))
+        return BrowserChoice(executable_path=str(check_browser_path(explicit)))
     bundled = playwright.chromium.executable_path
     if bundled and Path(bundled).is_file():
         return BrowserChoice(executable_path=bundled)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TextIO
+from urllib.parse import SplitResult, urlsplit
 
+from grokbatch.browser import check_browser_path
 from grokbatch.errors import ConfigError, UsageError
 from grokbatch.paths import validate_name
 
@@ -31,16 +35,37 @@ DEFAULT_SHUTDOWN_GRACE_S = 60.0
 # The site allows roughly 100 videos per account per few hours: 2 h before a rerun.
 DEFAULT_COOLDOWN_S = 2 * 3600.0
 DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_CHOICE = "first"
+
+# Which video to keep when the site asks "which video do you prefer?".
+CHOICES = ("first", "second", "skip")
+# The resolutions the site's video menu offers; None keeps the site's default.
+RESOLUTIONS = ("480p", "720p")
+
+# Bounds of every seconds setting, by field: (name in messages, highest, whether 0 is
+# allowed). Beyond these a value is a typo (an hour-long video, a month-long cooldown), and
+# NaN or infinity would make every deadline meaningless.
+_SECONDS_LIMITS: dict[str, tuple[str, float, bool]] = {
+    "timeout_s": ("timeout", 3600.0, False),
+    "page_load_timeout_s": ("pageLoadTimeout", 600.0, False),
+    "element_timeout_s": ("elementTimeout", 600.0, False),
+    "shutdown_grace_s": ("shutdownGrace", 3600.0, True),
+    "cooldown_s": ("cooldown", 7 * 86400.0, True),
+}
+
+# The prompt, when no flag and no config file gives one: unlike --prompt, an environment
+# variable is not shown to other users by `ps`.
+PROMPT_ENV = "GROKBATCH_PROMPT"
 
 # The original tool wrote timeouts in milliseconds (60000); nobody means a 1000 s video.
 _MILLISECONDS_THRESHOLD = 1000
 
 GROK_HOSTS = frozenset({"grok.com", "www.grok.com"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-_POST_PATH = re.compile(r"^/imagine/post/[A-Za-z0-9-]{1,128}/?$")
+_POST_PATH = re.compile(r"/imagine/post/[A-Za-z0-9-]{1,128}/?")  # fullmatch
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-_VIDEO_DURATION = re.compile(r"^(\d{1,3}s|max)$")
+_VIDEO_DURATION = re.compile(r"\d{1,3}s|max")  # fullmatch: `$` would accept "max\n"
 
 
 @dataclass(frozen=True)
@@ -68,7 +93,7 @@ class RunConfig:
     cooldown_s: float = DEFAULT_COOLDOWN_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     video_duration: str | None = None
-    choice: str = "first"
+    choice: str = DEFAULT_CHOICE
     resolution: str | None = None
     force: bool = False
     count_given: bool = field(default=False, compare=False)
@@ -102,13 +127,16 @@ CONFIG_KEYS: dict[str, str] = {
     "cooldown": "cooldown_s",
     "maxAttempts": "max_attempts",
     "videoDuration": "video_duration",
+    "choice": "choice",
+    "resolution": "resolution",
 }
 
 _BOOL_FIELDS = {"headed", "auto_download", "auto_upscale", "auto_delete", "keep_profiles"}
 _INT_FIELDS = {"count", "parallel", "max_attempts"}
 _SECONDS_FIELDS = {"timeout_s", "page_load_timeout_s", "element_timeout_s", "shutdown_grace_s"}
 _PATH_FIELDS = {"prompts_file", "selectors"}
-_STR_FIELDS = {"account", "permalink", "prompt", "job_name", "browser_path", "video_duration"}
+_STR_FIELDS = {"account", "permalink", "prompt", "job_name", "browser_path", "video_duration",
+               "choice", "resolution"}
 
 
 def parse_duration(value: str | float | int, what: str = "duration") -> float:
@@ -122,22 +150,48 @@ def parse_duration(value: str | float | int, what: str = "duration") -> float:
         if not match:
             raise ConfigError(f"{what} must be a duration like 90s, 15m or 2h, not {value!r}")
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+    if not math.isfinite(seconds):
+        raise ConfigError(f"{what} must be a finite duration, not {value!r}")
     if seconds < 0:
         raise ConfigError(f"{what} must not be negative")
     return seconds
 
 
+def check_seconds(name: str, value: float, highest: float, *, zero_ok: bool) -> float:
+    """Return `value` if it is a finite number of seconds within bounds, else UsageError."""
+    low_ok = value >= 0 if zero_ok else value > 0
+    if not (math.isfinite(value) and low_ok and value <= highest):
+        bounds = (f"from 0 to {highest:g}" if zero_ok
+                  else f"positive and at most {highest:g}")
+        raise UsageError(f"{name} must be {bounds} seconds, got {value!r}")
+    return value
+
+
+def split_http_url(url: str, what: str) -> SplitResult:
+    """`url` split into parts, if it is an http(s) URL with a host and a valid port."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise UsageError(f"{what} must not contain spaces or control characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError for a port that is not a number 0-65535
+    except ValueError as exc:  # also a bad IPv6 literal such as http://[::1/x
+        raise UsageError(f"{what} {url!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{what} must be an http(s) URL, got {url!r}")
+    if port == 0:
+        raise UsageError(f"{what} {url!r} has port 0; use a port from 1 to 65535")
+    return parts
+
+
 def validate_permalink(url: str) -> str:
     """Return `url` if it is a Grok Imagine post permalink (or the simulator's)."""
-    parts = urlsplit(url.strip())
+    parts = split_http_url(url.strip(), "permalink")
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
-        raise UsageError(f"permalink must be an http(s) URL, got {url!r}")
     if host not in GROK_HOSTS and host not in LOOPBACK_HOSTS:
         raise UsageError(
             f"permalink host {host!r} is not grok.com (or a loopback simulator address)"
         )
-    if not _POST_PATH.match(parts.path):
+    if not _POST_PATH.fullmatch(parts.path):
         raise UsageError(
             "permalink must look like https://grok.com/imagine/post/<id>, "
             f"got path {parts.path!r}"
@@ -157,6 +211,10 @@ def _coerce(field_name: str, key: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"config key {key!r} must be a whole number")
         return value
+    if field_name in _SECONDS_LIMITS and isinstance(value, float) and not math.isfinite(value):
+        # JSON as Python reads it allows NaN and Infinity; say which key and what is allowed.
+        _, highest, zero_ok = _SECONDS_LIMITS[field_name]
+        check_seconds(f"config key {key!r}", value, highest, zero_ok=zero_ok)
     if field_name in _SECONDS_FIELDS:
         seconds = parse_duration(value, f"config key {key!r}")
         if isinstance(value, int | float) and seconds >= _MILLISECONDS_THRESHOLD:
@@ -189,6 +247,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"config file {path} is not valid JSON (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply to be a config") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
     values: dict[str, Any] = {}
@@ -225,20 +285,80 @@ def validate(config: RunConfig) -> RunConfig:
     _check_range("maxAttempts", config.max_attempts, MAX_ATTEMPTS_RANGE)
     if config.job_name is not None:
         validate_name(config.job_name, "job name")
-    for name in ("timeout_s", "page_load_timeout_s", "element_timeout_s"):
-        if getattr(config, name) <= 0:
-            raise UsageError(f"{name.removesuffix('_s').replace('_', ' ')} must be positive")
-    if config.video_duration is not None and not _VIDEO_DURATION.match(config.video_duration):
+    for field_name, (name, highest, zero_ok) in _SECONDS_LIMITS.items():
+        check_seconds(name, getattr(config, field_name), highest, zero_ok=zero_ok)
+    if config.video_duration is not None and not _VIDEO_DURATION.fullmatch(
+        config.video_duration
+    ):
         raise UsageError(
             f"videoDuration must be like 6s, 10s or max, got {config.video_duration!r}"
         )
+    if config.choice not in CHOICES:
+        raise UsageError(f"choice must be one of {', '.join(CHOICES)}; got {config.choice!r}")
+    if config.resolution is not None and config.resolution not in RESOLUTIONS:
+        raise UsageError(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}; got {config.resolution!r}"
+        )
+    if config.browser_path is not None:
+        check_browser_path(config.browser_path)
     if config.auto_delete and not config.auto_download:
         raise UsageError("autoDelete needs autoDownload: a video is deleted only once saved")
     return config
 
 
-def build_run_config(config_file: Path | None, flags: dict[str, Any]) -> RunConfig:
-    """Merge defaults < config file < flags (None = flag not given) into a RunConfig."""
+def read_prompt_file(path: Path) -> str:
+    """The prompt held by a text file: all of it (UTF-8), trailing line breaks stripped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"prompt file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read prompt file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read prompt file {path}: it is not UTF-8 text") from None
+    return _non_empty_prompt(text, f"prompt file {path}")
+
+
+def read_prompt_stream(stream: TextIO) -> str:
+    """The prompt from standard input (`--prompt -`), trailing line breaks stripped."""
+    try:
+        text = stream.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the prompt from standard input: {exc}") from None
+    return _non_empty_prompt(text, "the prompt on standard input")
+
+
+def _non_empty_prompt(text: str, source: str) -> str:
+    prompt = text.rstrip("\r\n")
+    if not prompt.strip():
+        raise ConfigError(f"{source} is empty")
+    return prompt
+
+
+def _prompt_from_flags(flags: dict[str, Any], stdin: TextIO | None) -> str | None:
+    """--prompt TEXT, --prompt - (stdin) or --prompt-file PATH, as prompt text (or None)."""
+    prompt_file = flags.get("prompt_file")
+    if prompt_file is not None:
+        if flags.get("prompt") is not None:
+            raise UsageError("use either --prompt or --prompt-file, not both")
+        if flags.get("prompts_file") is not None:
+            raise UsageError("use either --prompt-file or --prompts-file, not both")
+        return read_prompt_file(prompt_file)
+    if flags.get("prompt") == "-":
+        return read_prompt_stream(stdin or sys.stdin)
+    prompt: str | None = flags.get("prompt")
+    return prompt
+
+
+def build_run_config(config_file: Path | None, flags: dict[str, Any], *,
+                     stdin: TextIO | None = None) -> RunConfig:
+    """Merge defaults < config file < flags (None = flag not given) into a RunConfig.
+
+    The prompt comes from --prompt, --prompt - (stdin) or --prompt-file, else the config
+    file's prompt or promptsFile, else the GROKBATCH_PROMPT environment variable.
+    """
+    flags = {**flags, "prompt": _prompt_from_flags(flags, stdin)}
+    flags.pop("prompt_file", None)
     values: dict[str, Any] = read_config_file(config_file) if config_file else {}
     for name, value in flags.items():
         if value is not None:
@@ -249,7 +369,9 @@ def build_run_config(config_file: Path | None, flags: dict[str, Any]) -> RunConf
         values.pop("prompts_file", None)
     if flags.get("prompts_file") is not None and flags.get("prompt") is None:
         values.pop("prompt", None)
+    if "prompt" not in values and "prompts_file" not in values and os.environ.get(PROMPT_ENV):
+        values["prompt"] = os.environ[PROMPT_ENV]
     values["count_given"] = "count" in values
     values.setdefault("account", "")
-    values.setdefault("permalink", "")
+    values["permalink"] = str(values.get("permalink", "")).strip()
     return validate(RunConfig(**values))

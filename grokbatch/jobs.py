@@ -47,16 +47,26 @@ from grokbatch.report import write_report as write_html_report
 from grokbatch.runner import ParallelRunner, RunSummary
 from grokbatch.selectors import Selectors
 
+# How much of the post id a default job name keeps: enough to tell posts apart at a glance.
+_JOB_NAME_POST_ID_CHARS = 24
+
 
 def default_job_name(account: str, permalink: str, prompts: list[dict[str, Any]] | None,
                      prompt: str | None) -> str:
-    """A stable name from account, permalink and prompt(s): the same command, the same job."""
-    post_id = urlsplit(permalink).path.rstrip("/").rsplit("/", 1)[-1]
+    """A stable name from account, permalink and prompt(s): the same command, the same job.
+
+    `<account>-<post id>-<digest>`, always a valid job name: when a long alias would make
+    it longer than a name may be, the alias is shortened (the digest covers the whole
+    alias, so two long aliases still give two jobs). Names that fit are never changed, so
+    a job started by an older grokbatch is still found by the same command.
+    """
+    post_id = urlsplit(permalink).path.rstrip("/").rsplit("/", 1)[-1][:_JOB_NAME_POST_ID_CHARS]
     fingerprint = json.dumps(
         [account, permalink, [r["prompt"] for r in prompts] if prompts else prompt]
     )
     digest = hashlib.sha256(fingerprint.encode()).hexdigest()[:8]
-    return f"{account}-{post_id[:24]}-{digest}"
+    room = paths.MAX_NAME_LENGTH - len(post_id) - len(digest) - 2
+    return f"{account[:room]}-{post_id}-{digest}"
 
 
 def _prompt_texts(config: RunConfig) -> tuple[list[dict[str, Any]] | None, tuple[str | None, ...]]:

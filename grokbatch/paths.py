@@ -17,15 +17,22 @@ from grokbatch.errors import UsageError
 HOME_ENV = "GROKBATCH_HOME"
 
 # Aliases and job names become directory names: no separators, no leading dot or dash.
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Always matched with `fullmatch`: `match` with `$` would accept a trailing newline.
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+MAX_NAME_LENGTH = 64
 
 PRIVATE_DIR_MODE = 0o700  # profiles hold session cookies
 PRIVATE_FILE_MODE = 0o600  # the manifest holds the prompt
 
 
+def is_valid_name(value: str | None) -> bool:
+    """Whether `value` is a safe alias or job name (the whole string, no trailing newline)."""
+    return bool(value) and NAME_PATTERN.fullmatch(value or "") is not None
+
+
 def validate_name(value: str, what: str) -> str:
     """Return `value` if it is a safe alias or job name, else raise UsageError."""
-    if not NAME_PATTERN.match(value or ""):
+    if not is_valid_name(value):
         raise UsageError(
             f"invalid {what} {value!r}: use 1-64 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"

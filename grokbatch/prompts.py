@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from grokbatch.config import COUNT_RANGE
 from grokbatch.errors import ConfigError
 
 MAX_ITEMS = COUNT_RANGE[1]
+# ASCII digits only: str.isdecimal() also accepts fullwidth or Arabic-Indic digits.
+_COUNT = re.compile(r"[0-9]{1,4}")
 
 
 def load_prompts_file(path: Path, default_count: int) -> list[dict[str, Any]]:
@@ -25,7 +28,23 @@ def load_prompts_file(path: Path, default_count: int) -> list[dict[str, Any]]:
         raise ConfigError(f"prompts file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read prompts file {path}: {exc}") from None
-    reader = csv.DictReader(io.StringIO(text, newline=""))  # keeps newlines inside quotes
+    # newline="" keeps newlines inside quotes; strict refuses a quote left open to the end.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        return _read_rows(reader, path, default_count)
+    except csv.Error as exc:
+        # The reader stops at the end of the last good row: the bad one starts after it.
+        row_number = reader.line_num + 1
+        hint = ("a quote is never closed" if "end of data" in str(exc)
+                else f"not valid CSV: {exc}")
+        raise ConfigError(
+            f"prompts file {path}: row {row_number}: {hint} "
+            '(quote a prompt as "..." and double any quote inside it)'
+        ) from None
+
+
+def _read_rows(reader: csv.DictReader[str], path: Path,
+               default_count: int) -> list[dict[str, Any]]:
     columns = [c.strip().lower() for c in (reader.fieldnames or [])]
     if "prompt" not in columns:
         raise ConfigError(f"prompts file {path}: the header row has no 'prompt' column")
@@ -38,7 +57,7 @@ def load_prompts_file(path: Path, default_count: int) -> list[dict[str, Any]]:
             raise ConfigError(f"prompts file {path}: row {row_number} has an empty prompt")
         raw_count = (row.get("count") or "").strip()
         if raw_count:
-            if not raw_count.isdecimal() or not 1 <= int(raw_count) <= MAX_ITEMS:
+            if not _COUNT.fullmatch(raw_count) or not 1 <= int(raw_count) <= MAX_ITEMS:
                 raise ConfigError(
                     f"prompts file {path}: row {row_number} has a bad count "
                     f"(a whole number from 1 to {MAX_ITEMS})"

@@ -27,6 +27,7 @@ def grokbatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("GROKBATCH_HOME", str(home))
     monkeypatch.delenv("GROKBATCH_BROWSER", raising=False)
     monkeypatch.delenv("GROKBATCH_DEBUG", raising=False)
+    monkeypatch.delenv("GROKBATCH_PROMPT", raising=False)
     return home
 
 
@@ -34,11 +35,13 @@ def grokbatch_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def cli(grokbatch_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real console script (`python -m grokbatch ARGS…`) and return the result."""
 
-    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(*args: str, cwd: Path | None = None, stdin: str | None = None,
+            env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         env = dict(os.environ)
         env["GROKBATCH_HOME"] = str(grokbatch_home)
-        env.pop("GROKBATCH_BROWSER", None)
-        env.pop("GROKBATCH_DEBUG", None)
+        for name in ("GROKBATCH_BROWSER", "GROKBATCH_DEBUG", "GROKBATCH_PROMPT"):
+            env.pop(name, None)
+        env.update(env_extra or {})
         return subprocess.run(
             [sys.executable, "-m", "grokbatch", *args],
             env=env,
@@ -46,6 +49,8 @@ def cli(grokbatch_home: Path) -> Callable[..., subprocess.CompletedProcess[str]]
             text=True,
             timeout=CLI_TIMEOUT_S,
             cwd=cwd,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
         )
 
     return run

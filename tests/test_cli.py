@@ -371,3 +371,215 @@ def test_rerun_while_the_job_lock_is_held_exits_4(cli: Cli, fake_account: Callab
     assert result.returncode == 4, result.stderr
     assert f"PID {os.getpid()}" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- hardening: input
+def assert_nothing_written(home: Path, alias: str = "acct") -> None:
+    """No job directory, no manifest, no account directory other than the test's own."""
+    assert not (home / "runs").exists() or not any((home / "runs").iterdir())
+    accounts = home / "accounts"
+    assert not accounts.exists() or {p.name for p in accounts.iterdir()} <= {alias}
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--choice", "third"], "choice must be one of first, second, skip"),
+        (["--resolution", "1080p"], "resolution must be one of 480p, 720p"),
+    ],
+)
+def test_unknown_choice_or_resolution_exits_2_and_writes_nothing(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, flags: list[str],
+    message: str
+) -> None:
+    fake_account()
+    line = assert_usage_error(cli(*start_args(*flags)), grokbatch_home)
+    assert message in line
+    assert_nothing_written(grokbatch_home)
+
+
+def test_run_start_help_describes_choice_resolution_and_prompt_file(cli: Cli) -> None:
+    result = cli("run", "start", "--help", env_extra={"COLUMNS": "200"})
+    for flag in ("--choice", "--resolution", "--prompt-file", "GROKBATCH_PROMPT", "ps"):
+        assert flag in result.stdout, flag
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e308"])
+def test_non_finite_or_huge_timeout_exits_2_naming_the_bounds(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, value: str
+) -> None:
+    fake_account()
+    line = assert_usage_error(cli(*start_args("--timeout", value)), grokbatch_home)
+    assert "timeout must be positive and at most 3600 seconds" in line
+    assert_nothing_written(grokbatch_home)
+
+
+def test_nan_seconds_in_config_file_exits_2_naming_the_key(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path
+) -> None:
+    fake_account()
+    config = tmp_path / "config.json"
+    config.write_text('{"shutdownGrace": NaN}')
+    line = assert_usage_error(cli(*start_args("--config", str(config))), grokbatch_home)
+    assert "'shutdownGrace'" in line and "from 0 to 3600 seconds" in line
+
+
+def test_deeply_nested_config_file_exits_2_naming_the_file(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path
+) -> None:
+    fake_account()
+    config = tmp_path / "deep.json"
+    config.write_text("[" * 100_000 + "]" * 100_000)
+    line = assert_usage_error(cli(*start_args("--config", str(config))), grokbatch_home)
+    assert "deep.json" in line and "nested too deeply" in line
+
+
+@pytest.mark.parametrize("kind", ["missing", "not-executable", "directory"])
+def test_bad_browser_path_exits_2_before_any_job_is_written(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path,
+    kind: str
+) -> None:
+    fake_account()
+    path = {"missing": tmp_path / "nonexistent", "directory": tmp_path,
+            "not-executable": tmp_path / "chrome"}[kind]
+    if kind == "not-executable":
+        path.write_text("#!/bin/sh\n")
+        path.chmod(0o644)
+    line = assert_usage_error(cli(*start_args("--browser-path", str(path))), grokbatch_home)
+    assert str(path) in line
+    assert_nothing_written(grokbatch_home)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:99999/imagine/post/x", "http://127.0.0.1:abc/imagine/post/x",
+     "http://[::1/imagine/post/x"],
+)
+def test_permalink_with_bad_port_or_ipv6_literal_exits_2(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, url: str
+) -> None:
+    fake_account()
+    line = assert_usage_error(
+        cli("run", "start", "--account", "acct", "--permalink", url), grokbatch_home
+    )
+    assert "permalink" in line and "not a valid URL" in line
+
+
+def test_job_name_with_trailing_newline_exits_2(cli: Cli, fake_account: Callable[..., Path],
+                                                grokbatch_home: Path) -> None:
+    fake_account()
+    line = assert_usage_error(cli(*start_args("--job-name", "abc\n")), grokbatch_home)
+    assert "invalid job name" in line
+    assert_nothing_written(grokbatch_home)
+
+
+def test_accounts_add_with_trailing_newline_alias_exits_2_and_writes_nothing(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    line = assert_usage_error(cli("accounts", "add", "nl\n", "--headless"), grokbatch_home)
+    assert "invalid account alias" in line
+    assert list(grokbatch_home.iterdir()) == []
+
+
+@pytest.mark.parametrize("flags", [["--max-attempts", "0"], ["--max-attempts", "21"],
+                                   ["--count", "-1"], ["--parallel", "1000"]])
+def test_count_parallel_and_max_attempts_out_of_range_exit_2(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, flags: list[str]
+) -> None:
+    fake_account()
+    line = assert_usage_error(cli(*start_args(*flags)), grokbatch_home)
+    assert "must be between" in line
+    assert_nothing_written(grokbatch_home)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (f'prompt,count\nfine,1\n"{SECRET},2\nmore,1\n', "row 3: a quote is never closed"),
+        (f"prompt,count\n{SECRET},\uff13\n", "row 2 has a bad count"),  # fullwidth 3
+        (f"prompt,count\n{SECRET},\u0663\n", "row 2 has a bad count"),  # Arabic-Indic 3
+    ],
+)
+def test_prompts_file_with_unclosed_quote_or_non_ascii_count_exits_2_naming_the_row(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path,
+    content: str, message: str
+) -> None:
+    fake_account()
+    csv = tmp_path / "prompts.csv"
+    csv.write_text(content, encoding="utf-8")
+    result = cli(*start_args("--prompts-file", str(csv)))
+    line = assert_usage_error(result, grokbatch_home)
+    assert message in line
+    assert SECRET not in result.stdout + result.stderr
+    assert_nothing_written(grokbatch_home)
+
+
+# --------------------------------------------------------------------------- prompt sources
+def test_prompt_file_stdin_and_environment_give_the_jobs_prompt(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path
+) -> None:
+    """A finished job made with SECRET: each way of giving SECRET resumes it (exit 0, nothing
+    left), and a different prompt from the same source is refused as a different prompt."""
+    fake_account()
+    make_job(grokbatch_home, count=1, completed=1)
+    prompt_file = tmp_path / "prompt.txt"
+    prompt_file.write_text(SECRET + "\n", encoding="utf-8")
+    same = [
+        cli(*start_args("--job-name", JOB, "--prompt-file", str(prompt_file))),
+        cli(*start_args("--job-name", JOB, "--prompt", "-"), stdin=SECRET + "\n"),
+        cli(*start_args("--job-name", JOB), env_extra={"GROKBATCH_PROMPT": SECRET}),
+    ]
+    for result in same:
+        assert result.returncode == 0, result.stderr
+        assert "nothing left to do" in result.stderr
+        assert SECRET not in result.stdout + result.stderr
+    other = cli(*start_args("--job-name", JOB), env_extra={"GROKBATCH_PROMPT": "other"})
+    assert other.returncode == 2 and "different prompt" in other.stderr
+
+
+def test_empty_prompt_file_exits_2_and_writes_nothing(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path
+) -> None:
+    fake_account()
+    prompt_file = tmp_path / "prompt.txt"
+    prompt_file.write_text("\n", encoding="utf-8")
+    line = assert_usage_error(cli(*start_args("--prompt-file", str(prompt_file))),
+                              grokbatch_home)
+    assert "prompt.txt is empty" in line
+    assert_nothing_written(grokbatch_home)
+
+
+@pytest.mark.parametrize("other", [["--prompt", "x"], ["--prompts-file", "p.csv"]])
+def test_prompt_file_with_prompt_or_prompts_file_exits_2(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path,
+    other: list[str]
+) -> None:
+    fake_account()
+    prompt_file = tmp_path / "prompt.txt"
+    prompt_file.write_text("a prompt", encoding="utf-8")
+    line = assert_usage_error(
+        cli(*start_args("--prompt-file", str(prompt_file), *other)), grokbatch_home
+    )
+    assert "--prompt-file" in line
+
+
+# --------------------------------------------------------------------------- default job name
+def test_default_job_name_of_a_long_alias_and_post_id_is_valid_and_resumes_the_job(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    from grokbatch.jobs import default_job_name
+
+    alias = "a" * 64
+    permalink = "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001"
+    fake_account(alias)
+    name = default_job_name(alias, permalink, None, SECRET)
+    Manifest.create(paths.manifest_file(name), job_name=name, account_alias=alias,
+                    permalink=permalink, count=1, prompt=SECRET)
+    manifest = Manifest.open(paths.manifest_file(name))
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+    result = cli("run", "start", "--account", alias, "--permalink", permalink,
+                 "--prompt", SECRET, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["jobName"] == name

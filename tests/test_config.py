@@ -39,6 +39,7 @@ def no_flags(**given: Any) -> dict[str, Any]:
             "account", "permalink", "prompt", "prompts_file", "count", "parallel",
             "job_name", "headed", "timeout_s", "auto_download", "keep_profiles",
             "browser_path", "selectors", "cooldown_s", "max_attempts", "force",
+            "choice", "resolution", "prompt_file",
         )
     }
     flags.update(given)
@@ -283,7 +284,7 @@ def test_auto_delete_without_download_is_refused(tmp_path: Path) -> None:
 
 
 def test_zero_timeout_is_refused() -> None:
-    with pytest.raises(UsageError, match="timeout must be positive"):
+    with pytest.raises(UsageError, match="timeout must be positive and at most 3600"):
         build_run_config(None, no_flags(**BASE, timeout_s=0.0))
 
 
@@ -307,3 +308,195 @@ def test_parse_duration_accepts_plain_seconds_and_units(text: Any, seconds: floa
 def test_parse_duration_rejects_bad_values(text: Any) -> None:
     with pytest.raises(ConfigError):
         parse_duration(text, "--cooldown")
+
+
+# --------------------------------------------------------------------------- choice, resolution
+def test_choice_and_resolution_default_to_first_and_the_sites_default() -> None:
+    config = build_run_config(None, no_flags(**BASE))
+    assert config.choice == "first"
+    assert config.resolution is None
+
+
+@pytest.mark.parametrize(("key", "value"), [("choice", "second"), ("choice", "skip"),
+                                            ("resolution", "480p"), ("resolution", "720p")])
+def test_choice_and_resolution_are_read_from_the_config_file(tmp_path: Path, key: str,
+                                                             value: str) -> None:
+    config = build_run_config(write_config(tmp_path, {**BASE, key: value}), no_flags())
+    assert getattr(config, key) == value
+
+
+@pytest.mark.parametrize(("key", "value"), [("choice", "third"), ("choice", "First"),
+                                            ("choice", "first\n"), ("resolution", "1080p"),
+                                            ("resolution", "")])
+def test_unknown_choice_or_resolution_is_refused_naming_it(tmp_path: Path, key: str,
+                                                           value: str) -> None:
+    with pytest.raises(UsageError, match=key):
+        build_run_config(write_config(tmp_path, {**BASE, key: value}), no_flags())
+
+
+# --------------------------------------------------------------------------- seconds bounds
+_SECONDS_KEYS = ["timeout", "pageLoadTimeout", "elementTimeout", "shutdownGrace", "cooldown"]
+
+
+@pytest.mark.parametrize("key", _SECONDS_KEYS)
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_in_a_config_file_are_refused_naming_the_key_and_bounds(
+    tmp_path: Path, key: str, text: str
+) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(f'{{"account": "acct", "permalink": "{PERMALINK}", "{key}": {text}}}')
+    with pytest.raises(GrokBatchError, match=rf"{key}.* seconds") as info:
+        build_run_config(path, no_flags())
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("timeout_s", float("nan"), "timeout must be positive and at most 3600 seconds"),
+        ("timeout_s", float("inf"), "timeout must be positive and at most 3600 seconds"),
+        ("timeout_s", float("-inf"), "timeout must be positive and at most 3600 seconds"),
+        ("timeout_s", 1e308, "timeout must be positive and at most 3600 seconds"),
+        ("timeout_s", 3601.0, "timeout must be positive and at most 3600 seconds"),
+        ("page_load_timeout_s", 601.0, "pageLoadTimeout must be positive and at most 600"),
+        ("element_timeout_s", float("nan"), "elementTimeout must be positive and at most 600"),
+        ("shutdown_grace_s", 3601.0, "shutdownGrace must be from 0 to 3600 seconds"),
+        ("cooldown_s", 8 * 86400.0, "cooldown must be from 0 to 604800 seconds"),
+        ("cooldown_s", float("inf"), "cooldown must be from 0 to 604800 seconds"),
+    ],
+)
+def test_seconds_settings_outside_their_bounds_are_refused(field: str, value: float,
+                                                           message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        build_run_config(None, no_flags(**BASE, **{field: value}))
+
+
+@pytest.mark.parametrize(("key", "value"), [("timeout", 3600), ("pageLoadTimeout", 600),
+                                            ("shutdownGrace", 0), ("cooldown", "7d")])
+def test_seconds_settings_at_their_bounds_are_accepted(tmp_path: Path, key: str,
+                                                       value: Any) -> None:
+    build_run_config(write_config(tmp_path, {**BASE, key: value}), no_flags())
+
+
+def test_a_duration_too_long_to_be_a_number_is_refused() -> None:
+    with pytest.raises(ConfigError, match="finite"):
+        parse_duration("9" * 400 + "d", "--cooldown")
+
+
+def test_deeply_nested_config_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ConfigError, match=r"deep\.json is nested too deeply"):
+        build_run_config(path, no_flags())
+
+
+# --------------------------------------------------------------------------- browser path
+def test_browser_path_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(GrokBatchError, match="does not exist") as info:
+        build_run_config(None, no_flags(**BASE, browser_path=str(tmp_path / "nope")))
+    assert info.value.exit_code == 2
+
+
+def test_browser_path_that_is_not_executable_or_is_a_directory_is_refused(
+    tmp_path: Path
+) -> None:
+    plain = tmp_path / "chrome"
+    plain.write_text("#!/bin/sh\n")
+    plain.chmod(0o644)
+    with pytest.raises(GrokBatchError, match="is not executable"):
+        build_run_config(None, no_flags(**BASE, browser_path=str(plain)))
+    with pytest.raises(GrokBatchError, match="is not a file"):
+        build_run_config(None, no_flags(**BASE, browser_path=str(tmp_path)))
+
+
+def test_executable_browser_path_is_accepted(tmp_path: Path) -> None:
+    browser = tmp_path / "chrome"
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    config = build_run_config(None, no_flags(**BASE, browser_path=str(browser)))
+    assert config.browser_path == str(browser)
+
+
+# --------------------------------------------------------------------------- URLs and names
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:99999/imagine/post/x",  # port out of range
+        "http://127.0.0.1:abc/imagine/post/x",  # port not a number
+        "http://127.0.0.1:0/imagine/post/x",
+        "http://[::1/imagine/post/x",  # bad IPv6 literal
+        "https://grok.com/imagine/post/ab\ncd",  # urlsplit drops the newline silently
+        "https://grok.com/imagine/post/a c",
+    ],
+)
+def test_permalinks_with_a_bad_port_host_or_control_character_are_refused(url: str) -> None:
+    with pytest.raises(UsageError, match="permalink"):
+        build_run_config(None, no_flags(account="acct", permalink=url))
+
+
+def test_permalink_is_kept_without_surrounding_whitespace() -> None:
+    url = "https://grok.com/imagine/post/abc"
+    config = build_run_config(None, no_flags(account="acct", permalink=f"  {url}\n"))
+    assert config.permalink == url
+
+
+@pytest.mark.parametrize("name", ["abc\n", "abc\r\n", "a" * 64 + "\n"])
+def test_names_with_a_trailing_newline_are_refused(name: str) -> None:
+    with pytest.raises(UsageError, match="job name"):
+        build_run_config(None, no_flags(**BASE, job_name=name))
+    with pytest.raises(UsageError, match="account alias"):
+        build_run_config(None, no_flags(account=name, permalink=PERMALINK))
+
+
+def test_video_duration_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(UsageError, match="videoDuration"):
+        build_run_config(None, {**no_flags(**BASE), "video_duration": "max\n"})
+
+
+# --------------------------------------------------------------------------- prompt sources
+def test_prompt_file_is_the_prompt_without_its_trailing_newline(tmp_path: Path) -> None:
+    path = tmp_path / "prompt.txt"
+    path.write_text("two lines\nof prompt\n", encoding="utf-8")
+    config = build_run_config(None, {**no_flags(**BASE), "prompt_file": path})
+    assert config.prompt == "two lines\nof prompt"
+
+
+@pytest.mark.parametrize("content", ["", "\n", "  \n\n"])
+def test_empty_prompt_file_is_refused(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "prompt.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"prompt\.txt is empty"):
+        build_run_config(None, {**no_flags(**BASE), "prompt_file": path})
+
+
+def test_prompt_file_with_prompt_or_prompts_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "prompt.txt"
+    path.write_text("a prompt", encoding="utf-8")
+    with pytest.raises(UsageError, match="--prompt or --prompt-file"):
+        build_run_config(None, {**no_flags(**BASE, prompt="x"), "prompt_file": path})
+    with pytest.raises(UsageError, match="--prompt-file or --prompts-file"):
+        build_run_config(None, {**no_flags(**BASE, prompts_file=tmp_path / "p.csv"),
+                                "prompt_file": path})
+
+
+def test_prompt_dash_reads_the_prompt_from_stdin() -> None:
+    import io
+
+    config = build_run_config(None, no_flags(**BASE, prompt="-"),
+                              stdin=io.StringIO("from stdin\n"))
+    assert config.prompt == "from stdin"
+    with pytest.raises(ConfigError, match="standard input is empty"):
+        build_run_config(None, no_flags(**BASE, prompt="-"), stdin=io.StringIO(""))
+
+
+def test_prompt_environment_variable_is_used_only_when_nothing_else_gives_a_prompt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROKBATCH_PROMPT", "from env")
+    assert build_run_config(None, no_flags(**BASE)).prompt == "from env"
+    assert build_run_config(None, no_flags(**BASE, prompt="flag")).prompt == "flag"
+    with_prompt = write_config(tmp_path, {**BASE, "prompt": "file"})
+    assert build_run_config(with_prompt, no_flags()).prompt == "file"
+    with_csv = write_config(tmp_path, {**BASE, "promptsFile": "p.csv"}, name="csv.json")
+    config = build_run_config(with_csv, no_flags())
+    assert config.prompt is None and config.prompts_file == tmp_path / "p.csv"

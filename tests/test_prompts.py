@@ -54,7 +54,8 @@ def test_empty_prompt_names_the_row(tmp_path: Path) -> None:
     assert SECRET not in str(info.value)
 
 
-@pytest.mark.parametrize("bad", ["0", "-1", "abc", "1.5", "1001", "²"])
+@pytest.mark.parametrize("bad", ["0", "-1", "abc", "1.5", "1001", "²", "\uff13", "\u0663",
+                                 "\u09e9"])
 def test_bad_count_names_the_row_and_never_the_prompt(tmp_path: Path, bad: str) -> None:
     path = write_csv(tmp_path, f"prompt,count\nfine,1\n{SECRET},{bad}\n")
     with pytest.raises(ConfigError, match="row 3 has a bad count") as info:
@@ -96,3 +97,26 @@ def test_row_number_counts_blank_lines_as_the_file_shows_them(tmp_path: Path) ->
     path = write_csv(tmp_path, f"prompt,count\nfine,1\n\n{SECRET},0\n")
     with pytest.raises(ConfigError, match="row 4 has a bad count"):
         load_prompts_file(path, default_count=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "row"),
+    [
+        (f'prompt,count\n"{SECRET},1\n', 2),
+        (f'prompt,count\nfine,1\n\n"{SECRET},1\nnext,2\n', 4),
+        ('"prompt,count\nfine,1\n', 1),
+    ],
+)
+def test_unclosed_quote_is_refused_naming_the_row_where_it_opens(tmp_path: Path, text: str,
+                                                                  row: int) -> None:
+    path = write_csv(tmp_path, text)
+    with pytest.raises(ConfigError, match=f"row {row}: a quote is never closed") as info:
+        load_prompts_file(path, default_count=1)
+    assert SECRET not in str(info.value)
+
+
+def test_text_after_a_closing_quote_is_refused_naming_the_row(tmp_path: Path) -> None:
+    path = write_csv(tmp_path, f'prompt,count\n"{SECRET}"x,1\n')
+    with pytest.raises(ConfigError, match="row 2: not valid CSV") as info:
+        load_prompts_file(path, default_count=1)
+    assert SECRET not in str(info.value)

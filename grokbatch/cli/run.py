@@ -25,7 +25,15 @@ def start(
         None, help="Image post URL: https://grok.com/imagine/post/<id>."
     ),
     prompt: str | None = typer.Option(
-        None, help="Prompt for every video (never logged). Omit to let Grok choose."
+        None,
+        help="Prompt for every video (never logged). Any user can read it in `ps` while the "
+        "run lasts: prefer --prompt-file, `--prompt -` (read from stdin) or the "
+        "GROKBATCH_PROMPT environment variable. Omit all of them to let Grok choose.",
+    ),
+    prompt_file: Path | None = typer.Option(
+        None, "--prompt-file",
+        help="File holding the prompt (all of it, UTF-8; trailing newline dropped). Unlike "
+        "--prompt, it does not show in `ps`.",
     ),
     prompts_file: Path | None = typer.Option(
         None, "--prompts-file", help="CSV with a 'prompt' column and optional 'count' column."
@@ -51,6 +59,15 @@ def start(
     ),
     video_duration: str | None = typer.Option(
         None, "--video-duration", help="Video length from the site's menu: 6s, 10s or max."
+    ),
+    choice: str | None = typer.Option(
+        None, "--choice",
+        help="When the site asks which of two videos you prefer: keep the first, the second, "
+        "or skip the question (first|second|skip; default first).",
+    ),
+    resolution: str | None = typer.Option(
+        None, "--resolution",
+        help="Video resolution from the site's menu: 480p or 720p (default: the site's).",
     ),
     keep_profiles: bool | None = typer.Option(
         None, "--keep-profiles", help="Keep worker profile copies after the run."
@@ -85,6 +102,7 @@ def start(
             "account": account,
             "permalink": permalink,
             "prompt": prompt,
+            "prompt_file": prompt_file,
             "prompts_file": prompts_file,
             "count": count,
             "parallel": parallel,
@@ -95,6 +113,8 @@ def start(
             "auto_upscale": upscale,
             "auto_delete": delete,
             "video_duration": video_duration,
+            "choice": choice,
+            "resolution": resolution,
             "keep_profiles": keep_profiles or None,
             "browser_path": browser_path,
             "selectors": selectors,
