@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -29,7 +30,12 @@ REDACTED = "[prompt]"
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {extra[source]: <9} | {message}"
 
-_secrets: list[str] = []
+# A prompt shorter than this is redacted only where it stands as a whole word: replacing
+# every "e" in every line would garble the logs and hide nothing.
+WHOLE_WORD_BELOW = 4
+
+# Each secret, longest first, with the pattern that finds it as a whole word if it is short.
+_secrets: list[tuple[str, re.Pattern[str] | None]] = []
 _secrets_lock = threading.Lock()
 
 
@@ -43,17 +49,22 @@ def register_secret(text: str | None) -> None:
             for variant in (text, text.strip())
             for form in (variant, html.escape(variant), html.escape(variant, quote=False))
         }
-        for form in forms:
-            if form and form not in _secrets:
-                _secrets.append(form)
-        _secrets.sort(key=len, reverse=True)  # longest first, so no partial leftovers
+        known = {secret for secret, _ in _secrets}
+        for form in forms - known:
+            if form:
+                whole_word = (re.compile(rf"(?<!\w){re.escape(form)}(?!\w)")
+                              if len(form) < WHOLE_WORD_BELOW else None)
+                _secrets.append((form, whole_word))
+        _secrets.sort(key=lambda entry: len(entry[0]), reverse=True)  # no partial leftovers
 
 
 def redact(text: str) -> str:
-    """`text` with every registered secret replaced by `[prompt]`."""
-    for secret in _secrets:
+    """`text` with every registered secret replaced by `[prompt]` (a short one only where
+    it stands as a whole word)."""
+    for secret, whole_word in _secrets:
         if secret in text:
-            text = text.replace(secret, REDACTED)
+            text = (whole_word.sub(REDACTED, text) if whole_word is not None
+                    else text.replace(secret, REDACTED))
     return text
 
 

@@ -119,3 +119,31 @@ def test_secret_in_a_logged_exception_never_reaches_console_or_run_log(tmp_path:
     assert "generation failed" in console.getvalue()
     assert secret not in console.getvalue()
     assert secret not in run_log.read_text(encoding="utf-8")
+
+
+def test_short_prompt_is_redacted_only_as_a_whole_word() -> None:
+    register_secret("q")
+    register_secret("zqx")
+    line = "created job q-1: queue zqx ready (zqx) q"
+    r = REDACTED
+    assert redact(line) == f"created job {r}-1: queue {r} ready ({r}) {r}"
+    assert redact("quartz zqxz 2024 aq") == "quartz zqxz 2024 aq"
+
+
+def test_short_prompt_leaves_console_and_run_log_readable(tmp_path: Path) -> None:
+    register_secret("e")
+    console = io.StringIO()
+    configure_console(stream=console)
+    run_log = tmp_path / "run.log"
+    sink = add_run_log(run_log)
+    logger.info("job created with 3 video(s); prompt provided")
+    logger.info("typed e into the editor")
+    logger.remove(sink)
+    for text in (console.getvalue(), run_log.read_text(encoding="utf-8")):
+        assert "job created with 3 video(s); prompt provided" in text
+        assert f"typed {REDACTED} into the editor" in text
+
+
+def test_prompt_of_four_characters_or_more_is_redacted_inside_words() -> None:
+    register_secret("kiwi")
+    assert redact("kiwifruit") == f"{REDACTED}fruit"
