@@ -26,6 +26,7 @@ import orjson
 from grokbatch.errors import ManifestError
 from grokbatch.files import write_atomically
 from grokbatch.locks import exclusive_lock
+from grokbatch.manifest_schema import SCHEMA_VERSION, check_document
 from grokbatch.outcomes import RETRYABLE
 
 # A claimed item belongs to its worker until this long after its last renewal; the worker
@@ -159,27 +160,24 @@ def _recount(doc: dict[str, Any]) -> None:
 
 
 _VALID_STATUSES = frozenset(s.value for s in ItemStatus)
+_VALID_RUN_STATUSES = frozenset(s.value for s in RunStatus)
 
 
 def _validate(doc: Any, path: Path) -> dict[str, Any]:
-    """Check the document has the shape we rely on; raise ManifestError if not."""
-    if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-        raise ManifestError(f"manifest {path} is not a grokbatch manifest (no items list)")
-    try:
-        bad_index = next(
-            (n for n, item in enumerate(doc["items"])
-             if item["index"] != n or item["status"] not in _VALID_STATUSES),
-            None,
-        )
-    except (KeyError, TypeError):
-        raise ManifestError(f"manifest {path} has a malformed item") from None
-    if bad_index is not None:
-        raise ManifestError(f"manifest {path} has a malformed item at position {bad_index}")
-    return doc
+    """Check the document has the shape we rely on (ManifestError if not); recount it.
+
+    The counters are recomputed from the items rather than trusted, so an item edited by
+    hand, or a counter missing, can never make a run think there is nothing left to do.
+    """
+    checked = check_document(doc, path, run_statuses=_VALID_RUN_STATUSES,
+                             item_statuses=_VALID_STATUSES)
+    _recount(checked)
+    return checked
 
 
 def read_manifest_file(path: Path) -> dict[str, Any]:
-    """Read and validate a manifest file without locking (replace() makes reads atomic)."""
+    """Read, check and recount a manifest file without locking (replace() makes reads
+    atomic); the file itself is never changed by reading it."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -250,6 +248,7 @@ class Manifest:
             items = [new_item(i) for i in range(count)]
         stamp = now_iso()
         doc: dict[str, Any] = {
+            "schemaVersion": SCHEMA_VERSION,
             "id": str(uuid.uuid4()),
             "jobName": job_name,
             "accountAlias": account_alias,

@@ -588,3 +588,146 @@ def test_a_non_main_thread_never_waits_for_a_busy_lock(manifest_path: Path) -> N
     assert [type(e) for e in errors] == [LockBusyError]
     renew()  # the lock is free again: the same call succeeds
     assert len(errors) == 1
+
+
+# --------------------------------------------------------------------------- checked, not trusted
+def _edit(path: Path, change: Any) -> bytes:
+    """Apply `change(doc)` to the manifest file by hand; return the bytes written."""
+    doc = json.loads(path.read_text())
+    change(doc)
+    path.write_text(json.dumps(doc))
+    return path.read_bytes()
+
+
+def test_counts_are_recomputed_when_an_item_is_edited_back_to_pending(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    for _ in range(2):
+        _finish(manifest, "COMPLETED")
+
+    def reopen_first(doc: dict[str, Any]) -> None:
+        doc["items"][0].update(status="PENDING", completedAt=None)
+
+    written = _edit(manifest_path, reopen_first)  # counters still say 2 completed, 0 pending
+    snapshot = Manifest.open(manifest_path).snapshot()
+    assert (snapshot["pendingCount"], snapshot["completedCount"]) == (1, 1)
+    assert_counters_match_items(snapshot)
+    assert manifest_path.read_bytes() == written  # reading never rewrites the file
+
+
+@pytest.mark.parametrize("key", ["pendingCount", "batchSize", "completedCount", "failedCount",
+                                 "rateLimitedCount", "inProgressCount"])
+def test_a_missing_counter_is_recomputed_not_refused(manifest_path: Path, key: str) -> None:
+    manifest = make_manifest(manifest_path, count=3)
+    _finish(manifest, "COMPLETED")
+    written = _edit(manifest_path, lambda doc: doc.pop(key))
+    snapshot = Manifest.open(manifest_path).snapshot()
+    assert_counters_match_items(snapshot)
+    assert manifest_path.read_bytes() == written
+
+
+@pytest.mark.parametrize("key", ["status", "items", "permalink", "accountAlias", "jobName",
+                                 "createdAt", "updatedAt"])
+def test_a_missing_top_level_key_is_a_manifest_error_naming_it(manifest_path: Path,
+                                                               key: str) -> None:
+    make_manifest(manifest_path)
+    written = _edit(manifest_path, lambda doc: doc.pop(key))
+    with pytest.raises(ManifestError, match=rf"\b{key}\b.*missing") as info:
+        Manifest.open(manifest_path)
+    assert info.value.exit_code == 2
+    assert manifest_path.read_bytes() == written
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("leaseExpiresAt", "yesterday", r"item 1 field leaseExpiresAt is 'yesterday'"),
+        ("startedAt", "yesterday", r"item 1 field startedAt is 'yesterday'"),
+        ("startedAt", 5, r"item 1 field startedAt is 5"),
+        ("leaseExpiresAt", "2025-01-31T12:00:00", r"item 1 field leaseExpiresAt"),  # no offset
+        ("attempts", "two", r"item 1 field attempts"),
+        ("attempts", -1, r"item 1 field attempts"),
+        ("status", "DONE", r"item 1 field status is 'DONE', not one of"),
+        ("workerId", 7, r"item 1 field workerId"),
+        ("promptIndex", 3, r"item 1 field promptIndex"),
+        ("video", {"path": "x.mp4"}, r"item 1 field video"),
+        ("index", 0, r"item 1 field index must be 1"),
+    ],
+)
+def test_a_garbage_item_field_is_a_manifest_error_naming_field_and_item(
+    manifest_path: Path, field: str, value: Any, message: str
+) -> None:
+    make_manifest(manifest_path, count=2)
+    written = _edit(manifest_path, lambda doc: doc["items"][1].update({field: value}))
+    with pytest.raises(ManifestError, match=message):
+        Manifest.open(manifest_path)
+    assert manifest_path.read_bytes() == written
+
+
+@pytest.mark.parametrize("field", ["attempts", "status", "index", "workerId"])
+def test_a_missing_item_field_is_a_manifest_error_naming_field_and_item(
+    manifest_path: Path, field: str
+) -> None:
+    make_manifest(manifest_path, count=2)
+    written = _edit(manifest_path, lambda doc: doc["items"][1].pop(field))
+    with pytest.raises(ManifestError, match=rf"item 1 field {field}"):
+        Manifest.open(manifest_path)
+    assert manifest_path.read_bytes() == written
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("rateLimitedAt", "yesterday"), ("status", "SLEEPING"), ("createdAt", "soon"),
+     ("settings", []), ("prompt", 3), ("prompts", [{"prompt": 1}])],
+)
+def test_a_garbage_top_level_field_is_a_manifest_error_naming_it(
+    manifest_path: Path, field: str, value: Any
+) -> None:
+    make_manifest(manifest_path, prompt="secret words")
+    written = _edit(manifest_path, lambda doc: doc.update({field: value}))
+    with pytest.raises(ManifestError, match=field) as info:
+        Manifest.open(manifest_path)
+    assert "secret words" not in str(info.value)
+    assert manifest_path.read_bytes() == written
+
+
+def test_a_manifest_error_leaves_every_transaction_refused_and_the_file_unchanged(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    written = _edit(manifest_path, lambda doc: doc["items"][0].update(leaseExpiresAt="soon"))
+    for call in (lambda: manifest.claim_next_item("w1"), manifest.requeue_abandoned,
+                 lambda: manifest.reset_for_rerun(3)):
+        with pytest.raises(ManifestError, match="item 0 field leaseExpiresAt"):
+            call()
+    assert manifest_path.read_bytes() == written
+
+
+def test_new_manifests_carry_schema_version_1(manifest_path: Path) -> None:
+    make_manifest(manifest_path)
+    assert json.loads(manifest_path.read_text())["schemaVersion"] == 1
+
+
+def test_a_manifest_without_schema_version_is_read_as_version_1(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    _edit(manifest_path, lambda doc: doc.pop("schemaVersion"))
+    assert manifest.claim_next_item("w1") is not None
+
+
+def test_a_manifest_from_a_newer_grokbatch_is_refused_asking_for_an_upgrade(
+    manifest_path: Path,
+) -> None:
+    make_manifest(manifest_path)
+    written = _edit(manifest_path, lambda doc: doc.update(schemaVersion=2))
+    with pytest.raises(ManifestError, match=r"made by a newer grokbatch.*upgrade"):
+        Manifest.open(manifest_path)
+    assert manifest_path.read_bytes() == written
+
+
+@pytest.mark.parametrize("version", [0, "1", 1.5, True])
+def test_a_bad_schema_version_is_refused(manifest_path: Path, version: Any) -> None:
+    make_manifest(manifest_path)
+    _edit(manifest_path, lambda doc: doc.update(schemaVersion=version))
+    with pytest.raises(ManifestError, match="schemaVersion"):
+        Manifest.open(manifest_path)
