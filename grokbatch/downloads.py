@@ -27,6 +27,7 @@ from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.files import AtomicFile
+from grokbatch.paths import make_private_dir
 
 # Attempts per file: a failed fetch is usually a passing server error.
 DOWNLOAD_ATTEMPTS = 3
@@ -127,7 +128,7 @@ def download_video(
     `max_bytes` and a disk that refuses the file fail at once. Raises DownloadError.
     """
     try:
-        target_stem.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(target_stem.parent)  # 0700, like every directory under the run
     except OSError as exc:
         raise DownloadError(f"cannot save under {target_stem.parent.name}/: "
                             f"{exc.strerror or exc}") from None

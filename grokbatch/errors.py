@@ -11,6 +11,7 @@ class ExitCode:
 
     OK = 0
     FAILED_ITEMS = 1
+    FAILED = 1  # anything else that failed and is not a usage error: the disk, the site
     USAGE = 2
     AUTH_REQUIRED = 3
     JOB_LOCKED = 4
@@ -46,6 +47,20 @@ class JobMismatchError(GrokBatchError):
 
 class NoBrowserError(GrokBatchError):
     """No Chromium or Chrome executable could be found."""
+
+
+class DiskError(GrokBatchError, OSError):
+    """A file or directory could not be written or removed: disk full, read-only, denied.
+
+    Also an OSError, so code that handles OSError handles it unchanged.
+    """
+
+    exit_code = ExitCode.FAILED
+
+    @classmethod
+    def from_os_error(cls, action: str, path: object, exc: OSError) -> DiskError:
+        """`cannot <action> <path>: <cause>`, for the OSError `exc`."""
+        return cls(f"cannot {action} {path}: {exc.strerror or exc}")
 
 
 class AuthRequiredError(GrokBatchError):

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from grokbatch.errors import DiskError
 from grokbatch.paths import PRIVATE_FILE_MODE
 
 
@@ -61,10 +62,19 @@ class AtomicFile:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` (0600) in one step."""
-    with AtomicFile(path.parent, path.name) as tmp:
-        tmp.write(data)
-        tmp.commit(path)
+    """Replace `path` with `data` (0600) in one step; DiskError naming it if that fails.
+
+    Symlink-safe: the temp file is made new (O_EXCL), and `os.replace` replaces a symlink
+    at `path` rather than writing where it points.
+    """
+    try:
+        with AtomicFile(path.parent, path.name) as tmp:
+            tmp.write(data)
+            tmp.commit(path)
+    except DiskError:
+        raise
+    except OSError as exc:
+        raise DiskError.from_os_error("write", path, exc) from None
 
 
 def remove_stale_temp_files(directory: Path) -> int:

@@ -33,6 +33,7 @@ from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import redact
 from grokbatch.outcomes import Outcome
 from grokbatch.pagewatch import PageWatch
+from grokbatch.paths import make_private_dir, write_private_file
 from grokbatch.quota import fetch_quota
 from grokbatch.selectors import Selectors
 
@@ -389,15 +390,15 @@ class VideoGenerator:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")[:-3]
         stem = self.debug_dir / f"{self.worker_id}_{kind}_{stamp}"
         try:
-            self.debug_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.debug_dir)
             # The prompt is in the editor (split over elements in a rich editor): empty it
             # before anything is saved, rather than searching the saved text for it.
             self.page.locator(self.loc.prompt_editor).evaluate_all(
                 "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
                 " e.textContent = ''; } else { e.replaceChildren(); } })"
             )
-            stem.with_suffix(".html").write_text(redact(self.page.content()), encoding="utf-8")
-            self.page.screenshot(path=str(stem.with_suffix(".png")), timeout=5000)
+            write_private_file(stem.with_suffix(".html"), redact(self.page.content()).encode())
+            write_private_file(stem.with_suffix(".png"), self.page.screenshot(timeout=5000))
         except PlaywrightError as exc:
             logger.debug("{}: debug snapshot incomplete: {}", self.worker_id, _first_line(str(exc)))
         return str(stem)

@@ -31,7 +31,7 @@ from grokbatch.errors import (
 )
 from grokbatch.files import remove_stale_temp_files
 from grokbatch.generator import challenge_message, unknown_language_message
-from grokbatch.locks import job_lock
+from grokbatch.locks import job_is_running, job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
     Manifest,
@@ -289,6 +289,7 @@ def log_summary(summary: RunSummary) -> None:
 
 # --------------------------------------------------------------------- reporting
 def _read(job: str) -> dict[str, Any]:
+    """The job's manifest, checked and with its counters recomputed (see manifest.py)."""
     path = paths.manifest_file(job)
     if path.exists():
         clean_dead_run(job)
@@ -297,13 +298,24 @@ def _read(job: str) -> dict[str, Any]:
     return Manifest(path).snapshot()
 
 
+def _shown_status(job: str, doc: dict[str, Any]) -> str:
+    """The run's status as it is: a run recorded as working whose process is gone (killed,
+    the machine rebooted) is INTERRUPTED, though its manifest could not say so."""
+    working = (doc["status"] == RunStatus.IN_PROGRESS.value
+               or doc.get("inProgressCount", 0) > 0)
+    if working and paths.is_valid_name(job) and not job_is_running(job):
+        return RunStatus.INTERRUPTED.value
+    return str(doc["status"])
+
+
 def job_status(job: str) -> dict[str, Any]:
     """The job's status as `run status --json` prints it (no prompt text)."""
     doc = _read(job)
     until = cooldown_until(doc)
     return {
         "jobName": doc["jobName"],
-        "status": doc["status"],
+        "status": _shown_status(job, doc),
+        "recordedStatus": doc["status"],
         "accountAlias": doc["accountAlias"],
         "permalink": doc["permalink"],
         "batchSize": doc["batchSize"],
@@ -329,7 +341,10 @@ def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
     counts = report["counts"]
     lines = [
         f"job       {report['jobName']}",
-        f"status    {report['status']}",
+        f"status    {report['status']}" + (
+            f" (recorded as {report['recordedStatus']}, but no run of it is live: "
+            "rerun the same `run start` to continue)"
+            if report["status"] != report.get("recordedStatus", report["status"]) else ""),
         f"videos    {counts['COMPLETED']} completed, {counts['FAILED']} failed, "
         f"{counts['PENDING']} pending, {counts['IN_PROGRESS']} in progress "
         f"(of {report['batchSize']})",
@@ -370,9 +385,11 @@ def list_jobs() -> list[dict[str, Any]]:
                          "error": str(exc), "completedCount": 0, "failedCount": 0,
                          "batchSize": 0, "updatedAt": ""})
             continue
-        rows.append({k: doc.get(k) for k in ("jobName", "status", "completedCount",
-                                             "failedCount", "rateLimitedCount", "batchSize",
-                                             "createdAt", "updatedAt")})
+        row = {k: doc.get(k) for k in ("jobName", "status", "completedCount", "failedCount",
+                                       "rateLimitedCount", "batchSize", "createdAt",
+                                       "updatedAt")}
+        row["status"] = _shown_status(manifest_path.parent.name, doc)
+        rows.append(row)
     rows.sort(key=lambda r: str(r.get("updatedAt") or ""), reverse=True)
     return rows
 

@@ -24,7 +24,8 @@ from typing import Any, TextIO
 
 from loguru import logger
 
-from grokbatch.paths import PRIVATE_FILE_MODE
+from grokbatch.errors import DiskError
+from grokbatch.paths import NO_FOLLOW, PRIVATE_FILE_MODE
 
 REDACTED = "[prompt]"
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
@@ -105,13 +106,17 @@ def configure_console(*, verbose: bool = False, stream: TextIO | None = None) ->
 
 
 def add_run_log(path: Path) -> int:
-    """Also log to `path` (0600, appended); return the sink id for `logger.remove`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
-    os.close(fd)
-    os.chmod(path, PRIVATE_FILE_MODE)
+    """Also log to `path` (0600, appended, never through a symlink); return the sink id
+    for `logger.remove`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | NO_FOLLOW,
+                     PRIVATE_FILE_MODE)
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise DiskError.from_os_error("open log", path, exc) from None
     return logger.add(
-        _RedactingStream(open(path, "a", encoding="utf-8", buffering=1)),
+        _RedactingStream(os.fdopen(fd, "a", encoding="utf-8", buffering=1)),
         level="DEBUG",
         format=FILE_FORMAT,
         backtrace=False,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
-from grokbatch.errors import UsageError
+from grokbatch.errors import DiskError, UsageError
 
 HOME_ENV = "GROKBATCH_HOME"
 
@@ -23,6 +23,9 @@ MAX_NAME_LENGTH = 64
 
 PRIVATE_DIR_MODE = 0o700  # profiles hold session cookies
 PRIVATE_FILE_MODE = 0o600  # the manifest holds the prompt
+# Files grokbatch writes under its home are opened without following a symlink planted in
+# their place (0 where the platform has no such flag).
+NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def is_valid_name(value: str | None) -> bool:
@@ -49,10 +52,33 @@ def home() -> Path:
 
 
 def make_private_dir(path: Path) -> Path:
-    """Create `path` (and parents) and make it 0700."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, PRIVATE_DIR_MODE)
+    """Create `path` (and parents) and make it 0700; DiskError naming it if that fails.
+
+    A symlink someone put in its place (videos/ on another disk, say) is used as it is:
+    the mode of a directory elsewhere is not ours to change.
+    """
+    try:
+        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        if not path.is_symlink():
+            os.chmod(path, PRIVATE_DIR_MODE)
+    except OSError as exc:
+        raise DiskError.from_os_error("create directory", path, exc) from None
     return path
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` (created or truncated, 0600), never through a symlink.
+
+    For files nobody reads while they are written (debug snapshots); a file that others
+    read uses `files.write_atomically`.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NO_FOLLOW, PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), PRIVATE_FILE_MODE)  # an existing file keeps its old mode
+            fh.write(data)
+    except OSError as exc:
+        raise DiskError.from_os_error("write", path, exc) from None
 
 
 def accounts_dir() -> Path:

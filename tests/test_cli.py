@@ -583,3 +583,104 @@ def test_default_job_name_of_a_long_alias_and_post_id_is_valid_and_resumes_the_j
                  "--prompt", SECRET, "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["jobName"] == name
+
+
+# --------------------------------------------------------------------------- manifest checks
+def _edit_manifest(manifest: Manifest, change: Callable[[dict], None]) -> bytes:
+    doc = json.loads(manifest.path.read_text())
+    change(doc)
+    manifest.path.write_text(json.dumps(doc))
+    return manifest.path.read_bytes()
+
+
+@pytest.mark.parametrize("key", ["status", "items", "permalink", "accountAlias"])
+def test_status_and_start_on_a_manifest_missing_a_key_exit_2_naming_it_file_unchanged(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, key: str
+) -> None:
+    fake_account()
+    manifest = make_job(grokbatch_home, count=2, completed=1)
+    written = _edit_manifest(manifest, lambda doc: doc.pop(key))
+    for result in (cli("run", "status", JOB), cli(*start_args("--job-name", JOB,
+                                                              "--prompt", SECRET))):
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and key in lines[0] and "internal error" not in lines[0]
+        assert SECRET not in result.stderr
+    assert manifest.path.read_bytes() == written
+
+
+def test_status_of_a_garbage_lease_exits_2_naming_field_and_item(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    manifest = make_job(grokbatch_home, count=2, completed=1)
+    written = _edit_manifest(manifest, lambda doc: doc["items"][1].update(
+        leaseExpiresAt="yesterday"))
+    result = cli("run", "status", JOB, "--json")
+    assert result.returncode == 2
+    assert "item 1 field leaseExpiresAt is 'yesterday'" in result.stderr
+    assert result.stdout == ""
+    assert manifest.path.read_bytes() == written
+
+
+def test_status_and_list_recompute_counts_a_hand_edit_made_stale(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    manifest = make_job(grokbatch_home, count=2, completed=2)
+    _edit_manifest(manifest, lambda doc: (doc["items"][0].update(status="PENDING"),
+                                          doc.pop("batchSize")))
+    listing = json.loads(cli("run", "list", "--json").stdout)
+    assert [(r["completedCount"], r["batchSize"]) for r in listing] == [(1, 2)]
+    status = json.loads(cli("run", "status", JOB, "--json").stdout)
+    assert status["batchSize"] == 2 and status["counts"]["PENDING"] == 1
+
+
+def test_a_manifest_from_a_newer_grokbatch_exits_2_asking_for_an_upgrade(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    manifest = make_job(grokbatch_home)
+    written = _edit_manifest(manifest, lambda doc: doc.update(schemaVersion=9))
+    result = cli("run", "status", JOB)
+    assert result.returncode == 2
+    assert "newer grokbatch" in result.stderr and "upgrade" in result.stderr
+    assert manifest.path.read_bytes() == written
+
+
+def test_run_status_of_a_run_whose_process_is_gone_shows_interrupted(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    manifest = make_job(grokbatch_home, count=2)
+    assert manifest.claim_next_item("w1") is not None  # by this test's PID: gone for the CLI
+    before = manifest.path.read_bytes()
+    text = cli("run", "status", JOB)
+    assert text.returncode == 0, text.stderr
+    assert "status    INTERRUPTED" in text.stdout
+    report = json.loads(cli("run", "status", JOB, "--json").stdout)
+    assert (report["status"], report["recordedStatus"]) == ("INTERRUPTED", "IN_PROGRESS")
+    assert manifest.path.read_bytes() == before
+
+
+def test_run_status_while_a_run_holds_the_lock_shows_in_progress(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    from grokbatch.locks import job_lock
+
+    manifest = make_job(grokbatch_home, count=2)
+    assert manifest.claim_next_item("w1") is not None
+    with job_lock(JOB):
+        report = json.loads(cli("run", "status", JOB, "--json").stdout)
+    assert report["status"] == "IN_PROGRESS"
+
+
+# --------------------------------------------------------------------------- the disk
+def test_runs_directory_that_cannot_be_made_exits_1_naming_it_and_leaves_no_lock(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    """A regular file where runs/ should be: every mkdir under it fails, even for root."""
+    fake_account()
+    (grokbatch_home / "runs").write_text("not a directory")
+    result = cli(*start_args("--job-name", JOB, "--prompt", SECRET))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"grokbatch: error: cannot create directory "
+                     f"{grokbatch_home / 'runs' / JOB}: Not a directory"]
+    assert not list(grokbatch_home.rglob("run.lock"))

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
+import errno
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, ClassVar
 
-from grokbatch import paths
+import pytest
+from loguru import logger
+
+from grokbatch import jobs, paths
+from grokbatch.config import RunConfig, build_run_config
 from grokbatch.jobs import default_job_name
+from grokbatch.locks import job_lock
+from grokbatch.manifest import ItemStatus, Manifest, RunStatus
+from grokbatch.runner import RunSummary
 
 UUID_POST = "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001"
 
@@ -33,3 +46,128 @@ def test_default_job_name_that_fits_is_what_older_versions_made() -> None:
     """Jobs started before names were shortened are found by the same command."""
     name = default_job_name("main", "https://grok.com/imagine/post/abc123", None, "p")
     assert name.startswith("main-abc123-") and len(name) == len("main-abc123-") + 8
+
+
+# --------------------------------------------------------------------------- run start, in process
+PERMALINK = "http://127.0.0.1:9/imagine/post/abc123"
+JOB = "myjob"
+
+
+@pytest.fixture(autouse=True)
+def reset_loguru() -> Iterator[None]:
+    """jobs.start configures loguru; leave it as we found it."""
+    yield
+    logger.remove()
+    logger.configure(extra={})
+    logger.add(sys.stderr)
+
+
+def _config(**flags: Any) -> RunConfig:
+    return build_run_config(None, {"account": "acct", "permalink": PERMALINK,
+                                   "job_name": JOB, "prompt": "a prompt", **flags})
+
+
+def _make_job(count: int = 2, completed: int = 0, claimed: int = 0) -> Manifest:
+    manifest = Manifest.create(paths.manifest_file(JOB), job_name=JOB, account_alias="acct",
+                               permalink=PERMALINK, count=count, prompt="a prompt")
+    for _ in range(completed):
+        item = manifest.claim_next_item("w1")
+        assert item is not None
+        manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+    for _ in range(claimed):
+        assert manifest.claim_next_item("w2", pid=os.getpid()) is not None
+    return manifest
+
+
+class _FakeRunner:
+    """Stands in for ParallelRunner: records what it was asked to run, starts nothing."""
+
+    pending_seen: ClassVar[list[int]] = []
+
+    def __init__(self, config: Any, job: str, manifest: Manifest, *args: Any,
+                 **kwargs: Any) -> None:
+        self.job, self.manifest = job, manifest
+
+    def run(self) -> RunSummary:
+        doc = self.manifest.snapshot()
+        _FakeRunner.pending_seen.append(doc["pendingCount"])
+        return RunSummary(job_name=self.job, run_dir=paths.run_dir(self.job),
+                          status=doc["status"], exit_code=0, counts={}, failed_by_kind={},
+                          wall_s=0.0)
+
+
+def test_an_item_edited_back_to_pending_is_run_again_not_nothing_left_to_do(
+    fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_account()
+    manifest = _make_job(count=2, completed=2)
+
+    def reopen(doc: dict[str, Any]) -> None:
+        doc["items"][1].update(status="PENDING", completedAt=None)
+
+    doc = json.loads(manifest.path.read_text())
+    reopen(doc)
+    manifest.path.write_text(json.dumps(doc))  # counters still say 2 completed, 0 pending
+    monkeypatch.setattr(jobs, "ParallelRunner", _FakeRunner)
+    _FakeRunner.pending_seen = []
+    summary = jobs.start(_config())
+    assert summary.message != "nothing left to do"
+    assert _FakeRunner.pending_seen == [1]
+    listed = jobs.list_jobs()
+    assert [(r["completedCount"], r["batchSize"]) for r in listed] == [(1, 2)]
+
+
+# --------------------------------------------------------------------------- interrupted runs
+def test_status_of_a_run_whose_process_is_gone_is_interrupted_and_the_file_unchanged() -> None:
+    manifest = _make_job(count=3, completed=1, claimed=1)
+    before = manifest.path.read_bytes()
+    report = jobs.job_status(JOB)
+    assert report["status"] == "INTERRUPTED"
+    assert report["recordedStatus"] == "IN_PROGRESS"
+    assert "INTERRUPTED (recorded as IN_PROGRESS" in jobs.format_status(report)
+    assert [r["status"] for r in jobs.list_jobs()] == ["INTERRUPTED"]
+    assert manifest.path.read_bytes() == before
+    assert not paths.run_lock_file(JOB).exists()  # looking made no lock file
+
+
+def test_status_of_a_run_holding_its_lock_stays_in_progress() -> None:
+    _make_job(count=2, claimed=1)
+    with job_lock(JOB):
+        assert jobs.job_status(JOB)["status"] == "IN_PROGRESS"
+        assert [r["status"] for r in jobs.list_jobs()] == ["IN_PROGRESS"]
+    assert jobs.job_status(JOB)["status"] == "INTERRUPTED"  # lock file left, lock free
+
+
+def test_status_of_a_finished_run_is_what_the_manifest_says() -> None:
+    _make_job(count=1, completed=1)
+    Manifest.open(paths.manifest_file(JOB)).set_status(RunStatus.COMPLETED)
+    report = jobs.job_status(JOB)
+    assert report["status"] == report["recordedStatus"] == "COMPLETED"
+
+
+# --------------------------------------------------------------------------- the disk
+def test_full_disk_at_manifest_creation_is_one_error_line_exit_1_and_no_lock_file_left(
+    fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    from grokbatch import files
+    from grokbatch.cli.app import main
+
+    fake_account()
+
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", disk_full)
+    monkeypatch.setattr(sys, "argv", ["grokbatch", "run", "start", "--account", "acct",
+                                      "--permalink", PERMALINK, "--job-name", JOB])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"grokbatch: error: cannot write {paths.manifest_file(JOB)}: "
+                   "No space left on device"]
+    run_dir = paths.run_dir(JOB)
+    assert not paths.run_lock_file(JOB).exists()
+    assert not paths.manifest_file(JOB).exists()
+    assert not list(run_dir.glob(".*.tmp"))

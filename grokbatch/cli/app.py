@@ -61,6 +61,12 @@ def main() -> None:
             raise
         typer.echo(f"grokbatch: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
+    except OSError as exc:  # the disk or the system said no: not a bug, say what and where
+        if debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        typer.echo(f"grokbatch: error: {redact(where + (exc.strerror or str(exc)))}", err=True)
+        sys.exit(ExitCode.FAILED)
     except Exception as exc:  # a bug: one line, no locals, unless debugging
         if debug:
             raise

@@ -167,3 +167,19 @@ def test_report_gallery_videos_play_in_chromium(home, simulator, browser):
     with_prompts = run_cli(home, "run", "report", "job", "--include-prompts")
     assert with_prompts.code == 0
     assert SECRET_PROMPT in report.read_text()
+
+
+def test_videos_and_debug_snapshots_are_private_to_the_user(home, simulator):
+    """videos/ and debug/ are 0700 and every file in them 0600 (they show what you made)."""
+    sim = simulator("--generation-seconds", "0.3", "--moderate-every", "2")
+    result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=1))
+    assert result.code == 1, result.stderr  # one video made, one moderated
+    run_dir = home / "runs" / "job"
+    for name in ("videos", "debug"):
+        folder = run_dir / name
+        assert folder.stat().st_mode & 0o777 == 0o700, name
+        files = list(folder.iterdir())
+        assert files, name
+        for path in files:
+            assert path.stat().st_mode & 0o777 == 0o600, path
+    assert {p.suffix for p in (run_dir / "debug").iterdir()} == {".png", ".html"}

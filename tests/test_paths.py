@@ -1,0 +1,120 @@
+"""Private directories and files under GROKBATCH_HOME: modes, symlinks, the disk saying no.
+
+paths.py holds the helpers; the writers that use them (files, logs, locks, downloads,
+browser) are checked here too, each for what it writes under a run directory.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from grokbatch import paths
+from grokbatch.downloads import BrowserIdentity, download_video
+from grokbatch.errors import DiskError
+from grokbatch.files import write_atomically
+from grokbatch.locks import exclusive_lock, job_lock
+from grokbatch.logs import add_run_log
+from tests.video_server import COOKIE, VIDEO, video_server
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_make_private_dir_creates_0700_and_tightens_an_existing_0755(tmp_path: Path) -> None:
+    made = paths.make_private_dir(tmp_path / "a" / "debug")
+    assert mode(made) == 0o700
+    loose = tmp_path / "videos"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    assert mode(paths.make_private_dir(loose)) == 0o700
+
+
+def test_make_private_dir_under_a_regular_file_is_a_disk_error_naming_it(
+    tmp_path: Path
+) -> None:
+    (tmp_path / "runs").write_text("a file")
+    with pytest.raises(DiskError, match=r"cannot create directory .*runs/job: Not a directory"):
+        paths.make_private_dir(tmp_path / "runs" / "job")
+
+
+def test_write_private_file_is_0600_even_over_a_0644_file(tmp_path: Path) -> None:
+    target = tmp_path / "snap.html"
+    target.write_text("old")
+    target.chmod(0o644)
+    paths.write_private_file(target, b"<html></html>")
+    assert target.read_bytes() == b"<html></html>"
+    assert mode(target) == 0o600
+
+
+def _planted_link(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A symlink at tmp_path/run/<name> pointing at a file outside the run directory."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir(exist_ok=True)
+    link = run_dir / name
+    link.symlink_to(outside)
+    return link, outside
+
+
+def test_debug_file_is_not_written_through_a_planted_symlink(tmp_path: Path) -> None:
+    link, outside = _planted_link(tmp_path, "worker-0_TIMEOUT_1.html")
+    with pytest.raises(DiskError, match=r"worker-0_TIMEOUT_1\.html"):
+        paths.write_private_file(link, b"snapshot")
+    assert outside.read_text() == "keep me"
+
+
+def test_run_log_is_not_opened_through_a_planted_symlink(tmp_path: Path) -> None:
+    link, outside = _planted_link(tmp_path, "run.log")
+    with pytest.raises(DiskError, match=r"cannot open log .*run\.log"):
+        add_run_log(link)
+    assert outside.read_text() == "keep me"
+
+
+def test_lock_files_are_not_opened_through_a_planted_symlink(tmp_path: Path) -> None:
+    link, outside = _planted_link(tmp_path, "manifest.json.lock")
+    with pytest.raises(DiskError, match=r"manifest\.json\.lock"), exclusive_lock(link):
+        pass
+    run_lock = paths.run_lock_file("job")
+    paths.make_private_dir(run_lock.parent)
+    run_lock.symlink_to(outside)
+    with pytest.raises(DiskError, match=r"run\.lock"), job_lock("job"):
+        pass
+    assert outside.read_text() == "keep me"
+
+
+def test_atomic_write_replaces_a_planted_symlink_instead_of_following_it(
+    tmp_path: Path
+) -> None:
+    link, outside = _planted_link(tmp_path, "manifest.json")
+    write_atomically(link, b"{}")
+    assert not link.is_symlink() and link.read_bytes() == b"{}"
+    assert mode(link) == 0o600
+    assert outside.read_text() == "keep me"
+
+
+def test_downloaded_videos_are_0600_in_a_0700_videos_directory(tmp_path: Path) -> None:
+    with video_server() as (base, _):
+        video = download_video(f"{base}/video.mp4", tmp_path / "videos" / "job-000", tmp_path,
+                               BrowserIdentity("grokbatch-test", lambda url: COOKIE),
+                               timeout_s=10.0)
+    saved = tmp_path / video.path
+    assert saved.read_bytes() == VIDEO
+    assert mode(saved) == 0o600
+    assert mode(tmp_path / "videos") == 0o700
+
+
+def test_a_job_lock_that_fails_its_run_removes_the_lock_file_it_made() -> None:
+    with pytest.raises(DiskError), job_lock("job"):
+        raise DiskError("cannot write manifest.json: No space left on device")
+    assert not paths.run_lock_file("job").exists()
+    with job_lock("job"):
+        pass
+    assert paths.run_lock_file("job").exists()  # a run that ended well keeps its PID file
+    with pytest.raises(DiskError), job_lock("job"):
+        raise DiskError("full")
+    assert paths.run_lock_file("job").exists()  # not made by that run: left as it was
