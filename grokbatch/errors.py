@@ -63,6 +63,18 @@ class DiskError(GrokBatchError, OSError):
         return cls(f"cannot {action} {path}: {exc.strerror or exc}")
 
 
+class SiteUnreachableError(GrokBatchError):
+    """The site (or the simulator) could not be reached."""
+
+    exit_code = ExitCode.FAILED
+
+
+class InterruptedBySignalError(GrokBatchError):
+    """SIGINT or SIGTERM stopped the command after it cleaned up."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
 class AuthRequiredError(GrokBatchError):
     """The account's stored session is not signed in."""
 

@@ -12,9 +12,11 @@ import contextlib
 import os
 import shutil
 import signal
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from grokbatch.errors import DiskError
 from grokbatch.paths import PRIVATE_DIR_MODE, make_private_dir
 
 # Directory and file names that are caches or per-process state, at any depth.
@@ -152,8 +154,27 @@ def kill_browsers_using(root: Path) -> int:
 
 
 def remove_profile(path: Path) -> None:
-    """Delete a profile copy; missing is fine."""
+    """Delete a profile copy; missing is fine, and so is a part that will not go."""
     shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_tree(path: Path) -> None:
+    """Delete `path` and everything in it, or raise DiskError naming the first file that
+    could not be removed and why (a read-only disk, a file marked immutable)."""
+    failures: list[tuple[str, BaseException]] = []
+
+    def record(failed: str, exc: BaseException) -> None:
+        if not isinstance(exc, FileNotFoundError):  # Chromium may delete as we do
+            failures.append((failed, exc))
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=lambda function, failed, exc: record(failed, exc))
+    else:
+        shutil.rmtree(path, onerror=lambda function, failed, info: record(failed, info[1]))
+    if failures:
+        failed, exc = failures[0]
+        cause = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DiskError(f"cannot remove {failed}: {cause}")
 
 
 def tree_size(path: Path) -> int:

@@ -26,7 +26,7 @@ def add(
         False, "--headless", help="No window (only useful with a site that signs in by itself)."
     ),
     timeout: float = typer.Option(
-        _SIGN_IN_TIMEOUT_S, help="Seconds to wait for the sign-in to finish.", min=1
+        _SIGN_IN_TIMEOUT_S, help="Seconds to wait for the sign-in to finish (at most 3600)."
     ),
     browser_path: str | None = typer.Option(
         None, "--browser-path", envvar="GROKBATCH_BROWSER", help="Chromium/Chrome executable."

@@ -5,7 +5,13 @@ the simulator's own counters."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -239,3 +245,89 @@ def test_imported_chrome_profile_is_signed_in_and_makes_videos(home, simulator):
     assert statuses(manifest(home, "imported")) == ["COMPLETED"] * 2
     again = run_cli(home, "accounts", "import", "imported", "--from-chrome-profile", str(source))
     assert again.code == 2 and "already exists" in again.stderr
+
+
+# --- accounts add that fails, or is interrupted, keeps nothing ------------------------------
+# Bound on waiting for the browser of `accounts add` to start, and for it to exit after.
+_BROWSER_WAIT_S = 60.0
+
+
+def _pids_mentioning(text: str) -> list[int]:
+    """PIDs whose command line contains `text` (a Chromium launched on a profile names it)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if text.encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _wait_until(condition, what: str, timeout_s: float = _BROWSER_WAIT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_account_add_to_an_unreachable_site_exits_1_in_one_line_and_keeps_nothing(
+    grokbatch_home,
+):
+    result = run_cli(grokbatch_home, "accounts", "add", "nowhere", "--url",
+                     "http://127.0.0.1:9/imagine", "--headless", "--timeout", "30")
+    assert result.code == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot open http://127.0.0.1:9/imagine" in lines[0]
+    assert "internal error" not in lines[0]
+    assert not (grokbatch_home / "accounts" / "nowhere").exists()
+    after = run_cli(grokbatch_home, "run", "start", "--account", "nowhere", "--permalink",
+                    "http://127.0.0.1:9/imagine/post/x")
+    assert after.code == 2 and "unknown account 'nowhere'" in after.stderr
+
+
+def test_account_add_with_a_browser_that_does_not_start_exits_2_and_keeps_nothing(
+    grokbatch_home, simulator, tmp_path
+):
+    sim = simulator("--auto-login")
+    fake = tmp_path / "not-a-browser"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    result = run_cli(grokbatch_home, "accounts", "add", "fresh", "--url", f"{sim.url}/imagine",
+                     "--headless", "--browser-path", str(fake))
+    assert result.code == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"browser {fake} did not start" in lines[0]
+    assert not (grokbatch_home / "accounts" / "fresh").exists()
+
+
+def test_sigint_while_account_add_waits_for_sign_in_exits_130_and_closes_the_browser(
+    grokbatch_home, simulator
+):
+    sim = simulator()  # no --auto-login: the page asks to sign in, and add waits
+    profile = grokbatch_home / "accounts" / "waiting" / "profile"
+    env = {**os.environ, "GROKBATCH_HOME": str(grokbatch_home)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grokbatch", "accounts", "add", "waiting", "--url",
+         f"{sim.url}/imagine", "--headless", "--timeout", "600"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        _wait_until(lambda: (profile / "Default").is_dir() or proc.poll() is not None,
+                    "the browser to start")
+        assert proc.poll() is None, proc.communicate()[1]
+        assert _pids_mentioning(str(profile))  # Chromium is up on the new profile
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=_BROWSER_WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines() == [
+        "grokbatch: error: interrupted before account waiting signed in"]
+    _wait_until(lambda: not _pids_mentioning(str(profile)), "Chromium to exit")
+    assert not (grokbatch_home / "accounts" / "waiting").exists()
