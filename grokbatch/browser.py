@@ -14,9 +14,14 @@ from pathlib import Path
 
 from playwright.sync_api import BrowserContext, Playwright
 
+from grokbatch import paths
 from grokbatch.errors import NoBrowserError
 
 BROWSER_ENV = "GROKBATCH_BROWSER"
+# Chromium keeps its crash-report database (and any dump: page memory, so cookies and the
+# prompt) in ~/.config/chromium/Crash Reports whatever the profile. This variable moves it
+# (Debian's Chromium 1xx honours it, not --crash-dumps-dir; Chrome honours both).
+CRASH_DUMPS_ENV = "BREAKPAD_DUMP_LOCATION"
 
 _PATH_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _CHROME_LOCATIONS = (
@@ -92,13 +97,18 @@ def find_browser(playwright: Playwright, explicit: str | None = None) -> Browser
 
 def launch_args(headless: bool) -> list[str]:
     """Command-line flags for a worker's browser."""
-    args = list(BASE_ARGS)
+    args = [*BASE_ARGS, f"--crash-dumps-dir={paths.crash_dumps_dir()}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         args.append("--no-sandbox")  # Chromium refuses to start as root with the sandbox
     if headless:
         # No GPU and no software GL fallback: the page needs neither (-24 MB).
         args += ["--disable-gpu", "--disable-software-rasterizer", "--mute-audio"]
     return args
+
+
+def browser_env() -> dict[str, str | float | bool]:
+    """The environment a browser is launched with: ours, crash dumps under our home."""
+    return {**os.environ, CRASH_DUMPS_ENV: str(paths.crash_dumps_dir())}
 
 
 def launch_persistent(
@@ -110,12 +120,14 @@ def launch_persistent(
     timeout_s: float,
 ) -> BrowserContext:
     """Launch a browser on `profile_dir`, bounded by `timeout_s`."""
+    paths.make_private_dir(paths.crash_dumps_dir())
     return playwright.chromium.launch_persistent_context(
         str(profile_dir),
         executable_path=choice.executable_path,
         channel=choice.channel,
         headless=headless,
         args=launch_args(headless),
+        env=browser_env(),
         timeout=timeout_s * 1000,
         viewport={"width": 1280, "height": 800},
         accept_downloads=False,

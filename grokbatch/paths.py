@@ -136,6 +136,11 @@ def videos_dir(job: str) -> Path:
     return run_dir(job) / "videos"
 
 
+def crash_dumps_dir() -> Path:
+    """Where Chromium writes crash dumps (they hold page memory: cookies, the prompt)."""
+    return home() / "crash-dumps"
+
+
 def report_file(job: str) -> Path:
     """The job's HTML report."""
     return run_dir(job) / "report.html"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grokbatch import paths
+from grokbatch import browser, paths
 from grokbatch.downloads import BrowserIdentity, download_video
 from grokbatch.errors import DiskError
 from grokbatch.files import write_atomically
@@ -118,3 +118,11 @@ def test_a_job_lock_that_fails_its_run_removes_the_lock_file_it_made() -> None:
     with pytest.raises(DiskError), job_lock("job"):
         raise DiskError("full")
     assert paths.run_lock_file("job").exists()  # not made by that run: left as it was
+
+
+def test_chromium_crash_dumps_go_under_grokbatch_home(grokbatch_home: Path) -> None:
+    dumps = grokbatch_home.resolve() / "crash-dumps"
+    assert paths.crash_dumps_dir() == dumps
+    assert f"--crash-dumps-dir={dumps}" in browser.launch_args(headless=True)
+    assert f"--crash-dumps-dir={dumps}" in browser.launch_args(headless=False)
+    assert browser.browser_env()["BREAKPAD_DUMP_LOCATION"] == str(dumps)

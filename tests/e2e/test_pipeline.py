@@ -331,3 +331,18 @@ def test_sigint_while_account_add_waits_for_sign_in_exits_130_and_closes_the_bro
         "grokbatch: error: interrupted before account waiting signed in"]
     _wait_until(lambda: not _pids_mentioning(str(profile)), "Chromium to exit")
     assert not (grokbatch_home / "accounts" / "waiting").exists()
+
+
+def test_chromium_crash_reports_are_kept_under_grokbatch_home_not_in_home(
+    grokbatch_home, simulator, tmp_path
+):
+    sim = simulator("--auto-login")
+    user_home = tmp_path / "user-home"
+    user_home.mkdir()
+    result = run_cli(grokbatch_home, "accounts", "add", "fresh", "--url", f"{sim.url}/imagine",
+                     "--headless", env_extra={"HOME": str(user_home)})
+    assert result.code == 0, result.stderr
+    assert not (user_home / ".config" / "chromium" / "Crash Reports").exists()
+    dumps = grokbatch_home / "crash-dumps"
+    assert dumps.is_dir() and (dumps.stat().st_mode & 0o777) == 0o700
+    assert any(dumps.iterdir())  # Chromium's crash-report database lives here now
