@@ -56,3 +56,19 @@ def test_every_command_and_flag_the_readme_shows_exists() -> None:
         env={**os.environ, "COLUMNS": "200"},
     ).stdout
     assert "--include-prompts" in report_help
+
+
+def test_readme_key_list_names_every_config_key_and_no_other() -> None:
+    from grokbatch.config import CONFIG_KEYS
+
+    paragraph = re.search(r"^Keys: (.*?)Unknown keys", README, re.M | re.S)
+    assert paragraph, "README has no 'Keys:' paragraph"
+    listed = {key.strip() for quoted in re.findall(r"`([^`]+)`", paragraph.group(1))
+              for key in quoted.split(",") if key.strip()}
+    assert listed == set(CONFIG_KEYS)
+
+
+def test_readme_shows_the_private_ways_to_give_a_prompt() -> None:
+    for text in ("`--prompt-file PATH`", "`--prompt -`", "`GROKBATCH_PROMPT`", "`ps`",
+                 "`--choice first|second|skip`", "`--resolution 480p|720p`"):
+        assert text in README, text
