@@ -24,9 +24,9 @@ SCHEMA_VERSION = 1
 _REQUIRED_TEXT = ("jobName", "accountAlias", "permalink")
 _OPTIONAL_TEXT = ("id", "prompt", "lastError", "stopReason")
 _REQUIRED_TIMES = ("createdAt", "updatedAt")
-_OPTIONAL_TIMES = ("rateLimitedAt",)
+_OPTIONAL_TIMES = ("rateLimitedAt", "cooldownUntil")
 _ITEM_TIMES = ("createdAt", "startedAt", "completedAt", "leaseExpiresAt")
-_ITEM_TEXT = ("error", "errorKind", "videoUrl", "videoId")
+_ITEM_TEXT = ("error", "errorKind", "videoUrl", "videoId", "choice")
 # Shown in place of a value that must not be quoted (it may be a prompt) or is too long.
 _MAX_SHOWN = 40
 
@@ -80,6 +80,14 @@ def _check_top_level(doc: dict[str, Any], run_statuses: frozenset[str]) -> None:
     for key in _OPTIONAL_TIMES:
         _check_time(doc, key)
     _check_optional(doc, "settings", dict, "an object")
+    _check_optional(doc, "generationBudget", int, "a whole number")
+    quota = doc.get("lastQuota")
+    if quota is not None and not (
+        isinstance(quota, dict) and isinstance(quota.get("available"), bool)
+        and isinstance(quota.get("checkedAt"), str)
+        and (quota.get("remainingQueries") is None or _is_int(quota["remainingQueries"]))
+    ):
+        raise _Bad("lastQuota", "must hold available, checkedAt and remainingQueries")
     if "prompts" in doc:
         rows = doc["prompts"]
         if not isinstance(rows, list) or not rows:
@@ -108,6 +116,12 @@ def _check_item(item: Any, position: int, statuses: frozenset[str], prompt_count
             _check_time(item, key)
         for key in _ITEM_TEXT:
             _check_optional(item, key, str, "a string")
+        _check_optional(item, "downloadOnly", bool, "true or false")
+        history = item.get("history")
+        if history is not None and not (
+            isinstance(history, list) and all(isinstance(entry, dict) for entry in history)
+        ):
+            raise _Bad("history", "must be a list of attempts")
         prompt_index = item.get("promptIndex")
         if prompt_index is not None and not (
             _is_int(prompt_index) and 0 <= prompt_index < prompt_count
@@ -133,7 +147,8 @@ def _check_status(doc: dict[str, Any], key: str, allowed: frozenset[str]) -> Non
 
 def _check_optional(doc: dict[str, Any], key: str, kind: type, what: str) -> None:
     value = doc.get(key)
-    if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+    if value is not None and (not isinstance(value, kind)
+                              or (isinstance(value, bool) and kind is not bool)):
         raise _Bad(key, f"must be {what} or null")
 
 

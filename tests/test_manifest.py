@@ -731,3 +731,45 @@ def test_a_bad_schema_version_is_refused(manifest_path: Path, version: Any) -> N
     _edit(manifest_path, lambda doc: doc.update(schemaVersion=version))
     with pytest.raises(ManifestError, match="schemaVersion"):
         Manifest.open(manifest_path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("cooldownUntil", "tomorrow"), ("generationBudget", "ten"),
+     ("lastQuota", {"available": "yes"}), ("lastQuota", [])],
+)
+def test_garbage_in_the_quota_fields_is_a_manifest_error_naming_it(
+    manifest_path: Path, field: str, value: Any
+) -> None:
+    make_manifest(manifest_path)
+    written = _edit(manifest_path, lambda doc: doc.update({field: value}))
+    with pytest.raises(ManifestError, match=field):
+        Manifest.open(manifest_path)
+    assert manifest_path.read_bytes() == written
+
+
+@pytest.mark.parametrize(("field", "value"), [("history", "x"), ("history", [1]),
+                                              ("downloadOnly", "yes"), ("choice", 2)])
+def test_garbage_in_an_items_history_or_download_flag_is_a_manifest_error(
+    manifest_path: Path, field: str, value: Any
+) -> None:
+    make_manifest(manifest_path, count=2)
+    _edit(manifest_path, lambda doc: doc["items"][0].update({field: value}))
+    with pytest.raises(ManifestError, match=f"item 0 field {field}"):
+        Manifest.open(manifest_path)
+
+
+def test_what_a_run_writes_passes_the_checks(manifest_path: Path) -> None:
+    """Every field the work queue writes (history, downloadOnly, choice, quota) reads back."""
+    manifest = make_manifest(manifest_path, count=2)
+    manifest.update_fields(generationBudget=5, cooldownUntil=None, lastQuota={
+        "checkedAt": "2026-01-01T00:00:00+00:00", "available": True, "remainingQueries": 3,
+        "windowSizeSeconds": 7200, "nextAvailableAt": None})
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", status=ItemStatus.FAILED, error_kind="TIMEOUT",
+                         error="timed out", video_url="http://x/v.mp4", choice="first")
+    manifest.reset_for_rerun(max_attempts=3)
+    doc = Manifest.open(manifest_path).snapshot()
+    assert doc["items"][0]["status"] == "PENDING"
+    assert doc["generationBudget"] == 4
