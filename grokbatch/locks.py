@@ -27,8 +27,10 @@ from grokbatch.errors import DiskError, JobLockedError, ManifestError
 _LOCK_TIMEOUT_S = 30.0
 # A thread other than the main one tries the lock once, without waiting.
 _LOCK_FLAGS = portalocker.LockFlags.EXCLUSIVE | portalocker.LockFlags.NON_BLOCKING
-# `run status` holds a job's run lock for a few microseconds to see whether a run holds
-# it; a run that starts in that instant waits this long rather than report itself locked.
+# `run status` holds a job's run lock for an instant to see whether a run holds it (and
+# to clear what a dead run left). When the PID written in the lock file is not alive, the
+# holder is such a look, not a run: a run starting then waits this long for it instead of
+# reporting itself locked. A live recorded PID is refused at once.
 _RUN_LOCK_PROBE_GRACE_S = 1.0
 # A run lock file removed and made anew while we waited: look again, a bounded number of
 # times (each only after another process won and then gave up the lock).
@@ -106,11 +108,29 @@ def _is_current_file(fh: IO[str], path: Path) -> bool:
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
-def _locked_job_error(job: str, lock_path: Path) -> JobLockedError:
+def _recorded_holder(lock_path: Path) -> int | None:
+    """The PID the last run wrote into its lock file, if it is a number."""
     try:
-        holder = lock_path.read_text().strip() or "unknown"
+        text = lock_path.read_text().strip()
     except OSError:
-        holder = "unknown"
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _locked_job_error(job: str, lock_path: Path) -> JobLockedError:
+    holder = _recorded_holder(lock_path) or "unknown"
     return JobLockedError(
         f"job {job} is already running (PID {holder}); wait for it or stop it first"
     )
@@ -124,7 +144,9 @@ def _take_run_lock(job: str, lock_path: Path) -> IO[str]:
             try:
                 portalocker.lock(fh, _LOCK_FLAGS)
             except portalocker.exceptions.LockException:
-                try:  # a `run status` probe lets go at once; a run does not
+                if _alive(_recorded_holder(lock_path)):  # a run holds it: refuse at once
+                    raise _locked_job_error(job, lock_path) from None
+                try:  # a `run status` looking at the lock lets go at once; a run does not
                     _acquire(fh, lock_path, _RUN_LOCK_PROBE_GRACE_S)
                 except (LockTimeoutError, LockBusyError):
                     raise _locked_job_error(job, lock_path) from None
