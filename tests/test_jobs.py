@@ -109,6 +109,7 @@ def test_an_item_edited_back_to_pending_is_run_again_not_nothing_left_to_do(
     reopen(doc)
     manifest.path.write_text(json.dumps(doc))  # counters still say 2 completed, 0 pending
     monkeypatch.setattr(jobs, "ParallelRunner", _FakeRunner)
+    monkeypatch.setattr(jobs, "_preflight", lambda *args, **kwargs: None)  # no browser
     _FakeRunner.pending_seen = []
     summary = jobs.start(_config())
     assert summary.message != "nothing left to do"
