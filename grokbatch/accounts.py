@@ -147,7 +147,10 @@ def remove_account(alias: str) -> None:
 
 def profile_has_session(profile: Path, site_url: str) -> bool:
     """Whether the profile holds an unexpired session cookie for the site (no browser)."""
-    host = (urlsplit(site_url).hostname or "").lower()
+    try:
+        host = (urlsplit(site_url).hostname or "").lower()
+    except ValueError:  # account.json edited into a URL that does not parse
+        return False
     now = time.time()
     for db in (profile / "Default" / "Network" / "Cookies", profile / "Default" / "Cookies"):
         if not db.is_file():

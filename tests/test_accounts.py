@@ -107,3 +107,12 @@ def test_a_failed_import_leaves_no_account(grokbatch_home: Path, tmp_path: Path,
     with pytest.raises(DiskError, match="No space left on device"):
         accounts.import_account("copied", source)
     assert not (grokbatch_home / "accounts" / "copied").exists()
+
+
+def test_an_account_whose_site_url_no_longer_parses_is_still_listed(
+    fake_account: Callable[..., Path]
+) -> None:
+    profile = fake_account("odd")
+    (profile.parent / "account.json").write_text('{"siteUrl": "http://[::1/imagine"}')
+    [account] = accounts.list_accounts()
+    assert (account.alias, account.looks_signed_in) == ("odd", False)

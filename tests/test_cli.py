@@ -684,3 +684,20 @@ def test_runs_directory_that_cannot_be_made_exits_1_naming_it_and_leaves_no_lock
     assert lines == [f"grokbatch: error: cannot create directory "
                      f"{grokbatch_home / 'runs' / JOB}: Not a directory"]
     assert not list(grokbatch_home.rglob("run.lock"))
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [(["--permalink", "http://127.0.0.1:99999/imagine/post/x"], "not a valid URL"),
+     (["--browser-path", "/nonexistent/chromium"], "does not exist")],
+)
+def test_doctor_with_a_bad_permalink_or_browser_path_exits_2_and_writes_nothing(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, flags: list[str],
+    message: str
+) -> None:
+    fake_account()
+    result = cli("doctor", "--account", "acct", *flags)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0]
+    assert sorted(p.name for p in grokbatch_home.iterdir()) == ["accounts"]

@@ -31,11 +31,14 @@ def doctor(
     HTML under GROKBATCH_HOME/doctor/. Exit 0 when a run would work, 3 when not signed in,
     1 otherwise. The site changed? Run this first.
     """
+    from grokbatch.browser import check_browser_path
     from grokbatch.doctor import format_report, run_doctor  # Playwright: only when used
 
     validate_name(account, "account alias")
     if permalink is not None:
-        validate_permalink(permalink)
+        permalink = validate_permalink(permalink)
+    if browser_path is not None:
+        check_browser_path(browser_path)  # exit 2 before anything is written
     report = run_doctor(account, permalink, selectors_file=selectors,
                         browser_path=browser_path, page_load_timeout_s=DEFAULT_PAGE_LOAD_TIMEOUT_S)
     text = json.dumps(report.to_json(), indent=2) if as_json else format_report(report)
