@@ -22,7 +22,7 @@ from grokbatch.browser import find_browser, launch_persistent
 from grokbatch.generator import challenge_response
 from grokbatch.logs import redact
 from grokbatch.pagewatch import PageWatch
-from grokbatch.paths import make_private_dir
+from grokbatch.paths import make_private_dir, write_private_file
 from grokbatch.profiles import copy_profile, remove_profile
 from grokbatch.quota import QuotaAnswer, fetch_quota
 from grokbatch.selectors import Selectors
@@ -133,13 +133,13 @@ def _shown(page: Page, selector: str) -> bool:
 
 def _save(page: Page, selectors: Selectors, stem: Path) -> None:
     """A screenshot and the page's HTML, with the prompt editor emptied first."""
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(stem.parent)
     with contextlib.suppress(PlaywrightError):
         page.locator(selectors.prompt_editor).evaluate_all(
             "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') e.value = '';"
             " e.replaceChildren(); })"
         )
     with contextlib.suppress(PlaywrightError):
-        page.screenshot(path=str(stem.with_suffix(".png")), timeout=5000)
+        write_private_file(stem.with_suffix(".png"), page.screenshot(timeout=5000))
     with contextlib.suppress(PlaywrightError):
-        stem.with_suffix(".html").write_text(redact(page.content()), encoding="utf-8")
+        write_private_file(stem.with_suffix(".html"), redact(page.content()).encode())

@@ -183,3 +183,15 @@ def test_videos_and_debug_snapshots_are_private_to_the_user(home, simulator):
         for path in files:
             assert path.stat().st_mode & 0o777 == 0o600, path
     assert {p.suffix for p in (run_dir / "debug").iterdir()} == {".png", ".html"}
+
+
+def test_doctor_snapshots_are_private_to_the_user(home, simulator):
+    sim = simulator()
+    result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url())
+    assert result.code == 0, result.stdout + result.stderr
+    folder = home / "doctor"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    files = list(folder.iterdir())
+    assert {p.suffix for p in files} == {".png", ".html"}
+    for path in files:
+        assert path.stat().st_mode & 0o777 == 0o600, path
