@@ -28,6 +28,9 @@ WORKER = "worker-0"
 
 
 class FakePage:
+    def is_closed(self) -> bool:
+        return False
+
     def evaluate(self, script: str) -> str:
         assert script == "navigator.userAgent"
         return "Mozilla/5.0 HeadlessChrome test"
