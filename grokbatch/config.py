@@ -24,6 +24,8 @@ from grokbatch.paths import validate_name
 COUNT_RANGE = (1, 1000)
 PARALLEL_RANGE = (1, 100)
 MAX_ATTEMPTS_RANGE = (1, 20)
+# A generated clip is a few MB; the cap only stops a runaway response.
+MAX_VIDEO_MB_RANGE = (1, 10_000)
 
 # The original tool's defaults (its config.js), in seconds.
 DEFAULT_COUNT = 10
@@ -92,6 +94,7 @@ class RunConfig:
     selectors: Path | None = None
     cooldown_s: float = DEFAULT_COOLDOWN_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    max_video_mb: int = 200
     video_duration: str | None = None
     choice: str = DEFAULT_CHOICE
     resolution: str | None = None
@@ -126,13 +129,14 @@ CONFIG_KEYS: dict[str, str] = {
     "selectors": "selectors",
     "cooldown": "cooldown_s",
     "maxAttempts": "max_attempts",
+    "maxVideoMb": "max_video_mb",
     "videoDuration": "video_duration",
     "choice": "choice",
     "resolution": "resolution",
 }
 
 _BOOL_FIELDS = {"headed", "auto_download", "auto_upscale", "auto_delete", "keep_profiles"}
-_INT_FIELDS = {"count", "parallel", "max_attempts"}
+_INT_FIELDS = {"count", "parallel", "max_attempts", "max_video_mb"}
 _SECONDS_FIELDS = {"timeout_s", "page_load_timeout_s", "element_timeout_s", "shutdown_grace_s"}
 _PATH_FIELDS = {"prompts_file", "selectors"}
 _STR_FIELDS = {"account", "permalink", "prompt", "job_name", "browser_path", "video_duration",
@@ -283,6 +287,7 @@ def validate(config: RunConfig) -> RunConfig:
     _check_range("count", config.count, COUNT_RANGE)
     _check_range("parallel", config.parallel, PARALLEL_RANGE)
     _check_range("maxAttempts", config.max_attempts, MAX_ATTEMPTS_RANGE)
+    _check_range("maxVideoMb", config.max_video_mb, MAX_VIDEO_MB_RANGE)
     if config.job_name is not None:
         validate_name(config.job_name, "job name")
     for field_name, (name, highest, zero_ok) in _SECONDS_LIMITS.items():

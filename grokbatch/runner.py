@@ -164,6 +164,7 @@ class ParallelRunner:
             choice=self.config.choice,
             keep_profile=self.config.keep_profiles,
             max_attempts=self.config.max_attempts,
+            max_video_mb=self.config.max_video_mb,
         )
         receiver, sender = self.ctx.Pipe(duplex=False)
         process = self.ctx.Process(

@@ -500,3 +500,14 @@ def test_prompt_environment_variable_is_used_only_when_nothing_else_gives_a_prom
     with_csv = write_config(tmp_path, {**BASE, "promptsFile": "p.csv"}, name="csv.json")
     config = build_run_config(with_csv, no_flags())
     assert config.prompt is None and config.prompts_file == tmp_path / "p.csv"
+
+
+def test_max_video_mb_is_read_from_a_config_file_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "c.json"
+    path.write_text('{"account": "a", "permalink": "https://grok.com/imagine/post/x",'
+                    ' "maxVideoMb": 50}')
+    assert cfg.build_run_config(path, {}).max_video_mb == 50
+    path.write_text('{"account": "a", "permalink": "https://grok.com/imagine/post/x",'
+                    ' "maxVideoMb": 0}')
+    with pytest.raises(UsageError):
+        cfg.build_run_config(path, {})

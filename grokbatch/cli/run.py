@@ -84,6 +84,9 @@ def start(
     max_attempts: int | None = typer.Option(
         None, "--max-attempts", help="Tries per video for retryable failures (default 3)."
     ),
+    max_video_mb: int | None = typer.Option(
+        None, "--max-video-mb", help="Refuse to save a video larger than this (MB; default 200)."
+    ),
     force: bool = typer.Option(False, "--force", help="Ignore the rate-limit cooldown."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
 ) -> None:
@@ -120,6 +123,7 @@ def start(
             "selectors": selectors,
             "cooldown_s": cooldown_s,
             "max_attempts": max_attempts,
+            "max_video_mb": max_video_mb,
             "force": force or None,
         },
     )
