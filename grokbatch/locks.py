@@ -117,7 +117,8 @@ def _recorded_holder(lock_path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _alive(pid: int | None) -> bool:
+def pid_alive(pid: int | None) -> bool:
+    """Whether a process with this PID exists on this machine."""
     if not pid:
         return False
     try:
@@ -144,7 +145,7 @@ def _take_run_lock(job: str, lock_path: Path) -> IO[str]:
             try:
                 portalocker.lock(fh, _LOCK_FLAGS)
             except portalocker.exceptions.LockException:
-                if _alive(_recorded_holder(lock_path)):  # a run holds it: refuse at once
+                if pid_alive(_recorded_holder(lock_path)):  # a run holds it: refuse at once
                     raise _locked_job_error(job, lock_path) from None
                 try:  # a `run status` looking at the lock lets go at once; a run does not
                     _acquire(fh, lock_path, _RUN_LOCK_PROBE_GRACE_S)

@@ -25,7 +25,7 @@ import orjson
 
 from grokbatch.errors import ManifestError
 from grokbatch.files import write_atomically
-from grokbatch.locks import exclusive_lock
+from grokbatch.locks import exclusive_lock, pid_alive
 from grokbatch.manifest_schema import SCHEMA_VERSION, check_document
 from grokbatch.outcomes import RETRYABLE
 
@@ -90,16 +90,6 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this PID exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
