@@ -346,3 +346,19 @@ def test_chromium_crash_reports_are_kept_under_grokbatch_home_not_in_home(
     dumps = grokbatch_home / "crash-dumps"
     assert dumps.is_dir() and (dumps.stat().st_mode & 0o777) == 0o700
     assert any(dumps.iterdir())  # Chromium's crash-report database lives here now
+
+
+def test_a_multi_line_prompt_in_a_rich_editor_never_reaches_debug_files(home, simulator):
+    sim = simulator("--generation-seconds", "0.5", "--editor", "contenteditable",
+                    "--moderate-every", "1")
+    lines = ["first line of a secret idea", "second line, also secret", "third"]
+    args = start_args(sim.post_url(), count=1, parallel=1)
+    args[args.index("--prompt") + 1] = "\n".join(lines)
+    result = run_cli(home, *args)
+    assert result.code == 1, result.stderr
+    debug = sorted((home / "runs" / "job" / "debug").glob("*.html"))
+    assert debug
+    for path in debug:
+        text = path.read_text()
+        for line in lines[:2]:
+            assert line not in text, path

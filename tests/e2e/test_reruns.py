@@ -318,3 +318,24 @@ def _session(pid: int) -> int | None:
         return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[3])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def test_no_worker_profile_is_left_on_any_exit_path(home, simulator):
+    profiles = home / "runs" / "job" / "worker-profiles"
+    limited = simulator("--generation-seconds", "0.5", "--rate-limit-after", "1")
+    args = start_args(limited.post_url(), count=3, parallel=2)
+    assert run_cli(home, *args).code == 75  # stopped by the rate limit
+    assert not profiles.exists()
+    assert run_cli(home, *args).code == 75  # inside the cooldown
+    assert not profiles.exists()
+    good = simulator("--generation-seconds", "0.5")
+    finish = start_args(good.post_url(), "--force", count=3, parallel=2)
+    assert run_cli(home, *finish).code == 0
+    assert not profiles.exists()
+    assert run_cli(home, *finish).code == 0  # nothing left to do
+    assert not profiles.exists()
+    signed_out = simulator("--expire-sessions")
+    other = start_args(signed_out.post_url(), count=2, parallel=2, job="other")
+    assert run_cli(home, *other).code == 3
+    assert not (home / "runs" / "other" / "worker-profiles").exists()
+    assert _processes_mentioning(str(home / "runs")) == []
