@@ -31,6 +31,10 @@ DEFAULT_QUOTA_WINDOW_S = 64800
 _MAX_PORT = 65535
 
 
+# The longest generation a scenario may ask for: an hour (inf or NaN would never end).
+_MAX_GENERATION_S = 3600.0
+
+
 class EditorKind(str, enum.Enum):
     """Which prompt editor the post page renders."""
 
@@ -106,8 +110,8 @@ class SimulatorOptions:
             raise ValueError(f"port must be between 0 and {_MAX_PORT}, not {self.port}")
         if not self.host.strip():
             raise ValueError("host must not be empty")
-        if self.generation_seconds < 0:
-            raise ValueError("generation_seconds must be >= 0")
+        if not 0 <= self.generation_seconds <= _MAX_GENERATION_S:  # also refuses NaN
+            raise ValueError(f"generation_seconds must be between 0 and {_MAX_GENERATION_S:.0f}")
         for name in (
             "rate_limit_after",
             "moderate_every",

@@ -321,21 +321,23 @@ def _session(pid: int) -> int | None:
 
 
 def test_no_worker_profile_is_left_on_any_exit_path(home, simulator):
-    profiles = home / "runs" / "job" / "worker-profiles"
+    def copies(job: str) -> bool:
+        return (home / "runs" / job / "worker-profiles").exists()
+
     limited = simulator("--generation-seconds", "0.5", "--rate-limit-after", "1")
-    args = start_args(limited.post_url(), count=3, parallel=2)
+    args = start_args(limited.post_url(), count=3, parallel=2, job="limited")
     assert run_cli(home, *args).code == 75  # stopped by the rate limit
-    assert not profiles.exists()
+    assert not copies("limited")
     assert run_cli(home, *args).code == 75  # inside the cooldown
-    assert not profiles.exists()
+    assert not copies("limited")
     good = simulator("--generation-seconds", "0.5")
-    finish = start_args(good.post_url(), "--force", count=3, parallel=2)
+    finish = start_args(good.post_url(), count=3, parallel=2)
     assert run_cli(home, *finish).code == 0
-    assert not profiles.exists()
+    assert not copies("job")
     assert run_cli(home, *finish).code == 0  # nothing left to do
-    assert not profiles.exists()
+    assert not copies("job")
     signed_out = simulator("--expire-sessions")
     other = start_args(signed_out.post_url(), count=2, parallel=2, job="other")
     assert run_cli(home, *other).code == 3
-    assert not (home / "runs" / "other" / "worker-profiles").exists()
+    assert not copies("other")
     assert _processes_mentioning(str(home / "runs")) == []

@@ -206,3 +206,9 @@ def test_html_lang_overrides_only_the_page_language() -> None:
 @pytest.mark.parametrize(("sent", "name"), [("720p", "720p"), ("720P", "720p"), (None, "480p")])
 def test_resolution_is_normalized(sent: object, name: str) -> None:
     assert normalize_resolution(sent) == name
+
+
+@pytest.mark.parametrize("seconds", [float("nan"), float("inf"), -1.0, 1e9])
+def test_a_generation_time_that_could_never_end_is_refused(seconds):
+    with pytest.raises(ValueError, match="generation_seconds"):
+        SimulatorOptions(generation_seconds=seconds)
