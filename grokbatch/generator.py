@@ -122,6 +122,11 @@ class VideoGenerator:
         self._needs_reload = False
         self._options_chosen = False
         self.watch = PageWatch(page, selectors, on_progress)
+        self.crashed = False  # the page's renderer crashed (its 'crash' event)
+        page.on("crash", self._on_crash)
+
+    def _on_crash(self, page: Page) -> None:
+        self.crashed = True
 
     @property
     def loc(self) -> Selectors:
@@ -358,7 +363,8 @@ class VideoGenerator:
         return None if not self._needs_reload else (made[0] if made else None)
 
     def _playwright_failure(self, exc: PlaywrightError, started: float) -> GenerationResult:
-        if self.page.is_closed() or "closed" in str(exc).lower():
+        message = str(exc).lower()
+        if self.crashed or self.page.is_closed() or "closed" in message or "crash" in message:
             return self._finish(Outcome.BROWSER_CRASHED, "the browser closed", started)
         if time.monotonic() - started >= self.timeout_s:
             return self._fail(Outcome.TIMEOUT, started, f"no video within {self.timeout_s:.0f} s")

@@ -341,3 +341,19 @@ def test_no_worker_profile_is_left_on_any_exit_path(home, simulator):
     assert run_cli(home, *other).code == 3
     assert not copies("other")
     assert _processes_mentioning(str(home / "runs")) == []
+
+
+def test_a_renderer_crash_ends_the_attempt_as_browser_crashed_not_as_a_timeout(home, simulator):
+    sim = simulator("--generation-seconds", "2")
+    proc = _popen(home, *start_args(sim.post_url(), "--timeout", "60", count=1, parallel=1))
+    _wait_for(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
+    profile = home / "runs" / "job" / "worker-profiles" / "worker-0"
+    for browser in _processes_mentioning(f"--user-data-dir={profile}"):
+        for renderer in _processes_mentioning("--type=renderer"):
+            if _session(renderer) == _session(browser):
+                os.kill(renderer, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    item = manifest(home)["items"][0]
+    assert item["status"] == "COMPLETED"
+    assert [h["errorKind"] for h in item["history"]] == ["BROWSER_CRASHED"]
