@@ -41,21 +41,20 @@ def test_every_command_and_flag_the_readme_shows_exists() -> None:
         result = subprocess.run([sys.executable, "-m", "grokbatch", *command.split(), "--help"],
                                 capture_output=True, text=True, timeout=60, check=False)
         assert result.returncode == 0, command
-    start_help = subprocess.run(
-        [sys.executable, "-m", "grokbatch", "run", "start", "--help"],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    ).stdout
+    helps = {
+        " ".join(command): subprocess.run(
+            [sys.executable, "-m", "grokbatch", *command, "--help"],
+            capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        ).stdout
+        for command in (("run", "start"), ("run", "report"), ("doctor",),
+                        ("simulator", "serve"))
+    }
     for flag in set(re.findall(r"`(--[a-z][a-z-]+)", README)):
-        if flag in ("--include-prompts",):
-            continue  # a `run report` flag, checked below
-        assert flag in start_help, flag
-    report_help = subprocess.run(
-        [sys.executable, "-m", "grokbatch", "run", "report", "--help"],
-        capture_output=True, text=True, timeout=60, check=False,
-        env={**os.environ, "COLUMNS": "200"},
-    ).stdout
-    assert "--include-prompts" in report_help
+        # Every flag the README shows is a flag of run start, or of the command it names.
+        assert any(flag in text for text in helps.values()), flag
+    assert "--include-prompts" in helps["run report"]
+    assert "--permalink" in helps["doctor"]
 
 
 def test_readme_key_list_names_every_config_key_and_no_other() -> None:
