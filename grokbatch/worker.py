@@ -229,7 +229,9 @@ class Worker:
                 self._stop_run(exc)
                 self._close_browser()
                 return EXIT_OK
-            if not signed_in:
+            if signed_in is None:  # neither shown in time: the preflight's verdict stands
+                logger.debug("{}: no sign-in sign on the page; going on", spec.worker_id)
+            if signed_in is False:
                 logger.error("{}: the account is not signed in", spec.worker_id)
                 self.stop.set()
                 self.events.send({"type": "stop", "reason": Outcome.AUTH_REQUIRED.value})
