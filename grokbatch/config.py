@@ -237,14 +237,7 @@ def _coerce(field_name: str, key: str, value: Any) -> Any:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a JSON config file into RunConfig field names; reject unknown keys by name."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot read config file {path}: it is not UTF-8 text") from None
+    text = _read_text(path, "config file")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -313,15 +306,19 @@ def validate(config: RunConfig) -> RunConfig:
 
 def read_prompt_file(path: Path) -> str:
     """The prompt held by a text file: all of it (UTF-8), trailing line breaks stripped."""
+    return _non_empty_prompt(_read_text(path, "prompt file"), f"prompt file {path}")
+
+
+def _read_text(path: Path, what: str) -> str:
+    """A UTF-8 text file's content, or ConfigError naming `what` and the cause."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"prompt file {path} does not exist") from None
+        raise ConfigError(f"{what} {path} does not exist") from None
     except OSError as exc:
-        raise ConfigError(f"cannot read prompt file {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise ConfigError(f"cannot read prompt file {path}: it is not UTF-8 text") from None
-    return _non_empty_prompt(text, f"prompt file {path}")
+        raise ConfigError(f"cannot read {what} {path}: it is not UTF-8 text") from None
 
 
 def read_prompt_stream(stream: TextIO) -> str:

@@ -301,16 +301,21 @@ def test_a_frozen_renderer_ends_its_attempt_as_timeout_and_the_video_is_made_aga
                   *start_args(sim.post_url(), "--timeout", "4", count=1, parallel=1)[2:])
     _wait_for(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
     profile = home / "runs" / "job" / "worker-profiles" / "worker-0"
-    for browser in _processes_mentioning(f"--user-data-dir={profile}"):
-        for renderer in _processes_mentioning("--type=renderer"):
-            if _session(renderer) == _session(browser):
-                os.kill(renderer, signal.SIGSTOP)
+    _signal_renderers(profile, signal.SIGSTOP)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
     item = manifest(home)["items"][0]
     assert item["status"] == "COMPLETED"
     assert [h["errorKind"] for h in item["history"]] == ["TIMEOUT"]
     assert _processes_mentioning(str(profile)) == []
+
+
+def _signal_renderers(profile: Path, signum: int) -> None:
+    """Send `signum` to the page renderers of the browser running on `profile`."""
+    for browser in _processes_mentioning(f"--user-data-dir={profile}"):
+        for renderer in _processes_mentioning("--type=renderer"):
+            if _session(renderer) == _session(browser):
+                os.kill(renderer, signum)
 
 
 def _session(pid: int) -> int | None:
@@ -347,11 +352,7 @@ def test_a_renderer_crash_ends_the_attempt_as_browser_crashed_not_as_a_timeout(h
     sim = simulator("--generation-seconds", "2")
     proc = _popen(home, *start_args(sim.post_url(), "--timeout", "60", count=1, parallel=1))
     _wait_for(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
-    profile = home / "runs" / "job" / "worker-profiles" / "worker-0"
-    for browser in _processes_mentioning(f"--user-data-dir={profile}"):
-        for renderer in _processes_mentioning("--type=renderer"):
-            if _session(renderer) == _session(browser):
-                os.kill(renderer, signal.SIGKILL)
+    _signal_renderers(home / "runs" / "job" / "worker-profiles" / "worker-0", signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
     item = manifest(home)["items"][0]
