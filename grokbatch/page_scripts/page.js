@@ -216,22 +216,29 @@
     document.querySelectorAll('[data-grokbatch-target="generate"]')
       .forEach((e) => e.removeAttribute('data-grokbatch-target'));
     const usable = (e) => visible(e) && !e.closest(arg.choiceDialog);
-    let found = null, how = null;
-    for (const [css, name] of [[arg.makeVideo, 'selector'], [arg.redo, 'selector']]) {
-      found = found || all(css).find(usable) || null;
-      if (found && !how) how = name;
-    }
+    const editor = all(arg.editor).find(visible);
+    // Of several matches (an "Edit" elsewhere on the page, say), the one nearest the editor.
+    const nearest = (found) => {
+      const distance = (e) => {
+        let d = 0;
+        for (let box = editor; box && !box.contains(e); box = box.parentElement) d++;
+        return d;
+      };
+      return !editor ? found[0] || null
+        : found.map((e) => [distance(e), e]).sort((a, b) => a[0] - b[0]).map((p) => p[1])[0] || null;
+    };
+    let found = nearest(all(arg.makeVideo).filter(usable)) ||
+      nearest(all(arg.redo).filter(usable)), how = found ? 'selector' : null;
     if (!found) {
       const labels = [...arg.words.make_video, ...arg.words.redo];
-      found = all('button, [role="button"]').find((e) => usable(e) && isLabel(e, labels)) || null;
+      found = nearest(all('button, [role="button"]').filter((e) => usable(e) && isLabel(e, labels)));
       if (found) how = 'words';
     }
     if (!found) {
-      found = all(arg.editorSubmit).find(usable) || null;
+      found = nearest(all(arg.editorSubmit).filter(usable));
       if (found) how = 'selector';
     }
     if (!found) {
-      const editor = all(arg.editor).find(visible);
       const others = [...arg.words.video_options, ...arg.words.more_options,
                       ...arg.words.close, ...arg.words.skip];
       for (let box = editor && editor.parentElement, up = 0; box && up < 5 && !found;
