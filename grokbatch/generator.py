@@ -230,7 +230,11 @@ class VideoGenerator:
             return
         if shown:
             logger.debug("{}: dismissing an announcement overlay", self.worker_id)
-            self.page.locator(self.loc.banner_dismiss).first.click(timeout=self.element_ms)
+            close = self.page.locator(self.loc.banner_dismiss).first
+            if close.is_visible():
+                close.click(timeout=self.element_ms)
+            else:
+                self.page.keyboard.press("Escape")
             banner.wait_for(state="hidden", timeout=self.element_ms)
 
     def _fill_prompt(self, prompt: str) -> None:

@@ -63,9 +63,11 @@ class Selectors:
         '[data-testid="announcement"], [role="dialog"][aria-label="Announcement"], '
         'div.absolute[class*="z-[9999]"]'
     )
+    # Only a close control dismisses an overlay: its other buttons may be "Upgrade".
     banner_dismiss: str = (
         '[data-testid="announcement"] button, [role="dialog"][aria-label="Announcement"] button, '
-        'div.absolute[class*="z-[9999]"] button'
+        'div.absolute[class*="z-[9999]"] button[aria-label="{w:close}" i], '
+        'div.absolute[class*="z-[9999]"] button:text-is("{w:close}")'
     )
     video_options_button: str = (
         'button[aria-label="{w:video_options}" i], #model-select-trigger'

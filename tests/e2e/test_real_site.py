@@ -198,3 +198,10 @@ def test_doctor_signed_out_exits_3(home, simulator):
     result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url())
     assert result.code == 3, result.stdout + result.stderr
     assert "signed in   no" in result.stdout
+
+
+def test_an_announcement_overlay_is_closed_by_its_close_control_in_any_language(home, simulator):
+    sim = simulator(*SITE_2026, "--banner", "--lang", "fr")
+    result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=1))
+    assert result.code == 0, result.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 2
