@@ -35,6 +35,7 @@ from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, 
 from grokbatch.outcomes import Outcome
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.progress import Progress
+from grokbatch.timeline import Timeline
 from grokbatch.worker_entry import EXIT_STARTUP_FAILED, WorkerSpec, worker_process
 
 # How long one look at the pipes and processes may block: bounds how late a signal or a
@@ -118,6 +119,7 @@ class ParallelRunner:
         prompts: tuple[str | None, ...],
         *,
         show_progress: bool = True,
+        timeline: Timeline | None = None,
     ) -> None:
         self.config = config
         self.job_name = job_name
@@ -136,6 +138,7 @@ class ParallelRunner:
         self.signals = 0
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
+        self.timeline = timeline or Timeline()
 
     # ----------------------------------------------------------------- workers
     def _spawn(self) -> None:
@@ -171,6 +174,7 @@ class ParallelRunner:
             target=worker_process, args=(spec, self.stop, sender, self.launch_gate),
             name=worker_id, daemon=False,
         )
+        self.timeline.worker_mark(worker_id, "spawned")
         with _bare_main_module():
             process.start()
         sender.close()  # the worker holds the only write end: EOF means it is gone
@@ -194,6 +198,8 @@ class ParallelRunner:
         elif kind == "state":
             self.progress.worker_state(worker, str(event.get("state")), event.get("item"),
                                        event.get("progress"))
+        elif kind == "mark":
+            self.timeline.on_event(event)
         elif kind == "item":
             self.progress.item_done(str(event.get("outcome")))
         elif kind == "stop":
@@ -258,6 +264,7 @@ class ParallelRunner:
     def run(self) -> RunSummary:
         """Run the job's pending items; return the summary (with the exit code)."""
         started = time.monotonic()
+        self.timeline.runner_mark("runner_start")
         paths.make_private_dir(paths.worker_profiles_dir(self.job_name))
         self.manifest.set_status(RunStatus.IN_PROGRESS)
         snapshot = self.manifest.snapshot()
@@ -319,6 +326,7 @@ class ParallelRunner:
             kill_browsers_using(paths.worker_profiles_dir(self.job_name))
             if not self.config.keep_profiles:
                 remove_profile(paths.worker_profiles_dir(self.job_name))
+            self.timeline.write(self.run_dir)
         return self._finish(time.monotonic() - started)
 
     def _drain_or_reap(self, handle: _WorkerHandle) -> None:
