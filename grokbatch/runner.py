@@ -27,7 +27,7 @@ from typing import Any
 
 from loguru import logger
 
-from grokbatch import paths
+from grokbatch import capacity, paths
 from grokbatch.config import RunConfig
 from grokbatch.errors import ExitCode
 from grokbatch.logs import log_forwarded
@@ -133,6 +133,7 @@ class ParallelRunner:
         self.workers: dict[str, _WorkerHandle] = {}
         self.next_worker = 0
         self.replacements = 0
+        self.memory_cap = config.parallel  # workers the memory holds (set by run())
         self.stop_reason: str | None = None
         self.stop_message: str | None = None
         self.signals = 0
@@ -256,6 +257,11 @@ class ParallelRunner:
         )
         pending = self.manifest.snapshot()["pendingCount"]
         if pending and self.replacements < self.config.parallel:
+            live = len(self.workers)
+            if live >= self.memory_cap or not capacity.room_for_another(
+                    live, capacity.available_memory_mb()):
+                logger.warning("no memory for a replacement worker; {} worker(s) go on", live)
+                return
             self.replacements += 1
             self._spawn()
             logger.info("started a replacement worker ({} so far)", self.replacements)
@@ -277,6 +283,7 @@ class ParallelRunner:
             fetch_only = sum(1 for i in snapshot["items"]
                              if i["status"] == ItemStatus.PENDING.value and i.get("downloadOnly"))
             workers = max(1, min(workers, budget + fetch_only))
+        workers = self._fit_in_memory(workers)
         logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -328,6 +335,16 @@ class ParallelRunner:
                 remove_profile(paths.worker_profiles_dir(self.job_name))
             self.timeline.write(self.run_dir)
         return self._finish(time.monotonic() - started)
+
+    def _fit_in_memory(self, wanted: int) -> int:
+        """How many of `wanted` workers to start: those the available memory holds."""
+        available = capacity.available_memory_mb()
+        self.memory_cap = capacity.workers_that_fit(wanted, available)
+        if self.memory_cap < wanted:
+            logger.warning("memory: {} MB available, about {} MB per worker: starting {} of "
+                           "{} workers", available, capacity.WORKER_MEMORY_MB, self.memory_cap,
+                           wanted)
+        return self.memory_cap
 
     def _drain_or_reap(self, handle: _WorkerHandle) -> None:
         try:
