@@ -79,6 +79,8 @@ _LONG_RUN_SAMPLING = {"cpu_every_s": 1.0, "cpu_for_s": 0.0, "pss_every_s": 2.0}
 GOALS = {"memN5MB": 220.0, "memN10MB": 190.0, "memN1MB": 400.0, "effN5": 0.65,
          "lastClaimN5S": 6.0, "allClaimedN10S": 8.0, "effN10": 0.85, "growth": 1.10}
 _SIM_START_TIMEOUT_S = 30.0
+# Extra environment for every `grokbatch run start` (--env).
+RUN_ENV: dict[str, str] = {}
 _ACCOUNT_ADD_TIMEOUT_S = 120.0
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -578,8 +580,8 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
                     "--parallel", str(n), "--job-name", "bench",
                     "--download" if download else "--no-download", "--timeout", "120"]
             budget = math.ceil(videos / n) * (gen_s + 30) + 180
-            run = Spawned(args, env={**grokbatch_env(home), **(env_extra or {})}, workdir=tmp,
-                          name="run")
+            run = Spawned(args, env={**grokbatch_env(home), **RUN_ENV, **(env_extra or {})},
+                          workdir=tmp, name="run")
             if sample_tree is not None:
                 tree = bench_startup.RunSampler(run.pid, **sample_tree)
                 tree.start()
@@ -694,8 +696,11 @@ def bench_long_run(workers: int, per_worker: int, early: int, gen_s: float, repe
     for rep in range(repeat):
         log(f"long run ({rep + 1}/{repeat}): N={workers}, B={videos}, T={gen_s}")
         try:
+            sampling = dict(_LONG_RUN_SAMPLING)
+            if videos < 100:  # a toy run (--quick) ends before a 2 s sampler sees much
+                sampling["pss_every_s"] = 0.5
             row = bench_run(workers, videos, gen_s, download=False, sample_memory=False,
-                            sample_tree=_LONG_RUN_SAMPLING, memory_at=(early, per_worker))
+                            sample_tree=sampling, memory_at=(early, per_worker))
         except Exception as exc:
             log(f"long run failed: {exc!r}")
             row = {"workers": workers, "videos": videos, "T": gen_s, "error": repr(exc)}
@@ -1336,8 +1341,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--long-run", default=None, metavar="N,PER,EARLY,T",
                         help="long run: workers, videos per worker, the early video, T "
                              "(10,100,10,1)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the grokbatch runs (repeatable)")
     parser.add_argument("--out", default="bench.json", help="JSON results (bench.json)")
     args = parser.parse_args(argv)
+    if any("=" not in e for e in args.env):
+        parser.error("--env takes NAME=VALUE")
+    RUN_ENV.update(e.split("=", 1) for e in args.env)
     table = QUICK_STARTUP_SCENARIOS if args.quick else STARTUP_SCENARIOS
     wanted = [x.strip() for x in args.scenarios.split(",") if x.strip()]
     if set(wanted) - set(table):
@@ -1408,7 +1418,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict[str, Any] = {
         "startedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": {"workers": args.worker_counts, "videos": args.videos,
+        "config": {"workers": args.worker_counts, "videos": args.videos, "env": RUN_ENV,
                    "generationSeconds": args.generation_seconds,
                    "baselineVideos": args.baseline_videos, "quick": args.quick,
                    "parts": sorted(args.parts)},
