@@ -42,7 +42,10 @@ BASE_ARGS = (
     "--no-first-run",
     "--no-default-browser-check",
     # No spare renderer kept warm for a second site (-18 MB); no translate, cast or hints.
-    "--disable-features=Translate,MediaRouter,OptimizationHints,SpareRendererForSitePerProcess",
+    # No omnibox popup: headless Chromium keeps its WebUI loaded in a renderer of its own
+    # (-49 MB, -0.19 CPU-s to start); it is browser UI, so the site sees no difference.
+    "--disable-features=Translate,MediaRouter,OptimizationHints,SpareRendererForSitePerProcess,"
+    "WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup",
     "--enable-features=NetworkServiceInProcess2",  # no separate network process (-11 MB)
     "--disable-extensions",  # (-11 MB)
     "--disable-dev-shm-usage",  # small /dev/shm in containers crashes renderers

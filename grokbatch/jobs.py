@@ -46,6 +46,7 @@ from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_report as write_html_report
 from grokbatch.runner import ParallelRunner, RunSummary
 from grokbatch.selectors import Selectors
+from grokbatch.timeline import Timeline
 
 # How much of the post id a default job name keeps: enough to tell posts apart at a glance.
 _JOB_NAME_POST_ID_CHARS = 24
@@ -204,6 +205,7 @@ def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
 def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     """Create or resume the job described by `config`, run it, and return the summary."""
     started = time.monotonic()
+    timeline = Timeline()
     configure_console()
     profile = accounts.require_account(config.account)
     rows, prompts = _prompt_texts(config)
@@ -254,12 +256,14 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                             "prompt provided" if config.prompt else
                             (f"{len(rows)} prompt rows" if rows else "no prompt"))
             accounts.touch_last_used(config.account)
+            timeline.runner_mark("preflight_start")
             stopped = _preflight(job, manifest, config, profile, selectors, started)
+            timeline.runner_mark("preflight_end")
             if stopped is not None:
                 log_summary(stopped)
                 return stopped
             runner = ParallelRunner(config, job, manifest, profile, prompts,
-                                    show_progress=not json_output)
+                                    show_progress=not json_output, timeline=timeline)
             summary = runner.run()
             report_path = write_html_report(manifest.snapshot(), run_dir)
             log_summary(summary)

@@ -27,7 +27,7 @@ from typing import Any
 
 from loguru import logger
 
-from grokbatch import paths
+from grokbatch import capacity, paths
 from grokbatch.config import RunConfig
 from grokbatch.errors import ExitCode
 from grokbatch.logs import log_forwarded
@@ -35,6 +35,7 @@ from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, 
 from grokbatch.outcomes import Outcome
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.progress import Progress
+from grokbatch.timeline import Timeline
 from grokbatch.worker_entry import EXIT_STARTUP_FAILED, WorkerSpec, worker_process
 
 # How long one look at the pipes and processes may block: bounds how late a signal or a
@@ -118,6 +119,7 @@ class ParallelRunner:
         prompts: tuple[str | None, ...],
         *,
         show_progress: bool = True,
+        timeline: Timeline | None = None,
     ) -> None:
         self.config = config
         self.job_name = job_name
@@ -131,11 +133,13 @@ class ParallelRunner:
         self.workers: dict[str, _WorkerHandle] = {}
         self.next_worker = 0
         self.replacements = 0
+        self.memory_cap = config.parallel  # workers the memory holds (set by run())
         self.stop_reason: str | None = None
         self.stop_message: str | None = None
         self.signals = 0
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
+        self.timeline = timeline or Timeline()
 
     # ----------------------------------------------------------------- workers
     def _spawn(self) -> None:
@@ -171,6 +175,7 @@ class ParallelRunner:
             target=worker_process, args=(spec, self.stop, sender, self.launch_gate),
             name=worker_id, daemon=False,
         )
+        self.timeline.worker_mark(worker_id, "spawned")
         with _bare_main_module():
             process.start()
         sender.close()  # the worker holds the only write end: EOF means it is gone
@@ -194,6 +199,8 @@ class ParallelRunner:
         elif kind == "state":
             self.progress.worker_state(worker, str(event.get("state")), event.get("item"),
                                        event.get("progress"))
+        elif kind == "mark":
+            self.timeline.on_event(event)
         elif kind == "item":
             self.progress.item_done(str(event.get("outcome")))
         elif kind == "stop":
@@ -250,6 +257,11 @@ class ParallelRunner:
         )
         pending = self.manifest.snapshot()["pendingCount"]
         if pending and self.replacements < self.config.parallel:
+            live = len(self.workers)
+            if live >= self.memory_cap or not capacity.room_for_another(
+                    live, capacity.available_memory_mb()):
+                logger.warning("no memory for a replacement worker; {} worker(s) go on", live)
+                return
             self.replacements += 1
             self._spawn()
             logger.info("started a replacement worker ({} so far)", self.replacements)
@@ -258,6 +270,7 @@ class ParallelRunner:
     def run(self) -> RunSummary:
         """Run the job's pending items; return the summary (with the exit code)."""
         started = time.monotonic()
+        self.timeline.runner_mark("runner_start")
         paths.make_private_dir(paths.worker_profiles_dir(self.job_name))
         self.manifest.set_status(RunStatus.IN_PROGRESS)
         snapshot = self.manifest.snapshot()
@@ -270,6 +283,7 @@ class ParallelRunner:
             fetch_only = sum(1 for i in snapshot["items"]
                              if i["status"] == ItemStatus.PENDING.value and i.get("downloadOnly"))
             workers = max(1, min(workers, budget + fetch_only))
+        workers = self._fit_in_memory(workers)
         logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
@@ -319,7 +333,18 @@ class ParallelRunner:
             kill_browsers_using(paths.worker_profiles_dir(self.job_name))
             if not self.config.keep_profiles:
                 remove_profile(paths.worker_profiles_dir(self.job_name))
+            self.timeline.write(self.run_dir)
         return self._finish(time.monotonic() - started)
+
+    def _fit_in_memory(self, wanted: int) -> int:
+        """How many of `wanted` workers to start: those the available memory holds."""
+        available = capacity.available_memory_mb()
+        self.memory_cap = capacity.workers_that_fit(wanted, available)
+        if self.memory_cap < wanted:
+            logger.warning("memory: {} MB available, about {} MB per worker: starting {} of "
+                           "{} workers", available, capacity.WORKER_MEMORY_MB, self.memory_cap,
+                           wanted)
+        return self.memory_cap
 
     def _drain_or_reap(self, handle: _WorkerHandle) -> None:
         try:

@@ -42,6 +42,7 @@ from grokbatch.profiles import copy_profile, kill_browsers_using, remove_profile
 from grokbatch.quota import fetch_quota
 from grokbatch.selectors import Selectors
 from grokbatch.session import detect_signed_in
+from grokbatch.timeline import mark_event
 from grokbatch.worker_entry import EXIT_ORPHANED, EXIT_STARTUP_FAILED, LaunchGate, WorkerSpec
 
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
@@ -70,6 +71,10 @@ class _Events:
 
     def state(self, state: str, **extra: Any) -> None:
         self.send({"type": "state", "state": state, **extra})
+
+    def mark(self, name: str) -> None:
+        """This worker reached start-up phase `name` (see timeline.py)."""
+        self.send(mark_event(name))
 
 
 def _kill_own_group_and_exit(profile_dir: Path) -> None:
@@ -165,6 +170,7 @@ class Worker:
             headless=spec.headless,
             timeout_s=spec.page_load_timeout_s,
         )
+        self.events.mark("browser")
         self.context.set_default_timeout(spec.element_timeout_s * 1000)
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
         # A renderer crash ends the attempt at once, not at its timeout: the browser is
@@ -185,6 +191,7 @@ class Worker:
             on_progress=self._on_progress,
         )
         self.generator.open_post()
+        self.events.mark("page")
 
     def _on_crash(self, page: Page) -> None:
         if self.generator is not None and page is self.generator.page:  # not a past browser's
@@ -203,10 +210,12 @@ class Worker:
         self.events.state("starting")
         started = time.monotonic()
         copied = copy_profile(spec.account_profile, spec.profile_dir)
+        self.events.mark("profile")
         marks = [f"profile {copied.bytes / 1e6:.1f} MB {time.monotonic() - started:.2f} s"]
         with sync_playwright() as playwright:
             try:
                 choice = find_browser(playwright, spec.browser_path)
+                self.events.mark("driver")
                 marks.append(f"driver {time.monotonic() - started:.2f} s")
                 self._launch(playwright, choice)
                 marks.append(f"browser+page {time.monotonic() - started:.2f} s")
@@ -215,6 +224,7 @@ class Worker:
                     self.generator.page, self.selectors, spec.page_load_timeout_s
                 )
                 marks.append(f"signed in {time.monotonic() - started:.2f} s")
+                self.events.mark("signed_in")
                 logger.debug("{}: ready: {}", spec.worker_id, ", ".join(marks))
                 self._leave_launch_gate()
             except PlaywrightError as exc:
@@ -261,16 +271,22 @@ class Worker:
         spec = self.spec
         watchdog = self.watchdog
         watchdog.start()
+        first = True
         try:
             while not self.stop.is_set():
                 item = self.manifest.claim_next_item(spec.worker_id)
                 if item is None:
                     break
+                if first:
+                    self.events.mark("first_claim")
                 watchdog.holding.set()
                 try:
                     self._process(item, playwright, choice)
                 finally:
                     watchdog.holding.clear()
+                if first:
+                    self.events.mark("first_video")
+                    first = False
         finally:
             watchdog.finished.set()
 
@@ -449,6 +465,7 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
                 launch_gate: LaunchGate | None = None) -> None:
     """Run a worker in this process (called by `worker_entry.worker_process`), then exit."""
     events = _Events(conn, spec.worker_id)
+    events.mark("imports")
     worker_sink(events.send, spec.worker_id)
     for prompt in spec.prompts:
         register_secret(prompt)

@@ -18,6 +18,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event, Semaphore
 from pathlib import Path
 
+from grokbatch.timeline import mark_event
+
 # Longest a worker waits for a launch slot before it launches anyway.
 _LAUNCH_GATE_MAX_WAIT_S = 300.0
 # How often a waiting worker looks at the stop flag and its parent.
@@ -81,16 +83,24 @@ class LaunchGate:
             self.slots.release()
 
 
+def send_mark(conn: Connection, worker_id: str, name: str) -> None:
+    """Tell the runner this worker reached start-up phase `name` (see timeline.py)."""
+    with contextlib.suppress(OSError, ValueError):
+        conn.send({**mark_event(name), "worker": worker_id})
+
+
 def worker_process(spec: WorkerSpec, stop: Event, conn: Connection,
                    slots: Semaphore | None = None) -> None:
     """Entry point of a worker process (multiprocessing, spawn)."""
     os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    send_mark(conn, spec.worker_id, "entry")
     gate = LaunchGate(slots) if slots is not None else None
     if gate is not None and not gate.enter(stop, spec.parent_pid):
         with contextlib.suppress(OSError):
             conn.close()
         os._exit(0 if os.getppid() == spec.parent_pid else EXIT_ORPHANED)
+    send_mark(conn, spec.worker_id, "gate")
     from grokbatch.worker import worker_main  # the heavy imports, once it is our turn
 
     worker_main(spec, stop, conn, gate)

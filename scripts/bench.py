@@ -11,6 +11,11 @@ Parts (each can be skipped or selected with --only):
   profile   copy_profile() of a synthetic ~500 MB Chromium-like profile vs shutil.copytree
   manifest  claim/update latency with 20 and 100 contending processes on 1,000 items
   baseline  scripts/naive_baseline.py: one browser, click, sleep 1 s, poll every 2 s
+  startup   the issue's scenarios (N=1 B=5 T=3, N=5 B=20 T=3, N=10 B=100 T=5), each with
+            the whole tree sampled: peak PSS / N, efficiency, first claims, and the
+            start-up timeline (per phase: when, how long, CPU of Python/driver/browser)
+  longrun   N=10 workers x 100 videos each of 1 s: each worker's memory at its 10th and
+            its 100th video (see scripts/bench_startup.py)
 
 Everything talks to 127.0.0.1 only. Every subprocess has a timeout and is killed (with its
 whole process tree) on the way out; every temp dir is removed.
@@ -41,9 +46,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_startup  # noqa: E402 - the sibling module, found through the line above
+
 PY = sys.executable
 MB = 1 << 20
-PARTS = ("runs", "memory", "profile", "manifest", "baseline")
+PARTS = ("runs", "memory", "startup", "longrun", "profile", "manifest", "baseline")
 
 # Targets: (key, description). Values are checked in evaluate_targets().
 TARGETS = {
@@ -55,7 +63,24 @@ TARGETS = {
     "manifest_p99": "manifest p99 (claim and update) <= 20 ms with 20 processes",
 }
 
+# The issue's start-up scenarios: name -> (workers N, videos B, seconds per video T), and
+# the toy sizes --quick uses instead (same names, so the report reads the same).
+STARTUP_SCENARIOS = {"n1": (1, 5, 3.0), "n5": (5, 20, 3.0), "n10": (10, 100, 5.0)}
+QUICK_STARTUP_SCENARIOS = {"n1": (1, 2, 0.5), "n5": (2, 4, 0.5), "n10": (3, 6, 0.5)}
+# Long run: (workers, videos per worker, the early video compared with the last, T).
+LONG_RUN = (10, 100, 10, 1.0)
+QUICK_LONG_RUN = (2, 4, 2, 0.3)
+# Extra videos in the long run, so that every worker reaches its last counted video.
+_LONG_RUN_SLACK_PER_WORKER = 5
+# Sampling: CPU often during start-up only, PSS once a second (every 2 s in the long run).
+_STARTUP_SAMPLING = {"cpu_every_s": 0.25, "cpu_for_s": 45.0, "pss_every_s": 1.0}
+_LONG_RUN_SAMPLING = {"cpu_every_s": 1.0, "cpu_for_s": 0.0, "pss_every_s": 2.0}
+# The issue's goals for the startup and longrun figures.
+GOALS = {"memN5MB": 220.0, "memN10MB": 190.0, "memN1MB": 400.0, "effN5": 0.65,
+         "lastClaimN5S": 6.0, "allClaimedN10S": 8.0, "effN10": 0.85, "growth": 1.10}
 _SIM_START_TIMEOUT_S = 30.0
+# Extra environment for every `grokbatch run start` (--env).
+RUN_ENV: dict[str, str] = {}
 _ACCOUNT_ADD_TIMEOUT_S = 120.0
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -528,8 +553,14 @@ class MemorySampler(threading.Thread):
 
 # =================================================================== grokbatch runs
 def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memory: bool,
-              ) -> dict[str, Any]:
-    """One `grokbatch run start` with N workers against a fresh simulator and home."""
+              sample_tree: dict[str, float] | None = None, memory_at: Sequence[int] = (),
+              env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """One `grokbatch run start` with N workers against a fresh simulator and home.
+
+    `sample_tree` (RunSampler options) also samples the whole process tree: the row gets
+    the peak PSS, the start-up timeline and, for each k in `memory_at`, each worker's
+    memory around its k-th video.
+    """
     row: dict[str, Any] = {"workers": n, "videos": videos, "T": gen_s, "download": download,
                            "load1Before": os.getloadavg()[0]}
     with temp_dir(f"bench-run-n{n}-") as tmp:
@@ -538,6 +569,7 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
         sim = Simulator(tmp, gen_s)
         run = None
         sampler = None
+        tree: bench_startup.RunSampler | None = None
         try:
             add_account(home, sim, tmp)
             profile = home / "accounts" / "bench" / "profile"
@@ -548,7 +580,11 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
                     "--parallel", str(n), "--job-name", "bench",
                     "--download" if download else "--no-download", "--timeout", "120"]
             budget = math.ceil(videos / n) * (gen_s + 30) + 180
-            run = Spawned(args, env=grokbatch_env(home), workdir=tmp, name="run")
+            run = Spawned(args, env={**grokbatch_env(home), **RUN_ENV, **(env_extra or {})},
+                          workdir=tmp, name="run")
+            if sample_tree is not None:
+                tree = bench_startup.RunSampler(run.pid, **sample_tree)
+                tree.start()
             manifest_path = home / "runs" / "bench" / "manifest.json"
             if sample_memory:
                 sampler = MemorySampler(run.pid, manifest_path,
@@ -559,6 +595,9 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
             if sampler is not None:
                 sampler.finished.set()
                 sampler.join(10)
+            if tree is not None:
+                tree.finished.set()
+                tree.join(10)
             stats = sim.stats()
             doc = json.loads(manifest_path.read_bytes()) if manifest_path.exists() else {}
             ideal = math.ceil(videos / n) * gen_s
@@ -575,16 +614,102 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
             })
             if sampler is not None:
                 row["memory"] = sampler.summary()
+            if tree is not None:
+                row.update(tree_figures(tree, home / "runs" / "bench" / "timeline.json", doc,
+                                        run.spawn_utc.timestamp(), n, memory_at))
             if code != 0:
                 row["stderrTail"] = run.text(tail=3000)
             row["load1After"] = os.getloadavg()[0]
         finally:
             if sampler is not None:
                 sampler.finished.set()
+            if tree is not None:
+                tree.finished.set()
             if run is not None:
                 run.close(grace_s=10.0)
             sim.close()
     return row
+
+
+def tree_figures(tree: bench_startup.RunSampler, timeline_path: Path, doc: dict[str, Any],
+                 t0: float, n: int, memory_at: Sequence[int]) -> dict[str, Any]:
+    """Peak memory, first claims, the start-up timeline and memory by video count, from a
+    finished run's sampler, timeline.json and manifest."""
+    out: dict[str, Any] = {"treePeakMB": tree.peak_total_mb(), "samplerError": tree.error,
+                           "pssSamples": len(tree.pss), "cpuSamples": len(tree.cpu)}
+    out["peakPerWorkerMB"] = out["treePeakMB"] / n if out["treePeakMB"] else None
+    try:
+        timeline = json.loads(timeline_path.read_bytes())
+    except (OSError, ValueError):
+        out["timelineError"] = f"no readable {timeline_path.name}"
+        return out
+    workers = timeline.get("workers", {})
+    pids = {w: row["pid"] for w, row in workers.items() if row.get("pid")}
+    series = {str(pid): tree.cpu_series(pid) for pid in pids.values()}
+    out["timeline"] = bench_startup.phase_table(timeline, series, t0)
+    out.update(bench_startup.runner_phases(timeline, tree.cpu_series(tree.run_pid), t0))
+    claims = bench_startup.first_claims(timeline, t0)
+    out["firstClaimS"] = claims[0] if claims else None
+    out["lastFirstClaimS"] = claims[-1] if claims else None
+    out["workersClaimed"] = len(claims)
+    if memory_at:
+        done: dict[str, list[float]] = {}
+        for item in doc.get("items", []):
+            at = parse_iso(item.get("completedAt"))
+            if item.get("status") == "COMPLETED" and at is not None:
+                done.setdefault(str(item.get("workerId")), []).append(at.timestamp())
+        out["memoryAtVideo"] = {str(k): bench_startup.memory_at_videos(tree.pss, done, pids, k)
+                                for k in memory_at}
+        first, last = (out["memoryAtVideo"][str(k)] for k in (memory_at[0], memory_at[-1]))
+        growth = [last[w] / first[w] for w in last if w in first and first[w] > 0]
+        out["memoryGrowthMax"] = max(growth) if growth else None
+        out["memoryGrowthMedian"] = median(growth)
+    return out
+
+
+def bench_startup_part(scenarios: dict[str, tuple[int, int, float]], repeat: int,
+                       save: Any) -> dict[str, Any]:
+    """Each start-up scenario `repeat` times, whole tree sampled; rows by scenario name."""
+    out: dict[str, Any] = {"scenarios": {name: [] for name in scenarios}}
+    for rep in range(repeat):
+        for name, (n, videos, gen_s) in scenarios.items():
+            log(f"startup {name} ({rep + 1}/{repeat}): N={n}, B={videos}, T={gen_s}")
+            try:
+                row = bench_run(n, videos, gen_s, download=False, sample_memory=False,
+                                sample_tree=_STARTUP_SAMPLING)
+            except Exception as exc:
+                log(f"startup {name} failed: {exc!r}")
+                row = {"workers": n, "videos": videos, "T": gen_s, "error": repr(exc)}
+            out["scenarios"][name].append(row)
+            save()
+            log(f"  -> wall {fmt(row.get('wallS'))} s, efficiency {fmt(row.get('efficiency'))},"
+                f" first claims {fmt(row.get('firstClaimS'))}..{fmt(row.get('lastFirstClaimS'))}"
+                f" s, peak {fmt(row.get('treePeakMB'), 0)} MB")
+    return out
+
+
+def bench_long_run(workers: int, per_worker: int, early: int, gen_s: float, repeat: int,
+                   save: Any) -> list[dict[str, Any]]:
+    """N workers with about `per_worker` videos each: memory at the early and last video."""
+    rows = []
+    videos = workers * (per_worker + _LONG_RUN_SLACK_PER_WORKER)
+    for rep in range(repeat):
+        log(f"long run ({rep + 1}/{repeat}): N={workers}, B={videos}, T={gen_s}")
+        try:
+            sampling = dict(_LONG_RUN_SAMPLING)
+            if videos < 100:  # a toy run (--quick) ends before a 2 s sampler sees much
+                sampling["pss_every_s"] = 0.5
+            row = bench_run(workers, videos, gen_s, download=False, sample_memory=False,
+                            sample_tree=sampling, memory_at=(early, per_worker))
+        except Exception as exc:
+            log(f"long run failed: {exc!r}")
+            row = {"workers": workers, "videos": videos, "T": gen_s, "error": repr(exc)}
+        row.update(early=early, late=per_worker)
+        rows.append(row)
+        save()
+        log(f"  -> wall {fmt(row.get('wallS'))} s, memory growth max "
+            f"{fmt(row.get('memoryGrowthMax'), 3)}")
+    return rows
 
 
 def _tree_bytes(path: Path) -> int:
@@ -874,7 +999,140 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             worst <= 20.0, note)
     else:
         add("manifest_p99", None, None, "not measured")
+    if results.get("startup") or results.get("longrun"):
+        for fig in issue_figures(results):
+            out.append({"target": f"{fig['figure']}: {fig['goal']}", "key": "issue",
+                        "measured": fig["measured"],
+                        "verdict": "n/a" if fig["ok"] is None else "PASS" if fig["ok"] else "MISS",
+                        "note": "the issue's table"})
     return out
+
+
+def spread(values: Sequence[float], digits: int = 2, unit: str = "") -> str:
+    """`median (min-max)` of repeated measurements, or the one value; n/a for none."""
+    if not values:
+        return "n/a"
+    mid = fmt(float(median(values) or 0), digits) + unit
+    if len(values) == 1:
+        return mid
+    return f"{mid} ({fmt(float(min(values)), digits)}-{fmt(float(max(values)), digits)})"
+
+
+def issue_figures(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's table (our column), from the startup and longrun parts: one row per
+    figure with its label, measured text, median value, goal and verdict (None: n/a)."""
+    scenarios = results.get("startup", {}).get("scenarios", {})
+    rows: list[dict[str, Any]] = []
+
+    def values(name: str, key: str) -> list[float]:
+        return [float(r[key]) for r in scenarios.get(name, []) if r.get(key) is not None]
+
+    def shape(name: str) -> tuple[Any, Any, Any]:
+        runs = scenarios.get(name) or [{}]
+        return runs[0].get("workers", "?"), runs[0].get("videos", "?"), runs[0].get("T", "?")
+
+    def add(figure: str, vals: list[float], goal_text: str, ok: Any, digits: int = 2,
+            unit: str = "", extra: str = "") -> None:
+        mid = median(vals)
+        rows.append({"figure": figure, "measured": spread(vals, digits, unit) + extra,
+                     "value": mid, "goal": goal_text,
+                     "ok": None if mid is None else bool(ok(mid))})
+
+    n5, b5, t5 = shape("n5")
+    n10, b10, t10 = shape("n10")
+    add(f"memory per worker (peak PSS / N), N={n5}", values("n5", "peakPerWorkerMB"),
+        f"≤ {GOALS['memN5MB']:.0f} MB", lambda v: v <= GOALS["memN5MB"], 0, " MB")
+    add(f"memory per worker, N={n10}", values("n10", "peakPerWorkerMB"),
+        f"≤ {GOALS['memN10MB']:.0f} MB", lambda v: v <= GOALS["memN10MB"], 0, " MB")
+    add("memory, N=1 (whole tree)", values("n1", "treePeakMB"),
+        f"≤ {GOALS['memN1MB']:.0f} MB", lambda v: v <= GOALS["memN1MB"], 0, " MB")
+    ideal5 = scenarios.get("n5", [{}])[0].get("idealS") if scenarios.get("n5") else None
+    add(f"{n5} workers, {b5} videos of {t5:g} s, whole command (ideal {fmt(ideal5, 0)} s)"
+        if isinstance(t5, float) else "N=5 run", values("n5", "efficiency"),
+        f"≥ {GOALS['effN5']}", lambda v: v >= GOALS["effN5"],
+        extra=f" (wall {spread(values('n5', 'wallS'), 1)} s)")
+    add(f"last of {n5} workers' first claim", values("n5", "lastFirstClaimS"),
+        f"≤ {GOALS['lastClaimN5S']:.0f} s", lambda v: v <= GOALS["lastClaimN5S"], 1, " s")
+    last10 = values("n10", "lastFirstClaimS")
+    first10 = values("n10", "firstClaimS")
+    rows.append({"figure": f"first video started, N={n10}",
+                 "measured": f"{spread(first10, 1, ' s')} (all {n10} by "
+                             f"{spread(last10, 1, ' s')})",
+                 "value": median(last10), "goal": f"all {n10} by {GOALS['allClaimedN10S']:.0f} s",
+                 "ok": None if not last10 else (median(last10) or 0) <= GOALS["allClaimedN10S"]})
+    add(f"N={n10}, {b10} videos of {t10:g} s" if isinstance(t10, float) else "N=10 run",
+        values("n10", "efficiency"), f"≥ {GOALS['effN10']}", lambda v: v >= GOALS["effN10"],
+        extra=f" (wall {spread(values('n10', 'wallS'), 1)} s)")
+    long_rows = results.get("longrun") or []
+    if long_rows:
+        lr = long_rows[0]
+        growth = [float(r["memoryGrowthMax"]) for r in long_rows
+                  if r.get("memoryGrowthMax") is not None]
+        late_mb = [v for r in long_rows
+                   for v in (r.get("memoryAtVideo") or {}).get(str(r.get("late")), {}).values()]
+        add(f"{lr.get('workers')} workers x {lr.get('late')} videos of {lr.get('T')} s: a "
+            f"worker's memory at its video {lr.get('late')} / at its video {lr.get('early')} "
+            "(max over workers)", growth, f"≤ {GOALS['growth']:.2f}",
+            lambda v: v <= GOALS["growth"], 3,
+            extra=f" (at video {lr.get('late')}: {spread(late_mb, 0, ' MB')} per worker)")
+    return rows
+
+
+def merged_timeline(runs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One start-up timeline from repeated runs: each field the median over the runs."""
+    by_phase: dict[str, list[dict[str, Any]]] = {}
+    order: list[str] = []
+    for run in runs:
+        for row in run.get("timeline") or []:
+            if row["phase"] not in by_phase:
+                order.append(row["phase"])
+            by_phase.setdefault(row["phase"], []).append(row)
+    merged = []
+    for phase in order:
+        rows = by_phase[phase]
+        out: dict[str, Any] = {"phase": phase}
+        for key in rows[0]:
+            if key == "phase":
+                continue
+            vals = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+            out[key] = median(vals) if vals else None
+            if key == "workers" and out[key] is not None:
+                out[key] = round(out[key])
+        merged.append(out)
+    return merged
+
+
+def render_timeline(name: str, runs: Sequence[dict[str, Any]]) -> list[str]:
+    """The start-up timeline of one scenario as report lines."""
+    rows = merged_timeline(runs)
+    if not rows:
+        return []
+    first = runs[0]
+    parts = ["", f"### Start-up timeline, {name}: N={first.get('workers')}, "
+             f"B={first.get('videos')}, T={first.get('T')} s (median over {len(runs)} run(s))",
+             ""]
+    pre = [r for r in runs if r.get("preflightS") is not None]
+    if pre:
+        def med(key: str) -> Any:
+            return median([r[key] for r in pre if r.get(key) is not None])
+        parts.append(f"pre-run check: t={fmt(med('preflightStartS'))}-{fmt(med('preflightEndS'))}"
+                     f" s ({fmt(med('preflightS'))} s), CPU {fmt(med('preflightCpuS'))} s "
+                     f"(runner {fmt(med('preflightCpuPythonS'))}, driver "
+                     f"{fmt(med('preflightCpuDriverS'))}, browser "
+                     f"{fmt(med('preflightCpuBrowserS'))}); workers started at t="
+                     f"{fmt(med('workersStartS'))} s")
+        parts.append("")
+    parts.append(render_table(
+        ["phase (reached)", "workers", "t median s", "t max s", "phase s", "CPU python s",
+         "CPU driver s", "CPU browser s", "CPU total s"],
+        [[r["phase"], r.get("workers"), r.get("tMedianS"), r.get("tMaxS"),
+          r.get("phaseMedianS"), r.get("cpuPythonS"), r.get("cpuDriverS"),
+          r.get("cpuBrowserS"), r.get("cpuS")] for r in rows]))
+    parts.append("\nt: seconds from the command's start to the mark; phase: from the "
+                 "worker's previous mark to this one; CPU: what that phase cost the worker's "
+                 "Python (exact), its driver and its browser (sampled every 0.25 s); medians "
+                 "over workers.")
+    return parts
 
 
 def _count_errors(errors: Sequence[str]) -> str:
@@ -1026,6 +1284,18 @@ def render_report(results: dict[str, Any]) -> str:
     if mach.get("systemChromium"):
         parts.append(f"\n(system: {mach['systemChromium']}; grokbatch drives "
                      f"{mach.get('browser')})")
+    if results.get("startup") or results.get("longrun"):
+        parts += ["", "## The issue's figures", ""]
+        parts.append(render_table(["figure", "grokbatch", "goal", "verdict"],
+                                  [[r["figure"], r["measured"], r["goal"],
+                                    "n/a" if r["ok"] is None else "PASS" if r["ok"] else "MISS"]
+                                   for r in issue_figures(results)]))
+        parts.append("\nmemory: peak PSS of the whole `run start` tree (runner, pre-run check, "
+                     "workers, drivers, browsers) sampled once a second, divided by N; first "
+                     "claim: from the command's start; efficiency: ideal ceil(B/N)*T over the "
+                     "whole command's wall time.")
+        for name, runs in (results.get("startup") or {}).get("scenarios", {}).items():
+            parts += render_timeline(name, [r for r in runs if r.get("timeline")])
     parts += ["", "## Targets", ""]
     parts.append(render_table(
         ["target", "measured", "verdict", "note"],
@@ -1064,8 +1334,37 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile-cache-mb", type=float, default=450)
     parser.add_argument("--profile-state-mb", type=float, default=50)
     parser.add_argument("--profile-reps", type=int, default=3)
+    parser.add_argument("--scenarios", default=",".join(STARTUP_SCENARIOS),
+                        help="start-up scenarios to run (n1,n5,n10)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each start-up scenario and of the long run (1)")
+    parser.add_argument("--long-run", default=None, metavar="N,PER,EARLY,T",
+                        help="long run: workers, videos per worker, the early video, T "
+                             "(10,100,10,1)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the grokbatch runs (repeatable)")
     parser.add_argument("--out", default="bench.json", help="JSON results (bench.json)")
     args = parser.parse_args(argv)
+    if any("=" not in e for e in args.env):
+        parser.error("--env takes NAME=VALUE")
+    RUN_ENV.update(e.split("=", 1) for e in args.env)
+    table = QUICK_STARTUP_SCENARIOS if args.quick else STARTUP_SCENARIOS
+    wanted = [x.strip() for x in args.scenarios.split(",") if x.strip()]
+    if set(wanted) - set(table):
+        parser.error(f"--scenarios: known are {', '.join(table)}")
+    args.startup_scenarios = {name: table[name] for name in wanted}
+    long_run = QUICK_LONG_RUN if args.quick else LONG_RUN
+    if args.long_run:
+        try:
+            n, per, early, gen = args.long_run.split(",")
+            long_run = (int(n), int(per), int(early), float(gen))
+        except ValueError:
+            parser.error("--long-run takes N,PER,EARLY,T")
+        if not 1 <= long_run[2] < long_run[1]:
+            parser.error("--long-run: EARLY must be at least 1 and below PER")
+    args.long_run_shape = long_run
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.quick:
         args.workers = "1,4"
         args.videos = 8
@@ -1119,7 +1418,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict[str, Any] = {
         "startedAt": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "config": {"workers": args.worker_counts, "videos": args.videos,
+        "config": {"workers": args.worker_counts, "videos": args.videos, "env": RUN_ENV,
                    "generationSeconds": args.generation_seconds,
                    "baselineVideos": args.baseline_videos, "quick": args.quick,
                    "parts": sorted(args.parts)},
@@ -1184,6 +1483,12 @@ def main(argv: list[str] | None = None) -> int:
                     results["memory"] = {**row["memory"], "workersN": n}
                 log(f"  -> wall {fmt(row.get('wallS'))} s, efficiency "
                     f"{fmt(row.get('efficiency'))}, exit {row.get('exitCode')}")
+        if "startup" in args.parts:
+            results["startup"] = bench_startup_part(args.startup_scenarios, args.repeat,
+                                                    lambda: _save(results, args.out))
+        if "longrun" in args.parts:
+            results["longrun"] = bench_long_run(*args.long_run_shape, args.repeat,
+                                                lambda: _save(results, args.out))
         if "baseline" in args.parts:
             log(f"naive baseline: {args.baseline_videos} videos, T={args.generation_seconds}")
             try:

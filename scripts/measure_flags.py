@@ -2,8 +2,13 @@
 
 For each variant (the flags grokbatch uses, then that plus one candidate flag), launch a
 persistent context on a fresh profile, open a simulator post page, wait for the app shell,
-and record the launch-to-ready time and the PSS of the browser's whole process tree.
-Prints a markdown table; used to decide which flags `grokbatch/browser.py` keeps.
+and record the launch-to-ready time, the CPU-seconds the browser's tree spent getting
+there, and the PSS of the driver and the browser's whole process tree. Then the same with
+each candidate NODE_OPTIONS for the Playwright driver (a new driver each). Prints a
+markdown table; used to decide which flags `grokbatch/browser.py` keeps.
+
+    .venv/bin/python scripts/measure_flags.py --rounds 5
+    .venv/bin/python scripts/measure_flags.py --only renderer,in-process   # some candidates
 """
 
 from __future__ import annotations
@@ -22,16 +27,30 @@ from grokbatch.simulator.lifecycle import start_simulator
 from grokbatch.simulator.scenario import SimulatorOptions
 
 CANDIDATES = [
+    # The new headless mode is the whole browser: it keeps the omnibox's WebUI popup
+    # loaded in a renderer of its own (browser UI: the site never sees it).
+    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup",
     "--in-process-gpu",
     "--no-zygote",
-    "--enable-features=NetworkServiceInProcess2",
-    "--disable-features=SpareRendererForSitePerProcess",
-    "--disable-extensions",
     "--renderer-process-limit=1",
+    "--disable-features=site-per-process",
     "--js-flags=--max-old-space-size=128",
-    "--disable-software-rasterizer",
-    "NODE_OPTIONS=--max-semi-space-size=1",  # the Playwright driver (node), not Chromium
+    "--js-flags=--max-semi-space-size=1",
+    "--js-flags=--lite-mode",
+    "--disable-features=BackForwardCache",
+    "--disable-gpu-compositing",
+    "--disable-breakpad",
 ]
+# For the Playwright driver (node), not Chromium: each gets a driver of its own.
+NODE_CANDIDATES = [  # node refuses most V8 flags in NODE_OPTIONS (--lite-mode, --no-opt)
+    "--max-semi-space-size=1",
+    "--max-old-space-size=64",
+    "--jitless",
+    "--v8-pool-size=1",
+    "--max-semi-space-size=1 --max-old-space-size=64",
+    "--max-semi-space-size=1 --jitless",
+]
+_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 
 
 def merged_args(extra: list[str]) -> list[str]:
@@ -48,8 +67,8 @@ def merged_args(extra: list[str]) -> list[str]:
     return args
 
 
-def tree_pss_mb(root_pid: int) -> float:
-    """PSS of a process and all its descendants, in MB (Linux /proc)."""
+def tree_pids(root_pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -58,10 +77,18 @@ def tree_pss_mb(root_pid: int) -> float:
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry.name))
-    total_kb, stack = 0, [root_pid]
+    found, stack = [], [root_pid]
     while stack:
         pid = stack.pop()
+        found.append(pid)
         stack += children.get(pid, [])
+    return found
+
+
+def pss_mb(pids: list[int]) -> float:
+    """PSS of these processes, in MB."""
+    total_kb = 0
+    for pid in pids:
         try:
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Pss:"):
@@ -69,6 +96,18 @@ def tree_pss_mb(root_pid: int) -> float:
         except OSError:
             continue
     return total_kb / 1024
+
+
+def cpu_s(pids: list[int]) -> float:
+    """CPU-seconds these processes (and the children they reaped) have used."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += sum(int(f) for f in fields[11:15])
+    return total * _TICK_S
 
 
 def driver_pid() -> int:
@@ -87,9 +126,11 @@ def driver_pid() -> int:
     raise RuntimeError("no Playwright driver found")
 
 
-def measure(playwright, choice, url: str, extra: list[str], rounds: int) -> tuple[float, float]:
-    """Median (ready seconds, PSS MB) of `rounds` launches with `extra` flags."""
-    ready, pss = [], []
+def measure(playwright, choice, url: str, extra: list[str], rounds: int
+            ) -> tuple[float, float, float, float]:
+    """Median (ready seconds, browser CPU-seconds to ready, driver PSS MB, browser PSS MB)
+    of `rounds` launches with `extra` flags."""
+    ready, pss, cpu, driver = [], [], [], []
     for _ in range(rounds):
         with tempfile.TemporaryDirectory() as profile:
             started = time.monotonic()
@@ -102,41 +143,65 @@ def measure(playwright, choice, url: str, extra: list[str], rounds: int) -> tupl
                 page.goto(url, wait_until="domcontentloaded", timeout=30_000)
                 page.locator('[data-testid="app-shell"]').wait_for(timeout=30_000)
                 ready.append(time.monotonic() - started)
+                node = driver_pid()
+                browser = [p for p in tree_pids(node) if p != node]
+                cpu.append(cpu_s(browser))
                 page.wait_for_timeout(1500)  # let the renderer settle before measuring
-                pss.append(tree_pss_mb(driver_pid()))
+                browser = [p for p in tree_pids(node) if p != node]
+                pss.append(pss_mb(browser))
+                driver.append(pss_mb([node]))
             finally:
                 context.close()
-    return statistics.median(ready), statistics.median(pss)
+    return (statistics.median(ready), statistics.median(cpu), statistics.median(driver),
+            statistics.median(pss))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", default="",
+                        help="comma-separated substrings: measure only candidates holding one")
     args = parser.parse_args()
+    only = [x for x in args.only.split(",") if x]
+
+    def wanted(flag: str) -> bool:
+        return not only or any(o in flag for o in only)
+
     sim = start_simulator(SimulatorOptions(auto_login=True))
     try:
         url = f"{sim.url}/imagine/post/flags"
+        print("| variant | ready s | browser CPU s | driver PSS MB | browser PSS MB | "
+              "Δ driver | Δ browser |")
+        print("|---|---|---|---|---|---|---|")
+
+        def row(label: str, got: tuple[float, float, float, float],
+                base: tuple[float, float, float, float] | None) -> None:
+            ready, cpu, drv, brw = got
+            delta = (f"{drv - base[2]:+.0f} | {brw - base[3]:+.0f}" if base else " | ")
+            print(f"| {label} | {ready:.2f} | {cpu:.2f} | {drv:.0f} | {brw:.0f} | {delta} |",
+                  flush=True)
+
         with sync_playwright() as playwright:
             choice = find_browser(playwright)
-            base_ready, base_pss = measure(playwright, choice, url, [], args.rounds)
-            print("| flags | ready s | Δ ready | PSS MB (driver+browser) | Δ PSS |")
-            print("|---|---|---|---|---|")
-            print(f"| grokbatch defaults | {base_ready:.2f} | | {base_pss:.0f} | |")
+            base = measure(playwright, choice, url, [], args.rounds)
+            row("grokbatch defaults", base, None)
             for flag in CANDIDATES:
-                if flag.startswith("NODE_OPTIONS="):
-                    continue  # needs its own driver: measured below
-                ready, pss = measure(playwright, choice, url, [flag], args.rounds)
-                print(f"| + `{flag}` | {ready:.2f} | {ready - base_ready:+.2f} | {pss:.0f} | "
-                      f"{pss - base_pss:+.0f} |", flush=True)
-            everything = [f for f in CANDIDATES if f.startswith("--")]
-            ready, pss = measure(playwright, choice, url, everything, args.rounds)
-            print(f"| all of the above | {ready:.2f} | {ready - base_ready:+.2f} | {pss:.0f} | "
-                  f"{pss - base_pss:+.0f} |", flush=True)
-        os.environ["NODE_OPTIONS"] = "--max-semi-space-size=1"
-        with sync_playwright() as playwright:  # a new driver that reads NODE_OPTIONS
-            ready, pss = measure(playwright, choice, url, [], args.rounds)
-            print(f"| NODE_OPTIONS=--max-semi-space-size=1 | {ready:.2f} | "
-                  f"{ready - base_ready:+.2f} | {pss:.0f} | {pss - base_pss:+.0f} |", flush=True)
+                if wanted(flag):
+                    row(f"+ `{flag}`", measure(playwright, choice, url, [flag], args.rounds),
+                        base)
+        for options in NODE_CANDIDATES:
+            if not wanted(options):
+                continue
+            os.environ["NODE_OPTIONS"] = options
+            try:
+                with sync_playwright() as playwright:  # a new driver that reads NODE_OPTIONS
+                    row(f"NODE_OPTIONS=`{options}`",
+                        measure(playwright, choice, url, [], args.rounds), base)
+            except Exception as exc:  # node refused the option: say so, go on
+                print(f"| NODE_OPTIONS=`{options}` | {str(exc).splitlines()[0]} | | | | | |")
+            finally:
+                del os.environ["NODE_OPTIONS"]
     finally:
         sim.stop()
 

@@ -85,3 +85,100 @@ def test_item_timings(bench) -> None:
     assert out["startToFirstClaimS"] == pytest.approx(2.0)
     assert out["medianOverheadS"] == pytest.approx(0.3)
     assert out["workersSeen"] == 1
+
+
+# ------------------------------------------------------------------ start-up and long run
+STARTUP = SCRIPT.parent / "bench_startup.py"
+
+
+@pytest.fixture(scope="module")
+def startup():
+    spec = importlib.util.spec_from_file_location("grokbatch_bench_startup", STARTUP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_interpolate_a_cumulative_series(startup) -> None:
+    points = [(10.0, 1.0), (12.0, 3.0), (14.0, 3.5)]
+    assert startup.interpolate([], 11.0) == 0.0
+    assert startup.interpolate(points, 9.0) == 0.0
+    assert startup.interpolate(points, 10.0) == 1.0
+    assert startup.interpolate(points, 11.0) == pytest.approx(2.0)
+    assert startup.interpolate(points, 13.0) == pytest.approx(3.25)
+    assert startup.interpolate(points, 99.0) == 3.5
+
+
+def test_phase_table_takes_python_cpu_from_marks_and_the_rest_from_samples(startup) -> None:
+    t0 = 1000.0
+    timeline = {"phases": ["spawned", "entry", "driver", "browser", "first_claim"],
+                "workers": {
+                    "worker-0": {"pid": 11, "marks": {
+                        "spawned": {"wall": 1001.0, "cpu": None},
+                        "entry": {"wall": 1001.5, "cpu": 0.1},
+                        "driver": {"wall": 1002.0, "cpu": 0.3},
+                        "browser": {"wall": 1003.0, "cpu": 0.35},
+                        "first_claim": {"wall": 1004.0, "cpu": 0.4}}},
+                    "worker-1": {"pid": 12, "marks": {
+                        "spawned": {"wall": 1001.0, "cpu": None},
+                        "entry": {"wall": 1002.0, "cpu": 0.1},
+                        "first_claim": {"wall": 1006.0, "cpu": 0.6}}}}}
+    cpu = {"11": {"driver": [(1001.5, 0.0), (1002.0, 0.2), (1004.0, 0.3)],
+                  "browser": [(1002.0, 0.0), (1003.0, 0.5), (1004.0, 0.9)]}}
+    rows = {r["phase"]: r for r in startup.phase_table(timeline, cpu, t0)}
+    assert list(rows) == ["spawned", "entry", "driver", "browser", "first_claim"]
+    assert rows["spawned"]["workers"] == 2 and rows["spawned"]["phaseMedianS"] is None
+    assert rows["entry"]["tMedianS"] == pytest.approx(1.75)
+    assert rows["entry"]["tMaxS"] == pytest.approx(2.0)
+    assert rows["driver"]["cpuPythonS"] == pytest.approx(0.2)
+    assert rows["driver"]["cpuDriverS"] == pytest.approx(0.2)
+    assert rows["browser"]["cpuBrowserS"] == pytest.approx(0.5)
+    assert rows["browser"]["cpuS"] == pytest.approx(0.05 + 0.05 + 0.5)
+    # worker-1 went from entry straight to its claim: that phase is one span for it.
+    assert rows["first_claim"]["tMedianS"] == pytest.approx(5.0)
+    assert rows["first_claim"]["tMaxS"] == pytest.approx(6.0)
+    assert startup.first_claims(timeline, t0) == [pytest.approx(4.0), pytest.approx(6.0)]
+
+
+def test_memory_at_videos_takes_the_samples_around_the_kth_video(startup) -> None:
+    done = {"worker-0": [10.0 + i for i in range(10)], "worker-1": [10.0, 11.0]}
+    pss = [{"wall": 10.0 + i + 0.5, "workers": {7: (100 + i) * 1024, 8: 50 * 1024}}
+           for i in range(10)]
+    at = startup.memory_at_videos(pss, done, {"worker-0": 7, "worker-1": 8}, k=5, window=1)
+    assert set(at) == {"worker-0"}  # worker-1 never reached its 5th video
+    assert at["worker-0"] == pytest.approx(103.5)  # samples between videos 4 and 6
+
+
+def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows(bench) -> None:
+    def row(n, b, t, **extra):
+        return {"workers": n, "videos": b, "T": t, "idealS": -(-b // n) * t, **extra}
+
+    results = {
+        "config": {"videos": 4, "generationSeconds": 1.0, "workers": [1]},
+        "startedAt": "2026-01-01T00:00:00+00:00",
+        "startup": {"scenarios": {
+            "n1": [row(1, 5, 3.0, treePeakMB=390.0)],
+            "n5": [row(5, 20, 3.0, peakPerWorkerMB=230.0, efficiency=0.7, wallS=17.1,
+                       lastFirstClaimS=5.5),
+                   row(5, 20, 3.0, peakPerWorkerMB=210.0, efficiency=0.6, wallS=20.0,
+                       lastFirstClaimS=6.5)],
+            "n10": [row(10, 100, 5.0, peakPerWorkerMB=180.0, efficiency=0.9, wallS=55.0,
+                        firstClaimS=2.5, lastFirstClaimS=7.5)]}},
+        "longrun": [{"workers": 10, "T": 1.0, "early": 10, "late": 100,
+                     "memoryGrowthMax": 1.04,
+                     "memoryAtVideo": {"10": {"worker-0": 200.0}, "100": {"worker-0": 208.0}}}],
+    }
+    figures = bench.issue_figures(results)
+    by_label = {f["figure"]: f for f in figures}
+    assert by_label["memory, N=1 (whole tree)"]["ok"] is True
+    n5 = by_label["memory per worker (peak PSS / N), N=5"]
+    assert n5["value"] == pytest.approx(220.0) and n5["ok"] is True
+    assert "210" in n5["measured"] and "230" in n5["measured"]
+    assert by_label["last of 5 workers' first claim"]["value"] == pytest.approx(6.0)
+    assert by_label["first video started, N=10"]["ok"] is True
+    assert all(isinstance(f["value"], float) for f in figures)
+    assert len(figures) == 8
+    results["targets"] = bench.evaluate_targets(results)
+    report = bench.render_report(results)
+    assert "## The issue's figures" in report

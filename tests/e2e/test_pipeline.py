@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from grokbatch.capacity import MEMORY_AVAILABLE_ENV, WORKER_MEMORY_MB
 from tests.e2e.pipeline import (
     ALIAS,
     assert_prompt_absent,
@@ -42,6 +43,23 @@ def test_ten_videos_with_four_workers_all_complete_and_profiles_are_removed(home
     assert [v.name for v in videos] == [f"job-{i:03d}.mp4" for i in range(10)]
     assert {item["workerId"] for item in doc["items"]} <= {f"worker-{i}" for i in range(4)}
     assert_prompt_absent(home, result)
+
+
+def test_too_little_memory_starts_fewer_workers_says_so_once_and_completes_every_item(
+        home, simulator):
+    sim = simulator("--generation-seconds", "0.5")
+    fake_mb = 2 * WORKER_MEMORY_MB + WORKER_MEMORY_MB // 2  # room for two workers
+    result = run_cli(home, *start_args(sim.post_url(), count=6, parallel=4),
+                     env_extra={MEMORY_AVAILABLE_ENV: str(fake_mb)})
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 6
+    assert {item["workerId"] for item in doc["items"]} <= {"worker-0", "worker-1"}
+    assert sim.stats()["generationsCompleted"] == 6
+    assert sim.stats()["maxConcurrent"] <= 2
+    said = [line for line in result.stderr.splitlines() if "starting 2 of 4 workers" in line]
+    assert len(said) == 1, result.stderr
+    assert f"{fake_mb} MB available" in said[0]
 
 
 def test_parallel_one_runs_every_video_sequentially(home, simulator):

@@ -1,0 +1,55 @@
+"""How many workers this machine's memory holds.
+
+`--parallel` is "at most": a worker is a Python process, a Playwright driver and a
+Chromium, so `--parallel 100` on a machine without memory for 100 browsers would push it
+into swap or the OOM killer. The runner starts only the workers that fit in the memory
+available now (Linux: MemAvailable of /proc/meminfo; elsewhere no cap), and a replacement
+only if one more still fits.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Peak PSS of one worker (its Python, driver and Chromium, and its share of the runner),
+# as `make bench` measured it (startup part: peak PSS of the whole run / N, N=5 and N=10),
+# rounded up with room for a heavier page than the simulator's.
+WORKER_MEMORY_MB = 320
+# For tests: the memory (MB) to take as available instead of reading /proc/meminfo.
+MEMORY_AVAILABLE_ENV = "GROKBATCH_MEMORY_AVAILABLE_MB"
+_MEMINFO = Path("/proc/meminfo")
+
+
+def available_memory_mb() -> int | None:
+    """Memory available for new processes now, in MB; None when unknown (no cap)."""
+    injected = os.environ.get(MEMORY_AVAILABLE_ENV)
+    if injected:
+        try:
+            return max(0, int(injected))
+        except ValueError:
+            return None
+    try:
+        for line in _MEMINFO.read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def workers_that_fit(wanted: int, available_mb: int | None,
+                     per_worker_mb: int = WORKER_MEMORY_MB) -> int:
+    """How many of `wanted` workers fit in `available_mb` (at least one: the run goes on)."""
+    if available_mb is None:
+        return wanted
+    return max(1, min(wanted, available_mb // per_worker_mb))
+
+
+def room_for_another(live_workers: int, available_mb: int | None,
+                     per_worker_mb: int = WORKER_MEMORY_MB) -> bool:
+    """Whether one more worker fits next to `live_workers` running ones (which the
+    available memory already accounts for). With none running, one always may start."""
+    if available_mb is None or live_workers == 0:
+        return True
+    return available_mb >= per_worker_mb

@@ -1,0 +1,59 @@
+"""scripts/bench.py at toy size, end to end: its start-up timeline and long-run figures
+exist and are numbers (their values are the benchmark's business, never a test's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from numbers import Number
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "scripts" / "bench.py"
+# Four toy runs, each with its own simulator and account: minutes only if something hangs.
+BENCH_TIMEOUT_S = 600
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, Number) and not isinstance(value, bool)
+
+
+def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick", "--only", "startup,longrun", "--out", str(out)],
+        capture_output=True, text=True, timeout=BENCH_TIMEOUT_S, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    scenarios = doc["startup"]["scenarios"]
+    assert set(scenarios) == {"n1", "n5", "n10"}
+    for name, runs in scenarios.items():
+        row = runs[0]
+        assert row.get("ok") is True, (name, row.get("error"), row.get("stderrTail"))
+        for key in ("wallS", "efficiency", "treePeakMB", "peakPerWorkerMB", "firstClaimS",
+                    "lastFirstClaimS", "preflightS", "preflightCpuS"):
+            assert _number(row.get(key)), (name, key, row.get(key))
+        phases = {r["phase"]: r for r in row["timeline"]}
+        for phase in ("spawned", "entry", "imports", "driver", "browser", "page",
+                      "first_claim", "first_video"):
+            assert phase in phases, (name, phase)
+            assert _number(phases[phase]["tMedianS"]) and _number(phases[phase]["tMaxS"])
+        for phase in ("imports", "driver", "browser", "page", "first_claim"):
+            for key in ("phaseMedianS", "cpuPythonS", "cpuDriverS", "cpuBrowserS", "cpuS"):
+                assert _number(phases[phase][key]), (name, phase, key)
+        assert 1 <= phases["first_claim"]["workers"] <= row["workers"]  # a toy queue empties
+    long_run = doc["longrun"][0]
+    assert long_run.get("ok") is True, long_run.get("error")
+    assert _number(long_run["memoryGrowthMax"]) and _number(long_run["memoryGrowthMedian"])
+    at = long_run["memoryAtVideo"]
+    assert set(at) == {str(long_run["early"]), str(long_run["late"])}
+    assert all(_number(mb) and mb > 0 for per_worker in at.values() for mb in per_worker.values())
+    figures = [t for t in doc["targets"] if t["key"] == "issue"]
+    assert len(figures) == 8 and all(t["verdict"] in ("PASS", "MISS") for t in figures)
+    assert "## The issue's figures" in result.stdout
+    assert "Start-up timeline" in result.stdout

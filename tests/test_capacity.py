@@ -1,0 +1,46 @@
+"""grokbatch.capacity: how many workers the available memory holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grokbatch import capacity
+
+PER = capacity.WORKER_MEMORY_MB
+
+
+def test_workers_that_fit_never_exceed_what_was_asked_nor_drop_below_one() -> None:
+    assert capacity.workers_that_fit(10, None) == 10  # unknown memory: no cap
+    assert capacity.workers_that_fit(10, 100 * PER) == 10
+    assert capacity.workers_that_fit(10, 3 * PER + PER // 2) == 3
+    assert capacity.workers_that_fit(10, PER - 1) == 1
+    assert capacity.workers_that_fit(10, 0) == 1
+
+
+def test_a_replacement_starts_only_if_one_more_fits_but_a_lone_one_always_may() -> None:
+    assert capacity.room_for_another(3, PER)
+    assert not capacity.room_for_another(3, PER - 1)
+    assert capacity.room_for_another(0, 0)
+    assert capacity.room_for_another(5, None)
+
+
+def test_available_memory_is_read_from_meminfo(monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    monkeypatch.delenv(capacity.MEMORY_AVAILABLE_ENV, raising=False)
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:  8000000 kB\nMemFree:  100 kB\nMemAvailable:  2048000 kB\n")
+    monkeypatch.setattr(capacity, "_MEMINFO", meminfo)
+    assert capacity.available_memory_mb() == 2000
+    meminfo.write_text("MemTotal:  8000000 kB\n")
+    assert capacity.available_memory_mb() is None
+    monkeypatch.setattr(capacity, "_MEMINFO", tmp_path / "absent")
+    assert capacity.available_memory_mb() is None
+
+
+def test_injected_available_memory_wins_over_meminfo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(capacity.MEMORY_AVAILABLE_ENV, "700")
+    assert capacity.available_memory_mb() == 700
+    monkeypatch.setenv(capacity.MEMORY_AVAILABLE_ENV, "lots")
+    assert capacity.available_memory_mb() is None
