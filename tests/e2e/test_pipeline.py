@@ -380,3 +380,17 @@ def test_a_multi_line_prompt_in_a_rich_editor_never_reaches_debug_files(home, si
         text = path.read_text()
         for line in lines[:2]:
             assert line not in text, path
+
+
+def test_too_little_memory_starts_fewer_workers_says_so_and_still_completes_every_item(
+        home, simulator):
+    sim = simulator("--generation-seconds", "0.5")
+    # Memory for two workers (injected, not the machine's), though four are asked for.
+    result = run_cli(home, *start_args(sim.post_url(), count=6, parallel=4),
+                     env_extra={"GROKBATCH_MEMORY_AVAILABLE_MB": "700"})
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 6
+    assert {item["workerId"] for item in doc["items"]} <= {"worker-0", "worker-1"}
+    assert sim.stats()["maxConcurrent"] <= 2
+    assert "starting 2 of 4 workers" in result.stderr
