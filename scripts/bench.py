@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's grokbatch, as the runs (cwd=ROOT) use
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_startup  # noqa: E402 - the sibling module, found through the line above
 
@@ -72,6 +73,9 @@ LONG_RUN = (10, 100, 10, 1.0)
 QUICK_LONG_RUN = (2, 4, 2, 0.3)
 # Extra videos in the long run, so that every worker reaches its last counted video.
 _LONG_RUN_SLACK_PER_WORKER = 5
+# The long run's simulator shows grok.com's 2026 page, whose history strip grows with every
+# video (the classic page keeps one video): what a long run's page really does.
+_LONG_RUN_SIM_ARGS = ("--layout", "2026", "--stream-format", "captured")
 # Sampling: CPU often during start-up only, PSS once a second (every 2 s in the long run).
 _STARTUP_SAMPLING = {"cpu_every_s": 0.25, "cpu_for_s": 45.0, "pss_every_s": 1.0}
 _LONG_RUN_SAMPLING = {"cpu_every_s": 1.0, "cpu_for_s": 0.0, "pss_every_s": 2.0}
@@ -554,7 +558,8 @@ class MemorySampler(threading.Thread):
 # =================================================================== grokbatch runs
 def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memory: bool,
               sample_tree: dict[str, float] | None = None, memory_at: Sequence[int] = (),
-              env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+              env_extra: dict[str, str] | None = None, sim_args: Sequence[str] = (),
+              ) -> dict[str, Any]:
     """One `grokbatch run start` with N workers against a fresh simulator and home.
 
     `sample_tree` (RunSampler options) also samples the whole process tree: the row gets
@@ -566,7 +571,7 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
     with temp_dir(f"bench-run-n{n}-") as tmp:
         home = tmp / "home"
         home.mkdir()
-        sim = Simulator(tmp, gen_s)
+        sim = Simulator(tmp, gen_s, sim_args)
         run = None
         sampler = None
         tree: bench_startup.RunSampler | None = None
@@ -700,7 +705,8 @@ def bench_long_run(workers: int, per_worker: int, early: int, gen_s: float, repe
             if videos < 100:  # a toy run (--quick) ends before a 2 s sampler sees much
                 sampling["pss_every_s"] = 0.5
             row = bench_run(workers, videos, gen_s, download=False, sample_memory=False,
-                            sample_tree=sampling, memory_at=(early, per_worker))
+                            sample_tree=sampling, memory_at=(early, per_worker),
+                            sim_args=_LONG_RUN_SIM_ARGS)
         except Exception as exc:
             log(f"long run failed: {exc!r}")
             row = {"workers": workers, "videos": videos, "T": gen_s, "error": repr(exc)}

@@ -16,11 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's grokbatch
 
 from grokbatch.browser import find_browser, launch_args
 from grokbatch.simulator.lifecycle import start_simulator
@@ -30,6 +33,9 @@ CANDIDATES = [
     # The new headless mode is the whole browser: it keeps the omnibox's WebUI popup
     # loaded in a renderer of its own (browser UI: the site never sees it).
     "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup",
+    # Playwright's own --disable-features list is replaced by ours (Chromium keeps the last
+    # one): these of its entries are background work only.
+    "--disable-features=AimEnabled,PreconnectToSearch,NetworkTimeServiceQuerying,LensOverlay",
     "--in-process-gpu",
     "--no-zygote",
     "--renderer-process-limit=1",
