@@ -118,7 +118,8 @@ def launch_args(headless: bool) -> list[str]:
 
 def browser_env() -> dict[str, str | float | bool]:
     """The environment a browser is launched with: ours, crash dumps under our home."""
-    return {**os.environ, CRASH_DUMPS_ENV: str(paths.crash_dumps_dir())}
+    env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "NODE_COMPILE_CACHE")}
+    return {**env, CRASH_DUMPS_ENV: str(paths.crash_dumps_dir())}
 
 
 def launch_persistent(

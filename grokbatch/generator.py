@@ -153,6 +153,10 @@ class VideoGenerator:
         self._needs_reload = False
         self._options_chosen = False
 
+    def reload_before_next(self) -> None:
+        """Open the post afresh before the next video (a page grows with each video)."""
+        self._needs_reload = True
+
     def _pick_option(self, item_selector: str) -> None:
         """Click an options item, opening whichever options UI holds it first."""
         item = self.page.locator(item_selector).first
@@ -307,8 +311,8 @@ class VideoGenerator:
             return self._playwright_failure(exc, started)
 
     def _page_failure(self, seen: dict[str, Any], started: float) -> GenerationResult:
-        if seen["outcome"] == "CHALLENGE":
-            return self._finish(Outcome.AUTH_REQUIRED, challenge_message(), started)
+        if seen["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
+            raise SiteChallengeError(challenge_message())
         outcome = Outcome(seen["outcome"])
         if outcome is Outcome.RATE_LIMIT and seen.get("source") == "page":
             quota = fetch_quota(self.page, self.selectors.quota_path).quota
@@ -423,10 +427,10 @@ class _AttemptFailed(Exception):
         self.detail = detail
 
 
-def challenge_message() -> str:
+def challenge_message(account: str = "ALIAS") -> str:
     """What to do about a browser-check page (never evade it)."""
     return ("the site answered with a browser check instead of the page: open it in a "
-            "window with `grokbatch accounts add ALIAS` (pass the check there), then rerun")
+            f"window with `grokbatch accounts add {account}` (pass the check there), then rerun")
 
 
 def unknown_language_message(lang: str) -> str:

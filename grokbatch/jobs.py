@@ -40,7 +40,7 @@ from grokbatch.manifest import (
     parse_iso,
     status_counts,
 )
-from grokbatch.preflight import look_at_page
+from grokbatch.preflight import PageCheck
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_report as write_html_report
@@ -121,21 +121,18 @@ def _check_cooldown(doc: dict[str, Any], config: RunConfig) -> None:
         )
 
 
-def _preflight(job: str, manifest: Manifest, config: RunConfig, profile: Path,
-               selectors: Selectors, started: float) -> RunSummary | None:
-    """Look at the page once before any worker starts; a summary if the run must not go on.
+def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageCheck,
+                started: float) -> RunSummary | None:
+    """What the look at the page means for the run: a summary if it must not go on.
 
     Sets the job's generation budget from the site's quota (None: unknown, no limit).
     """
-    check = look_at_page(profile, config.permalink, selectors,
-                         workdir=paths.worker_profiles_dir(job), browser_path=config.browser_path,
-                         page_load_timeout_s=config.page_load_timeout_s)
     if check.error:
         logger.warning("job {}: the page did not load for the pre-run check ({}); going on",
                        job, check.error)
     if check.challenge:
         return _stopped(job, manifest, RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
-                        challenge_message().replace("ALIAS", config.account), started)
+                        challenge_message(config.account), started)
     if check.signed_in is False:
         return _stopped(job, manifest, RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
                         f"the account is not signed in: run `grokbatch accounts add "
@@ -209,7 +206,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     configure_console()
     profile = accounts.require_account(config.account)
     rows, prompts = _prompt_texts(config)
-    selectors = Selectors.load(config.selectors)  # a bad file is a usage error, before any work
+    Selectors.load(config.selectors)  # a bad file is a usage error, before any work
     for text in prompts:
         register_secret(text)
     job = config.job_name or default_job_name(config.account, config.permalink, rows,
@@ -256,15 +253,16 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                             "prompt provided" if config.prompt else
                             (f"{len(rows)} prompt rows" if rows else "no prompt"))
             accounts.touch_last_used(config.account)
-            timeline.runner_mark("preflight_start")
-            stopped = _preflight(job, manifest, config, profile, selectors, started)
-            timeline.runner_mark("preflight_end")
-            if stopped is not None:
-                log_summary(stopped)
-                return stopped
+
+            def judge(check: PageCheck) -> RunSummary | None:
+                return _judge_look(job, manifest, config, check, started)
+
             runner = ParallelRunner(config, job, manifest, profile, prompts,
                                     show_progress=not json_output, timeline=timeline)
-            summary = runner.run()
+            summary = runner.run(on_look=judge)
+            if runner.preflight_stopped is not None:  # nothing was claimed: no report
+                log_summary(summary)
+                return summary
             report_path = write_html_report(manifest.snapshot(), run_dir)
             log_summary(summary)
             logger.info("report: {}", report_path)

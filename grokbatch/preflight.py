@@ -1,10 +1,12 @@
 """One look at the post page before anything is spent: signed in, browser check, language,
 quota, and (for `doctor`) which selectors the page answers.
 
-The runner does this once, headless, on a copy of the account's profile, before any
-worker browser starts: a run that cannot work (signed out, a browser-check page, a UI
-language without words, no video quota left) ends before a single generation, and the
-quota says how many may start. `grokbatch doctor` shows the same look, in full.
+A run makes this look once, on its first worker's page as soon as that page has loaded
+(`look_at_loaded_page`), and no worker claims an item before the runner has read it: a
+run that cannot work (signed out, a browser-check page, a UI language without words, no
+video quota left) ends before a single generation, and the quota says how many may start.
+`grokbatch doctor` makes the same look in a headless browser of its own (`look_at_page`)
+and shows it in full.
 """
 
 from __future__ import annotations
@@ -101,6 +103,20 @@ def _look(page: Page, permalink: str, selectors: Selectors, result: PageCheck,
     if challenge_response(response):
         result.challenge = True
         return
+    _look_loaded(page, watch, selectors, result, timeout_s, inspect)
+
+
+def look_at_loaded_page(page: Page, watch: PageWatch, selectors: Selectors, permalink: str,
+                        timeout_s: float) -> PageCheck:
+    """The look of `look_at_page`, on a page a worker has loaded already (with its watch):
+    the run's check, made by its first worker instead of a browser of its own."""
+    result = PageCheck(url=permalink, browser="a worker's")
+    _look_loaded(page, watch, selectors, result, timeout_s, inspect=False)
+    return result
+
+
+def _look_loaded(page: Page, watch: PageWatch, selectors: Selectors, result: PageCheck,
+                 timeout_s: float, inspect: bool) -> None:
     result.signed_in = detect_signed_in(page, selectors, timeout_s)
     result.language = watch.language()
     words = selectors.site_words(result.language)

@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import SpawnProcess
@@ -33,10 +33,18 @@ from grokbatch.errors import ExitCode
 from grokbatch.logs import log_forwarded
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
 from grokbatch.outcomes import Outcome
+from grokbatch.preflight import PageCheck
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.progress import Progress
 from grokbatch.timeline import Timeline
-from grokbatch.worker_entry import EXIT_STARTUP_FAILED, WorkerSpec, worker_process
+from grokbatch.worker_entry import (
+    EXIT_STARTUP_FAILED,
+    ScoutRole,
+    StartSignal,
+    WorkerSpec,
+    worker_number,
+    worker_process,
+)
 
 # How long one look at the pipes and processes may block: bounds how late a signal or a
 # dead worker is noticed.
@@ -73,6 +81,7 @@ class _WorkerHandle:
     worker_id: str
     process: SpawnProcess
     conn: Connection
+    start: StartSignal
     startup_failed: bool = False
 
 
@@ -134,6 +143,10 @@ class ParallelRunner:
         self.next_worker = 0
         self.replacements = 0
         self.memory_cap = config.parallel  # workers the memory holds (set by run())
+        self.started_claiming = False  # the workers were told to go (replacements go at once)
+        self.preflight_stopped: RunSummary | None = None
+        self.scout = ScoutRole(self.ctx)  # which worker looks at the page for the run
+        self.on_look: Callable[[PageCheck], RunSummary | None] | None = None
         self.stop_reason: str | None = None
         self.stop_message: str | None = None
         self.signals = 0
@@ -147,6 +160,7 @@ class ParallelRunner:
         self.next_worker += 1
         spec = WorkerSpec(
             worker_id=worker_id,
+            account=self.config.account,
             run_dir=self.run_dir,
             manifest_path=self.manifest.path,
             account_profile=self.account_profile,
@@ -171,15 +185,20 @@ class ParallelRunner:
             max_video_mb=self.config.max_video_mb,
         )
         receiver, sender = self.ctx.Pipe(duplex=False)
+        start = StartSignal(self.ctx)
+        if self.started_claiming:
+            start.go()
         process = self.ctx.Process(
-            target=worker_process, args=(spec, self.stop, sender, self.launch_gate),
+            target=worker_process,
+            args=(spec, self.stop, sender, self.launch_gate, start,
+                  self.scout if self.on_look is not None else None),
             name=worker_id, daemon=False,
         )
         self.timeline.worker_mark(worker_id, "spawned")
         with _bare_main_module():
             process.start()
         sender.close()  # the worker holds the only write end: EOF means it is gone
-        self.workers[worker_id] = _WorkerHandle(worker_id, process, receiver)
+        self.workers[worker_id] = _WorkerHandle(worker_id, process, receiver, start)
         self.progress.worker_state(worker_id, "starting")
 
     def _kill(self, handle: _WorkerHandle) -> None:
@@ -211,6 +230,8 @@ class ParallelRunner:
             self._request_stop()
             if reason in _HARD_STOPS:
                 self._hard_stop()  # nothing useful can happen signed out or misconfigured
+        elif kind == "look":
+            self._judge_look(event.get("check"))
         elif kind == "startup_failed":
             self.workers[worker].startup_failed = True
 
@@ -245,6 +266,7 @@ class ParallelRunner:
                 os.killpg(handle.process.pid, signal.SIGKILL)
         handle.conn.close()
         del self.workers[handle.worker_id]
+        self.scout.release(worker_number(handle.worker_id))  # if it died before it told
         requeued = self.manifest.requeue_abandoned(frozenset({handle.worker_id}))
         self.progress.worker_state(handle.worker_id, "stopped")
         code = handle.process.exitcode
@@ -267,8 +289,18 @@ class ParallelRunner:
             logger.info("started a replacement worker ({} so far)", self.replacements)
 
     # ----------------------------------------------------------------- main loop
-    def run(self) -> RunSummary:
-        """Run the job's pending items; return the summary (with the exit code)."""
+    def run(self, on_look: Callable[[PageCheck], RunSummary | None] | None = None
+            ) -> RunSummary:
+        """Run the job's pending items; return the summary (with the exit code).
+
+        With `on_look`, the first worker whose page loads looks at it for the whole run
+        (signed in, language, quota) and no worker claims an item before `on_look` has
+        judged that look. A summary from it means the run must not go on: the workers are
+        stopped and that summary is returned (and kept in `preflight_stopped`).
+        """
+        self.on_look = on_look
+        if on_look is None:
+            self.scout.close()
         started = time.monotonic()
         self.timeline.runner_mark("runner_start")
         paths.make_private_dir(paths.worker_profiles_dir(self.job_name))
@@ -278,11 +310,8 @@ class ParallelRunner:
         self.progress.start(total=snapshot["batchSize"], done=snapshot["completedCount"],
                             failed=snapshot["failedCount"])
         workers = min(self.config.parallel, todo)
-        budget = snapshot.get("generationBudget")
-        if isinstance(budget, int):  # the quota allows only so many: no idle browsers
-            fetch_only = sum(1 for i in snapshot["items"]
-                             if i["status"] == ItemStatus.PENDING.value and i.get("downloadOnly"))
-            workers = max(1, min(workers, budget + fetch_only))
+        if on_look is None:  # else the budget comes with the look at the page
+            workers = self._within_budget(workers, snapshot)
         workers = self._fit_in_memory(workers)
         logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
         previous = {
@@ -292,7 +321,9 @@ class ParallelRunner:
         try:
             for _ in range(workers):
                 self._spawn()
-            while self.workers:
+            if on_look is None:
+                self._let_workers_claim()
+            while self.workers and self.preflight_stopped is None:
                 if self.signals > announced:
                     if announced == 0:
                         self.stop_reason = self.stop_reason or "INTERRUPTED"
@@ -321,6 +352,8 @@ class ParallelRunner:
                     if handle is not None and handle.worker_id in self.workers:
                         self._reap(handle)
                 self.progress.refresh()
+            if self.preflight_stopped is not None:
+                return self.preflight_stopped
         finally:
             for handle in list(self.workers.values()):
                 self._kill(handle)
@@ -335,6 +368,44 @@ class ParallelRunner:
                 remove_profile(paths.worker_profiles_dir(self.job_name))
             self.timeline.write(self.run_dir)
         return self._finish(time.monotonic() - started)
+
+    def _judge_look(self, check: Any) -> None:
+        """A worker looked at the page for the run: stop the run, or let the workers go."""
+        if self.on_look is None or self.started_claiming or self.preflight_stopped is not None:
+            return
+        self.scout.close()
+        self.timeline.runner_mark("look")
+        if not isinstance(check, PageCheck):
+            check = PageCheck(url=self.config.permalink, error="no look at the page")
+        verdict = self.on_look(check)
+        if verdict is None:
+            self._let_workers_claim()
+            return
+        self.preflight_stopped = verdict
+        self._request_stop()
+        self._hard_stop()
+
+    def _within_budget(self, workers: int, snapshot: dict[str, Any]) -> int:
+        """No more workers than the quota lets generate (no idle browsers)."""
+        budget = snapshot.get("generationBudget")
+        if not isinstance(budget, int):
+            return workers
+        fetch_only = sum(1 for i in snapshot["items"]
+                         if i["status"] == ItemStatus.PENDING.value and i.get("downloadOnly"))
+        return max(1, min(workers, budget + fetch_only))
+
+    def _let_workers_claim(self) -> None:
+        """Tell the workers to go; those the quota leaves nothing to do, to leave."""
+        live = list(self.workers.values())
+        allowed = self._within_budget(len(live), self.manifest.snapshot())
+        if allowed < len(live):
+            logger.info("the video quota leaves work for {} of {} worker(s)", allowed, len(live))
+        for n, handle in enumerate(live):
+            if n < allowed:
+                handle.start.go()
+            else:
+                handle.start.leave()
+        self.started_claiming = True
 
     def _fit_in_memory(self, wanted: int) -> int:
         """How many of `wanted` workers to start: those the available memory holds."""

@@ -24,12 +24,13 @@ from typing import Any
 #   driver     the Playwright driver (node) answers
 #   browser    Chromium is up (the launch slot is given back here)
 #   page       the post page is loaded and its language known
-#   signed_in  the worker saw the page signed in (when it checks; the pre-run check did)
-#   go         the pre-run check said go (it may have said so long before)
+#   signed_in  the worker saw the page signed in (only when no worker looks for the run)
+#   look       the worker looked at the page for the whole run (the first one only)
+#   go         the runner said go (it may have said so long before)
 #   first_claim  it holds its first item (the generation starts now)
 #   first_video  its first item is done
 PHASES = ("spawned", "entry", "gate", "imports", "profile", "driver", "browser", "page",
-          "signed_in", "go", "first_claim", "first_video")
+          "signed_in", "look", "go", "first_claim", "first_video")
 TIMELINE_FILE = "timeline.json"
 
 

@@ -34,16 +34,27 @@ from grokbatch.downloads import (
     download_video,
 )
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
-from grokbatch.generator import GenerationResult, VideoGenerator
-from grokbatch.logs import register_secret, worker_sink
+from grokbatch.generator import GenerationResult, VideoGenerator, challenge_message
+from grokbatch.logs import redact, register_secret, worker_sink
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus
 from grokbatch.outcomes import RETRYABLE, Outcome
+from grokbatch.preflight import PageCheck, look_at_loaded_page
 from grokbatch.profiles import copy_profile, kill_browsers_using, remove_profile
 from grokbatch.quota import fetch_quota
 from grokbatch.selectors import Selectors
 from grokbatch.session import detect_signed_in
 from grokbatch.timeline import mark_event
-from grokbatch.worker_entry import EXIT_ORPHANED, EXIT_STARTUP_FAILED, LaunchGate, WorkerSpec
+from grokbatch.worker_entry import (
+    EXIT_ORPHANED,
+    EXIT_STARTUP_FAILED,
+    START_POLL_S,
+    START_SIGNAL_MAX_WAIT_S,
+    LaunchGate,
+    ScoutRole,
+    StartSignal,
+    WorkerSpec,
+    worker_number,
+)
 
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
 # not leave browsers running for long.
@@ -52,6 +63,9 @@ _PARENT_CHECK_S = 0.5
 _MAX_RELAUNCHES = 3
 # A video's hard deadline past its timeout: a page reload and one control wait, plus slack.
 _DEADLINE_SLACK_S = 5.0
+# A worker opens the post afresh after this many videos: the page keeps every video it made
+# in its history strip, so it grows with each one (measured by `scripts/bench.py`'s long run).
+RELOAD_EVERY_VIDEOS = 25
 # Worker process exit codes (the runner reads them with events; these are a fallback).
 EXIT_OK = 0
 
@@ -137,8 +151,13 @@ class Worker:
     """The work loop of one worker process."""
 
     def __init__(self, spec: WorkerSpec, stop: Event, events: _Events,
-                 launch_gate: LaunchGate | None = None) -> None:
+                 launch_gate: LaunchGate | None = None,
+                 start_signal: StartSignal | None = None,
+                 scout: ScoutRole | None = None) -> None:
         self.spec = spec
+        self.start_signal = start_signal
+        self.scout = scout
+        self.number = worker_number(spec.worker_id)
         self.stop = stop
         self.events = events
         self.launch_gate = launch_gate
@@ -150,6 +169,7 @@ class Worker:
         # dying on this machine is the runner's to replace.
         self.relaunches_left = _MAX_RELAUNCHES
         self.current_index: int | None = None
+        self.videos_on_page = 0
         self.watchdog = _Watchdog(spec, self.manifest)
 
     def _on_progress(self, percent: int) -> None:
@@ -220,11 +240,11 @@ class Worker:
                 self._launch(playwright, choice)
                 marks.append(f"browser+page {time.monotonic() - started:.2f} s")
                 assert self.generator is not None
-                signed_in = detect_signed_in(
-                    self.generator.page, self.selectors, spec.page_load_timeout_s
-                )
-                marks.append(f"signed in {time.monotonic() - started:.2f} s")
-                self.events.mark("signed_in")
+                signed_in: bool | None = True
+                if self.scout is None:  # no worker looks for the run: see for itself
+                    signed_in = detect_signed_in(
+                        self.generator.page, self.selectors, spec.page_load_timeout_s)
+                    self.events.mark("signed_in")
                 logger.debug("{}: ready: {}", spec.worker_id, ", ".join(marks))
                 self._leave_launch_gate()
             except PlaywrightError as exc:
@@ -249,6 +269,11 @@ class Worker:
                     self.manifest.set_status(RunStatus.STOPPED_AUTH, "not signed in")
                 self._close_browser()
                 return EXIT_OK
+            if not self._wait_for_go():
+                logger.debug("{}: not needed; leaving before any claim", spec.worker_id)
+                self._close_browser()
+                return EXIT_OK
+            self.events.mark("go")
             try:
                 self._work_loop(playwright, choice)
             finally:
@@ -256,16 +281,47 @@ class Worker:
         self.events.state("stopped")
         return EXIT_OK
 
+    def _wait_for_go(self) -> bool:
+        """Wait for the runner's word (True: go). Meanwhile, if no worker has looked at the
+        page for the run yet, look: this worker's page is loaded."""
+        if self.start_signal is None:
+            return True
+        deadline = time.monotonic() + START_SIGNAL_MAX_WAIT_S
+        while time.monotonic() < deadline:
+            if self.stop.is_set() or os.getppid() != self.spec.parent_pid:
+                return False
+            if self.scout is not None and self.scout.take(self.number):
+                self._look()
+            word = self.start_signal.poll(START_POLL_S)
+            if word is not None:
+                return word and not self.stop.is_set()
+        return False
+
+    def _look(self) -> None:
+        """Look at the loaded page for the whole run (signed in, language, quota) and tell
+        the runner, which decides whether and how the run goes on."""
+        assert self.generator is not None
+        try:
+            check = look_at_loaded_page(self.generator.page, self.generator.watch,
+                                        self.selectors, self.spec.permalink,
+                                        self.spec.page_load_timeout_s)
+        except PlaywrightError as exc:
+            check = PageCheck(url=self.spec.permalink, error=redact(
+                str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"))
+        self.events.mark("look")
+        self.events.send({"type": "look", "check": check})
+
     def _stop_run(self, exc: SiteChallengeError | UnknownLanguageError) -> None:
         """The page cannot be worked (a browser check, a language without words): stop all."""
         challenge = isinstance(exc, SiteChallengeError)
-        logger.error("{}: {}", self.spec.worker_id, exc)
+        message = challenge_message(self.spec.account) if challenge else str(exc)
+        logger.error("{}: {}", self.spec.worker_id, message)
         self.stop.set()
-        self.events.send({"type": "stop", "message": str(exc),
+        self.events.send({"type": "stop", "message": message,
                           "reason": Outcome.AUTH_REQUIRED.value if challenge else "USAGE"})
         if challenge:
             with contextlib.suppress(Exception):
-                self.manifest.set_status(RunStatus.STOPPED_AUTH, str(exc))
+                self.manifest.set_status(RunStatus.STOPPED_AUTH, message)
 
     def _work_loop(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
@@ -340,6 +396,10 @@ class Worker:
         browser_gone = (result.outcome is Outcome.BROWSER_CRASHED
                         or self.watchdog.deadline_hit.is_set() or self.generator.page.is_closed())
         self._record(item, result)
+        self.videos_on_page += 1
+        if self.videos_on_page >= RELOAD_EVERY_VIDEOS:
+            self.generator.reload_before_next()
+            self.videos_on_page = 0
         if browser_gone:
             if self.relaunches_left <= 0:
                 raise RuntimeError("the browser keeps dying")
@@ -462,7 +522,9 @@ class Worker:
 
 
 def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
-                launch_gate: LaunchGate | None = None) -> None:
+                launch_gate: LaunchGate | None = None,
+                start_signal: StartSignal | None = None,
+                scout: ScoutRole | None = None) -> None:
     """Run a worker in this process (called by `worker_entry.worker_process`), then exit."""
     events = _Events(conn, spec.worker_id)
     events.mark("imports")
@@ -471,7 +533,7 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
         register_secret(prompt)
     code = EXIT_OK
     try:
-        code = Worker(spec, stop, events, launch_gate).run()
+        code = Worker(spec, stop, events, launch_gate, start_signal, scout).run()
     except Exception as exc:  # log what killed us, without locals (they may hold a prompt)
         logger.error("{}: crashed: {}: {}", spec.worker_id, type(exc).__name__,
                      str(exc).splitlines()[0] if str(exc) else "")

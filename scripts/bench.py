@@ -1128,6 +1128,11 @@ def render_timeline(name: str, runs: Sequence[dict[str, Any]]) -> list[str]:
                      f"{fmt(med('preflightCpuBrowserS'))}); workers started at t="
                      f"{fmt(med('workersStartS'))} s")
         parts.append("")
+    looked = [r["verdictS"] for r in runs if r.get("verdictS") is not None]
+    if looked:
+        parts.append(f"no browser of its own for the pre-run check: the first worker whose page "
+                     f"loaded looked at it; the runner had its word at t={fmt(median(looked))} s")
+        parts.append("")
     parts.append(render_table(
         ["phase (reached)", "workers", "t median s", "t max s", "phase s", "CPU python s",
          "CPU driver s", "CPU browser s", "CPU total s"],

@@ -271,11 +271,13 @@ def phase_table(timeline: dict[str, Any], cpu: dict[str, dict[str, list[tuple[fl
 
 def runner_phases(timeline: dict[str, Any], series: dict[str, list[tuple[float, float]]],
                   t0: float) -> dict[str, Any]:
-    """When the pre-run check ran and the CPU it took (its driver and browser, the runner)."""
+    """When a pre-run check in a browser of its own ran and the CPU it took (its driver and
+    browser, the runner); or, when a worker looked instead, when the runner had its word."""
     runner = timeline.get("runner", {})
     start, end = runner.get("preflight_start"), runner.get("preflight_end")
-    if not start or not end:
-        return {}
+    if not start or not end:  # the first worker looked at the page for the run
+        look = runner.get("look")
+        return {"verdictS": look["wall"] - t0} if look else {}
     cpu = {k: interpolate(series.get(k, []), end["wall"])
            - interpolate(series.get(k, []), start["wall"]) for k in KINDS}
     return {"preflightStartS": start["wall"] - t0, "preflightEndS": end["wall"] - t0,

@@ -85,7 +85,7 @@ def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool 
         Manifest.create(manifest_path, job_name="job", account_alias="acct",
                         permalink="http://127.0.0.1:9/imagine/post/abc", count=1, prompt="p")
     spec = WorkerSpec(
-        worker_id=WORKER, run_dir=run_dir, manifest_path=manifest_path,
+        worker_id=WORKER, account="acct", run_dir=run_dir, manifest_path=manifest_path,
         account_profile=run_dir / "unused", profile_dir=run_dir / "unused",
         permalink="http://127.0.0.1:9/imagine/post/abc", prompts=("p",), headless=True,
         timeout_s=10.0, element_timeout_s=5.0, page_load_timeout_s=10.0, browser_path=None,
