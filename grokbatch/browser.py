@@ -116,9 +116,23 @@ def launch_args(headless: bool) -> list[str]:
     return args
 
 
+# Node options for the Playwright driver (one per worker): a young generation of 1 MB
+# instead of node's default 16 MB: -25 MB PSS per worker at N=5, no slower (bench startup,
+# medians of 2). Node refuses most other V8 flags here; old-space limits saved nothing.
+DRIVER_NODE_OPTIONS = "--max-semi-space-size=1"
+
+
+def tune_driver() -> None:
+    """Start this process's Playwright drivers with `DRIVER_NODE_OPTIONS` (added to any
+    NODE_OPTIONS of the user's); the browsers they launch do not inherit them."""
+    os.environ["NODE_OPTIONS"] = " ".join(
+        part for part in (os.environ.get("NODE_OPTIONS", ""), DRIVER_NODE_OPTIONS) if part)
+
+
 def browser_env() -> dict[str, str | float | bool]:
-    """The environment a browser is launched with: ours, crash dumps under our home."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NODE_OPTIONS", "NODE_COMPILE_CACHE")}
+    """The environment a browser is launched with: ours without the driver's node options,
+    crash dumps under our home."""
+    env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
     return {**env, CRASH_DUMPS_ENV: str(paths.crash_dumps_dir())}
 
 

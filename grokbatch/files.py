@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from grokbatch.errors import DiskError
-from grokbatch.paths import PRIVATE_FILE_MODE
+from grokbatch.paths import PRIVATE_FILE_MODE, RunFiles
 
 
 class AtomicFile:
@@ -83,7 +83,7 @@ def remove_stale_temp_files(directory: Path) -> int:
     Call only while holding the job's lock: then no writer of this job is alive.
     """
     removed = 0
-    for folder in (directory, directory / "videos"):
+    for folder in (directory, RunFiles(directory).videos):
         if not folder.is_dir():
             continue
         for leftover in folder.glob(".*.tmp"):

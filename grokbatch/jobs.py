@@ -44,8 +44,9 @@ from grokbatch.preflight import PageCheck
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_report as write_html_report
-from grokbatch.runner import ParallelRunner, RunSummary
+from grokbatch.runner import ParallelRunner
 from grokbatch.selectors import Selectors
+from grokbatch.summary import RunSummary
 from grokbatch.timeline import Timeline
 
 # How much of the post id a default job name keeps: enough to tell posts apart at a glance.
@@ -176,7 +177,7 @@ def clear_worker_profiles(job: str) -> None:
     """Kill any browser still running on this job's worker profiles and delete the copies
     (they hold session cookies). Call only while holding the job's lock, or when it is free:
     then no live run uses them."""
-    root = paths.worker_profiles_dir(job)
+    root = paths.run_files(job).worker_profiles
     if kill_browsers_using(root):
         logger.debug("job {}: stopped browsers a finished run left behind", job)
     remove_profile(root)
@@ -184,7 +185,7 @@ def clear_worker_profiles(job: str) -> None:
 
 def clean_dead_run(job: str) -> None:
     """Remove what a dead run of `job` left (browsers, profile copies), if none is live."""
-    if not paths.worker_profiles_dir(job).exists():
+    if not paths.run_files(job).worker_profiles.exists():
         return
     with contextlib.suppress(JobLockedError), job_lock(job):
         clear_worker_profiles(job)
@@ -257,10 +258,10 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             def judge(check: PageCheck) -> RunSummary | None:
                 return _judge_look(job, manifest, config, check, started)
 
-            runner = ParallelRunner(config, job, manifest, profile, prompts,
+            runner = ParallelRunner(config, job, manifest, profile, prompts, judge=judge,
                                     show_progress=not json_output, timeline=timeline)
-            summary = runner.run(on_look=judge)
-            if runner.preflight_stopped is not None:  # nothing was claimed: no report
+            summary = runner.run()
+            if runner.judged_stop is not None:  # nothing was claimed: no report
                 log_summary(summary)
                 return summary
             report_path = write_html_report(manifest.snapshot(), run_dir)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
@@ -111,46 +112,82 @@ def run_dir(job: str) -> Path:
     return runs_dir() / validate_name(job, "job name")
 
 
+@dataclass(frozen=True)
+class RunFiles:
+    """What one job's run directory holds: the one place their names are spelled."""
+
+    dir: Path
+
+    @property
+    def manifest(self) -> Path:
+        """The job's manifest (the work queue and run record)."""
+        return self.dir / "manifest.json"
+
+    @property
+    def lock(self) -> Path:
+        """Held for the whole of a run, so that two runs of one job cannot overlap."""
+        return self.dir / "run.lock"
+
+    @property
+    def log(self) -> Path:
+        """The job's log, appended to by every run."""
+        return self.dir / "run.log"
+
+    @property
+    def debug(self) -> Path:
+        """Screenshots and HTML snapshots of failures."""
+        return self.dir / "debug"
+
+    @property
+    def videos(self) -> Path:
+        """Downloaded videos."""
+        return self.dir / "videos"
+
+    @property
+    def report(self) -> Path:
+        """The job's HTML report."""
+        return self.dir / "report.html"
+
+    @property
+    def timeline(self) -> Path:
+        """The last run's start-up timeline (for the benchmark)."""
+        return self.dir / "timeline.json"
+
+    @property
+    def worker_profiles(self) -> Path:
+        """Per-worker profile copies, present while a run is live."""
+        return self.dir / "worker-profiles"
+
+    def worker_profile(self, worker_id: str) -> Path:
+        """One worker's profile copy."""
+        return self.worker_profiles / worker_id
+
+    def video_stem(self, index: int, suffix: str = "") -> Path:
+        """A downloaded video's path without its extension: `<job>-<index>[suffix]`."""
+        return self.videos / f"{self.dir.name}-{index:03d}{suffix}"
+
+
+def run_files(job: str) -> RunFiles:
+    """The files of job `job`'s run directory."""
+    return RunFiles(run_dir(job))
+
+
 def manifest_file(job: str) -> Path:
     """The job's manifest."""
-    return run_dir(job) / "manifest.json"
+    return run_files(job).manifest
 
 
 def run_lock_file(job: str) -> Path:
     """Held for the whole of a run, so that two runs of one job cannot overlap."""
-    return run_dir(job) / "run.lock"
+    return run_files(job).lock
 
 
 def run_log_file(job: str) -> Path:
     """The job's log, appended to by every run."""
-    return run_dir(job) / "run.log"
-
-
-def debug_dir(job: str) -> Path:
-    """Screenshots and HTML snapshots of failures."""
-    return run_dir(job) / "debug"
-
-
-def videos_dir(job: str) -> Path:
-    """Downloaded videos."""
-    return run_dir(job) / "videos"
+    return run_files(job).log
 
 
 def crash_dumps_dir() -> Path:
     """Where Chromium writes crash dumps (they hold page memory: cookies, the prompt)."""
     return home() / "crash-dumps"
 
-
-def report_file(job: str) -> Path:
-    """The job's HTML report."""
-    return run_dir(job) / "report.html"
-
-
-def worker_profiles_dir(job: str) -> Path:
-    """Per-worker profile copies, present while a run is live."""
-    return run_dir(job) / "worker-profiles"
-
-
-def worker_profile_dir(job: str, worker_id: int) -> Path:
-    """One worker's profile copy."""
-    return worker_profiles_dir(job) / f"worker-{worker_id}"

@@ -13,6 +13,7 @@ from typing import Any
 
 from grokbatch.files import write_atomically
 from grokbatch.manifest import parse_iso
+from grokbatch.paths import RunFiles
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;background:#111;color:#eee}
@@ -91,6 +92,6 @@ def render_report(doc: dict[str, Any], *, include_prompts: bool = False) -> str:
 
 def write_report(doc: dict[str, Any], run_dir: Path, *, include_prompts: bool = False) -> Path:
     """Write `<run_dir>/report.html` (0600) atomically and return its path."""
-    target = run_dir / "report.html"
+    target = RunFiles(run_dir).report
     write_atomically(target, render_report(doc, include_prompts=include_prompts).encode())
     return target

@@ -31,7 +31,6 @@ from typing import Any
 #   first_video  its first item is done
 PHASES = ("spawned", "entry", "gate", "imports", "profile", "driver", "browser", "page",
           "signed_in", "look", "go", "first_claim", "first_video")
-TIMELINE_FILE = "timeline.json"
 
 
 def mark_event(name: str) -> dict[str, Any]:
@@ -86,10 +85,10 @@ class Timeline:
 
     def write(self, run_dir: Path) -> None:
         """Write `<run dir>/timeline.json` (0600); a failure to write costs only the file."""
-        from grokbatch.paths import write_private_file
+        from grokbatch.paths import RunFiles, write_private_file
 
         try:
-            write_private_file(run_dir / TIMELINE_FILE,
+            write_private_file(RunFiles(run_dir).timeline,
                                json.dumps(self.to_json(), indent=1).encode())
         except Exception:  # a benchmark aid: never what ends a run
             return

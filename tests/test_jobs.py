@@ -18,7 +18,7 @@ from grokbatch.config import RunConfig, build_run_config
 from grokbatch.jobs import default_job_name
 from grokbatch.locks import job_lock
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus
-from grokbatch.runner import RunSummary
+from grokbatch.summary import RunSummary
 
 UUID_POST = "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001"
 
@@ -80,7 +80,10 @@ def _make_job(count: int = 2, completed: int = 0, claimed: int = 0) -> Manifest:
 
 
 class _FakeRunner:
-    """Stands in for ParallelRunner: records what it was asked to run, starts nothing."""
+    """Stands in for ParallelRunner: records what it was asked to run, starts nothing (no
+    browser, so no look at the page to judge)."""
+
+    judged_stop = None
 
     pending_seen: ClassVar[list[int]] = []
 
@@ -109,7 +112,6 @@ def test_an_item_edited_back_to_pending_is_run_again_not_nothing_left_to_do(
     reopen(doc)
     manifest.path.write_text(json.dumps(doc))  # counters still say 2 completed, 0 pending
     monkeypatch.setattr(jobs, "ParallelRunner", _FakeRunner)
-    monkeypatch.setattr(jobs, "_preflight", lambda *args, **kwargs: None)  # no browser
     _FakeRunner.pending_seen = []
     summary = jobs.start(_config())
     assert summary.message != "nothing left to do"

@@ -20,8 +20,8 @@ from loguru import logger
 from grokbatch.generator import GenerationResult
 from grokbatch.manifest import Manifest
 from grokbatch.outcomes import Outcome
-from grokbatch.worker import Worker, _Events
-from grokbatch.worker_entry import WorkerSpec
+from grokbatch.worker import Worker
+from grokbatch.worker_protocol import Events, WorkerSpec
 from tests.video_server import COOKIE, VIDEO, ServerLog, video_server
 
 WORKER = "worker-0"
@@ -92,7 +92,7 @@ def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool 
         selectors_file=None, auto_download=auto_download, parent_pid=os.getpid(),
     )
     conn, _ = Pipe()
-    worker = Worker(spec, Event(), _Events(conn, WORKER))
+    worker = Worker(spec, Event(), Events(conn, WORKER))
     worker.context = FakeContext()  # type: ignore[assignment]
     worker.generator = generator  # type: ignore[assignment]
     return worker, worker.manifest

@@ -1,11 +1,11 @@
-"""grokbatch.worker_entry: the runner's word to a worker, and the role of the worker that
+"""grokbatch.worker_protocol: the runner's word to a worker, and the role of the worker that
 looks at the page for the whole run (shared objects of the spawn context, used in-process)."""
 
 from __future__ import annotations
 
 import multiprocessing
 
-from grokbatch.worker_entry import ScoutRole, StartSignal, worker_number
+from grokbatch.worker_protocol import ScoutRole, StartSignal, worker_id, worker_number
 
 CTX = multiprocessing.get_context("spawn")
 
@@ -35,3 +35,7 @@ def test_one_worker_looks_for_the_run_and_another_takes_over_if_it_dies_first() 
 def test_worker_number_is_the_number_in_its_id() -> None:
     assert worker_number("worker-0") == 0
     assert worker_number("worker-12") == 12
+
+
+def test_worker_id_and_number_are_inverse() -> None:
+    assert worker_number(worker_id(7)) == 7

@@ -1,0 +1,266 @@
+"""Everything that crosses the boundary between the runner and its worker processes.
+
+The runner gives each worker a `WorkerSpec` (picklable, for the spawn start method) and
+three shared objects: a launch slot (`LaunchGate`), its word to go (`StartSignal`) and
+the role of the worker that looks at the page for the whole run (`ScoutRole`). A worker
+talks back only through a one-way pipe of events (`Events`): log records, start-up marks,
+state changes, finished items, stop requests and its look at the page. A worker's exit
+code backs the events up.
+
+This module is light on purpose: a worker imports it before it holds a launch slot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+from multiprocessing.connection import Connection
+from multiprocessing.context import BaseContext
+from multiprocessing.synchronize import Event, Semaphore
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from grokbatch.timeline import mark_event
+
+if TYPE_CHECKING:  # not imported at run time: a worker imports this module first
+    from grokbatch.config import RunConfig
+    from grokbatch.paths import RunFiles
+
+# Longest a worker waits for a launch slot before it launches anyway.
+_LAUNCH_GATE_MAX_WAIT_S = 300.0
+# How often a waiting worker looks at the stop flag and its parent.
+_GATE_POLL_S = 0.5
+# How often a worker waiting for the word to go looks at the stop flag, its parent and
+# whether the look at the page still needs doing.
+START_POLL_S = 0.1
+# Longest a worker waits for the word to go (a look at the page is bounded by the page load
+# timeout, far below this); past it, the worker leaves without claiming anything.
+START_SIGNAL_MAX_WAIT_S = 600.0
+
+
+class WorkerExit(IntEnum):
+    """A worker process's exit code (the runner reads events first; these back them up)."""
+
+    OK = 0
+    CRASHED = 1
+    STARTUP_FAILED = 12
+    ORPHANED = 13  # the runner vanished; the worker cleaned up after itself
+
+
+class EventKind(str, Enum):
+    """The `type` of an event a worker sends."""
+
+    LOG = "log"  # a log record (grokbatch.logs.worker_sink)
+    MARK = "mark"  # a start-up phase reached (grokbatch.timeline)
+    STATE = "state"  # what the worker is doing now (WorkerState), for the live display
+    ITEM = "item"  # an item finished, with its outcome
+    STOP = "stop"  # the whole run must stop (StopReason)
+    LOOK = "look"  # the worker's look at the page for the run (a preflight.PageCheck)
+    STARTUP_FAILED = "startup_failed"  # its browser did not start
+
+
+class WorkerState(str, Enum):
+    """What a worker is doing, as the live display shows it."""
+
+    STARTING = "starting"
+    IDLE = "idle"
+    GENERATING = "generating"
+    UPSCALING = "upscaling"
+    DOWNLOADING = "downloading"
+    STOPPED = "stopped"
+
+
+class StopReason(str, Enum):
+    """Why a run stops before its queue is empty; the runner turns it into a status."""
+
+    RATE_LIMIT = "RATE_LIMIT"  # the site's limit: every worker finishes its video, exit 75
+    AUTH_REQUIRED = "AUTH_REQUIRED"  # signed out or a browser check: stop at once, exit 3
+    USAGE = "USAGE"  # the page cannot be worked as configured (no words): exit 2
+    INTERRUPTED = "INTERRUPTED"  # a signal to the runner: exit 130
+
+
+# Stops after which nothing useful can happen: every worker is stopped at once.
+HARD_STOPS = frozenset({StopReason.AUTH_REQUIRED, StopReason.USAGE})
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs; picklable for the spawn start method."""
+
+    worker_id: str
+    account: str  # the alias, for messages that say what to run
+    run_dir: Path
+    manifest_path: Path
+    account_profile: Path
+    profile_dir: Path
+    permalink: str
+    prompts: tuple[str | None, ...]  # by promptIndex; a single-prompt job has one
+    headless: bool
+    timeout_s: float
+    element_timeout_s: float
+    page_load_timeout_s: float
+    browser_path: str | None
+    selectors_file: Path | None
+    auto_download: bool
+    parent_pid: int
+    auto_upscale: bool = False
+    auto_delete: bool = False
+    video_duration: str | None = None
+    resolution: str | None = None
+    choice: str = "first"
+    keep_profile: bool = False
+    max_attempts: int = 3
+    max_video_mb: int = 200  # downloads.DEFAULT_MAX_VIDEO_MB; not imported, to stay light
+
+    @classmethod
+    def for_run(cls, config: RunConfig, worker: str, files: RunFiles, manifest_path: Path,
+                account_profile: Path, prompts: tuple[str | None, ...]) -> WorkerSpec:
+        """The spec of worker `worker` of a run with `config`, started by this process."""
+        return cls(
+            worker_id=worker, account=config.account, run_dir=files.dir,
+            manifest_path=manifest_path, account_profile=account_profile,
+            profile_dir=files.worker_profile(worker), permalink=config.permalink,
+            prompts=prompts, headless=not config.headed, timeout_s=config.timeout_s,
+            element_timeout_s=config.element_timeout_s,
+            page_load_timeout_s=config.page_load_timeout_s, browser_path=config.browser_path,
+            selectors_file=config.selectors, auto_download=config.auto_download,
+            parent_pid=os.getpid(), auto_upscale=config.auto_upscale,
+            auto_delete=config.auto_delete, video_duration=config.video_duration,
+            resolution=config.resolution, choice=config.choice,
+            keep_profile=config.keep_profiles, max_attempts=config.max_attempts,
+            max_video_mb=config.max_video_mb,
+        )
+
+    @property
+    def number(self) -> int:
+        """The number in the worker's id (`worker-3` -> 3)."""
+        return worker_number(self.worker_id)
+
+
+def worker_id(number: int) -> str:
+    """A worker's id: `worker-<number>` (also its profile copy's directory name)."""
+    return f"worker-{number}"
+
+
+def worker_number(worker_id: str) -> int:
+    """The number in a worker id (`worker-3` -> 3)."""
+    return int(worker_id.rsplit("-", 1)[-1])
+
+
+class LaunchGate:
+    """A worker's hold on one of the runner's launch slots (one per core, at least two):
+    a worker imports Playwright and starts its browser only while it holds one."""
+
+    def __init__(self, slots: Semaphore) -> None:
+        self.slots = slots
+        self.held = False
+
+    def enter(self, stop: Event, parent_pid: int) -> bool:
+        """Wait for a slot (bounded); False if the run stopped or the runner died."""
+        deadline = time.monotonic() + _LAUNCH_GATE_MAX_WAIT_S
+        while time.monotonic() < deadline:
+            if stop.is_set() or os.getppid() != parent_pid:
+                return False
+            if self.slots.acquire(timeout=_GATE_POLL_S):
+                self.held = True
+                return True
+        return True  # waited long enough: launch anyway
+
+    def leave(self) -> None:
+        """Give the slot back (once)."""
+        if self.held:
+            self.held = False
+            self.slots.release()
+
+
+class StartSignal:
+    """The runner's word to one worker: go (the run's look at the page passed) or leave
+    (not needed). A worker may start its browser before it, but claims nothing until it."""
+
+    _WAIT, _GO, _LEAVE = 0, 1, 2
+
+    def __init__(self, ctx: BaseContext) -> None:
+        self._decided = ctx.Event()
+        self._verdict = ctx.Value("b", self._WAIT)
+
+    def go(self) -> None:
+        """Let the worker claim items."""
+        self._verdict.value = self._GO
+        self._decided.set()
+
+    def leave(self) -> None:
+        """Tell the worker it is not needed: it claims nothing and exits."""
+        self._verdict.value = self._LEAVE
+        self._decided.set()
+
+    def poll(self, timeout_s: float) -> bool | None:
+        """Wait up to `timeout_s` for the word: True for go, False for leave, None if none."""
+        if not self._decided.wait(timeout_s):
+            return None
+        return bool(self._verdict.value == self._GO)
+
+
+class ScoutRole:
+    """Which worker looks at the page for the whole run (signed in? quota?) before anyone
+    claims: the first whose page loaded. The runner frees the role if that worker dies
+    before it told what it saw, and closes it once it knows."""
+
+    FREE, DONE = -1, -2
+
+    def __init__(self, ctx: BaseContext) -> None:
+        self._holder = ctx.Value("i", self.FREE)
+
+    def take(self, number: int) -> bool:
+        """Take the role if nobody holds it; True if this worker now does."""
+        with self._holder.get_lock():
+            if self._holder.value != self.FREE:
+                return False
+            self._holder.value = number
+            return True
+
+    def release(self, number: int) -> None:
+        """Free the role if worker `number` holds it (it died before it told)."""
+        with self._holder.get_lock():
+            if self._holder.value == number:
+                self._holder.value = self.FREE
+
+    def close(self) -> None:
+        """No more looks are needed."""
+        with self._holder.get_lock():
+            self._holder.value = self.DONE
+
+
+class Events:
+    """A worker's end of the event pipe; safe to use from several threads."""
+
+    def __init__(self, conn: Connection, worker_id: str) -> None:
+        self.conn = conn
+        self.worker_id = worker_id
+        self._lock = threading.Lock()
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Send one event (a gone runner is not an error: the watchdog handles that)."""
+        event.setdefault("worker", self.worker_id)
+        with self._lock, contextlib.suppress(OSError, ValueError):
+            self.conn.send(event)
+
+    def mark(self, name: str) -> None:
+        """This worker reached start-up phase `name` (see timeline.py)."""
+        self.send(mark_event(name))
+
+    def state(self, state: WorkerState, **extra: Any) -> None:
+        """What this worker is doing now (`item`, `progress` for the display)."""
+        self.send({"type": EventKind.STATE, "state": state, **extra})
+
+    def item_done(self, index: int, outcome: str) -> None:
+        """An item finished with `outcome` (an Outcome value)."""
+        self.send({"type": EventKind.ITEM, "index": index, "outcome": outcome})
+
+    def stop_run(self, reason: StopReason, message: str | None = None) -> None:
+        """Ask the runner to stop the whole run."""
+        self.send({"type": EventKind.STOP, "reason": reason,
+                   **({"message": message} if message else {})})
