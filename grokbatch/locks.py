@@ -21,6 +21,7 @@ import portalocker
 
 from grokbatch import paths
 from grokbatch.errors import DiskError, JobLockedError, ManifestError
+from grokbatch.processes import pid_alive
 
 # The manifest lock is held for a few milliseconds per transaction; 30 s means something
 # is badly wrong (a frozen process), and we say so rather than wait forever.
@@ -115,19 +116,6 @@ def _recorded_holder(lock_path: Path) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this PID exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _locked_job_error(job: str, lock_path: Path) -> JobLockedError:

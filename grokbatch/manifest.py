@@ -23,11 +23,13 @@ from typing import Any
 
 import orjson
 
+from grokbatch.clock import now_iso, parse_iso
 from grokbatch.errors import ManifestError
 from grokbatch.files import write_atomically
-from grokbatch.locks import exclusive_lock, pid_alive
+from grokbatch.locks import exclusive_lock
 from grokbatch.manifest_schema import SCHEMA_VERSION, check_document
 from grokbatch.outcomes import RETRYABLE
+from grokbatch.processes import pid_alive
 
 # A claimed item belongs to its worker until this long after its last renewal; the worker
 # renews it while it works, so only a dead or wedged worker lets it lapse.
@@ -76,21 +78,6 @@ _ITEM_FIELDS = {
     "generation_s": "generationSeconds",
     "download_only": "downloadOnly",
 }
-
-
-def now_iso() -> str:
-    """The current UTC time as the manifest writes it."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    """Parse a manifest timestamp, or None."""
-    if not value:
-        return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-    return True
 
 
 def new_item(index: int, prompt_index: int | None = None) -> dict[str, Any]:
