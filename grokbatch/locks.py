@@ -20,7 +20,7 @@ from typing import IO
 import portalocker
 
 from grokbatch import paths
-from grokbatch.errors import DiskError, JobLockedError, ManifestError
+from grokbatch.errors import DiskError, JobLockedError, LockBusyError, LockTimeoutError
 from grokbatch.processes import pid_alive
 
 # The manifest lock is held for a few milliseconds per transaction; 30 s means something
@@ -36,14 +36,6 @@ _RUN_LOCK_PROBE_GRACE_S = 1.0
 # A run lock file removed and made anew while we waited: look again, a bounded number of
 # times (each only after another process won and then gave up the lock).
 _RUN_LOCK_ATTEMPTS = 3
-
-
-class LockTimeoutError(ManifestError):
-    """The manifest lock could not be taken in time: a process holding it is stuck."""
-
-
-class LockBusyError(ManifestError):
-    """A thread other than the main one found the lock taken (it never waits)."""
 
 
 class _LockTimeout(Exception):

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from grokbatch.clock import now_iso, parse_iso
-from grokbatch.errors import ManifestError
+from grokbatch.errors import ManifestError, NotItemHolderError
 from grokbatch.files import write_atomically
 from grokbatch.locks import exclusive_lock
 from grokbatch.manifest_schema import SCHEMA_VERSION, check_document
@@ -55,10 +55,6 @@ class RunStatus(str, Enum):
     STOPPED_AUTH = "STOPPED_AUTH"
     INTERRUPTED = "INTERRUPTED"
     FAILED = "FAILED"
-
-
-class NotItemHolderError(ManifestError):
-    """A worker tried to change an item that it does not hold."""
 
 
 # Python keyword -> manifest key, for update_item(**changes).

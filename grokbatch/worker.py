@@ -28,12 +28,15 @@ from playwright.sync_api import Error as PlaywrightError
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
 from grokbatch.downloads import (
     MB,
-    DownloadError,
-    VideoGoneError,
     browser_identity,
     download_video,
 )
-from grokbatch.errors import SiteChallengeError, UnknownLanguageError
+from grokbatch.errors import (
+    DownloadError,
+    SiteChallengeError,
+    UnknownLanguageError,
+    VideoGoneError,
+)
 from grokbatch.generator import GenerationResult, VideoGenerator, challenge_message
 from grokbatch.logs import redact, register_secret, worker_sink
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus

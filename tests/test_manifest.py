@@ -17,14 +17,8 @@ from typing import Any
 
 import pytest
 
-from grokbatch.errors import ManifestError
-from grokbatch.manifest import (
-    ItemStatus,
-    Manifest,
-    NotItemHolderError,
-    RunStatus,
-    read_manifest_file,
-)
+from grokbatch.errors import ManifestError, NotItemHolderError
+from grokbatch.manifest import ItemStatus, Manifest, RunStatus, read_manifest_file
 
 PERMALINK = "https://grok.com/imagine/post/abc123"
 SPAWN = multiprocessing.get_context("spawn")
@@ -570,7 +564,8 @@ def test_stale_temp_files_of_killed_writers_are_removed_under_the_job_lock(
 def test_a_non_main_thread_never_waits_for_a_busy_lock(manifest_path: Path) -> None:
     import threading
 
-    from grokbatch.locks import LockBusyError, exclusive_lock
+    from grokbatch.errors import LockBusyError
+    from grokbatch.locks import exclusive_lock
 
     manifest = make_manifest(manifest_path)
     errors: list[BaseException] = []
