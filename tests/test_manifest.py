@@ -1,4 +1,4 @@
-"""manifest.py: the locked JSON work queue, under contention and under SIGKILL."""
+"""grokbatch.manifest: the locked JSON work queue, under contention and under SIGKILL."""
 
 from __future__ import annotations
 

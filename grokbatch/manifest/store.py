@@ -1,4 +1,4 @@
-"""The manifest: one job's work queue and run record, shared by every worker process.
+"""`Manifest`: a job's manifest file, shared by every worker process, and its work queue.
 
 One JSON file per job, rewritten whole on every change: written to a temp file in the
 same directory, flushed and fsynced, then `os.replace`d over the old one, always under an
@@ -15,11 +15,11 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -27,35 +27,24 @@ from grokbatch.clock import now_iso, parse_iso
 from grokbatch.errors import ManifestError, NotItemHolderError
 from grokbatch.files import write_atomically
 from grokbatch.locks import exclusive_lock
-from grokbatch.manifest_schema import SCHEMA_VERSION, check_document
-from grokbatch.outcomes import RETRYABLE
+from grokbatch.manifest import resume
+from grokbatch.manifest.document import (
+    ITEM_STATUSES,
+    RUN_STATUSES,
+    ItemStatus,
+    RunStatus,
+    item_at,
+    new_item,
+    note_attempt,
+    recount,
+    requeue,
+)
+from grokbatch.manifest.schema import SCHEMA_VERSION, check_document
 from grokbatch.processes import pid_alive
 
 # A claimed item belongs to its worker until this long after its last renewal; the worker
 # renews it while it works, so only a dead or wedged worker lets it lapse.
 DEFAULT_LEASE = timedelta(seconds=120)
-
-class ItemStatus(str, Enum):
-    """Where one item stands."""
-
-    PENDING = "PENDING"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    FAILED = "FAILED"
-    RATE_LIMITED = "RATE_LIMITED"
-
-
-class RunStatus(str, Enum):
-    """Where the whole job stands."""
-
-    PENDING = "PENDING"
-    IN_PROGRESS = "IN_PROGRESS"
-    COMPLETED = "COMPLETED"
-    STOPPED_RATE_LIMIT = "STOPPED_RATE_LIMIT"
-    STOPPED_AUTH = "STOPPED_AUTH"
-    INTERRUPTED = "INTERRUPTED"
-    FAILED = "FAILED"
-
 
 # Python keyword -> manifest key, for update_item(**changes).
 _ITEM_FIELDS = {
@@ -75,65 +64,7 @@ _ITEM_FIELDS = {
     "download_only": "downloadOnly",
 }
 
-
-def new_item(index: int, prompt_index: int | None = None) -> dict[str, Any]:
-    """A fresh PENDING item."""
-    item: dict[str, Any] = {
-        "index": index,
-        "status": ItemStatus.PENDING.value,
-        "attempts": 0,
-        "workerId": None,
-        "workerPid": None,
-        "createdAt": now_iso(),
-        "startedAt": None,
-        "completedAt": None,
-        "error": None,
-        "errorKind": None,
-        "leaseExpiresAt": None,
-    }
-    if prompt_index is not None:
-        item["promptIndex"] = prompt_index
-    return item
-
-
-def _note_attempt(item: dict[str, Any]) -> None:
-    """Keep a failed attempt's kind and reason in the item's `history` (the last ten)."""
-    entry = {"attempt": item["attempts"], "errorKind": item.get("errorKind"),
-             "error": item.get("error"), "at": now_iso()}
-    item["history"] = [*item.get("history", []), entry][-10:]
-
-
-def status_counts(doc: dict[str, Any]) -> dict[str, int]:
-    """How many items are in each status (every status present, zero or not)."""
-    counts = dict.fromkeys((s.value for s in ItemStatus), 0)
-    for item in doc["items"]:
-        counts[item["status"]] += 1
-    return counts
-
-
-def failed_by_kind(doc: dict[str, Any]) -> dict[str, int]:
-    """How many FAILED items there are of each error kind."""
-    kinds: dict[str, int] = {}
-    for item in doc["items"]:
-        if item["status"] == ItemStatus.FAILED.value:
-            kind = item.get("errorKind") or "UNKNOWN"
-            kinds[kind] = kinds.get(kind, 0) + 1
-    return kinds
-
-
-def _recount(doc: dict[str, Any]) -> None:
-    """Recompute the counters from the items, so they always agree."""
-    counts = status_counts(doc)
-    doc["batchSize"] = len(doc["items"])
-    doc["completedCount"] = counts[ItemStatus.COMPLETED.value]
-    doc["failedCount"] = counts[ItemStatus.FAILED.value]
-    doc["rateLimitedCount"] = counts[ItemStatus.RATE_LIMITED.value]
-    doc["pendingCount"] = counts[ItemStatus.PENDING.value]
-    doc["inProgressCount"] = counts[ItemStatus.IN_PROGRESS.value]
-
-
-_VALID_STATUSES = frozenset(s.value for s in ItemStatus)
-_VALID_RUN_STATUSES = frozenset(s.value for s in RunStatus)
+_T = TypeVar("_T")
 
 
 def _validate(doc: Any, path: Path) -> dict[str, Any]:
@@ -142,9 +73,9 @@ def _validate(doc: Any, path: Path) -> dict[str, Any]:
     The counters are recomputed from the items rather than trusted, so an item edited by
     hand, or a counter missing, can never make a run think there is nothing left to do.
     """
-    checked = check_document(doc, path, run_statuses=_VALID_RUN_STATUSES,
-                             item_statuses=_VALID_STATUSES)
-    _recount(checked)
+    checked = check_document(doc, path, run_statuses=RUN_STATUSES,
+                             item_statuses=ITEM_STATUSES)
+    recount(checked)
     return checked
 
 
@@ -242,7 +173,7 @@ class Manifest:
         with manifest._locked():
             if path.exists():
                 raise ManifestError(f"a manifest already exists at {path}")
-            _recount(doc)
+            recount(doc)
             _write_atomically(path, doc)
         return manifest
 
@@ -267,9 +198,17 @@ class Manifest:
             txn = _Txn(read_manifest_file(self.path))
             yield txn
             if txn.dirty:
-                _recount(txn.doc)
+                recount(txn.doc)
                 txn.doc["updatedAt"] = now_iso()
                 _write_atomically(self.path, txn.doc)
+
+    def _apply(self, change: Callable[[dict[str, Any]], _T]) -> _T:
+        """Run `change` on the document in one transaction; write it if `change` returned
+        something (what it changed), not if it returned nothing."""
+        with self._transaction() as txn:
+            result = change(txn.doc)
+            txn.dirty = bool(result)
+        return result
 
     def _lease_until(self) -> str:
         return (datetime.now(timezone.utc) + self.lease).isoformat(timespec="milliseconds")
@@ -322,7 +261,7 @@ class Manifest:
             raise ValueError(f"unknown item fields: {sorted(unknown)}")
         with self._transaction() as txn:
             doc = txn.doc
-            item = self._item(doc, index)
+            item = item_at(doc, index)
             if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
                 raise NotItemHolderError(
                     f"item {index} is not held by {worker_id} "
@@ -336,7 +275,7 @@ class Manifest:
                 if item["status"] in (ItemStatus.COMPLETED.value, ItemStatus.FAILED.value):
                     item["completedAt"] = item.get("completedAt") or now_iso()
                 if item["status"] == ItemStatus.FAILED.value:
-                    _note_attempt(item)
+                    note_attempt(item)
                     if item.get("error"):
                         doc["lastError"] = item["error"]
             return dict(item)
@@ -346,12 +285,12 @@ class Manifest:
         its `history` and put it back at the end of the queue."""
         with self._transaction() as txn:
             doc = txn.doc
-            item = self._item(doc, index)
+            item = item_at(doc, index)
             if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
                 raise NotItemHolderError(f"item {index} is not held by {worker_id}")
             item.update(errorKind=error_kind, error=error)
-            _note_attempt(item)
-            self._requeue(item, None)
+            note_attempt(item)
+            requeue(item, None)
             doc["lastError"] = error
             txn.dirty = True
 
@@ -359,9 +298,9 @@ class Manifest:
         """Give back an item a worker holds without a result (stop, rate limit)."""
         with self._transaction() as txn:
             doc = txn.doc
-            item = self._item(doc, index)
+            item = item_at(doc, index)
             if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
-                self._requeue(item, reason)
+                requeue(item, reason)
                 txn.dirty = True
 
     def renew_lease(self, worker_id: str) -> int:
@@ -392,65 +331,24 @@ class Manifest:
                 lease = parse_iso(item.get("leaseExpiresAt"))
                 gone = item["workerId"] in dead_workers or not pid_alive(item.get("workerPid"))
                 if gone or lease is None or lease <= now:
-                    self._requeue(item, "abandoned by its worker")
+                    requeue(item, "abandoned by its worker")
                     requeued.append(item["index"])
                     txn.dirty = True
         return requeued
 
     def reset_for_rerun(self, max_attempts: int) -> list[int]:
-        """Prepare a rerun: RATE_LIMITED and retryable FAILED items go back to PENDING.
-
-        CONTENT_MODERATED items and items that used up `max_attempts` stay FAILED.
-        Returns the indices reset.
-        """
-        retryable = {outcome.value for outcome in RETRYABLE}
-        reset: list[int] = []
-        with self._transaction() as txn:
-            doc = txn.doc
-            for item in doc["items"]:
-                status = item["status"]
-                again = status == ItemStatus.RATE_LIMITED.value or (
-                    status == ItemStatus.FAILED.value
-                    and item.get("errorKind") in retryable
-                    and item["attempts"] < max_attempts
-                )
-                if again:
-                    self._requeue(item, None)
-                    reset.append(item["index"])
-                    txn.dirty = True
-        return reset
+        """Prepare a rerun (`resume.reset_for_rerun`); return the indices reset."""
+        return self._apply(lambda doc: resume.reset_for_rerun(doc, max_attempts))
 
     def requeue_missing_downloads(self, run_dir: Path) -> list[int]:
-        """COMPLETED items whose video file is missing go back to PENDING to be fetched again
-        (marked `downloadOnly`, so a worker downloads them without generating anew)."""
-        requeued: list[int] = []
-        with self._transaction() as txn:
-            doc = txn.doc
-            for item in doc["items"]:
-                if item["status"] != ItemStatus.COMPLETED.value or not item.get("videoUrl"):
-                    continue
-                video = item.get("video")
-                path = run_dir / video["path"] if video else None
-                if path is not None and path.is_file() and path.stat().st_size == video["bytes"]:
-                    continue
-                self._requeue(item, None)  # it holds a videoUrl: download only
-                requeued.append(item["index"])
-                txn.dirty = True
-        return requeued
+        """Requeue, download only, COMPLETED items whose video file is missing
+        (`resume.requeue_missing_downloads`); return their indices."""
+        return self._apply(lambda doc: resume.requeue_missing_downloads(doc, run_dir))
 
     def extend(self, count: int) -> int:
-        """Grow a single-prompt job to `count` items; return how many were added."""
-        with self._transaction() as txn:
-            doc = txn.doc
-            if "prompts" in doc:
-                raise ManifestError("a job made from a prompts file cannot be extended by --count")
-            added = max(0, count - len(doc["items"]))
-            for _ in range(added):
-                doc["items"].append(new_item(len(doc["items"])))
-                txn.dirty = True
-            if added and doc["status"] == RunStatus.COMPLETED.value:
-                doc["status"] = RunStatus.PENDING.value
-        return added
+        """Grow a single-prompt job to `count` items (`resume.extend`); return how many
+        were added."""
+        return self._apply(lambda doc: resume.extend(doc, count))
 
     # ----------------------------------------------------------------- run status
     def set_status(self, status: RunStatus, reason: str | None = None) -> None:
@@ -472,32 +370,3 @@ class Manifest:
                     raise ValueError("items are changed through the item methods")
                 doc[key] = value
                 txn.dirty = True
-
-    # ----------------------------------------------------------------- helpers
-    @staticmethod
-    def _item(doc: dict[str, Any], index: int) -> dict[str, Any]:
-        try:
-            item: dict[str, Any] = doc["items"][index]
-        except IndexError:
-            raise ManifestError(f"no item {index} in this manifest") from None
-        return item
-
-    @staticmethod
-    def _requeue(item: dict[str, Any], reason: str | None) -> None:
-        """Back to PENDING; an item whose video the site already made only downloads it.
-
-        Every way back to the queue (an abandoned claim, a release, a rerun, a missing
-        file) comes through here, so a made video is never generated again by mistake.
-        """
-        item.update(
-            status=ItemStatus.PENDING.value,
-            workerId=None,
-            workerPid=None,
-            leaseExpiresAt=None,
-            completedAt=None,
-        )
-        if item.get("videoUrl"):
-            item["downloadOnly"] = True
-        if reason:
-            item["error"] = reason
-
