@@ -170,12 +170,49 @@ def test_update_item_refuses_after_the_item_was_finished(manifest_path: Path) ->
     assert manifest.snapshot()["items"][0]["status"] == "COMPLETED"
 
 
-def test_update_item_rejects_unknown_fields(manifest_path: Path) -> None:
+@pytest.mark.parametrize("field", ["bogus", "errorKind", "error_knd", "video_id"])
+def test_update_item_refuses_a_change_it_does_not_know_with_type_error(
+    manifest_path: Path, field: str
+) -> None:
     manifest = make_manifest(manifest_path)
     item = manifest.claim_next_item("w1")
     assert item is not None
-    with pytest.raises(ValueError, match="bogus"):
-        manifest.update_item(item["index"], "w1", bogus=1)
+    before = manifest_path.read_bytes()
+    with pytest.raises(TypeError, match=field):
+        manifest.update_item(item["index"], "w1", **{field: 1})  # type: ignore[misc]
+    assert manifest_path.read_bytes() == before
+
+
+def test_update_item_refuses_a_status_that_is_not_an_item_status(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    before = manifest_path.read_bytes()
+    with pytest.raises(ValueError, match="DONE"):
+        manifest.update_item(item["index"], "w1", status="DONE")  # type: ignore[arg-type]
+    assert manifest_path.read_bytes() == before
+
+
+def test_every_change_update_item_takes_is_stored_under_an_item_key() -> None:
+    from grokbatch.manifest.document import STORED_KEYS, Item, ItemChanges
+
+    assert set(STORED_KEYS) == set(ItemChanges.__annotations__)
+    assert set(STORED_KEYS.values()) <= set(Item.__annotations__)
+    assert STORED_KEYS["error_kind"] == "errorKind"
+    assert STORED_KEYS["generation_s"] == "generationSeconds"
+
+
+def test_update_item_stores_snake_case_changes_under_camel_case_keys(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", video_url="http://x/v.mp4", generation_s=1.5,
+                         download_only=None, hd_video={"url": "http://x/hd.mp4"})
+    stored = manifest.snapshot()["items"][item["index"]]
+    assert (stored["videoUrl"], stored["generationSeconds"]) == ("http://x/v.mp4", 1.5)
+    assert stored["downloadOnly"] is None and stored["hdVideo"] == {"url": "http://x/hd.mp4"}
 
 
 def test_update_to_completed_clears_lease_and_stamps_completed_at(manifest_path: Path) -> None:

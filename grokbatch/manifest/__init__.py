@@ -8,13 +8,13 @@
 """
 
 from grokbatch.manifest.document import (
+    SCHEMA_VERSION,
     ItemStatus,
     RunStatus,
     failed_by_kind,
     new_item,
     status_counts,
 )
-from grokbatch.manifest.schema import SCHEMA_VERSION
 from grokbatch.manifest.store import DEFAULT_LEASE, Manifest, read_manifest_file
 
 __all__ = [

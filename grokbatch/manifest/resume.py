@@ -7,14 +7,19 @@ when nothing), so `Manifest` can apply it as one transaction and write only if n
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from grokbatch.errors import ManifestError
-from grokbatch.manifest.document import ItemStatus, RunStatus, new_item, requeue
+from grokbatch.manifest.document import (
+    ItemStatus,
+    ManifestDocument,
+    RunStatus,
+    new_item,
+    requeue,
+)
 from grokbatch.outcomes import RETRYABLE
 
 
-def reset_for_rerun(doc: dict[str, Any], max_attempts: int) -> list[int]:
+def reset_for_rerun(doc: ManifestDocument, max_attempts: int) -> list[int]:
     """RATE_LIMITED and retryable FAILED items go back to PENDING; return their indices.
 
     CONTENT_MODERATED items and items that used up `max_attempts` stay FAILED.
@@ -34,7 +39,7 @@ def reset_for_rerun(doc: dict[str, Any], max_attempts: int) -> list[int]:
     return reset
 
 
-def requeue_missing_downloads(doc: dict[str, Any], run_dir: Path) -> list[int]:
+def requeue_missing_downloads(doc: ManifestDocument, run_dir: Path) -> list[int]:
     """COMPLETED items whose video file is missing go back to PENDING to be fetched again
     (marked `downloadOnly`, so a worker downloads them without generating anew)."""
     requeued: list[int] = []
@@ -42,15 +47,16 @@ def requeue_missing_downloads(doc: dict[str, Any], run_dir: Path) -> list[int]:
         if item["status"] != ItemStatus.COMPLETED.value or not item.get("videoUrl"):
             continue
         video = item.get("video")
-        path = run_dir / video["path"] if video else None
-        if path is not None and path.is_file() and path.stat().st_size == video["bytes"]:
-            continue
+        if video is not None:
+            path = run_dir / video["path"]
+            if path.is_file() and path.stat().st_size == video["bytes"]:
+                continue
         requeue(item, None)  # it holds a videoUrl: download only
         requeued.append(item["index"])
     return requeued
 
 
-def extend(doc: dict[str, Any], count: int) -> int:
+def extend(doc: ManifestDocument, count: int) -> int:
     """Grow a single-prompt job to `count` items; return how many were added.
 
     A COMPLETED job that grows is PENDING again.

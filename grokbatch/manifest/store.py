@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 
@@ -31,43 +29,33 @@ from grokbatch.manifest import resume
 from grokbatch.manifest.document import (
     ITEM_STATUSES,
     RUN_STATUSES,
+    Item,
+    ItemChanges,
     ItemStatus,
+    ManifestDocument,
+    PromptRow,
     RunStatus,
     item_at,
-    new_item,
+    new_document,
     note_attempt,
     recount,
     requeue,
+    stored_changes,
 )
-from grokbatch.manifest.schema import SCHEMA_VERSION, check_document
+from grokbatch.manifest.schema import check_document
 from grokbatch.processes import pid_alive
+
+if TYPE_CHECKING:  # Unpack for **kwargs is in typing only from Python 3.12
+    from typing_extensions import Unpack
 
 # A claimed item belongs to its worker until this long after its last renewal; the worker
 # renews it while it works, so only a dead or wedged worker lets it lapse.
 DEFAULT_LEASE = timedelta(seconds=120)
 
-# Python keyword -> manifest key, for update_item(**changes).
-_ITEM_FIELDS = {
-    "status": "status",
-    "attempts": "attempts",
-    "error": "error",
-    "error_kind": "errorKind",
-    "started_at": "startedAt",
-    "completed_at": "completedAt",
-    "video": "video",
-    "hd_video": "hdVideo",
-    "video_url": "videoUrl",
-    "video_id": "videoId",
-    "choice": "choice",
-    "deleted": "deleted",
-    "generation_s": "generationSeconds",
-    "download_only": "downloadOnly",
-}
-
 _T = TypeVar("_T")
 
 
-def _validate(doc: Any, path: Path) -> dict[str, Any]:
+def _validate(doc: Any, path: Path) -> ManifestDocument:
     """Check the document has the shape we rely on (ManifestError if not); recount it.
 
     The counters are recomputed from the items rather than trusted, so an item edited by
@@ -79,7 +67,7 @@ def _validate(doc: Any, path: Path) -> dict[str, Any]:
     return checked
 
 
-def read_manifest_file(path: Path) -> dict[str, Any]:
+def read_manifest_file(path: Path) -> ManifestDocument:
     """Read, check and recount a manifest file without locking (replace() makes reads
     atomic); the file itself is never changed by reading it."""
     try:
@@ -98,9 +86,14 @@ def read_manifest_file(path: Path) -> dict[str, Any]:
     return _validate(doc, path)
 
 
-def _write_atomically(path: Path, doc: dict[str, Any]) -> None:
+def _write_atomically(path: Path, doc: ManifestDocument) -> None:
     """Write `doc` to `path` via temp file + fsync + os.replace."""
     write_atomically(path, orjson.dumps(doc))
+
+
+def _as_json(value: ManifestDocument | Item) -> dict[str, Any]:
+    """A copy of `value` for callers, which read it as the plain JSON it is."""
+    return dict(cast("dict[str, Any]", value))
 
 
 class _Txn:
@@ -108,7 +101,7 @@ class _Txn:
 
     __slots__ = ("dirty", "doc")
 
-    def __init__(self, doc: dict[str, Any]) -> None:
+    def __init__(self, doc: ManifestDocument) -> None:
         self.doc = doc
         self.dirty = False
 
@@ -132,7 +125,7 @@ class Manifest:
         permalink: str,
         count: int,
         prompt: str | None = None,
-        prompts: list[dict[str, Any]] | None = None,
+        prompts: list[PromptRow] | None = None,
         settings: dict[str, Any] | None = None,
         lease: timedelta = DEFAULT_LEASE,
     ) -> Manifest:
@@ -143,33 +136,9 @@ class Manifest:
         """
         manifest = cls(path, lease)
         path.parent.mkdir(parents=True, exist_ok=True)
-        items: list[dict[str, Any]] = []
-        if prompts is not None:
-            for prompt_index, row in enumerate(prompts):
-                for _ in range(int(row["count"])):
-                    items.append(new_item(len(items), prompt_index))
-        else:
-            items = [new_item(i) for i in range(count)]
-        stamp = now_iso()
-        doc: dict[str, Any] = {
-            "schemaVersion": SCHEMA_VERSION,
-            "id": str(uuid.uuid4()),
-            "jobName": job_name,
-            "accountAlias": account_alias,
-            "permalink": permalink,
-            "status": RunStatus.PENDING.value,
-            "createdAt": stamp,
-            "updatedAt": stamp,
-            "items": items,
-            "lastError": None,
-            "stopReason": None,
-            "rateLimitedAt": None,
-            "settings": settings or {},
-        }
-        if prompts is not None:
-            doc["prompts"] = prompts
-        else:
-            doc["prompt"] = prompt
+        doc = new_document(job_name=job_name, account_alias=account_alias,
+                           permalink=permalink, count=count, prompt=prompt, prompts=prompts,
+                           settings=settings)
         with manifest._locked():
             if path.exists():
                 raise ManifestError(f"a manifest already exists at {path}")
@@ -202,7 +171,7 @@ class Manifest:
                 txn.doc["updatedAt"] = now_iso()
                 _write_atomically(self.path, txn.doc)
 
-    def _apply(self, change: Callable[[dict[str, Any]], _T]) -> _T:
+    def _apply(self, change: Callable[[ManifestDocument], _T]) -> _T:
         """Run `change` on the document in one transaction; write it if `change` returned
         something (what it changed), not if it returned nothing."""
         with self._transaction() as txn:
@@ -215,8 +184,8 @@ class Manifest:
 
     # ----------------------------------------------------------------- reads
     def snapshot(self) -> dict[str, Any]:
-        """A consistent copy of the whole manifest."""
-        return read_manifest_file(self.path)
+        """A consistent copy of the whole manifest, as the JSON it is."""
+        return _as_json(read_manifest_file(self.path))
 
     # ----------------------------------------------------------------- work queue
     def claim_next_item(self, worker_id: str, pid: int | None = None) -> dict[str, Any] | None:
@@ -235,30 +204,30 @@ class Manifest:
             for item in sorted(allowed, key=lambda i: (len(i.get("history", ())), i["index"]))[:1]:
                 if not item.get("downloadOnly") and isinstance(budget, int):
                     doc["generationBudget"] = budget - 1
-                item.update(
-                    status=ItemStatus.IN_PROGRESS.value,
-                    attempts=item["attempts"] + 1,
-                    workerId=worker_id,
-                    workerPid=pid if pid is not None else os.getpid(),
-                    startedAt=now_iso(),
-                    completedAt=None,
-                    leaseExpiresAt=self._lease_until(),
-                )
+                item.update({
+                    "status": ItemStatus.IN_PROGRESS.value,
+                    "attempts": item["attempts"] + 1,
+                    "workerId": worker_id,
+                    "workerPid": pid if pid is not None else os.getpid(),
+                    "startedAt": now_iso(),
+                    "completedAt": None,
+                    "leaseExpiresAt": self._lease_until(),
+                })
                 if doc["status"] == RunStatus.PENDING.value:
                     doc["status"] = RunStatus.IN_PROGRESS.value
                 txn.dirty = True
-                return dict(item)
+                return _as_json(item)
         return None
 
-    def update_item(self, index: int, worker_id: str, **changes: Any) -> dict[str, Any]:
+    def update_item(self, index: int, worker_id: str,
+                    **changes: Unpack[ItemChanges]) -> dict[str, Any]:
         """Change an item that `worker_id` holds; refuse one it does not hold.
 
         Setting a status other than IN_PROGRESS ends the claim: the lease is cleared and,
-        for COMPLETED/FAILED, `completedAt` is stamped.
+        for COMPLETED/FAILED, `completedAt` is stamped. A change ItemChanges does not
+        name is a TypeError, as an unknown keyword argument is.
         """
-        unknown = set(changes) - set(_ITEM_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown item fields: {sorted(unknown)}")
+        stored = stored_changes(changes)
         with self._transaction() as txn:
             doc = txn.doc
             item = item_at(doc, index)
@@ -268,8 +237,7 @@ class Manifest:
                     f"(status {item['status']}, holder {item['workerId']})"
                 )
             txn.dirty = True
-            for key, value in changes.items():
-                item[_ITEM_FIELDS[key]] = value.value if isinstance(value, Enum) else value
+            item.update(cast("Item", stored))
             if item["status"] != ItemStatus.IN_PROGRESS.value:
                 item["leaseExpiresAt"] = None
                 if item["status"] in (ItemStatus.COMPLETED.value, ItemStatus.FAILED.value):
@@ -278,7 +246,7 @@ class Manifest:
                     note_attempt(item)
                     if item.get("error"):
                         doc["lastError"] = item["error"]
-            return dict(item)
+            return _as_json(item)
 
     def retry_later(self, index: int, worker_id: str, error_kind: str, error: str | None) -> None:
         """A held item's attempt failed in a way worth another try: record the failure in
@@ -288,7 +256,7 @@ class Manifest:
             item = item_at(doc, index)
             if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
                 raise NotItemHolderError(f"item {index} is not held by {worker_id}")
-            item.update(errorKind=error_kind, error=error)
+            item.update({"errorKind": error_kind, "error": error})
             note_attempt(item)
             requeue(item, None)
             doc["lastError"] = error
@@ -368,5 +336,5 @@ class Manifest:
             for key, value in fields.items():
                 if key == "items":
                     raise ValueError("items are changed through the item methods")
-                doc[key] = value
+                cast("dict[str, Any]", doc)[key] = value  # top-level fields are open JSON
                 txn.dirty = True
