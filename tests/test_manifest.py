@@ -261,18 +261,31 @@ def test_counters_always_equal_item_statuses(manifest_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- leases
+class FakeClock:
+    """A clock that a test moves by hand, so no lease test waits for time to pass."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def test_requeue_abandoned_requeues_expired_leases(manifest_path: Path) -> None:
     make_manifest(manifest_path, count=2)
-    short = Manifest(manifest_path, lease=timedelta(milliseconds=1))
-    item = short.claim_next_item("w1", pid=os.getpid())  # a live PID: only the lease lapses
+    clock = FakeClock()
+    manifest = Manifest(manifest_path, lease=timedelta(minutes=2), clock=clock)
+    item = manifest.claim_next_item("w1", pid=os.getpid())  # a live PID: only the lease lapses
     assert item is not None
-    time.sleep(0.02)
-    assert short.requeue_abandoned() == [item["index"]]
-    requeued = short.snapshot()["items"][item["index"]]
+    clock.now += timedelta(minutes=1)
+    assert manifest.requeue_abandoned() == []  # still leased
+    clock.now += timedelta(minutes=1)
+    assert manifest.requeue_abandoned() == [item["index"]]  # lapsed at its expiry
+    requeued = manifest.snapshot()["items"][item["index"]]
     assert requeued["status"] == "PENDING"
     assert requeued["workerId"] is None and requeued["leaseExpiresAt"] is None
     with pytest.raises(NotItemHolderError):  # the old holder lost it
-        short.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+        manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
 
 
 def test_requeue_abandoned_requeues_lease_edited_into_the_past(manifest_path: Path) -> None:
@@ -313,18 +326,19 @@ def test_requeue_abandoned_requeues_named_dead_workers(manifest_path: Path) -> N
 
 def test_renew_lease_extends_only_the_workers_items(manifest_path: Path) -> None:
     make_manifest(manifest_path, count=3)
-    short = Manifest(manifest_path, lease=timedelta(milliseconds=1))
-    short.claim_next_item("w1")
-    short.claim_next_item("w2")
-    old = short.snapshot()["items"]
-    long = Manifest(manifest_path, lease=timedelta(minutes=10))
-    assert long.renew_lease("w1") == 1
-    assert long.renew_lease("nobody") == 0
-    new = long.snapshot()["items"]
+    clock = FakeClock()
+    manifest = Manifest(manifest_path, lease=timedelta(minutes=2), clock=clock)
+    manifest.claim_next_item("w1")
+    manifest.claim_next_item("w2")
+    old = manifest.snapshot()["items"]
+    clock.now += timedelta(minutes=1)
+    assert manifest.renew_lease("w1") == 1
+    assert manifest.renew_lease("nobody") == 0
+    new = manifest.snapshot()["items"]
     assert new[0]["leaseExpiresAt"] > old[0]["leaseExpiresAt"]
     assert new[1]["leaseExpiresAt"] == old[1]["leaseExpiresAt"]
-    time.sleep(0.02)
-    assert short.requeue_abandoned() == [1]  # w1 renewed, w2 lapsed
+    clock.now += timedelta(minutes=1, seconds=30)
+    assert manifest.requeue_abandoned() == [1]  # w1 renewed, w2 lapsed
 
 
 # --------------------------------------------------------------------------- reruns

@@ -15,13 +15,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 
-from grokbatch.clock import now_iso, parse_iso
+from grokbatch.clock import Clock, iso, now_iso, parse_iso, utc_now
 from grokbatch.errors import ManifestError, NotItemHolderError
 from grokbatch.files import write_atomically
 from grokbatch.locks import exclusive_lock
@@ -109,10 +109,14 @@ class _Txn:
 class Manifest:
     """A job's manifest on disk; every method is one atomic transaction under the lock."""
 
-    def __init__(self, path: Path, lease: timedelta = DEFAULT_LEASE) -> None:
+    def __init__(self, path: Path, lease: timedelta = DEFAULT_LEASE,
+                 clock: Clock = utc_now) -> None:
+        """`clock` is what leases are given and judged by (a test moves it instead of
+        waiting for a lease to lapse)."""
         self.path = Path(path)
         self.lock_path = self.path.with_name(self.path.name + ".lock")
         self.lease = lease
+        self.clock = clock
 
     # ----------------------------------------------------------------- creation
     @classmethod
@@ -180,7 +184,7 @@ class Manifest:
         return result
 
     def _lease_until(self) -> str:
-        return (datetime.now(timezone.utc) + self.lease).isoformat(timespec="milliseconds")
+        return iso(self.clock() + self.lease)
 
     # ----------------------------------------------------------------- reads
     def snapshot(self) -> dict[str, Any]:
@@ -289,7 +293,7 @@ class Manifest:
         A holder is gone when it is named in `dead_workers` or its recorded PID no longer
         exists. Returns the indices requeued.
         """
-        now = datetime.now(timezone.utc)
+        now = self.clock()
         requeued: list[int] = []
         with self._transaction() as txn:
             doc = txn.doc
