@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 
 from grokbatch.errors import ManifestError, NotItemHolderError
-from grokbatch.manifest import ItemStatus, Manifest, RunStatus, read_manifest_file
+from grokbatch.manifest import (
+    ItemStatus,
+    Manifest,
+    RunStatus,
+    read_manifest_file,
+    status_counts,
+)
 
 PERMALINK = "https://grok.com/imagine/post/abc123"
 SPAWN = multiprocessing.get_context("spawn")
@@ -243,7 +249,7 @@ def test_counters_always_equal_item_statuses(manifest_path: Path) -> None:
     manifest = make_manifest(manifest_path, count=6)
     assert_counters_match_items(manifest.snapshot())
     steps = [
-        ("COMPLETED", None), ("FAILED", "TIMEOUT"), ("RATE_LIMITED", None),
+        ("COMPLETED", None), ("FAILED", "TIMEOUT"), ("FAILED", "NETWORK_ERROR"),
         ("COMPLETED", None), ("FAILED", "CONTENT_MODERATED"),
     ]
     for status, kind in steps:
@@ -353,11 +359,21 @@ def _finish(manifest: Manifest, status: str, kind: str | None = None,
     return int(item["index"])
 
 
-def test_reset_for_rerun_requeues_rate_limited_and_retryable_failures(
+def _legacy_rate_limited(manifest: Manifest) -> int:
+    """Claim an item and edit it by hand into RATE_LIMITED, as the original tool left one."""
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    index = int(item["index"])
+    _edit(manifest.path, lambda doc: doc["items"][index].update(
+        status="RATE_LIMITED", leaseExpiresAt=None))
+    return index
+
+
+def test_reset_for_rerun_requeues_legacy_rate_limited_and_retryable_failures(
     manifest_path: Path,
 ) -> None:
     manifest = make_manifest(manifest_path, count=6)
-    limited = _finish(manifest, "RATE_LIMITED")
+    limited = _legacy_rate_limited(manifest)
     network = _finish(manifest, "FAILED", "NETWORK_ERROR")
     timeout = _finish(manifest, "FAILED", "TIMEOUT", attempts=2)
     moderated = _finish(manifest, "FAILED", "CONTENT_MODERATED")
@@ -372,6 +388,24 @@ def test_reset_for_rerun_requeues_rate_limited_and_retryable_failures(
     assert items[moderated]["status"] == "FAILED"  # never retried
     assert items[exhausted]["status"] == "FAILED"  # used up its attempts
     assert items[done]["status"] == "COMPLETED"
+
+
+def test_a_legacy_rate_limited_item_is_read_and_counted_but_never_written(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    _legacy_rate_limited(manifest)
+    doc = Manifest.open(manifest_path).snapshot()
+    assert doc["rateLimitedCount"] == 1
+    assert_counters_match_items(doc)
+    assert status_counts(doc)["RATE_LIMITED"] == 1
+    item = manifest.claim_next_item("w2")
+    assert item is not None
+    before = manifest_path.read_bytes()
+    with pytest.raises(ValueError, match="RATE_LIMITED"):
+        manifest.update_item(item["index"], "w2", status="RATE_LIMITED")  # type: ignore[arg-type]
+    assert manifest_path.read_bytes() == before
+    assert "RATE_LIMITED" not in {status.value for status in ItemStatus}
 
 
 def test_reset_for_rerun_never_retries_moderated_even_with_attempts_left(

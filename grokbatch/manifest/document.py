@@ -30,7 +30,12 @@ class ItemStatus(str, Enum):
     IN_PROGRESS = "IN_PROGRESS"
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
-    RATE_LIMITED = "RATE_LIMITED"
+
+
+# An item status that manifests of the original tool may hold and grokbatch never writes
+# (a rate limit releases the item instead): such an item is read, counted as
+# `rateLimitedCount` and put back in the queue by a rerun, but nothing can set it.
+LEGACY_RATE_LIMITED: Final = "RATE_LIMITED"
 
 
 class RunStatus(str, Enum):
@@ -45,7 +50,8 @@ class RunStatus(str, Enum):
     FAILED = "FAILED"
 
 
-ITEM_STATUSES = frozenset(s.value for s in ItemStatus)
+# Every item status a manifest may hold when it is read.
+ITEM_STATUSES = frozenset({*(s.value for s in ItemStatus), LEGACY_RATE_LIMITED})
 RUN_STATUSES = frozenset(s.value for s in RunStatus)
 
 
@@ -77,7 +83,7 @@ class Attempt(TypedDict):
 
 class _ItemKeys(TypedDict):
     index: int
-    status: str  # an ItemStatus value
+    status: str  # an ItemStatus value, or LEGACY_RATE_LIMITED in an old file
     attempts: int
     workerId: str | None
     workerPid: int | None
@@ -284,8 +290,9 @@ def requeue(item: Item, reason: str | None) -> None:
 
 
 def status_counts(doc: Mapping[str, Any]) -> dict[str, int]:
-    """How many items are in each status (every status present, zero or not)."""
-    counts = dict.fromkeys((s.value for s in ItemStatus), 0)
+    """How many items are in each status (every status present, zero or not; the legacy
+    RATE_LIMITED too, so what `run status` shows keeps its shape)."""
+    counts = dict.fromkeys((*(s.value for s in ItemStatus), LEGACY_RATE_LIMITED), 0)
     for item in doc["items"]:
         counts[item["status"]] += 1
     return counts
@@ -307,6 +314,6 @@ def recount(doc: ManifestDocument) -> None:
     doc["batchSize"] = len(doc["items"])
     doc["completedCount"] = counts[ItemStatus.COMPLETED.value]
     doc["failedCount"] = counts[ItemStatus.FAILED.value]
-    doc["rateLimitedCount"] = counts[ItemStatus.RATE_LIMITED.value]
+    doc["rateLimitedCount"] = counts[LEGACY_RATE_LIMITED]
     doc["pendingCount"] = counts[ItemStatus.PENDING.value]
     doc["inProgressCount"] = counts[ItemStatus.IN_PROGRESS.value]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from grokbatch.errors import ManifestError
 from grokbatch.manifest.document import (
+    LEGACY_RATE_LIMITED,
     ItemStatus,
     ManifestDocument,
     RunStatus,
@@ -20,7 +21,8 @@ from grokbatch.outcomes import RETRYABLE
 
 
 def reset_for_rerun(doc: ManifestDocument, max_attempts: int) -> list[int]:
-    """RATE_LIMITED and retryable FAILED items go back to PENDING; return their indices.
+    """Retryable FAILED items (and legacy RATE_LIMITED ones) go back to PENDING; return
+    their indices.
 
     CONTENT_MODERATED items and items that used up `max_attempts` stay FAILED.
     """
@@ -28,7 +30,7 @@ def reset_for_rerun(doc: ManifestDocument, max_attempts: int) -> list[int]:
     reset: list[int] = []
     for item in doc["items"]:
         status = item["status"]
-        again = status == ItemStatus.RATE_LIMITED.value or (
+        again = status == LEGACY_RATE_LIMITED or (
             status == ItemStatus.FAILED.value
             and item.get("errorKind") in retryable
             and item["attempts"] < max_attempts
