@@ -186,7 +186,7 @@ STORED_KEYS: Final[dict[str, str]] = {
 
 
 def stored_changes(changes: ItemChanges) -> dict[str, Any]:
-    """`changes` under their stored keys, statuses as their values.
+    """`changes` under their stored keys, enums (an ItemStatus) as their values.
 
     TypeError for a change that ItemChanges does not name (as for an unknown keyword
     argument), ValueError for a status that is not an ItemStatus.
@@ -194,7 +194,8 @@ def stored_changes(changes: ItemChanges) -> dict[str, Any]:
     unknown = changes.keys() - STORED_KEYS.keys()
     if unknown:
         raise TypeError(f"unknown item fields: {', '.join(sorted(unknown))}")
-    stored: dict[str, Any] = {STORED_KEYS[name]: value for name, value in changes.items()}
+    stored: dict[str, Any] = {STORED_KEYS[name]: value.value if isinstance(value, Enum)
+                              else value for name, value in changes.items()}
     if "status" in stored:
         stored["status"] = ItemStatus(stored["status"]).value
     return stored
