@@ -26,6 +26,7 @@ from playwright.sync_api import Page, Playwright, sync_playwright
 
 from grokbatch import paths
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
+from grokbatch.clock import now_iso
 from grokbatch.config import check_seconds, split_http_url
 from grokbatch.errors import (
     AuthRequiredError,
@@ -37,7 +38,6 @@ from grokbatch.errors import (
     UsageError,
 )
 from grokbatch.files import write_atomically
-from grokbatch.manifest import now_iso
 from grokbatch.profiles import copy_profile, remove_profile, remove_tree
 from grokbatch.selectors import Selectors
 from grokbatch.session import detect_signed_in, sign_in_control

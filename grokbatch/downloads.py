@@ -26,6 +26,7 @@ from urllib.parse import urljoin, urlsplit
 from playwright.sync_api import BrowserContext, Page
 from playwright.sync_api import Error as PlaywrightError
 
+from grokbatch.errors import DownloadError, VideoGoneError, VideoTooLargeError
 from grokbatch.files import AtomicFile
 from grokbatch.paths import make_private_dir
 
@@ -46,18 +47,6 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _GONE = frozenset({404, 410})
 # Sent when the page cannot say its own user agent (it crashed): cookies still work.
 _FALLBACK_USER_AGENT = "Mozilla/5.0"
-
-
-class DownloadError(Exception):
-    """A made video could not be fetched, checked or saved; only the download is retried."""
-
-
-class VideoGoneError(DownloadError):
-    """The site answered 404/410 for the video: it no longer exists there."""
-
-
-class VideoTooLargeError(DownloadError):
-    """The video is larger than the configured cap."""
 
 
 class _SaveFailed(DownloadError):

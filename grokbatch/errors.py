@@ -41,6 +41,18 @@ class ManifestError(GrokBatchError):
     """A manifest that cannot be read: corrupt, truncated or of the wrong shape."""
 
 
+class NotItemHolderError(ManifestError):
+    """A worker tried to change a manifest item that it does not hold."""
+
+
+class LockTimeoutError(ManifestError):
+    """The manifest lock could not be taken in time: a process holding it is stuck."""
+
+
+class LockBusyError(ManifestError):
+    """A thread other than the main one found the manifest lock taken (it never waits)."""
+
+
 class JobMismatchError(GrokBatchError):
     """An existing job was asked to continue with a different permalink, prompt or account."""
 
@@ -97,6 +109,20 @@ class SiteChallengeError(GrokBatchError):
     """The site answered with a browser check (a challenge page) instead of the app."""
 
     exit_code = ExitCode.AUTH_REQUIRED
+
+
+class DownloadError(GrokBatchError):
+    """A made video could not be fetched, checked or saved; only the download is retried."""
+
+    exit_code = ExitCode.FAILED
+
+
+class VideoGoneError(DownloadError):
+    """The site answered 404/410 for the video: it no longer exists there."""
+
+
+class VideoTooLargeError(DownloadError):
+    """The video is larger than the configured cap."""
 
 
 class UnknownLanguageError(UsageError):

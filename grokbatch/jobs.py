@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from loguru import logger
 
 from grokbatch import accounts, paths
+from grokbatch.clock import parse_iso
 from grokbatch.config import RunConfig
 from grokbatch.errors import (
     CooldownError,
@@ -37,7 +38,6 @@ from grokbatch.manifest import (
     Manifest,
     RunStatus,
     failed_by_kind,
-    parse_iso,
     status_counts,
 )
 from grokbatch.preflight import PageCheck

@@ -20,7 +20,8 @@ from typing import IO
 import portalocker
 
 from grokbatch import paths
-from grokbatch.errors import DiskError, JobLockedError, ManifestError
+from grokbatch.errors import DiskError, JobLockedError, LockBusyError, LockTimeoutError
+from grokbatch.processes import pid_alive
 
 # The manifest lock is held for a few milliseconds per transaction; 30 s means something
 # is badly wrong (a frozen process), and we say so rather than wait forever.
@@ -35,14 +36,6 @@ _RUN_LOCK_PROBE_GRACE_S = 1.0
 # A run lock file removed and made anew while we waited: look again, a bounded number of
 # times (each only after another process won and then gave up the lock).
 _RUN_LOCK_ATTEMPTS = 3
-
-
-class LockTimeoutError(ManifestError):
-    """The manifest lock could not be taken in time: a process holding it is stuck."""
-
-
-class LockBusyError(ManifestError):
-    """A thread other than the main one found the lock taken (it never waits)."""
 
 
 class _LockTimeout(Exception):
@@ -115,19 +108,6 @@ def _recorded_holder(lock_path: Path) -> int | None:
     except OSError:
         return None
     return int(text) if text.isdigit() else None
-
-
-def pid_alive(pid: int | None) -> bool:
-    """Whether a process with this PID exists on this machine."""
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _locked_job_error(job: str, lock_path: Path) -> JobLockedError:

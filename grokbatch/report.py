@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from grokbatch.clock import parse_iso
 from grokbatch.files import write_atomically
-from grokbatch.manifest import parse_iso
 from grokbatch.paths import RunFiles
 
 _STYLE = """

@@ -12,7 +12,8 @@ from typing import Any
 from loguru import logger
 from playwright.sync_api import BrowserContext
 
-from grokbatch.downloads import MB, DownloadError, VideoGoneError, browser_identity, download_video
+from grokbatch.downloads import MB, browser_identity, download_video
+from grokbatch.errors import DownloadError, VideoGoneError
 from grokbatch.generator import VideoGenerator
 from grokbatch.manifest import ItemStatus, Manifest
 from grokbatch.outcomes import Outcome

@@ -15,15 +15,8 @@ from pathlib import Path
 import pytest
 
 from grokbatch import downloads
-from grokbatch.downloads import (
-    MB,
-    READ_CHUNK_BYTES,
-    BrowserIdentity,
-    DownloadError,
-    VideoGoneError,
-    VideoTooLargeError,
-    download_video,
-)
+from grokbatch.downloads import MB, READ_CHUNK_BYTES, BrowserIdentity, download_video
+from grokbatch.errors import DownloadError, VideoGoneError, VideoTooLargeError
 from grokbatch.files import AtomicFile
 from tests.video_server import COOKIE, VIDEO, ServerLog, video_server
 

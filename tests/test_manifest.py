@@ -1,4 +1,4 @@
-"""manifest.py: the locked JSON work queue, under contention and under SIGKILL."""
+"""grokbatch.manifest: the locked JSON work queue, under contention and under SIGKILL."""
 
 from __future__ import annotations
 
@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from grokbatch.errors import ManifestError
+from grokbatch.errors import ManifestError, NotItemHolderError
 from grokbatch.manifest import (
     ItemStatus,
     Manifest,
-    NotItemHolderError,
     RunStatus,
     read_manifest_file,
+    status_counts,
 )
 
 PERMALINK = "https://grok.com/imagine/post/abc123"
@@ -176,12 +176,49 @@ def test_update_item_refuses_after_the_item_was_finished(manifest_path: Path) ->
     assert manifest.snapshot()["items"][0]["status"] == "COMPLETED"
 
 
-def test_update_item_rejects_unknown_fields(manifest_path: Path) -> None:
+@pytest.mark.parametrize("field", ["bogus", "errorKind", "error_knd", "video_id"])
+def test_update_item_refuses_a_change_it_does_not_know_with_type_error(
+    manifest_path: Path, field: str
+) -> None:
     manifest = make_manifest(manifest_path)
     item = manifest.claim_next_item("w1")
     assert item is not None
-    with pytest.raises(ValueError, match="bogus"):
-        manifest.update_item(item["index"], "w1", bogus=1)
+    before = manifest_path.read_bytes()
+    with pytest.raises(TypeError, match=field):
+        manifest.update_item(item["index"], "w1", **{field: 1})  # type: ignore[misc]
+    assert manifest_path.read_bytes() == before
+
+
+def test_update_item_refuses_a_status_that_is_not_an_item_status(manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    before = manifest_path.read_bytes()
+    with pytest.raises(ValueError, match="DONE"):
+        manifest.update_item(item["index"], "w1", status="DONE")  # type: ignore[arg-type]
+    assert manifest_path.read_bytes() == before
+
+
+def test_every_change_update_item_takes_is_stored_under_an_item_key() -> None:
+    from grokbatch.manifest.document import STORED_KEYS, Item, ItemChanges
+
+    assert set(STORED_KEYS) == set(ItemChanges.__annotations__)
+    assert set(STORED_KEYS.values()) <= set(Item.__annotations__)
+    assert STORED_KEYS["error_kind"] == "errorKind"
+    assert STORED_KEYS["generation_s"] == "generationSeconds"
+
+
+def test_update_item_stores_snake_case_changes_under_camel_case_keys(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", video_url="http://x/v.mp4", generation_s=1.5,
+                         download_only=None, hd_video={"url": "http://x/hd.mp4"})
+    stored = manifest.snapshot()["items"][item["index"]]
+    assert (stored["videoUrl"], stored["generationSeconds"]) == ("http://x/v.mp4", 1.5)
+    assert stored["downloadOnly"] is None and stored["hdVideo"] == {"url": "http://x/hd.mp4"}
 
 
 def test_update_to_completed_clears_lease_and_stamps_completed_at(manifest_path: Path) -> None:
@@ -212,7 +249,7 @@ def test_counters_always_equal_item_statuses(manifest_path: Path) -> None:
     manifest = make_manifest(manifest_path, count=6)
     assert_counters_match_items(manifest.snapshot())
     steps = [
-        ("COMPLETED", None), ("FAILED", "TIMEOUT"), ("RATE_LIMITED", None),
+        ("COMPLETED", None), ("FAILED", "TIMEOUT"), ("FAILED", "NETWORK_ERROR"),
         ("COMPLETED", None), ("FAILED", "CONTENT_MODERATED"),
     ]
     for status, kind in steps:
@@ -230,18 +267,31 @@ def test_counters_always_equal_item_statuses(manifest_path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- leases
+class FakeClock:
+    """A clock that a test moves by hand, so no lease test waits for time to pass."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
 def test_requeue_abandoned_requeues_expired_leases(manifest_path: Path) -> None:
     make_manifest(manifest_path, count=2)
-    short = Manifest(manifest_path, lease=timedelta(milliseconds=1))
-    item = short.claim_next_item("w1", pid=os.getpid())  # a live PID: only the lease lapses
+    clock = FakeClock()
+    manifest = Manifest(manifest_path, lease=timedelta(minutes=2), clock=clock)
+    item = manifest.claim_next_item("w1", pid=os.getpid())  # a live PID: only the lease lapses
     assert item is not None
-    time.sleep(0.02)
-    assert short.requeue_abandoned() == [item["index"]]
-    requeued = short.snapshot()["items"][item["index"]]
+    clock.now += timedelta(minutes=1)
+    assert manifest.requeue_abandoned() == []  # still leased
+    clock.now += timedelta(minutes=1)
+    assert manifest.requeue_abandoned() == [item["index"]]  # lapsed at its expiry
+    requeued = manifest.snapshot()["items"][item["index"]]
     assert requeued["status"] == "PENDING"
     assert requeued["workerId"] is None and requeued["leaseExpiresAt"] is None
     with pytest.raises(NotItemHolderError):  # the old holder lost it
-        short.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+        manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
 
 
 def test_requeue_abandoned_requeues_lease_edited_into_the_past(manifest_path: Path) -> None:
@@ -282,18 +332,19 @@ def test_requeue_abandoned_requeues_named_dead_workers(manifest_path: Path) -> N
 
 def test_renew_lease_extends_only_the_workers_items(manifest_path: Path) -> None:
     make_manifest(manifest_path, count=3)
-    short = Manifest(manifest_path, lease=timedelta(milliseconds=1))
-    short.claim_next_item("w1")
-    short.claim_next_item("w2")
-    old = short.snapshot()["items"]
-    long = Manifest(manifest_path, lease=timedelta(minutes=10))
-    assert long.renew_lease("w1") == 1
-    assert long.renew_lease("nobody") == 0
-    new = long.snapshot()["items"]
+    clock = FakeClock()
+    manifest = Manifest(manifest_path, lease=timedelta(minutes=2), clock=clock)
+    manifest.claim_next_item("w1")
+    manifest.claim_next_item("w2")
+    old = manifest.snapshot()["items"]
+    clock.now += timedelta(minutes=1)
+    assert manifest.renew_lease("w1") == 1
+    assert manifest.renew_lease("nobody") == 0
+    new = manifest.snapshot()["items"]
     assert new[0]["leaseExpiresAt"] > old[0]["leaseExpiresAt"]
     assert new[1]["leaseExpiresAt"] == old[1]["leaseExpiresAt"]
-    time.sleep(0.02)
-    assert short.requeue_abandoned() == [1]  # w1 renewed, w2 lapsed
+    clock.now += timedelta(minutes=1, seconds=30)
+    assert manifest.requeue_abandoned() == [1]  # w1 renewed, w2 lapsed
 
 
 # --------------------------------------------------------------------------- reruns
@@ -308,11 +359,21 @@ def _finish(manifest: Manifest, status: str, kind: str | None = None,
     return int(item["index"])
 
 
-def test_reset_for_rerun_requeues_rate_limited_and_retryable_failures(
+def _legacy_rate_limited(manifest: Manifest) -> int:
+    """Claim an item and edit it by hand into RATE_LIMITED, as the original tool left one."""
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    index = int(item["index"])
+    _edit(manifest.path, lambda doc: doc["items"][index].update(
+        status="RATE_LIMITED", leaseExpiresAt=None))
+    return index
+
+
+def test_reset_for_rerun_requeues_legacy_rate_limited_and_retryable_failures(
     manifest_path: Path,
 ) -> None:
     manifest = make_manifest(manifest_path, count=6)
-    limited = _finish(manifest, "RATE_LIMITED")
+    limited = _legacy_rate_limited(manifest)
     network = _finish(manifest, "FAILED", "NETWORK_ERROR")
     timeout = _finish(manifest, "FAILED", "TIMEOUT", attempts=2)
     moderated = _finish(manifest, "FAILED", "CONTENT_MODERATED")
@@ -327,6 +388,24 @@ def test_reset_for_rerun_requeues_rate_limited_and_retryable_failures(
     assert items[moderated]["status"] == "FAILED"  # never retried
     assert items[exhausted]["status"] == "FAILED"  # used up its attempts
     assert items[done]["status"] == "COMPLETED"
+
+
+def test_a_legacy_rate_limited_item_is_read_and_counted_but_never_written(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    _legacy_rate_limited(manifest)
+    doc = Manifest.open(manifest_path).snapshot()
+    assert doc["rateLimitedCount"] == 1
+    assert_counters_match_items(doc)
+    assert status_counts(doc)["RATE_LIMITED"] == 1
+    item = manifest.claim_next_item("w2")
+    assert item is not None
+    before = manifest_path.read_bytes()
+    with pytest.raises(ValueError, match="RATE_LIMITED"):
+        manifest.update_item(item["index"], "w2", status="RATE_LIMITED")  # type: ignore[arg-type]
+    assert manifest_path.read_bytes() == before
+    assert "RATE_LIMITED" not in {status.value for status in ItemStatus}
 
 
 def test_reset_for_rerun_never_retries_moderated_even_with_attempts_left(
@@ -570,7 +649,8 @@ def test_stale_temp_files_of_killed_writers_are_removed_under_the_job_lock(
 def test_a_non_main_thread_never_waits_for_a_busy_lock(manifest_path: Path) -> None:
     import threading
 
-    from grokbatch.locks import LockBusyError, exclusive_lock
+    from grokbatch.errors import LockBusyError
+    from grokbatch.locks import exclusive_lock
 
     manifest = make_manifest(manifest_path)
     errors: list[BaseException] = []

@@ -1,4 +1,4 @@
-"""manifest.py: every way an item goes back to the queue keeps a made video download-only.
+"""grokbatch.manifest: every way an item goes back to the queue keeps a made video download-only.
 
 An item holding a `videoUrl` is one the site already made (and counted against the
 account's quota): requeued by any path, it must be downloaded, never generated again.

@@ -13,20 +13,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from grokbatch.errors import ManifestError
-
-# The manifest layout this grokbatch writes and reads. A manifest without the key was
-# written before it existed and has the same layout as version 1.
-SCHEMA_VERSION = 1
+from grokbatch.manifest.document import SCHEMA_VERSION, ManifestDocument
 
 _REQUIRED_TEXT = ("jobName", "accountAlias", "permalink")
 _OPTIONAL_TEXT = ("id", "prompt", "lastError", "stopReason")
 _REQUIRED_TIMES = ("createdAt", "updatedAt")
 _OPTIONAL_TIMES = ("rateLimitedAt", "cooldownUntil")
 _ITEM_TIMES = ("createdAt", "startedAt", "completedAt", "leaseExpiresAt")
-_ITEM_TEXT = ("error", "errorKind", "videoUrl", "videoId", "choice")
+_ITEM_TEXT = ("error", "errorKind", "videoUrl", "choice")
 # Shown in place of a value that must not be quoted (it may be a prompt) or is too long.
 _MAX_SHOWN = 40
 
@@ -39,7 +36,7 @@ class _Bad(Exception):
 
 
 def check_document(doc: Any, path: Path, *, run_statuses: frozenset[str],
-                   item_statuses: frozenset[str]) -> dict[str, Any]:
+                   item_statuses: frozenset[str]) -> ManifestDocument:
     """Return `doc` if grokbatch can work with it, else raise ManifestError naming why."""
     if not isinstance(doc, dict):
         raise ManifestError(f"manifest {path} is not a grokbatch manifest (not a JSON object)")
@@ -61,7 +58,7 @@ def check_document(doc: Any, path: Path, *, run_statuses: frozenset[str],
             f"manifest {path}: {exc}; it was left untouched: fix it, restore it or remove "
             "the job's directory"
         ) from None
-    return doc
+    return cast("ManifestDocument", doc)  # checked: it holds what the type promises
 
 
 def _check_top_level(doc: dict[str, Any], run_statuses: frozenset[str]) -> None:

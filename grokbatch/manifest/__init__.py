@@ -1,0 +1,30 @@
+"""The manifest: one job's work queue and run record, shared by every worker process.
+
+- `document`: what the record holds (statuses, fresh items, counts by status);
+- `schema`: the check every read makes before grokbatch trusts a file;
+- `store`: `Manifest`, the file under its lock, and the queue (claim, update, release,
+  renew, requeue);
+- `resume`: what a rerun puts back in the queue, and how a job grows.
+"""
+
+from grokbatch.manifest.document import (
+    SCHEMA_VERSION,
+    ItemStatus,
+    RunStatus,
+    failed_by_kind,
+    new_item,
+    status_counts,
+)
+from grokbatch.manifest.store import DEFAULT_LEASE, Manifest, read_manifest_file
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "SCHEMA_VERSION",
+    "ItemStatus",
+    "Manifest",
+    "RunStatus",
+    "failed_by_kind",
+    "new_item",
+    "read_manifest_file",
+    "status_counts",
+]

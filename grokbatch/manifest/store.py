@@ -1,0 +1,344 @@
+"""`Manifest`: a job's manifest file, shared by every worker process, and its work queue.
+
+One JSON file per job, rewritten whole on every change: written to a temp file in the
+same directory, flushed and fsynced, then `os.replace`d over the old one, always under an
+exclusive portalocker lock on a separate lock file. Readers never see a half-written
+file, and a process killed at any instant leaves a valid manifest behind.
+
+Every public method is one transaction: take the lock, read the file, change it, write
+it, release the lock. Counters are recomputed from the items on every write, so they can
+never disagree with them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+import orjson
+
+from grokbatch.clock import Clock, iso, now_iso, parse_iso, utc_now
+from grokbatch.errors import ManifestError, NotItemHolderError
+from grokbatch.files import write_atomically
+from grokbatch.locks import exclusive_lock
+from grokbatch.manifest import resume
+from grokbatch.manifest.document import (
+    ITEM_STATUSES,
+    RUN_STATUSES,
+    Item,
+    ItemChanges,
+    ItemStatus,
+    ManifestDocument,
+    PromptRow,
+    RunStatus,
+    item_at,
+    new_document,
+    note_attempt,
+    recount,
+    requeue,
+    stored_changes,
+)
+from grokbatch.manifest.schema import check_document
+from grokbatch.processes import pid_alive
+
+if TYPE_CHECKING:  # Unpack for **kwargs is in typing only from Python 3.12
+    from typing_extensions import Unpack
+
+# A claimed item belongs to its worker until this long after its last renewal; the worker
+# renews it while it works, so only a dead or wedged worker lets it lapse.
+DEFAULT_LEASE = timedelta(seconds=120)
+
+_T = TypeVar("_T")
+
+
+def _validate(doc: Any, path: Path) -> ManifestDocument:
+    """Check the document has the shape we rely on (ManifestError if not); recount it.
+
+    The counters are recomputed from the items rather than trusted, so an item edited by
+    hand, or a counter missing, can never make a run think there is nothing left to do.
+    """
+    checked = check_document(doc, path, run_statuses=RUN_STATUSES,
+                             item_statuses=ITEM_STATUSES)
+    recount(checked)
+    return checked
+
+
+def read_manifest_file(path: Path) -> ManifestDocument:
+    """Read, check and recount a manifest file without locking (replace() makes reads
+    atomic); the file itself is never changed by reading it."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ManifestError(f"no manifest at {path}") from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest {path}: {exc.strerror}") from None
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ManifestError(
+            f"manifest {path} is corrupt (invalid JSON at line {exc.lineno}); "
+            "it was left untouched: restore it or remove the job's directory"
+        ) from None
+    return _validate(doc, path)
+
+
+def _write_atomically(path: Path, doc: ManifestDocument) -> None:
+    """Write `doc` to `path` via temp file + fsync + os.replace."""
+    write_atomically(path, orjson.dumps(doc))
+
+
+def _as_json(value: ManifestDocument | Item) -> dict[str, Any]:
+    """A copy of `value` for callers, which read it as the plain JSON it is."""
+    return dict(cast("dict[str, Any]", value))
+
+
+class _Txn:
+    """One transaction's document; set `dirty` when it was changed and must be written."""
+
+    __slots__ = ("dirty", "doc")
+
+    def __init__(self, doc: ManifestDocument) -> None:
+        self.doc = doc
+        self.dirty = False
+
+
+class Manifest:
+    """A job's manifest on disk; every method is one atomic transaction under the lock."""
+
+    def __init__(self, path: Path, lease: timedelta = DEFAULT_LEASE,
+                 clock: Clock = utc_now) -> None:
+        """`clock` is what leases are given and judged by (a test moves it instead of
+        waiting for a lease to lapse)."""
+        self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.lease = lease
+        self.clock = clock
+
+    # ----------------------------------------------------------------- creation
+    @classmethod
+    def create(
+        cls,
+        path: Path,
+        *,
+        job_name: str,
+        account_alias: str,
+        permalink: str,
+        count: int,
+        prompt: str | None = None,
+        prompts: list[PromptRow] | None = None,
+        settings: dict[str, Any] | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+    ) -> Manifest:
+        """Write a new manifest with `count` PENDING items (or one per prompts-file row).
+
+        With `prompts` (rows of `{"prompt": str, "count": int}`) each row makes `count`
+        items that record their `promptIndex`; `count` is then ignored.
+        """
+        manifest = cls(path, lease)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        doc = new_document(job_name=job_name, account_alias=account_alias,
+                           permalink=permalink, count=count, prompt=prompt, prompts=prompts,
+                           settings=settings)
+        with manifest._locked():
+            if path.exists():
+                raise ManifestError(f"a manifest already exists at {path}")
+            recount(doc)
+            _write_atomically(path, doc)
+        return manifest
+
+    @classmethod
+    def open(cls, path: Path, lease: timedelta = DEFAULT_LEASE) -> Manifest:
+        """Open an existing manifest, checking that it can be read."""
+        manifest = cls(path, lease)
+        read_manifest_file(manifest.path)
+        return manifest
+
+    # ----------------------------------------------------------------- plumbing
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the manifest's lock for one transaction."""
+        with exclusive_lock(self.lock_path):
+            yield
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[_Txn]:
+        """Lock, read, let the caller change the document, then write it back if it did."""
+        with self._locked():
+            txn = _Txn(read_manifest_file(self.path))
+            yield txn
+            if txn.dirty:
+                recount(txn.doc)
+                txn.doc["updatedAt"] = now_iso()
+                _write_atomically(self.path, txn.doc)
+
+    def _apply(self, change: Callable[[ManifestDocument], _T]) -> _T:
+        """Run `change` on the document in one transaction; write it if `change` returned
+        something (what it changed), not if it returned nothing."""
+        with self._transaction() as txn:
+            result = change(txn.doc)
+            txn.dirty = bool(result)
+        return result
+
+    def _lease_until(self) -> str:
+        return iso(self.clock() + self.lease)
+
+    # ----------------------------------------------------------------- reads
+    def snapshot(self) -> dict[str, Any]:
+        """A consistent copy of the whole manifest, as the JSON it is."""
+        return _as_json(read_manifest_file(self.path))
+
+    # ----------------------------------------------------------------- work queue
+    def claim_next_item(self, worker_id: str, pid: int | None = None) -> dict[str, Any] | None:
+        """Give the lowest PENDING item to `worker_id`, or None when none is left (or
+        none the quota allows: each item that generates spends one of `generationBudget`)."""
+        with self._transaction() as txn:
+            doc = txn.doc
+            # How many more generations the site's quota allows this run (None: no limit).
+            budget = doc.get("generationBudget")
+            allowed = [
+                item for item in doc["items"]
+                if item["status"] == ItemStatus.PENDING.value and not (
+                    not item.get("downloadOnly") and isinstance(budget, int) and budget <= 0)
+            ]
+            # Fewest failed attempts first: an item retried after a failure waits at the back.
+            for item in sorted(allowed, key=lambda i: (len(i.get("history", ())), i["index"]))[:1]:
+                if not item.get("downloadOnly") and isinstance(budget, int):
+                    doc["generationBudget"] = budget - 1
+                item.update({
+                    "status": ItemStatus.IN_PROGRESS.value,
+                    "attempts": item["attempts"] + 1,
+                    "workerId": worker_id,
+                    "workerPid": pid if pid is not None else os.getpid(),
+                    "startedAt": now_iso(),
+                    "completedAt": None,
+                    "leaseExpiresAt": self._lease_until(),
+                })
+                if doc["status"] == RunStatus.PENDING.value:
+                    doc["status"] = RunStatus.IN_PROGRESS.value
+                txn.dirty = True
+                return _as_json(item)
+        return None
+
+    def update_item(self, index: int, worker_id: str,
+                    **changes: Unpack[ItemChanges]) -> dict[str, Any]:
+        """Change an item that `worker_id` holds; refuse one it does not hold.
+
+        Setting a status other than IN_PROGRESS ends the claim: the lease is cleared and,
+        for COMPLETED/FAILED, `completedAt` is stamped. A change ItemChanges does not
+        name is a TypeError, as an unknown keyword argument is.
+        """
+        stored = stored_changes(changes)
+        with self._transaction() as txn:
+            doc = txn.doc
+            item = item_at(doc, index)
+            if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
+                raise NotItemHolderError(
+                    f"item {index} is not held by {worker_id} "
+                    f"(status {item['status']}, holder {item['workerId']})"
+                )
+            txn.dirty = True
+            item.update(cast("Item", stored))
+            if item["status"] != ItemStatus.IN_PROGRESS.value:
+                item["leaseExpiresAt"] = None
+                if item["status"] in (ItemStatus.COMPLETED.value, ItemStatus.FAILED.value):
+                    item["completedAt"] = item.get("completedAt") or now_iso()
+                if item["status"] == ItemStatus.FAILED.value:
+                    note_attempt(item)
+                    if item.get("error"):
+                        doc["lastError"] = item["error"]
+            return _as_json(item)
+
+    def retry_later(self, index: int, worker_id: str, error_kind: str, error: str | None) -> None:
+        """A held item's attempt failed in a way worth another try: record the failure in
+        its `history` and put it back at the end of the queue."""
+        with self._transaction() as txn:
+            doc = txn.doc
+            item = item_at(doc, index)
+            if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
+                raise NotItemHolderError(f"item {index} is not held by {worker_id}")
+            item.update({"errorKind": error_kind, "error": error})
+            note_attempt(item)
+            requeue(item, None)
+            doc["lastError"] = error
+            txn.dirty = True
+
+    def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
+        """Give back an item a worker holds without a result (stop, rate limit)."""
+        with self._transaction() as txn:
+            doc = txn.doc
+            item = item_at(doc, index)
+            if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
+                requeue(item, reason)
+                txn.dirty = True
+
+    def renew_lease(self, worker_id: str) -> int:
+        """Extend the lease of every item `worker_id` holds; return how many."""
+        renewed = 0
+        with self._transaction() as txn:
+            doc = txn.doc
+            for item in doc["items"]:
+                if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
+                    item["leaseExpiresAt"] = self._lease_until()
+                    renewed += 1
+                    txn.dirty = True
+        return renewed
+
+    def requeue_abandoned(self, dead_workers: frozenset[str] = frozenset()) -> list[int]:
+        """Put IN_PROGRESS items back to PENDING whose holder is gone or whose lease expired.
+
+        A holder is gone when it is named in `dead_workers` or its recorded PID no longer
+        exists. Returns the indices requeued.
+        """
+        now = self.clock()
+        requeued: list[int] = []
+        with self._transaction() as txn:
+            doc = txn.doc
+            for item in doc["items"]:
+                if item["status"] != ItemStatus.IN_PROGRESS.value:
+                    continue
+                lease = parse_iso(item.get("leaseExpiresAt"))
+                gone = item["workerId"] in dead_workers or not pid_alive(item.get("workerPid"))
+                if gone or lease is None or lease <= now:
+                    requeue(item, "abandoned by its worker")
+                    requeued.append(item["index"])
+                    txn.dirty = True
+        return requeued
+
+    def reset_for_rerun(self, max_attempts: int) -> list[int]:
+        """Prepare a rerun (`resume.reset_for_rerun`); return the indices reset."""
+        return self._apply(lambda doc: resume.reset_for_rerun(doc, max_attempts))
+
+    def requeue_missing_downloads(self, run_dir: Path) -> list[int]:
+        """Requeue, download only, COMPLETED items whose video file is missing
+        (`resume.requeue_missing_downloads`); return their indices."""
+        return self._apply(lambda doc: resume.requeue_missing_downloads(doc, run_dir))
+
+    def extend(self, count: int) -> int:
+        """Grow a single-prompt job to `count` items (`resume.extend`); return how many
+        were added."""
+        return self._apply(lambda doc: resume.extend(doc, count))
+
+    # ----------------------------------------------------------------- run status
+    def set_status(self, status: RunStatus, reason: str | None = None) -> None:
+        """Set the run's status (and why it stopped)."""
+        with self._transaction() as txn:
+            doc = txn.doc
+            txn.dirty = True
+            doc["status"] = status.value
+            doc["stopReason"] = reason
+            if status is RunStatus.STOPPED_RATE_LIMIT:
+                doc["rateLimitedAt"] = now_iso()
+
+    def update_fields(self, **fields: Any) -> None:
+        """Set top-level fields (camelCase keys) other than items and counters."""
+        with self._transaction() as txn:
+            doc = txn.doc
+            for key, value in fields.items():
+                if key == "items":
+                    raise ValueError("items are changed through the item methods")
+                cast("dict[str, Any]", doc)[key] = value  # top-level fields are open JSON
+                txn.dirty = True

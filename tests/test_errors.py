@@ -1,0 +1,41 @@
+"""errors.py: every error grokbatch raises on purpose is one of its own, with an exit code."""
+
+from __future__ import annotations
+
+import pytest
+
+from grokbatch import downloads
+from grokbatch.errors import (
+    DownloadError,
+    ExitCode,
+    GrokBatchError,
+    LockBusyError,
+    LockTimeoutError,
+    ManifestError,
+    NotItemHolderError,
+    VideoGoneError,
+    VideoTooLargeError,
+)
+
+
+@pytest.mark.parametrize(
+    ("error", "parent", "exit_code"),
+    [
+        (NotItemHolderError, ManifestError, ExitCode.USAGE),
+        (LockTimeoutError, ManifestError, ExitCode.USAGE),
+        (LockBusyError, ManifestError, ExitCode.USAGE),
+        (DownloadError, GrokBatchError, ExitCode.FAILED),
+        (VideoGoneError, DownloadError, ExitCode.FAILED),
+        (VideoTooLargeError, DownloadError, ExitCode.FAILED),
+    ],
+)
+def test_manifest_lock_and_download_errors_join_the_hierarchy_with_their_exit_code(
+    error: type[GrokBatchError], parent: type[GrokBatchError], exit_code: int
+) -> None:
+    assert issubclass(error, parent) and issubclass(error, GrokBatchError)
+    assert error("why").exit_code == exit_code
+    assert error.__doc__
+
+
+def test_a_refused_save_is_still_a_download_error() -> None:
+    assert issubclass(downloads._SaveFailed, DownloadError)
