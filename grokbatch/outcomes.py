@@ -23,11 +23,6 @@ class Outcome(str, Enum):
     DOWNLOAD_ERROR = "DOWNLOAD_ERROR"  # generated, but the file could not be fetched
 
     @property
-    def retryable(self) -> bool:
-        """Whether a rerun should try an item that failed this way again."""
-        return self in RETRYABLE
-
-    @property
     def stops_run(self) -> bool:
         """Whether this outcome stops every worker of the run."""
         return self in (Outcome.RATE_LIMIT, Outcome.AUTH_REQUIRED)
