@@ -291,15 +291,16 @@ class VideoGenerator:
                 return self._finish(blocked, "the generate control is disabled", started)
             logger.debug("{}: {} started", self.worker_id, label)
             since, old = before["generation"], before["srcs"]
-            seen = self.watch.wait(mode="generate", since_generation=since, old_srcs=old,
-                                   want_progress=True, timeout_ms=deadline.ms())
-            if seen["kind"] == "progress":
-                seen = self.watch.wait(mode="generate", since_generation=since, old_srcs=old,
-                                       timeout_ms=deadline.ms())
-            if seen["kind"] == "failure":
-                return self._page_failure(seen, started)
-            made = [resolve_video_url(u, self.page.url) for u in seen.get("made") or []]
-            return self._settle(seen, since, old, made, deadline, started)
+            page_event = self.watch.wait(mode="generate", since_generation=since,
+                                         old_srcs=old, want_progress=True,
+                                         timeout_ms=deadline.ms())
+            if page_event["kind"] == "progress":
+                page_event = self.watch.wait(mode="generate", since_generation=since,
+                                             old_srcs=old, timeout_ms=deadline.ms())
+            if page_event["kind"] == "failure":
+                return self._page_failure(page_event, started)
+            made = [resolve_video_url(u, self.page.url) for u in page_event.get("made") or []]
+            return self._settle(page_event, since, old, made, deadline, started)
         except _AttemptFailed as failed:
             return self._fail(failed.outcome, started, failed.detail)
         except (SiteChallengeError, UnknownLanguageError):
@@ -310,35 +311,35 @@ class VideoGenerator:
                 return self._finish(Outcome.COMPLETED, None, started, video_url=made[0])
             return self._playwright_failure(exc, started)
 
-    def _page_failure(self, seen: dict[str, Any], started: float) -> GenerationResult:
-        if seen["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
+    def _page_failure(self, page_event: dict[str, Any], started: float) -> GenerationResult:
+        if page_event["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
             raise SiteChallengeError(challenge_message())
-        outcome = Outcome(seen["outcome"])
-        if outcome is Outcome.RATE_LIMIT and seen.get("source") == "page":
+        outcome = Outcome(page_event["outcome"])
+        if outcome is Outcome.RATE_LIMIT and page_event.get("source") == "page":
             quota = fetch_quota(self.page, self.selectors.quota_path).quota
             if quota is not None and quota.available:
                 # The words said "limit", but the site's quota says videos may start.
                 outcome = Outcome.GENERATION_ERROR
-        return self._fail(outcome, started, seen.get("detail"))
+        return self._fail(outcome, started, page_event.get("detail"))
 
-    def _settle(self, seen: dict[str, Any], since: int, old: list[str], made: list[str],
+    def _settle(self, page_event: dict[str, Any], since: int, old: list[str], made: list[str],
                 deadline: _Deadline, started: float) -> GenerationResult:
         """The stream made the video(s): answer the choice dialog or find it on the page."""
         answered: str | None = None
         for _ in range(3):
-            if seen["kind"] == "video":
+            if page_event["kind"] == "video":
                 return self._finish(Outcome.COMPLETED, None, started, choice=answered,
-                                    video_url=resolve_video_url(seen["src"], self.page.url))
-            if seen["kind"] == "choice":
+                                    video_url=resolve_video_url(page_event["src"], self.page.url))
+            if page_event["kind"] == "choice":
                 answered = self.choice
                 url = self._answer_choice(made, deadline)
                 if url is not None:
                     return self._finish(Outcome.COMPLETED, None, started, video_url=url,
                                         choice=answered)
-            elif seen["kind"] == "settled":
+            elif page_event["kind"] == "settled":
                 break
-            seen = self.watch.wait(mode="settle", since_generation=since, old_srcs=old,
-                                   timeout_ms=deadline.ms(), grace_ms=self.element_ms)
+            page_event = self.watch.wait(mode="settle", since_generation=since, old_srcs=old,
+                                         timeout_ms=deadline.ms(), grace_ms=self.element_ms)
         if not made:
             return self._fail(Outcome.GENERATION_ERROR, started, "no video appeared")
         logger.debug("{}: the page did not show the video; keeping the stream's URL",
