@@ -14,7 +14,7 @@ from grokbatch.simulator.scenario import (
     EditorKind,
     Layout,
     OptionsUi,
-    Outcome,
+    ScriptedOutcome,
     SimulatorOptions,
     StreamFormat,
 )
@@ -24,8 +24,8 @@ __all__ = [
     "EditorKind",
     "Layout",
     "OptionsUi",
-    "Outcome",
     "RunningSimulator",
+    "ScriptedOutcome",
     "SimulatorOptions",
     "StreamFormat",
     "serve_until_signalled",
