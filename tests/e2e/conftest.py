@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from grokbatch.simulator.lifecycle import start_simulator
 from grokbatch.simulator.scenario import SimulatorOptions
-from tests.e2e.pipeline import ALIAS, install_account, run_cli
+from tests.e2e.clihelpers import ALIAS, install_account, run_cli
 
 # Bound on how long the simulator may take to print its listening line.
 _STARTUP_TIMEOUT_S = 20.0
