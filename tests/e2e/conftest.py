@@ -1,6 +1,6 @@
 """Fixtures for end-to-end tests: the simulator as a real subprocess, and real Chromium.
 
-``simulator("--rate-limit-after", "2")`` starts ``python -m grokbatch.simulator --port 0 ...``,
+``simulator("--rate-limit-after", "2")`` starts ``grokbatch simulator serve --port 0 ...``,
 waits for its ``listening on`` line and stops it at teardown.
 """
 
@@ -49,7 +49,7 @@ class SimulatorProcess:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grokbatch.simulator", "--port", "0", *args],
+            [sys.executable, "-m", "grokbatch", "simulator", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
