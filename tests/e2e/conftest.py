@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from grokbatch.browser import browser_env, launch_args
 from grokbatch.simulator.lifecycle import start_simulator
 from grokbatch.simulator.scenario import SimulatorOptions
 from tests.e2e.clihelpers import ALIAS, install_account, run_cli
@@ -31,14 +32,6 @@ from tests.e2e.clihelpers import ALIAS, install_account, run_cli
 _STARTUP_TIMEOUT_S = 20.0
 # Bound on how long the simulator may take to exit after SIGTERM before we kill it.
 _STOP_TIMEOUT_S = 10.0
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 class SimulatorProcess:
@@ -163,10 +156,15 @@ def playwright_instance() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_instance: Playwright, chromium_path: str) -> Iterator[Browser]:
-    """One headless Chromium for the whole test session (tests use fresh contexts)."""
+def browser(playwright_instance: Playwright, chromium_path: str,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One headless Chromium for the whole test session (tests use fresh contexts), with
+    the flags and environment of a worker's browser; its crash dumps go to a temp home."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GROKBATCH_HOME", str(tmp_path_factory.mktemp("browser-home")))
+        args, browser_environment = launch_args(headless=True), browser_env()
     browser = playwright_instance.chromium.launch(
-        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        executable_path=chromium_path, headless=True, args=args, env=browser_environment
     )
     try:
         yield browser
