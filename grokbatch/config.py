@@ -6,7 +6,6 @@ unchanged. Unknown keys are an error that names the key.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
@@ -100,10 +99,6 @@ class RunConfig:
     resolution: str | None = None
     force: bool = False
     count_given: bool = field(default=False, compare=False)
-
-    def replace(self, **changes: Any) -> RunConfig:
-        """A copy with some fields changed (and validated again)."""
-        return validate(dataclasses.replace(self, **changes))
 
 
 # camelCase config key -> RunConfig field

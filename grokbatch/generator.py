@@ -12,7 +12,8 @@ The generation stream decides: progress, moderation (a moderated video reaches 1
 errors and the made videos' URLs. The page decides only what the stream cannot say, and
 then only through error toasts and dialogs. Once the stream says a video was made, the
 attempt is COMPLETED whatever the page does next: a made video is never made again.
-Every wait is bounded by what is left of the video timeout.
+Every wait is bounded by what is left of the video timeout. The clicks around a
+generation (banner, options, prompt, upscale, delete, the choice dialog) are `PostPage`'s.
 """
 
 from __future__ import annotations
@@ -30,22 +31,18 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response
 
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
-from grokbatch.logs import redact
+from grokbatch.logs import first_line, redact
 from grokbatch.outcomes import Outcome
 from grokbatch.pagewatch import PageWatch
-from grokbatch.paths import make_private_dir, write_private_file
+from grokbatch.post_page import PostPage
 from grokbatch.quota import fetch_quota
 from grokbatch.selectors import Selectors
 
 # Where a relative `videoUrl` from the stream lives on grok.com.
 GROK_ASSETS = "https://assets.grok.com/"
 _GROK_HOSTS = ("grok.com", "www.grok.com")
+# What page.js marks as the generate control.
 _GENERATE = '[data-grokbatch-target="generate"]'
-_CHOICE = '[data-grokbatch-target="choice"]'
-# Opening an options menu shows its items within this long, or it is the wrong menu.
-_MENU_OPEN_MS = 2_000
-# Options triggers tried, at most, to find a resolution or length item.
-_MAX_TRIGGERS = 3
 
 
 @dataclass(frozen=True)
@@ -122,16 +119,13 @@ class VideoGenerator:
         self._needs_reload = False
         self._options_chosen = False
         self.watch = PageWatch(page, selectors, on_progress)
+        self.post = PostPage(page, self.watch, element_timeout_s=element_timeout_s,
+                             worker_id=worker_id)
         self.crashed = False  # the page's renderer crashed (its 'crash' event)
         page.on("crash", self._on_crash)
 
     def _on_crash(self, page: Page) -> None:
         self.crashed = True
-
-    @property
-    def loc(self) -> Selectors:
-        """The selectors in the page's language."""
-        return self.watch.localized
 
     # ----------------------------------------------------------------- page state
     def open_post(self) -> None:
@@ -157,94 +151,25 @@ class VideoGenerator:
         """Open the post afresh before the next video (a page grows with each video)."""
         self._needs_reload = True
 
-    def _pick_option(self, item_selector: str) -> None:
-        """Click an options item, opening whichever options UI holds it first."""
-        item = self.page.locator(item_selector).first
-        if not item.is_visible():
-            triggers = self.page.locator(self.loc.video_options_button)
-            for n in range(min(triggers.count(), _MAX_TRIGGERS)):
-                trigger = triggers.nth(n)
-                if not trigger.is_visible():
-                    continue
-                trigger.click(timeout=self.element_ms)
-                try:
-                    item.wait_for(state="visible", timeout=_MENU_OPEN_MS)
-                    break
-                except PlaywrightError:
-                    self.page.keyboard.press("Escape")
-        item.click(timeout=self.element_ms)
-        if item.is_visible():  # a settings popover stays open after a pick: close it
-            self.page.keyboard.press("Escape")
-
     def _choose_options(self) -> None:
         """Pick the video length and resolution (once per page load)."""
-        if self._options_chosen:
-            return
-        if self.video_duration:
-            duration = "" if self.video_duration == "max" else self.video_duration
-            selector = self.loc.video_duration_item.format(duration=duration)
-            if self.video_duration == "max":
-                selector += " >> nth=-1"
-            self._pick_option(selector)
-        if self.resolution:
-            self._pick_option(self.loc.resolution_item.format(resolution=self.resolution))
-        self._options_chosen = True
-
-    def _open_more_options(self, item_selector: str) -> None:
-        self.page.locator(self.loc.more_options_button).first.click(timeout=self.element_ms)
-        self.page.locator(item_selector).first.click(timeout=self.element_ms)
+        if not self._options_chosen:
+            self.post.choose_options(self.video_duration, self.resolution)
+            self._options_chosen = True
 
     def upscale(self) -> str | None:
         """Ask for the HD version of the shown video; its absolute URL, or None if it failed."""
-        try:
-            hd = self.page.locator(self.loc.hd_video)
-            self._open_more_options(self.loc.upscale_item)
-            hd.first.wait_for(state="attached", timeout=self.timeout_s * 1000)
-            src = hd.first.get_attribute("src") or ""
-            url: str = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
-            return url
-        except PlaywrightError as exc:
-            logger.warning("{}: upscale failed: {}", self.worker_id, _first_line(str(exc)))
+        url = self.post.upscale(self.timeout_s)
+        if url is None:
             self._needs_reload = True
-            return None
+        return url
 
     def delete_video(self) -> bool:
         """Delete the shown video from the site; True once it is gone from the page."""
-        try:
-            video = self.page.locator(self.loc.video)
-            count_before = video.count()
-            self._open_more_options(self.loc.delete_item)
-            self.page.locator(self.loc.delete_confirm).first.click(timeout=self.element_ms)
-            self.page.wait_for_function(
-                "([sel, n]) => document.querySelectorAll(sel).length < n",
-                arg=["video[src]", count_before],
-                timeout=self.element_ms,
-            )
-            return True
-        except PlaywrightError as exc:
-            logger.warning("{}: delete failed: {}", self.worker_id, _first_line(str(exc)))
+        deleted = self.post.delete_video()
+        if not deleted:
             self._needs_reload = True
-            return False
-
-    def _dismiss_banner(self) -> None:
-        banner = self.page.locator(self.loc.banner).first
-        try:
-            shown = banner.is_visible()
-        except PlaywrightError:
-            return
-        if shown:
-            logger.debug("{}: dismissing an announcement overlay", self.worker_id)
-            close = self.page.locator(self.loc.banner_dismiss).first
-            if close.is_visible():
-                close.click(timeout=self.element_ms)
-            else:
-                self.page.keyboard.press("Escape")
-            banner.wait_for(state="hidden", timeout=self.element_ms)
-
-    def _fill_prompt(self, prompt: str) -> None:
-        editor = self.page.locator(self.loc.prompt_editor).first
-        editor.wait_for(state="visible", timeout=self.element_ms)
-        editor.fill(prompt, timeout=self.element_ms)
+        return deleted
 
     def _click_generate(self) -> Outcome | None:
         """Click the generate control; an Outcome if it cannot be clicked."""
@@ -276,7 +201,7 @@ class VideoGenerator:
         try:
             if self._needs_reload or not self.page.url.startswith(self.permalink):
                 self.open_post()
-            self._dismiss_banner()
+            self.post.dismiss_banner()
             self._choose_options()
             before = self.watch.snapshot()
             if before["failure"] == Outcome.AUTH_REQUIRED.value:
@@ -284,22 +209,23 @@ class VideoGenerator:
             if before["failure"] == Outcome.RATE_LIMIT.value and self.quota_exhausted():
                 return self._finish(Outcome.RATE_LIMIT, "seen before generating", started)
             if prompt:
-                self._fill_prompt(prompt)
+                self.post.fill_prompt(prompt)
             deadline = _Deadline(self.timeout_s)
             blocked = self._click_generate()
             if blocked is not None:
                 return self._finish(blocked, "the generate control is disabled", started)
             logger.debug("{}: {} started", self.worker_id, label)
             since, old = before["generation"], before["srcs"]
-            seen = self.watch.wait(mode="generate", since_generation=since, old_srcs=old,
-                                   want_progress=True, timeout_ms=deadline.ms())
-            if seen["kind"] == "progress":
-                seen = self.watch.wait(mode="generate", since_generation=since, old_srcs=old,
-                                       timeout_ms=deadline.ms())
-            if seen["kind"] == "failure":
-                return self._page_failure(seen, started)
-            made = [resolve_video_url(u, self.page.url) for u in seen.get("made") or []]
-            return self._settle(seen, since, old, made, deadline, started)
+            page_event = self.watch.wait(mode="generate", since_generation=since,
+                                         old_srcs=old, want_progress=True,
+                                         timeout_ms=deadline.ms())
+            if page_event["kind"] == "progress":
+                page_event = self.watch.wait(mode="generate", since_generation=since,
+                                             old_srcs=old, timeout_ms=deadline.ms())
+            if page_event["kind"] == "failure":
+                return self._page_failure(page_event, started)
+            made = [resolve_video_url(u, self.page.url) for u in page_event.get("made") or []]
+            return self._settle(page_event, since, old, made, deadline, started)
         except _AttemptFailed as failed:
             return self._fail(failed.outcome, started, failed.detail)
         except (SiteChallengeError, UnknownLanguageError):
@@ -310,35 +236,35 @@ class VideoGenerator:
                 return self._finish(Outcome.COMPLETED, None, started, video_url=made[0])
             return self._playwright_failure(exc, started)
 
-    def _page_failure(self, seen: dict[str, Any], started: float) -> GenerationResult:
-        if seen["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
+    def _page_failure(self, page_event: dict[str, Any], started: float) -> GenerationResult:
+        if page_event["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
             raise SiteChallengeError(challenge_message())
-        outcome = Outcome(seen["outcome"])
-        if outcome is Outcome.RATE_LIMIT and seen.get("source") == "page":
+        outcome = Outcome(page_event["outcome"])
+        if outcome is Outcome.RATE_LIMIT and page_event.get("source") == "page":
             quota = fetch_quota(self.page, self.selectors.quota_path).quota
             if quota is not None and quota.available:
                 # The words said "limit", but the site's quota says videos may start.
                 outcome = Outcome.GENERATION_ERROR
-        return self._fail(outcome, started, seen.get("detail"))
+        return self._fail(outcome, started, page_event.get("detail"))
 
-    def _settle(self, seen: dict[str, Any], since: int, old: list[str], made: list[str],
+    def _settle(self, page_event: dict[str, Any], since: int, old: list[str], made: list[str],
                 deadline: _Deadline, started: float) -> GenerationResult:
         """The stream made the video(s): answer the choice dialog or find it on the page."""
         answered: str | None = None
         for _ in range(3):
-            if seen["kind"] == "video":
+            if page_event["kind"] == "video":
                 return self._finish(Outcome.COMPLETED, None, started, choice=answered,
-                                    video_url=resolve_video_url(seen["src"], self.page.url))
-            if seen["kind"] == "choice":
+                                    video_url=resolve_video_url(page_event["src"], self.page.url))
+            if page_event["kind"] == "choice":
                 answered = self.choice
                 url = self._answer_choice(made, deadline)
                 if url is not None:
                     return self._finish(Outcome.COMPLETED, None, started, video_url=url,
                                         choice=answered)
-            elif seen["kind"] == "settled":
+            elif page_event["kind"] == "settled":
                 break
-            seen = self.watch.wait(mode="settle", since_generation=since, old_srcs=old,
-                                   timeout_ms=deadline.ms(), grace_ms=self.element_ms)
+            page_event = self.watch.wait(mode="settle", since_generation=since, old_srcs=old,
+                                         timeout_ms=deadline.ms(), grace_ms=self.element_ms)
         if not made:
             return self._fail(Outcome.GENERATION_ERROR, started, "no video appeared")
         logger.debug("{}: the page did not show the video; keeping the stream's URL",
@@ -349,23 +275,9 @@ class VideoGenerator:
 
     def _answer_choice(self, made: list[str], deadline: _Deadline) -> str | None:
         """Answer "which video do you prefer?"; the kept video's URL (None: see the page)."""
-        marked = self.watch.mark_choice(self.choice) or {}
-        logger.debug("{}: the site asks which video to keep; answering {}", self.worker_id,
-                     self.choice)
-        if marked.get("marked"):
-            self.page.locator(_CHOICE).first.click(timeout=self.element_ms)
-        else:
-            self.page.keyboard.press("Escape")
-        try:
-            self.page.wait_for_function(
-                "arg => !window.__grokbatchPage.choiceShown(arg)",
-                arg={"choiceDialog": self.loc.choice_dialog},
-                timeout=min(self.element_ms, deadline.ms()),
-            )
-        except PlaywrightError:
-            logger.warning("{}: the choice dialog did not close", self.worker_id)
+        src, closed = self.post.answer_choice(self.choice, min(self.element_ms, deadline.ms()))
+        if not closed:
             self._needs_reload = True
-        src = marked.get("src")
         if src:
             return resolve_video_url(src, self.page.url)
         return None if not self._needs_reload else (made[0] if made else None)
@@ -377,7 +289,7 @@ class VideoGenerator:
         if time.monotonic() - started >= self.timeout_s:
             return self._fail(Outcome.TIMEOUT, started, f"no video within {self.timeout_s:.0f} s")
         return self._fail(Outcome.GENERATION_ERROR, started,
-                          f"page did not respond: {_first_line(str(exc))}")
+                          f"page did not respond: {first_line(str(exc))}")
 
     def _fail(self, outcome: Outcome, started: float, detail: str | None = None
               ) -> GenerationResult:
@@ -402,20 +314,9 @@ class VideoGenerator:
         if self.page.is_closed():
             return None
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")[:-3]
-        stem = self.debug_dir / f"{self.worker_id}_{kind}_{stamp}"
-        try:
-            make_private_dir(self.debug_dir)
-            # The prompt is in the editor (split over elements in a rich editor): empty it
-            # before anything is saved, rather than searching the saved text for it.
-            self.page.locator(self.loc.prompt_editor).evaluate_all(
-                "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
-                " e.textContent = ''; } else { e.replaceChildren(); } })"
-            )
-            write_private_file(stem.with_suffix(".html"), redact(self.page.content()).encode())
-            write_private_file(stem.with_suffix(".png"), self.page.screenshot(timeout=5000))
-        except PlaywrightError as exc:
-            logger.debug("{}: debug snapshot incomplete: {}", self.worker_id, _first_line(str(exc)))
-        return str(stem)
+        stem = f"{self.worker_id}_{kind}_{stamp}"
+        self.post.save_snapshot(self.debug_dir, stem)
+        return str(self.debug_dir / stem)
 
 
 class _AttemptFailed(Exception):
@@ -447,7 +348,3 @@ _MESSAGES = {
     Outcome.NETWORK_ERROR: "network error",
     Outcome.GENERATION_ERROR: "generation error",
 }
-
-
-def _first_line(text: str) -> str:
-    return redact(text.strip().splitlines()[0] if text.strip() else text)[:200]

@@ -43,7 +43,7 @@ from grokbatch.manifest import (
 from grokbatch.preflight import PageCheck
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.prompts import load_prompts_file
-from grokbatch.report import write_report as write_html_report
+from grokbatch.report import write_html_report
 from grokbatch.runner import ParallelRunner
 from grokbatch.selectors import Selectors
 from grokbatch.summary import RunSummary

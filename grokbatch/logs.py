@@ -34,6 +34,8 @@ FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {extra[source]: <9
 # A prompt shorter than this is redacted only where it stands as a whole word: replacing
 # every "e" in every line would garble the logs and hide nothing.
 WHOLE_WORD_BELOW = 4
+# An error message's first line is cut here: enough to say what failed, one log line long.
+_FIRST_LINE_CHARS = 200
 
 # Each secret, longest first, with the pattern that finds it as a whole word if it is short.
 _secrets: list[tuple[str, re.Pattern[str] | None]] = []
@@ -67,6 +69,12 @@ def redact(text: str) -> str:
             text = (whole_word.sub(REDACTED, text) if whole_word is not None
                     else text.replace(secret, REDACTED))
     return text
+
+
+def first_line(text: str) -> str:
+    """The first line of an error message, redacted and cut to `_FIRST_LINE_CHARS`: a
+    Playwright error runs to a call log of many lines, of which the first says what failed."""
+    return redact(text.strip().splitlines()[0] if text.strip() else text)[:_FIRST_LINE_CHARS]
 
 
 class _RedactingStream:

@@ -1,7 +1,10 @@
 """What one generation attempt can end as, and what each ending means for the item.
 
 The generator classifies what it sees on the page into an `Outcome`; the worker and the
-runner decide from it what happens next (DESIGN.md section 5).
+runner decide from it what happens next: RATE_LIMIT and AUTH_REQUIRED stop every worker
+(the item goes back to the queue), CONTENT_MODERATED fails the item for good, and the
+RETRYABLE ones send it to the back of the queue until it has had its attempts (a rerun
+tries it again). A DOWNLOAD_ERROR keeps the video's URL, so only the download is retried.
 """
 
 from __future__ import annotations
@@ -21,11 +24,6 @@ class Outcome(str, Enum):
     GENERATION_ERROR = "GENERATION_ERROR"
     BROWSER_CRASHED = "BROWSER_CRASHED"  # the page or browser died under the worker
     DOWNLOAD_ERROR = "DOWNLOAD_ERROR"  # generated, but the file could not be fetched
-
-    @property
-    def retryable(self) -> bool:
-        """Whether a rerun should try an item that failed this way again."""
-        return self in RETRYABLE
 
     @property
     def stops_run(self) -> bool:

@@ -90,7 +90,8 @@ def render_report(doc: dict[str, Any], *, include_prompts: bool = False) -> str:
 """
 
 
-def write_report(doc: dict[str, Any], run_dir: Path, *, include_prompts: bool = False) -> Path:
+def write_html_report(doc: dict[str, Any], run_dir: Path, *,
+                      include_prompts: bool = False) -> Path:
     """Write `<run_dir>/report.html` (0600) atomically and return its path."""
     target = RunFiles(run_dir).report
     write_atomically(target, render_report(doc, include_prompts=include_prompts).encode())

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,8 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 PERMALINK = "http://127.0.0.1:9/imagine/post/abc123"
 SECRET = "tangerine-octopus-waltzing-4417"
 JOB = "myjob"
+# A command that needs no browser answers in a second or two; this only catches a hang.
+CLI_TIMEOUT_S = 60
 
 
 def assert_usage_error(result: subprocess.CompletedProcess[str], home: Path) -> str:
@@ -97,6 +101,46 @@ def test_version_prints_the_version(cli: Cli) -> None:
     result = cli("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("grokbatch ")
+
+
+# --------------------------------------------------------------------------- shell completion
+def test_help_offers_shell_completion(cli: Cli) -> None:
+    result = cli("--help", env_extra={"COLUMNS": "200"})
+    assert "--install-completion" in result.stdout
+    assert "--show-completion" in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_show_completion_prints_a_bash_script_and_changes_no_file(tmp_path: Path,
+                                                                 grokbatch_home: Path) -> None:
+    """Typer finds the shell from the parent process: run the command under bash (the
+    trailing `true` keeps bash from exec-ing it, which would hide bash)."""
+    home = tmp_path / "user-home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "GROKBATCH_HOME": str(grokbatch_home)}
+    env.pop("_GROKBATCH_COMPLETE", None)
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", '"$@"; true', "bash",
+         sys.executable, "-m", "grokbatch", "--show-completion"],
+        env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S,
+        stdin=subprocess.DEVNULL, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "_GROKBATCH_COMPLETE=complete_bash" in result.stdout
+    assert result.stdout.rstrip().endswith("grokbatch")  # `complete ... grokbatch`
+    assert list(home.iterdir()) == []
+
+
+@pytest.mark.parametrize(("words", "expected"),
+                         [("grokbatch ru", ["run"]), ("grokbatch run st", ["start", "status"])])
+def test_the_completion_script_completes_commands(cli: Cli, words: str,
+                                                  expected: list[str]) -> None:
+    """What the installed bash script asks the command, and its answer."""
+    cword = str(len(words.split()) - 1)
+    result = cli(env_extra={"_GROKBATCH_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                            "COMP_CWORD": cword})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == expected
 
 
 # --------------------------------------------------------------------------- bad input: exit 2

@@ -288,10 +288,6 @@ def test_zero_timeout_is_refused() -> None:
         build_run_config(None, no_flags(**BASE, timeout_s=0.0))
 
 
-def test_every_config_error_maps_to_exit_code_2() -> None:
-    assert ConfigError.exit_code == UsageError.exit_code == GrokBatchError.exit_code == 2
-
-
 # --------------------------------------------------------------------------- durations
 @pytest.mark.parametrize(
     ("text", "seconds"),

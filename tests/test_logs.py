@@ -15,6 +15,7 @@ from grokbatch.logs import (
     REDACTED,
     add_run_log,
     configure_console,
+    first_line,
     log_forwarded,
     redact,
     register_secret,
@@ -35,6 +36,14 @@ def test_redact_replaces_every_registered_secret() -> None:
     text = "start a purple elephant skating, then a purple elephant skating again"
     assert redact(text) == f"start {REDACTED}, then {REDACTED} again"
     assert redact("nothing secret here") == "nothing secret here"
+
+
+def test_first_line_of_an_error_is_redacted_and_cut_to_one_log_line() -> None:
+    register_secret("a violet heron dancing")
+    error = "  Timeout 10000ms exceeded: a violet heron dancing\nCall log:\n  - waiting\n"
+    assert first_line(error) == f"Timeout 10000ms exceeded: {REDACTED}"
+    assert first_line("x" * 500) == "x" * 200
+    assert first_line("") == ""
 
 
 def test_redact_catches_html_escaped_form_for_debug_snapshots() -> None:

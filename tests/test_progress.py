@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+from loguru import logger
+
 from grokbatch.progress import Progress
 
 
@@ -26,9 +29,20 @@ def test_item_outcomes_count_as_done_failed_or_neither() -> None:
     assert (progress.done, progress.failed) == (2, 2)
 
 
-def test_no_live_display_without_a_terminal() -> None:
+def test_without_a_terminal_a_summary_line_is_logged_once_its_interval_has_passed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     progress = Progress(enabled=True)  # pytest captures stderr: not a terminal
-    progress.start(total=1, done=0, failed=0)
+    progress.start(total=5, done=1, failed=1)
     assert progress.live_mode is False
-    progress.refresh()
-    progress.stop()
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message).strip()), format="{message}")
+    try:
+        progress.refresh()  # the interval has not passed yet
+        assert lines == []
+        monkeypatch.setattr("grokbatch.progress._PLAIN_SUMMARY_EVERY_S", 0.0)
+        progress.refresh()
+    finally:
+        logger.remove(sink)
+        progress.stop()
+    assert lines == ["progress: 1 completed, 1 failed, 3 remaining"]

@@ -77,6 +77,13 @@ def test_word_slots_expand_to_one_alternative_per_word():
     assert expand_words('button[aria-label="{w:redo}"]', SiteWords("x", {})) == ":not(*)"
 
 
+def test_a_word_slot_inside_has_text_keeps_a_word_with_a_comma_in_one_alternative():
+    words = SiteWords("x", {"redo": ("Do, again", "Redo")})
+    expanded = expand_words('button:has-text("{w:redo}"), a', words)
+    assert split_alternatives(expanded) == [
+        'button:has-text("Do, again")', 'button:has-text("Redo")', "a"]
+
+
 def test_localized_selectors_have_no_slots_left():
     selectors = Selectors()
     words = selectors.site_words("ja")
@@ -93,7 +100,13 @@ def test_localized_selectors_have_no_slots_left():
      ('a[title="x, y"], b', ['a[title="x, y"]', "b"]),
      ("a:is(b, c), d", ["a:is(b, c)", "d"]),
      ("a[x='1,2'] , ", ["a[x='1,2']"]),
-     ("", [])],
+     ("", []),
+     ('button:has-text("Make, video"), a', ['button:has-text("Make, video")', "a"]),
+     ('text="a, b", c', ['text="a, b"', "c"]),
+     (r'a[title="say \"hi, you\""], b', [r'a[title="say \"hi, you\""]', "b"]),
+     ("a[title=\"it's, ok\"], b", ["a[title=\"it's, ok\"]", "b"]),
+     ('a:is([x="]"], b), c', ['a:is([x="]"], b)', "c"]),
+     ("x >> nth=-1, y", ["x >> nth=-1", "y"])],
 )
 def test_selector_lists_split_only_on_top_level_commas(selector, parts):
     assert split_alternatives(selector) == parts

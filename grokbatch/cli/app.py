@@ -23,7 +23,7 @@ app = typer.Typer(
     name="grokbatch",
     help="Batch-generate Grok Imagine videos from one image permalink, with parallel workers.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
     pretty_exceptions_show_locals=False,  # locals may hold a prompt or a cookie
 )
 app.add_typer(accounts_app, name="accounts")

@@ -36,7 +36,7 @@ def _in_flag_terms(message: str) -> str:
 
 
 def _usage_error(message: str) -> NoReturn:
-    """One line on stderr and exit code 2, for both entry points of this command."""
+    """One line on stderr and exit code 2."""
     typer.echo(f"grokbatch: error: {message}", err=True)
     raise typer.Exit(ExitCode.USAGE)
 

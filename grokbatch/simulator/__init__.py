@@ -1,7 +1,7 @@
 """A local simulator of grok.com's Grok Imagine, the test bed for grokbatch's automation.
 
-Use ``grokbatch simulator serve`` (or ``python -m grokbatch.simulator``) from a shell, or
-``start_simulator(SimulatorOptions(...))`` in-process.
+Use ``grokbatch simulator serve`` from a shell, or ``start_simulator(SimulatorOptions(...))``
+in-process.
 """
 
 from grokbatch.simulator.lifecycle import (
@@ -14,7 +14,7 @@ from grokbatch.simulator.scenario import (
     EditorKind,
     Layout,
     OptionsUi,
-    Outcome,
+    ScriptedOutcome,
     SimulatorOptions,
     StreamFormat,
 )
@@ -24,8 +24,8 @@ __all__ = [
     "EditorKind",
     "Layout",
     "OptionsUi",
-    "Outcome",
     "RunningSimulator",
+    "ScriptedOutcome",
     "SimulatorOptions",
     "StreamFormat",
     "serve_until_signalled",

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from grokbatch.simulator.quota import rfc3339
-from grokbatch.simulator.scenario import Outcome
+from grokbatch.simulator.scenario import ScriptedOutcome
 from grokbatch.simulator.state import GenerationTicket, VideoSlot
 from grokbatch.simulator.streams import (
     GENERATION_ERROR_LINE,
@@ -102,7 +102,7 @@ def video_object(
     response_id: str = "",
 ) -> dict[str, Any]:
     """One ``streamingVideoGenerationResponse``; a good video's 100 names its files."""
-    done = progress == 100 and not moderated and ticket.plan.outcome is Outcome.COMPLETED
+    done = progress == 100 and not moderated and ticket.plan.outcome is ScriptedOutcome.COMPLETED
     body: dict[str, Any] = {"videoId": slot.video_id, "progress": progress}
     if done:
         body["assetId"] = slot.video_id
@@ -193,15 +193,15 @@ def captured_events(
         last = i == len(steps) - 1
         if last:
             events.append(Record())
-        moderated = last and outcome is Outcome.MODERATED
+        moderated = last and outcome is ScriptedOutcome.MODERATED
         events += [
             Line(video_object(ticket, slot, progress, image_url, moderated, rid))
             for slot in ticket.slots
         ]
-    if outcome in (Outcome.COMPLETED, Outcome.MODERATED):
+    if outcome in (ScriptedOutcome.COMPLETED, ScriptedOutcome.MODERATED):
         return [*events, *_closing(ticket, user_rid, rid, stamp), Finish("end")]
-    if outcome is Outcome.GENERATION_ERROR:
+    if outcome is ScriptedOutcome.GENERATION_ERROR:
         return [*events, Line(GENERATION_ERROR_LINE), Finish("end")]
-    if outcome is Outcome.NETWORK_ERROR:
+    if outcome is ScriptedOutcome.NETWORK_ERROR:
         return [*events, Pause(interval_s), Finish("drop")]
     return [*events, Finish("hold")]

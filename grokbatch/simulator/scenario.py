@@ -63,8 +63,8 @@ class OptionsUi(str, enum.Enum):
     RADIOGROUP = "radiogroup"
 
 
-class Outcome(str, enum.Enum):
-    """How a started generation ends."""
+class ScriptedOutcome(str, enum.Enum):
+    """How a started generation ends, as the scenario scripts it (not grokbatch's Outcome)."""
 
     COMPLETED = "completed"
     MODERATED = "moderated"
@@ -164,7 +164,7 @@ class GenerationPlan:
     """The fate of one generation: its outcome and the percent where a failure happens."""
 
     index: int
-    outcome: Outcome
+    outcome: ScriptedOutcome
     stop_percent: int  # 100 for completed generations
     side_by_side: bool = False  # two videos, then "Which video do you prefer?"
     info_toast: bool = False  # "720p limit reached": made in 480p, otherwise normal
@@ -181,7 +181,7 @@ class GenerationPlan:
         Completed and moderated generations reach 100 (on the real site a moderated video
         also reaches 100); the others stop at the last captured value below the failure.
         """
-        if self.outcome in (Outcome.COMPLETED, Outcome.MODERATED):
+        if self.outcome in (ScriptedOutcome.COMPLETED, ScriptedOutcome.MODERATED):
             return list(CAPTURED_PROGRESS)
         return [p for p in CAPTURED_PROGRESS if p <= self.stop_percent]
 
@@ -198,21 +198,21 @@ class Scenario:
         """Keep the options; all decisions derive from them and the counters passed in."""
         self.options = options
 
-    def outcome_for(self, index: int) -> Outcome:
-        """Outcome of the ``index``-th generation started (1-based, global across sessions).
+    def outcome_for(self, index: int) -> ScriptedOutcome:
+        """How the ``index``-th generation started ends (1-based, global across sessions).
 
         Precedence when several rules match: moderate > network > generation error > stall.
         """
         opts = self.options
         if _matches(index, opts.moderate_every):
-            return Outcome.MODERATED
+            return ScriptedOutcome.MODERATED
         if _matches(index, opts.network_error_every):
-            return Outcome.NETWORK_ERROR
+            return ScriptedOutcome.NETWORK_ERROR
         if _matches(index, opts.generation_error_every):
-            return Outcome.GENERATION_ERROR
+            return ScriptedOutcome.GENERATION_ERROR
         if _matches(index, opts.stall_every):
-            return Outcome.STALL
-        return Outcome.COMPLETED
+            return ScriptedOutcome.STALL
+        return ScriptedOutcome.COMPLETED
 
     def failure_percent(self, index: int) -> int:
         """Seeded percent at which a non-completing generation stops."""
@@ -226,7 +226,7 @@ class Scenario:
         one (the caller counts them); every ``choice_every``-th of those makes two videos.
         """
         outcome = self.outcome_for(index)
-        completed = outcome is Outcome.COMPLETED
+        completed = outcome is ScriptedOutcome.COMPLETED
         stop = 100 if completed else self.failure_percent(index)
         side_by_side = (
             completed

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grokbatch.simulator.quota import QuotaAccount, QuotaPolicy
-from grokbatch.simulator.scenario import RESOLUTIONS, GenerationPlan, Outcome, Scenario
+from grokbatch.simulator.scenario import RESOLUTIONS, GenerationPlan, Scenario, ScriptedOutcome
 from grokbatch.simulator.stats import Counters, bump
 
 SESSION_COOKIE = "sso"
@@ -91,10 +91,10 @@ class GenerationTicket:
 
 
 _OUTCOME_COUNTER = {
-    Outcome.MODERATED: "moderated",
-    Outcome.NETWORK_ERROR: "network_errors",
-    Outcome.GENERATION_ERROR: "generation_errors",
-    Outcome.STALL: "stalled",
+    ScriptedOutcome.MODERATED: "moderated",
+    ScriptedOutcome.NETWORK_ERROR: "network_errors",
+    ScriptedOutcome.GENERATION_ERROR: "generation_errors",
+    ScriptedOutcome.STALL: "stalled",
 }
 
 
@@ -168,7 +168,7 @@ class SimulatorState:
             counters.in_flight += 1
             counters.max_concurrent = max(counters.max_concurrent, counters.in_flight)
             index = counters.generations_started
-            if self.scenario.outcome_for(index) is Outcome.COMPLETED:
+            if self.scenario.outcome_for(index) is ScriptedOutcome.COMPLETED:
                 self._good_started += 1
             plan = self.scenario.plan(index, self._good_started)
             if plan.info_toast:
@@ -188,7 +188,7 @@ class SimulatorState:
         """Count the ticket's outcome; a completed one becomes downloadable video(s)."""
         with self._lock:
             outcome = ticket.plan.outcome
-            if outcome is not Outcome.COMPLETED:
+            if outcome is not ScriptedOutcome.COMPLETED:
                 name = _OUTCOME_COUNTER[outcome]
                 setattr(self._counters, name, getattr(self._counters, name) + 1)
                 return

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from io import BufferedIOBase
 from typing import Any, BinaryIO, Literal
 
-from grokbatch.simulator.scenario import Outcome
+from grokbatch.simulator.scenario import ScriptedOutcome
 from grokbatch.simulator.state import GenerationTicket, VideoSlot
 from grokbatch.simulator.urls import video_url
 
@@ -178,7 +178,7 @@ def simple_events(ticket: GenerationTicket, interval_s: float) -> list[StreamEve
     for i, progress in enumerate(steps):
         if i:
             events.append(Pause(interval_s))
-        if plan.outcome is Outcome.COMPLETED and progress == 100:
+        if plan.outcome is ScriptedOutcome.COMPLETED and progress == 100:
             events.append(Record())
             for slot in ticket.slots:
                 url = video_url(ticket.session_id, slot.video_id)
@@ -189,12 +189,12 @@ def simple_events(ticket: GenerationTicket, interval_s: float) -> list[StreamEve
         events += each(progress)
     last = steps[-1]
     events.append(Record())
-    if plan.outcome is Outcome.MODERATED:
+    if plan.outcome is ScriptedOutcome.MODERATED:
         return [*events, *each(last, moderated=True), Finish("end")]
     events += each(last)
-    if plan.outcome is Outcome.GENERATION_ERROR:
+    if plan.outcome is ScriptedOutcome.GENERATION_ERROR:
         return [*events, Line(GENERATION_ERROR_LINE), Finish("end")]
-    if plan.outcome is Outcome.NETWORK_ERROR:
+    if plan.outcome is ScriptedOutcome.NETWORK_ERROR:
         return [*events, Pause(interval_s), Finish("drop")]
     return [*events, Finish("hold")]
 

@@ -1,6 +1,6 @@
 """Fixtures for end-to-end tests: the simulator as a real subprocess, and real Chromium.
 
-``simulator("--rate-limit-after", "2")`` starts ``python -m grokbatch.simulator --port 0 ...``,
+``simulator("--rate-limit-after", "2")`` starts ``grokbatch simulator serve --port 0 ...``,
 waits for its ``listening on`` line and stops it at teardown.
 """
 
@@ -23,22 +23,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
+from grokbatch.browser import browser_env, launch_args
 from grokbatch.simulator.lifecycle import start_simulator
 from grokbatch.simulator.scenario import SimulatorOptions
-from tests.e2e.pipeline import ALIAS, install_account, run_cli
+from tests.e2e.clihelpers import ALIAS, install_account, run_cli
 
 # Bound on how long the simulator may take to print its listening line.
 _STARTUP_TIMEOUT_S = 20.0
 # Bound on how long the simulator may take to exit after SIGTERM before we kill it.
 _STOP_TIMEOUT_S = 10.0
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 class SimulatorProcess:
@@ -49,7 +42,7 @@ class SimulatorProcess:
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grokbatch.simulator", "--port", "0", *args],
+            [sys.executable, "-m", "grokbatch", "simulator", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
             env=env,
@@ -163,10 +156,15 @@ def playwright_instance() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_instance: Playwright, chromium_path: str) -> Iterator[Browser]:
-    """One headless Chromium for the whole test session (tests use fresh contexts)."""
+def browser(playwright_instance: Playwright, chromium_path: str,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """One headless Chromium for the whole test session (tests use fresh contexts), with
+    the flags and environment of a worker's browser; its crash dumps go to a temp home."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GROKBATCH_HOME", str(tmp_path_factory.mktemp("browser-home")))
+        args, browser_environment = launch_args(headless=True), browser_env()
     browser = playwright_instance.chromium.launch(
-        executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        executable_path=chromium_path, headless=True, args=args, env=browser_environment
     )
     try:
         yield browser

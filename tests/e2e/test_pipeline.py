@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from grokbatch.capacity import MEMORY_AVAILABLE_ENV, WORKER_MEMORY_MB
-from tests.e2e.pipeline import (
+from tests.e2e.clihelpers import (
     ALIAS,
     assert_prompt_absent,
     manifest,

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.e2e.pipeline import (
+from tests.e2e.clihelpers import (
     ALIAS,
     assert_prompt_absent,
     manifest,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.pipeline import (
+from tests.e2e.clihelpers import (
     RUN_TIMEOUT_S,
     assert_prompt_absent,
     manifest,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import grokbatch.simulator
-from tests.e2e.pipeline import (
+from tests.e2e.clihelpers import (
     ALIAS,
     SECRET_PROMPT,
     assert_prompt_absent,

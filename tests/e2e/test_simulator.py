@@ -15,6 +15,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from grokbatch.simulator.scenario import Scenario, SimulatorOptions
+
 pytestmark = pytest.mark.e2e
 
 Simulator = Callable[..., Any]  # the `simulator` fixture factory from conftest.py
@@ -199,22 +201,21 @@ def test_failure_scenarios_show_their_message(
 def test_stalled_generation_stays_below_100_percent(
     simulator: Simulator, browser_page: Page
 ) -> None:
+    # Where the simulator's scenario stops this generation (seeded, so known in advance).
+    stuck = Scenario(SimulatorOptions(stall_every=1)).plan(1).stop_percent
+    assert 10 <= stuck < 100
     sim = simulator("--auto-login", "--generation-seconds", "1", "--stall-every", "1")
     page = browser_page
     page.goto(sim.post_url())
     _generate(page)
-    page.wait_for_function(
-        "() => { const p = document.querySelector('[data-testid=generation-progress]');"
-        " return p && parseInt(p.textContent) >= 10; }"
-    )
-    time.sleep(2)
-    stuck = _percent(page)
-    assert 10 <= stuck < 100
-    time.sleep(0.5)
-    assert _percent(page) == stuck
-    expect(page.locator(VIDEO)).to_have_count(0)
+    # The page reaches the stall's percent, and the simulator has sent its last line and
+    # holds the stream open: nothing more can arrive to move the progress on.
+    expect(page.locator(PROGRESS)).to_have_text(f"{stuck}%", timeout=15_000)
     stats = sim.stats()
     assert stats["stalled"] == 1 and stats["inFlight"] == 1
+    assert stats["generationsCompleted"] == 0
+    assert _percent(page) == stuck
+    expect(page.locator(VIDEO)).to_have_count(0)
 
 
 def test_banner_intercepts_clicks_until_dismissed(simulator: Simulator, browser_page: Page) -> None:

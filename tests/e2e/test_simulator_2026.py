@@ -479,7 +479,7 @@ def test_challenge_answers_pages_and_rest_calls_with_403(simulator: Simulator) -
 # --- command line -------------------------------------------------------------------------
 def _serve(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "grokbatch.simulator", *args],
+        [sys.executable, "-m", "grokbatch", "simulator", "serve", *args],
         capture_output=True,
         text=True,
         timeout=_CLI_TIMEOUT_S,

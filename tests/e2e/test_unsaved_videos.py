@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import grokbatch.simulator
-from tests.e2e.pipeline import manifest, run_cli, start_args, statuses
+from tests.e2e.clihelpers import manifest, run_cli, start_args, statuses
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,8 @@ from grokbatch.simulator.scenario import (
     FAILURE_PERCENT_MIN,
     Layout,
     OptionsUi,
-    Outcome,
     Scenario,
+    ScriptedOutcome,
     SimulatorOptions,
     normalize_resolution,
     normalize_video_length,
@@ -20,14 +20,14 @@ from grokbatch.simulator.state import SimulatorState
 
 def test_every_generation_completes_by_default() -> None:
     scenario = Scenario(SimulatorOptions())
-    assert {scenario.outcome_for(i) for i in range(1, 50)} == {Outcome.COMPLETED}
+    assert {scenario.outcome_for(i) for i in range(1, 50)} == {ScriptedOutcome.COMPLETED}
     assert scenario.plan(1).progress_steps() == list(range(0, 101, 5))
 
 
 def test_every_kth_generation_gets_the_outcome() -> None:
     scenario = Scenario(SimulatorOptions(moderate_every=3))
     outcomes = [scenario.outcome_for(i) for i in range(1, 7)]
-    assert [o is Outcome.MODERATED for o in outcomes] == [False, False, True] * 2
+    assert [o is ScriptedOutcome.MODERATED for o in outcomes] == [False, False, True] * 2
 
 
 def test_precedence_is_moderate_network_generation_error_stall() -> None:
@@ -37,10 +37,10 @@ def test_precedence_is_moderate_network_generation_error_stall() -> None:
         )
     )
     assert [scenario.outcome_for(i) for i in (8, 4, 2, 1)] == [
-        Outcome.MODERATED,
-        Outcome.NETWORK_ERROR,
-        Outcome.GENERATION_ERROR,
-        Outcome.STALL,
+        ScriptedOutcome.MODERATED,
+        ScriptedOutcome.NETWORK_ERROR,
+        ScriptedOutcome.GENERATION_ERROR,
+        ScriptedOutcome.STALL,
     ]
 
 
@@ -117,7 +117,7 @@ def test_every_kth_good_generation_makes_two_videos() -> None:
         assert ticket is not None
         plans.append(ticket.plan)
     # Generations 3 and 6 are moderated; of the good ones (1, 2, 4, 5) every second pairs.
-    assert [p.outcome is Outcome.MODERATED for p in plans] == [False, False, True] * 2
+    assert [p.outcome is ScriptedOutcome.MODERATED for p in plans] == [False, False, True] * 2
     assert [p.side_by_side for p in plans] == [False, True, False, False, True, False]
 
 
@@ -157,7 +157,7 @@ def test_every_kth_generation_gets_the_info_toast_and_is_made_in_480p() -> None:
     tickets = [state.begin_generation("s-a", "p", 6, "720p") for _ in range(4)]
     assert [t.plan.info_toast for t in tickets if t] == [False, True, False, True]
     assert [t.resolution for t in tickets if t] == ["720p", "480p", "720p", "480p"]
-    assert all(t.plan.outcome is Outcome.COMPLETED for t in tickets if t)
+    assert all(t.plan.outcome is ScriptedOutcome.COMPLETED for t in tickets if t)
     stats = state.stats()
     assert stats["infoToastsShown"] == 2
     assert stats["generationsByResolution"] == {"480p": 2, "720p": 2}

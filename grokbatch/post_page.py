@@ -1,0 +1,178 @@
+"""The controls of the image post page that surround a generation.
+
+Everything grokbatch clicks on the post page besides the generate control: the
+announcement banner, the options that pick a video's length and resolution (in a menu or
+a settings popover, whichever holds them), the prompt editor, the "more options" menu
+(upscale, delete) and the "which video do you prefer?" dialog, plus a debug snapshot of
+the page with the prompt taken out. What any of it means for the attempt is the
+generator's business: these methods click, and say whether it worked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from grokbatch.logs import first_line, redact
+from grokbatch.pagewatch import PageWatch
+from grokbatch.paths import make_private_dir, write_private_file
+from grokbatch.selectors import Selectors
+
+# What page.js marks in the choice dialog as the control to click for the kept video.
+_CHOICE = '[data-grokbatch-target="choice"]'
+# Opening an options menu shows its items within this long, or it is the wrong menu.
+_MENU_OPEN_MS = 2_000
+# Options triggers tried, at most, to find a resolution or length item.
+_MAX_TRIGGERS = 3
+# A screenshot of a page that no longer answers is not worth a longer wait.
+_SCREENSHOT_TIMEOUT_MS = 5_000
+
+
+class PostPage:
+    """The post page's controls, found with the selectors of the page's language."""
+
+    def __init__(self, page: Page, watch: PageWatch, *, element_timeout_s: float,
+                 worker_id: str) -> None:
+        self.page = page
+        self.watch = watch
+        self.element_ms = element_timeout_s * 1000
+        self.worker_id = worker_id
+
+    @property
+    def loc(self) -> Selectors:
+        """The selectors in the page's language."""
+        return self.watch.localized
+
+    def dismiss_banner(self) -> None:
+        """Close an announcement overlay, if one covers the page."""
+        banner = self.page.locator(self.loc.banner).first
+        try:
+            shown = banner.is_visible()
+        except PlaywrightError:
+            return
+        if shown:
+            logger.debug("{}: dismissing an announcement overlay", self.worker_id)
+            close = self.page.locator(self.loc.banner_dismiss).first
+            if close.is_visible():
+                close.click(timeout=self.element_ms)
+            else:
+                self.page.keyboard.press("Escape")
+            banner.wait_for(state="hidden", timeout=self.element_ms)
+
+    def choose_options(self, video_duration: str | None, resolution: str | None) -> None:
+        """Pick the video length ("max": the longest) and resolution; None keeps the site's."""
+        if video_duration:
+            duration = "" if video_duration == "max" else video_duration
+            selector = self.loc.video_duration_item.format(duration=duration)
+            if video_duration == "max":
+                selector += " >> nth=-1"
+            self._pick_option(selector)
+        if resolution:
+            self._pick_option(self.loc.resolution_item.format(resolution=resolution))
+
+    def _pick_option(self, item_selector: str) -> None:
+        """Click an options item, opening whichever options UI holds it first."""
+        item = self.page.locator(item_selector).first
+        if not item.is_visible():
+            triggers = self.page.locator(self.loc.video_options_button)
+            for n in range(min(triggers.count(), _MAX_TRIGGERS)):
+                trigger = triggers.nth(n)
+                if not trigger.is_visible():
+                    continue
+                trigger.click(timeout=self.element_ms)
+                try:
+                    item.wait_for(state="visible", timeout=_MENU_OPEN_MS)
+                    break
+                except PlaywrightError:
+                    self.page.keyboard.press("Escape")
+        item.click(timeout=self.element_ms)
+        if item.is_visible():  # a settings popover stays open after a pick: close it
+            self.page.keyboard.press("Escape")
+
+    def fill_prompt(self, prompt: str) -> None:
+        """Type `prompt` into the prompt editor."""
+        editor = self.page.locator(self.loc.prompt_editor).first
+        editor.wait_for(state="visible", timeout=self.element_ms)
+        editor.fill(prompt, timeout=self.element_ms)
+
+    def _open_more_options(self, item_selector: str) -> None:
+        self.page.locator(self.loc.more_options_button).first.click(timeout=self.element_ms)
+        self.page.locator(item_selector).first.click(timeout=self.element_ms)
+
+    def upscale(self, timeout_s: float) -> str | None:
+        """Ask for the HD version of the shown video; its absolute URL, or None if it failed."""
+        try:
+            hd = self.page.locator(self.loc.hd_video)
+            self._open_more_options(self.loc.upscale_item)
+            hd.first.wait_for(state="attached", timeout=timeout_s * 1000)
+            src = hd.first.get_attribute("src") or ""
+            url: str = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
+            return url
+        except PlaywrightError as exc:
+            logger.warning("{}: upscale failed: {}", self.worker_id, first_line(str(exc)))
+            return None
+
+    def delete_video(self) -> bool:
+        """Delete the shown video from the site; True once it is gone from the page."""
+        try:
+            video = self.page.locator(self.loc.video)
+            count_before = video.count()
+            self._open_more_options(self.loc.delete_item)
+            self.page.locator(self.loc.delete_confirm).first.click(timeout=self.element_ms)
+            self.page.wait_for_function(
+                "([sel, n]) => document.querySelectorAll(sel).length < n",
+                arg=["video[src]", count_before],
+                timeout=self.element_ms,
+            )
+            return True
+        except PlaywrightError as exc:
+            logger.warning("{}: delete failed: {}", self.worker_id, first_line(str(exc)))
+            return False
+
+    def answer_choice(self, choice: str, timeout_ms: float) -> tuple[str | None, bool]:
+        """Answer "which video do you prefer?" with `choice` ("skip": close the dialog).
+
+        Returns the kept video's src as the dialog gave it (None when it gave none), and
+        whether the dialog closed within `timeout_ms`.
+        """
+        marked = self.watch.mark_choice(choice) or {}
+        logger.debug("{}: the site asks which video to keep; answering {}", self.worker_id,
+                     choice)
+        if marked.get("marked"):
+            self.page.locator(_CHOICE).first.click(timeout=self.element_ms)
+        else:
+            self.page.keyboard.press("Escape")
+        closed = True
+        try:
+            self.page.wait_for_function(
+                "arg => !window.__grokbatchPage.choiceShown(arg)",
+                arg={"choiceDialog": self.loc.choice_dialog},
+                timeout=timeout_ms,
+            )
+        except PlaywrightError:
+            logger.warning("{}: the choice dialog did not close", self.worker_id)
+            closed = False
+        return marked.get("src") or None, closed
+
+    def save_snapshot(self, debug_dir: Path, stem: str) -> None:
+        """Save `<stem>.png` and `<stem>.html` in `debug_dir`, with the editor emptied first.
+
+        The prompt is in the editor (split over elements in a rich editor): emptying it
+        before anything is saved is surer than searching the saved text for it.
+        """
+        path = debug_dir / stem
+        try:
+            make_private_dir(debug_dir)
+            self.page.locator(self.loc.prompt_editor).evaluate_all(
+                "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
+                " e.textContent = ''; } else { e.replaceChildren(); } })"
+            )
+            write_private_file(path.with_suffix(".html"), redact(self.page.content()).encode())
+            write_private_file(path.with_suffix(".png"),
+                               self.page.screenshot(timeout=_SCREENSHOT_TIMEOUT_MS))
+        except PlaywrightError as exc:
+            logger.debug("{}: debug snapshot incomplete: {}", self.worker_id,
+                         first_line(str(exc)))
