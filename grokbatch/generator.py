@@ -147,10 +147,6 @@ class VideoGenerator:
         self._needs_reload = False
         self._options_chosen = False
 
-    def reload_before_next(self) -> None:
-        """Open the post afresh before the next video (a page grows with each video)."""
-        self._needs_reload = True
-
     def _choose_options(self) -> None:
         """Pick the video length and resolution (once per page load)."""
         if not self._options_chosen:

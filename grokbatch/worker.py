@@ -53,9 +53,12 @@ from grokbatch.worker_protocol import (
 _MAX_RELAUNCHES = 3
 # A video's hard deadline past its timeout: a page reload and one control wait, plus slack.
 _DEADLINE_SLACK_S = 5.0
-# A worker opens the post afresh after this many videos: the page keeps every video it made
-# in its history strip, so it grows with each one (measured by `scripts/bench.py`'s long run).
-RELOAD_EVERY_VIDEOS = 25
+# A worker starts a fresh browser after this many videos (between two items): its renderer
+# grows by about 0.2 MB a video, and its driver too, which reloading the page does not
+# undo (two workers x 400 videos of 0.3 s, with and without a reload every 25). A browser
+# start costs about a second of CPU: 1 % of 50 videos of 3 s. (crawlee retires its
+# browsers after 100 pages for the same reason.)
+FRESH_BROWSER_EVERY = 50
 
 
 class Worker:
@@ -80,7 +83,7 @@ class Worker:
         # dying on this machine is the runner's to replace.
         self.relaunches_left = _MAX_RELAUNCHES
         self.current_index: int | None = None
-        self.videos_on_page = 0
+        self.videos_on_browser = 0
         self.watchdog = Watchdog(spec, self.manifest)
         self.saver = VideoSaver(spec, self.manifest, events)
 
@@ -95,6 +98,7 @@ class Worker:
 
     def _launch(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
+        self.videos_on_browser = 0
         self.context = launch_persistent(
             playwright,
             spec.profile_dir,
@@ -265,18 +269,23 @@ class Worker:
         browser_gone = (result.outcome is Outcome.BROWSER_CRASHED
                         or self.watchdog.deadline_hit.is_set() or self.generator.page.is_closed())
         self._record(item, result)
-        self.videos_on_page += 1
-        if self.videos_on_page >= RELOAD_EVERY_VIDEOS:  # a fresh page: it grows with each video
-            self.generator.reload_before_next()
-            self.videos_on_page = 0
+        self.videos_on_browser += 1
         if browser_gone:
             if self.relaunches_left <= 0:
                 raise RuntimeError("the browser keeps dying")
             self.relaunches_left -= 1
             logger.warning("{}: the browser was lost; starting it again", spec.worker_id)
-            self._close_browser()
-            kill_browsers_using(spec.profile_dir)
-            self._launch(playwright, choice)
+            self._relaunch(playwright, choice)
+        elif self.videos_on_browser >= FRESH_BROWSER_EVERY and not self.stop.is_set():
+            logger.debug("{}: {} videos on this browser; starting a fresh one", spec.worker_id,
+                         self.videos_on_browser)
+            self._relaunch(playwright, choice)
+
+    def _relaunch(self, playwright: Playwright, choice: BrowserChoice) -> None:
+        """Close the browser (killing what is left of it) and start a new one."""
+        self._close_browser()
+        kill_browsers_using(self.spec.profile_dir)
+        self._launch(playwright, choice)
 
     def _record(self, item: dict[str, Any], result: GenerationResult) -> None:
         spec = self.spec
