@@ -127,7 +127,7 @@ class ParallelRunner:
         process, events = start_worker(self.ctx, spec, self.stop, self.launch_gate, start,
                                        self.scout)
         self.workers[worker] = _WorkerHandle(worker, process, events, start)
-        self.progress.worker_state(worker, WorkerState.STARTING)
+        self.progress.worker_state(worker, WorkerState.STARTING.value)
 
     def _kill(self, handle: _WorkerHandle) -> None:
         """Kill a worker and everything it started (its own process group)."""
@@ -257,7 +257,7 @@ class ParallelRunner:
         del self.workers[handle.worker_id]
         self.scout.release(int(handle.worker_id.rsplit("-", 1)[-1]))  # died before it told
         requeued = self.manifest.requeue_abandoned(frozenset({handle.worker_id}))
-        self.progress.worker_state(handle.worker_id, WorkerState.STOPPED)
+        self.progress.worker_state(handle.worker_id, WorkerState.STOPPED.value)
         code = handle.process.exitcode
         crashed = code not in (WorkerExit.OK, WorkerExit.STARTUP_FAILED) or bool(requeued)
         if not crashed or self.stop.is_set():

@@ -155,7 +155,7 @@ class Worker:
                 logger.error("{}: browser did not start: {}", spec.worker_id,
                              str(exc).splitlines()[0])
                 self._close_browser()
-                self.events.send({"type": EventKind.STARTUP_FAILED,
+                self.events.send({"type": EventKind.STARTUP_FAILED.value,
                                   "error": str(exc).splitlines()[0]})
                 return WorkerExit.STARTUP_FAILED
             except (SiteChallengeError, UnknownLanguageError) as exc:
@@ -204,7 +204,7 @@ class Worker:
             check = PageCheck(url=self.spec.permalink, error=redact(
                 str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"))
         self.events.mark("look")
-        self.events.send({"type": EventKind.LOOK, "check": check})
+        self.events.send({"type": EventKind.LOOK.value, "check": check})
 
     def _stop_run(self, exc: SiteChallengeError | UnknownLanguageError) -> None:
         """The page cannot be worked (a browser check, a language without words): stop all."""

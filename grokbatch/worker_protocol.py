@@ -235,7 +235,8 @@ class ScoutRole:
 
 
 class Events:
-    """A worker's end of the event pipe; safe to use from several threads."""
+    """A worker's end of the event pipe; safe to use from several threads. Events are plain
+    dicts of plain values (enum values, not members) whichever end reads them."""
 
     def __init__(self, conn: Connection, worker_id: str) -> None:
         self.conn = conn
@@ -254,13 +255,13 @@ class Events:
 
     def state(self, state: WorkerState, **extra: Any) -> None:
         """What this worker is doing now (`item`, `progress` for the display)."""
-        self.send({"type": EventKind.STATE, "state": state, **extra})
+        self.send({"type": EventKind.STATE.value, "state": state.value, **extra})
 
     def item_done(self, index: int, outcome: str) -> None:
         """An item finished with `outcome` (an Outcome value)."""
-        self.send({"type": EventKind.ITEM, "index": index, "outcome": outcome})
+        self.send({"type": EventKind.ITEM.value, "index": index, "outcome": outcome})
 
     def stop_run(self, reason: StopReason, message: str | None = None) -> None:
         """Ask the runner to stop the whole run."""
-        self.send({"type": EventKind.STOP, "reason": reason,
+        self.send({"type": EventKind.STOP.value, "reason": reason.value,
                    **({"message": message} if message else {})})

@@ -39,3 +39,23 @@ def test_worker_number_is_the_number_in_its_id() -> None:
 
 def test_worker_id_and_number_are_inverse() -> None:
     assert worker_number(worker_id(7)) == 7
+
+
+def test_events_cross_the_pipe_as_plain_values_the_runner_turns_back_into_enums() -> None:
+    from grokbatch.worker_protocol import EventKind, Events, StopReason, WorkerState
+
+    receiver, sender = CTX.Pipe(duplex=False)
+    events = Events(sender, "worker-3")
+    events.state(WorkerState.GENERATING, item=4, progress=50)
+    events.stop_run(StopReason.RATE_LIMIT)
+    events.item_done(4, "COMPLETED")
+    got = [receiver.recv() for _ in range(3)]
+    assert got == [
+        {"type": "state", "state": "generating", "item": 4, "progress": 50, "worker": "worker-3"},
+        {"type": "stop", "reason": "RATE_LIMIT", "worker": "worker-3"},
+        {"type": "item", "index": 4, "outcome": "COMPLETED", "worker": "worker-3"},
+    ]
+    assert all(type(value) is str for event in got for key, value in event.items()
+               if key in ("type", "state", "reason"))
+    assert StopReason(got[1]["reason"]) is StopReason.RATE_LIMIT
+    assert got[0]["type"] == EventKind.STATE
