@@ -1,4 +1,4 @@
-"""Jobs: create or resume one, hold its lock for the run, and report on jobs.
+"""Jobs: create or resume one and hold its lock for the run (`run start`).
 
 A job is a directory under `<home>/runs/<job>/` with its manifest. `start` is what
 `run start` does: a new job is created, an existing one is resumed (completed items are
@@ -8,31 +8,26 @@ exactly what is left.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import time
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 from loguru import logger
 
 from grokbatch import accounts, paths
-from grokbatch.clock import parse_iso
 from grokbatch.config import RunConfig
 from grokbatch.errors import (
     CooldownError,
     ExitCode,
-    JobLockedError,
     JobMismatchError,
-    ManifestError,
     UnknownLanguageError,
 )
 from grokbatch.files import remove_stale_temp_files
 from grokbatch.generator import challenge_message, unknown_language_message
-from grokbatch.locks import job_is_running, job_lock
+from grokbatch.locks import job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
     Manifest,
@@ -41,11 +36,12 @@ from grokbatch.manifest import (
     status_counts,
 )
 from grokbatch.preflight import PageCheck
-from grokbatch.profiles import kill_browsers_using, remove_profile
+from grokbatch.profiles import clear_worker_profiles
 from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_html_report
 from grokbatch.runner import ParallelRunner
 from grokbatch.selectors import Selectors
+from grokbatch.status import cooldown_until
 from grokbatch.summary import RunSummary
 from grokbatch.timeline import Timeline
 
@@ -92,22 +88,6 @@ def _check_same_job(doc: dict[str, Any], config: RunConfig,
         raise JobMismatchError(
             f"this job was made with a different {field}; use a new --job-name"
         )
-
-
-def cooldown_until(doc: dict[str, Any], cooldown_s: float | None = None) -> datetime | None:
-    """When a job stopped by a rate limit may run again: the site's own `nextAvailableAt`
-    when the quota told it, else the rate-limit time plus the cooldown setting."""
-    if doc.get("status") != RunStatus.STOPPED_RATE_LIMIT.value:
-        return None
-    told = parse_iso(doc.get("cooldownUntil"))
-    if told is not None:
-        return told
-    limited_at = parse_iso(doc.get("rateLimitedAt"))
-    if limited_at is None:
-        return None
-    seconds = cooldown_s if cooldown_s is not None else float(
-        doc.get("settings", {}).get("cooldownSeconds", 0))
-    return limited_at + timedelta(seconds=seconds)
 
 
 def _check_cooldown(doc: dict[str, Any], config: RunConfig) -> None:
@@ -171,24 +151,6 @@ def _summary(job: str, manifest: Manifest, status: RunStatus, code: int, message
     return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=status.value,
                       exit_code=code, counts=status_counts(doc), failed_by_kind=failed_by_kind(doc),
                       wall_s=time.monotonic() - started, message=message)
-
-
-def clear_worker_profiles(job: str) -> None:
-    """Kill any browser still running on this job's worker profiles and delete the copies
-    (they hold session cookies). Call only while holding the job's lock, or when it is free:
-    then no live run uses them."""
-    root = paths.run_files(job).worker_profiles
-    if kill_browsers_using(root):
-        logger.debug("job {}: stopped browsers a finished run left behind", job)
-    remove_profile(root)
-
-
-def clean_dead_run(job: str) -> None:
-    """Remove what a dead run of `job` left (browsers, profile copies), if none is live."""
-    if not paths.run_files(job).worker_profiles.exists():
-        return
-    with contextlib.suppress(JobLockedError), job_lock(job):
-        clear_worker_profiles(job)
 
 
 def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
@@ -288,116 +250,3 @@ def log_summary(summary: RunSummary) -> None:
         logger.warning("  failed with {}: {}", kind, n)
     if summary.message:
         logger.info("{} (exit {})", summary.message, summary.exit_code)
-
-
-# --------------------------------------------------------------------- reporting
-def _read(job: str) -> dict[str, Any]:
-    """The job's manifest, checked and with its counters recomputed (see manifest.py)."""
-    path = paths.manifest_file(job)
-    if path.exists():
-        clean_dead_run(job)
-    if not path.exists():
-        raise ManifestError(f"no job named {job!r} (see `grokbatch run list`)")
-    return Manifest(path).snapshot()
-
-
-def _shown_status(job: str, doc: dict[str, Any]) -> str:
-    """The run's status as it is: a run recorded as working whose process is gone (killed,
-    the machine rebooted) is INTERRUPTED, though its manifest could not say so."""
-    working = (doc["status"] == RunStatus.IN_PROGRESS.value
-               or doc.get("inProgressCount", 0) > 0)
-    if working and paths.is_valid_name(job) and not job_is_running(job):
-        return RunStatus.INTERRUPTED.value
-    return str(doc["status"])
-
-
-def job_status(job: str) -> dict[str, Any]:
-    """The job's status as `run status --json` prints it (no prompt text)."""
-    doc = _read(job)
-    until = cooldown_until(doc)
-    return {
-        "jobName": doc["jobName"],
-        "status": _shown_status(job, doc),
-        "recordedStatus": doc["status"],
-        "accountAlias": doc["accountAlias"],
-        "permalink": doc["permalink"],
-        "batchSize": doc["batchSize"],
-        "counts": status_counts(doc),
-        "failedByKind": failed_by_kind(doc),
-        "createdAt": doc["createdAt"],
-        "updatedAt": doc["updatedAt"],
-        "rateLimitedAt": doc.get("rateLimitedAt"),
-        "cooldownUntil": until.isoformat() if until else None,
-        "quota": doc.get("lastQuota"),
-        "stopReason": doc.get("stopReason"),
-        "items": [
-            {k: item.get(k) for k in ("index", "status", "attempts", "workerId", "startedAt",
-                                      "completedAt", "errorKind", "error", "promptIndex",
-                                      "video", "generationSeconds")}
-            for item in doc["items"]
-        ],
-    }
-
-
-def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
-    """`run status` as text."""
-    counts = report["counts"]
-    lines = [
-        f"job       {report['jobName']}",
-        f"status    {report['status']}" + (
-            f" (recorded as {report['recordedStatus']}, but no run of it is live: "
-            "rerun the same `run start` to continue)"
-            if report["status"] != report.get("recordedStatus", report["status"]) else ""),
-        f"videos    {counts['COMPLETED']} completed, {counts['FAILED']} failed, "
-        f"{counts['PENDING']} pending, {counts['IN_PROGRESS']} in progress "
-        f"(of {report['batchSize']})",
-    ]
-    for kind, n in sorted(report["failedByKind"].items()):
-        lines.append(f"          {n} failed with {kind}")
-    if report["rateLimitedAt"]:
-        lines.append(f"limited   {report['rateLimitedAt']}")
-    if report["cooldownUntil"]:
-        lines.append(f"cooldown  until {report['cooldownUntil']}")
-    quota = report.get("quota")
-    if quota:
-        left = ("none left" if not quota["available"] else "available" if
-                quota["remainingQueries"] is None else f"{quota['remainingQueries']} left")
-        until = f", next at {quota['nextAvailableAt']}" if quota.get("nextAvailableAt") else ""
-        lines.append(f"quota     {left}{until} (checked {quota['checkedAt']})")
-    if with_items:
-        lines.append("")
-        lines.append(f"{'#':>4} {'STATUS':<12} {'TRIES':>5} {'KIND':<18} FILE")
-        for item in report["items"]:
-            video = (item.get("video") or {}).get("path", "")
-            lines.append(f"{item['index']:>4} {item['status']:<12} {item['attempts']:>5} "
-                         f"{item.get('errorKind') or '':<18} {video}")
-    return "\n".join(lines)
-
-
-def list_jobs() -> list[dict[str, Any]]:
-    """Every job, newest update first, as `run list --json` prints them."""
-    root = paths.runs_dir()
-    rows: list[dict[str, Any]] = []
-    if not root.is_dir():
-        return rows
-    for manifest_path in sorted(root.glob("*/manifest.json")):
-        try:
-            doc = Manifest(manifest_path).snapshot()
-        except ManifestError as exc:
-            rows.append({"jobName": manifest_path.parent.name, "status": "UNREADABLE",
-                         "error": str(exc), "completedCount": 0, "failedCount": 0,
-                         "batchSize": 0, "updatedAt": ""})
-            continue
-        row = {k: doc.get(k) for k in ("jobName", "status", "completedCount", "failedCount",
-                                       "rateLimitedCount", "batchSize", "createdAt",
-                                       "updatedAt")}
-        row["status"] = _shown_status(manifest_path.parent.name, doc)
-        rows.append(row)
-    rows.sort(key=lambda r: str(r.get("updatedAt") or ""), reverse=True)
-    return rows
-
-
-def write_report(job: str, *, include_prompts: bool = False) -> Path:
-    """Write the job's report.html and return its path."""
-    return write_html_report(_read(job), paths.run_dir(job), include_prompts=include_prompts)
-

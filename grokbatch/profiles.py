@@ -16,7 +16,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from grokbatch.errors import DiskError
+from loguru import logger
+
+from grokbatch import paths
+from grokbatch.errors import DiskError, JobLockedError
+from grokbatch.locks import job_lock
 from grokbatch.paths import PRIVATE_DIR_MODE, make_private_dir
 
 # Directory and file names that are caches or per-process state, at any depth.
@@ -180,3 +184,21 @@ def remove_tree(path: Path) -> None:
 def tree_size(path: Path) -> int:
     """Total bytes of the files under `path`."""
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def clear_worker_profiles(job: str) -> None:
+    """Kill any browser still running on this job's worker profiles and delete the copies
+    (they hold session cookies). Call only while holding the job's lock, or when it is free:
+    then no live run uses them."""
+    root = paths.run_files(job).worker_profiles
+    if kill_browsers_using(root):
+        logger.debug("job {}: stopped browsers a finished run left behind", job)
+    remove_profile(root)
+
+
+def clean_dead_run(job: str) -> None:
+    """Remove what a dead run of `job` left (browsers, profile copies), if none is live."""
+    if not paths.run_files(job).worker_profiles.exists():
+        return
+    with contextlib.suppress(JobLockedError), job_lock(job):
+        clear_worker_profiles(job)

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 from loguru import logger
 
-from grokbatch import jobs, paths
+from grokbatch import jobs, paths, status
 from grokbatch.config import RunConfig, build_run_config
 from grokbatch.jobs import default_job_name
 from grokbatch.locks import job_lock
@@ -116,7 +116,7 @@ def test_an_item_edited_back_to_pending_is_run_again_not_nothing_left_to_do(
     summary = jobs.start(_config())
     assert summary.message != "nothing left to do"
     assert _FakeRunner.pending_seen == [1]
-    listed = jobs.list_jobs()
+    listed = status.list_jobs()
     assert [(r["completedCount"], r["batchSize"]) for r in listed] == [(1, 2)]
 
 
@@ -124,11 +124,11 @@ def test_an_item_edited_back_to_pending_is_run_again_not_nothing_left_to_do(
 def test_status_of_a_run_whose_process_is_gone_is_interrupted_and_the_file_unchanged() -> None:
     manifest = _make_job(count=3, completed=1, claimed=1)
     before = manifest.path.read_bytes()
-    report = jobs.job_status(JOB)
+    report = status.job_status(JOB)
     assert report["status"] == "INTERRUPTED"
     assert report["recordedStatus"] == "IN_PROGRESS"
-    assert "INTERRUPTED (recorded as IN_PROGRESS" in jobs.format_status(report)
-    assert [r["status"] for r in jobs.list_jobs()] == ["INTERRUPTED"]
+    assert "INTERRUPTED (recorded as IN_PROGRESS" in status.format_status(report)
+    assert [r["status"] for r in status.list_jobs()] == ["INTERRUPTED"]
     assert manifest.path.read_bytes() == before
     assert not paths.run_lock_file(JOB).exists()  # looking made no lock file
 
@@ -136,15 +136,15 @@ def test_status_of_a_run_whose_process_is_gone_is_interrupted_and_the_file_uncha
 def test_status_of_a_run_holding_its_lock_stays_in_progress() -> None:
     _make_job(count=2, claimed=1)
     with job_lock(JOB):
-        assert jobs.job_status(JOB)["status"] == "IN_PROGRESS"
-        assert [r["status"] for r in jobs.list_jobs()] == ["IN_PROGRESS"]
-    assert jobs.job_status(JOB)["status"] == "INTERRUPTED"  # lock file left, lock free
+        assert status.job_status(JOB)["status"] == "IN_PROGRESS"
+        assert [r["status"] for r in status.list_jobs()] == ["IN_PROGRESS"]
+    assert status.job_status(JOB)["status"] == "INTERRUPTED"  # lock file left, lock free
 
 
 def test_status_of_a_finished_run_is_what_the_manifest_says() -> None:
     _make_job(count=1, completed=1)
     Manifest.open(paths.manifest_file(JOB)).set_status(RunStatus.COMPLETED)
-    report = jobs.job_status(JOB)
+    report = status.job_status(JOB)
     assert report["status"] == report["recordedStatus"] == "COMPLETED"
 
 

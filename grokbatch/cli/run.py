@@ -11,6 +11,7 @@ import typer
 from grokbatch import jobs
 from grokbatch.config import build_run_config, parse_duration
 from grokbatch.errors import ConfigError, UsageError
+from grokbatch.status import format_status, job_status, list_jobs, write_job_report
 
 run_app = typer.Typer(help="Start, resume and inspect batch runs (jobs).", no_args_is_help=True)
 
@@ -140,17 +141,17 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Show a job's counts by status and error kind, rate-limit time and cooldown end."""
-    report = jobs.job_status(job)
+    report = job_status(job)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
         return
-    typer.echo(jobs.format_status(report, with_items=items))
+    typer.echo(format_status(report, with_items=items))
 
 
 @run_app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
     """List every job with its status, counts and last update."""
-    rows = jobs.list_jobs()
+    rows = list_jobs()
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -173,5 +174,5 @@ def report(
     ),
 ) -> None:
     """Write <run dir>/report.html: a gallery of the videos and the status of every item."""
-    path = jobs.write_report(job, include_prompts=include_prompts)
+    path = write_job_report(job, include_prompts=include_prompts)
     typer.echo(f"report written to {path}")

@@ -1,0 +1,146 @@
+"""What `run status`, `run list` and `run report` show: read-only views of the jobs.
+
+A run recorded as working whose process is gone (killed, the machine rebooted) is shown as
+INTERRUPTED; reading a job first removes what such a dead run left behind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from grokbatch import paths
+from grokbatch.clock import parse_iso
+from grokbatch.errors import ManifestError
+from grokbatch.locks import job_is_running
+from grokbatch.manifest import Manifest, RunStatus, failed_by_kind, status_counts
+from grokbatch.profiles import clean_dead_run
+from grokbatch.report import write_html_report
+
+
+def cooldown_until(doc: dict[str, Any], cooldown_s: float | None = None) -> datetime | None:
+    """When a job stopped by a rate limit may run again: the site's own `nextAvailableAt`
+    when the quota told it, else the rate-limit time plus the cooldown setting."""
+    if doc.get("status") != RunStatus.STOPPED_RATE_LIMIT.value:
+        return None
+    told = parse_iso(doc.get("cooldownUntil"))
+    if told is not None:
+        return told
+    limited_at = parse_iso(doc.get("rateLimitedAt"))
+    if limited_at is None:
+        return None
+    seconds = cooldown_s if cooldown_s is not None else float(
+        doc.get("settings", {}).get("cooldownSeconds", 0))
+    return limited_at + timedelta(seconds=seconds)
+
+
+def _read(job: str) -> dict[str, Any]:
+    """The job's manifest, checked and with its counters recomputed (see manifest.py)."""
+    path = paths.manifest_file(job)
+    if path.exists():
+        clean_dead_run(job)
+    if not path.exists():
+        raise ManifestError(f"no job named {job!r} (see `grokbatch run list`)")
+    return Manifest(path).snapshot()
+
+
+def _shown_status(job: str, doc: dict[str, Any]) -> str:
+    """The run's status as it is: a run recorded as working whose process is gone (killed,
+    the machine rebooted) is INTERRUPTED, though its manifest could not say so."""
+    working = (doc["status"] == RunStatus.IN_PROGRESS.value
+               or doc.get("inProgressCount", 0) > 0)
+    if working and paths.is_valid_name(job) and not job_is_running(job):
+        return RunStatus.INTERRUPTED.value
+    return str(doc["status"])
+
+
+def job_status(job: str) -> dict[str, Any]:
+    """The job's status as `run status --json` prints it (no prompt text)."""
+    doc = _read(job)
+    until = cooldown_until(doc)
+    return {
+        "jobName": doc["jobName"],
+        "status": _shown_status(job, doc),
+        "recordedStatus": doc["status"],
+        "accountAlias": doc["accountAlias"],
+        "permalink": doc["permalink"],
+        "batchSize": doc["batchSize"],
+        "counts": status_counts(doc),
+        "failedByKind": failed_by_kind(doc),
+        "createdAt": doc["createdAt"],
+        "updatedAt": doc["updatedAt"],
+        "rateLimitedAt": doc.get("rateLimitedAt"),
+        "cooldownUntil": until.isoformat() if until else None,
+        "quota": doc.get("lastQuota"),
+        "stopReason": doc.get("stopReason"),
+        "items": [
+            {k: item.get(k) for k in ("index", "status", "attempts", "workerId", "startedAt",
+                                      "completedAt", "errorKind", "error", "promptIndex",
+                                      "video", "generationSeconds")}
+            for item in doc["items"]
+        ],
+    }
+
+
+def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
+    """`run status` as text."""
+    counts = report["counts"]
+    lines = [
+        f"job       {report['jobName']}",
+        f"status    {report['status']}" + (
+            f" (recorded as {report['recordedStatus']}, but no run of it is live: "
+            "rerun the same `run start` to continue)"
+            if report["status"] != report.get("recordedStatus", report["status"]) else ""),
+        f"videos    {counts['COMPLETED']} completed, {counts['FAILED']} failed, "
+        f"{counts['PENDING']} pending, {counts['IN_PROGRESS']} in progress "
+        f"(of {report['batchSize']})",
+    ]
+    for kind, n in sorted(report["failedByKind"].items()):
+        lines.append(f"          {n} failed with {kind}")
+    if report["rateLimitedAt"]:
+        lines.append(f"limited   {report['rateLimitedAt']}")
+    if report["cooldownUntil"]:
+        lines.append(f"cooldown  until {report['cooldownUntil']}")
+    quota = report.get("quota")
+    if quota:
+        left = ("none left" if not quota["available"] else "available" if
+                quota["remainingQueries"] is None else f"{quota['remainingQueries']} left")
+        until = f", next at {quota['nextAvailableAt']}" if quota.get("nextAvailableAt") else ""
+        lines.append(f"quota     {left}{until} (checked {quota['checkedAt']})")
+    if with_items:
+        lines.append("")
+        lines.append(f"{'#':>4} {'STATUS':<12} {'TRIES':>5} {'KIND':<18} FILE")
+        for item in report["items"]:
+            video = (item.get("video") or {}).get("path", "")
+            lines.append(f"{item['index']:>4} {item['status']:<12} {item['attempts']:>5} "
+                         f"{item.get('errorKind') or '':<18} {video}")
+    return "\n".join(lines)
+
+
+def list_jobs() -> list[dict[str, Any]]:
+    """Every job, newest update first, as `run list --json` prints them."""
+    root = paths.runs_dir()
+    rows: list[dict[str, Any]] = []
+    if not root.is_dir():
+        return rows
+    for manifest_path in sorted(root.glob("*/manifest.json")):
+        try:
+            doc = Manifest(manifest_path).snapshot()
+        except ManifestError as exc:
+            rows.append({"jobName": manifest_path.parent.name, "status": "UNREADABLE",
+                         "error": str(exc), "completedCount": 0, "failedCount": 0,
+                         "batchSize": 0, "updatedAt": ""})
+            continue
+        row = {k: doc.get(k) for k in ("jobName", "status", "completedCount", "failedCount",
+                                       "rateLimitedCount", "batchSize", "createdAt",
+                                       "updatedAt")}
+        row["status"] = _shown_status(manifest_path.parent.name, doc)
+        rows.append(row)
+    rows.sort(key=lambda r: str(r.get("updatedAt") or ""), reverse=True)
+    return rows
+
+
+def write_job_report(job: str, *, include_prompts: bool = False) -> Path:
+    """Write the job's report.html and return its path."""
+    return write_html_report(_read(job), paths.run_dir(job), include_prompts=include_prompts)
