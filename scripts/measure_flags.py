@@ -25,6 +25,8 @@ from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's grokbatch
 
+from benchkit.proctree import cmdline, cpu_s, proc_table, pss_mb, tree_pids
+
 from grokbatch.browser import find_browser, launch_args
 from grokbatch.simulator.lifecycle import start_simulator
 from grokbatch.simulator.scenario import SimulatorOptions
@@ -56,7 +58,6 @@ NODE_CANDIDATES = [  # node refuses most V8 flags in NODE_OPTIONS (--lite-mode, 
     "--max-semi-space-size=1 --max-old-space-size=64",
     "--max-semi-space-size=1 --jitless",
 ]
-_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 
 
 def merged_args(extra: list[str]) -> list[str]:
@@ -73,62 +74,12 @@ def merged_args(extra: list[str]) -> list[str]:
     return args
 
 
-def tree_pids(root_pid: int) -> list[int]:
-    """A process and all its descendants (Linux /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = [], [root_pid]
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack += children.get(pid, [])
-    return found
-
-
-def pss_mb(pids: list[int]) -> float:
-    """PSS of these processes, in MB."""
-    total_kb = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total_kb += int(line.split()[1])
-        except OSError:
-            continue
-    return total_kb / 1024
-
-
-def cpu_s(pids: list[int]) -> float:
-    """CPU-seconds these processes (and the children they reaped) have used."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        total += sum(int(f) for f in fields[11:15])
-    return total * _TICK_S
-
-
 def driver_pid() -> int:
     """The Playwright driver started by this process (the browser is its child)."""
     me = os.getpid()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == me and "node" in (entry / "cmdline").read_bytes().decode(
-                errors="ignore"
-            ):
-                return int(entry.name)
+    for pid, stat in proc_table().items():
+        if stat.ppid == me and "node" in cmdline(pid):
+            return pid
     raise RuntimeError("no Playwright driver found")
 
 

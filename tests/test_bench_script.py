@@ -1,8 +1,8 @@
-"""scripts/bench.py: its command line and its pure helpers (never its timings)."""
+"""scripts/bench.py: its command line and the pure helpers of its package
+scripts/benchkit (never its timings)."""
 
 from __future__ import annotations
 
-import importlib.util
 import sqlite3
 import subprocess
 import sys
@@ -11,16 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from scripts.benchkit import numbers, profile_copy, report, runs, targets, timeline
+
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
-
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("grokbatch_bench_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_help_works() -> None:
@@ -31,18 +24,18 @@ def test_help_works() -> None:
     assert "--baseline-videos" in result.stdout
 
 
-def test_percentile_interpolates(bench) -> None:
-    assert bench.percentile([], 50) is None
-    assert bench.percentile([7.0], 99) == 7.0
-    assert bench.percentile([1, 2, 3, 4], 50) == 2.5
-    assert bench.percentile([3, 1, 2], 0) == 1
-    assert bench.percentile([3, 1, 2], 100) == 3
-    assert bench.percentile(list(range(101)), 90) == pytest.approx(90)
-    assert bench.median([5, 1, 3]) == 3
+def test_percentile_interpolates() -> None:
+    assert numbers.percentile([], 50) is None
+    assert numbers.percentile([7.0], 99) == 7.0
+    assert numbers.percentile([1, 2, 3, 4], 50) == 2.5
+    assert numbers.percentile([3, 1, 2], 0) == 1
+    assert numbers.percentile([3, 1, 2], 100) == 3
+    assert numbers.percentile(list(range(101)), 90) == pytest.approx(90)
+    assert numbers.median([5, 1, 3]) == 3
 
 
-def test_render_table_is_markdown(bench) -> None:
-    table = bench.render_table(["a", "bee"], [[1, 2.345], [None, "x"]])
+def test_render_table_is_markdown() -> None:
+    table = report.render_table(["a", "bee"], [[1, 2.345], [None, "x"]])
     lines = table.splitlines()
     assert len(lines) == 4
     assert lines[0].startswith("| a") and lines[0].endswith("|")
@@ -52,9 +45,10 @@ def test_render_table_is_markdown(bench) -> None:
     assert len({len(line) for line in lines}) == 1
 
 
-def test_synthetic_profile_tiny(bench, tmp_path: Path) -> None:
+def test_synthetic_profile_tiny(tmp_path: Path) -> None:
     root = tmp_path / "profile"
-    sizes = bench.build_synthetic_profile(root, state_mb=0.5, cache_mb=0.5, file_size=64 * 1024)
+    sizes = profile_copy.build_synthetic_profile(root, state_mb=0.5, cache_mb=0.5,
+                                                 file_size=64 * 1024)
     assert sizes["totalBytes"] == sum(
         p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink()
     )
@@ -67,7 +61,7 @@ def test_synthetic_profile_tiny(bench, tmp_path: Path) -> None:
         assert db.execute("SELECT count(*) FROM cookies").fetchone()[0] > 0
 
 
-def test_item_timings(bench) -> None:
+def test_item_timings() -> None:
     spawn = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
     def iso(seconds: float) -> str:
@@ -80,7 +74,7 @@ def test_item_timings(bench) -> None:
          "generationSeconds": 5.0, "workerId": "worker-0"},
         {"status": "PENDING", "startedAt": None, "completedAt": None},
     ]}
-    out = bench.item_timings(doc, 5.0, spawn)
+    out = runs.item_timings(doc, 5.0, spawn)
     assert out["completedItems"] == 2
     assert out["startToFirstClaimS"] == pytest.approx(2.0)
     assert out["medianOverheadS"] == pytest.approx(0.3)
@@ -88,31 +82,19 @@ def test_item_timings(bench) -> None:
 
 
 # ------------------------------------------------------------------ start-up and long run
-STARTUP = SCRIPT.parent / "bench_startup.py"
-
-
-@pytest.fixture(scope="module")
-def startup():
-    spec = importlib.util.spec_from_file_location("grokbatch_bench_startup", STARTUP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_interpolate_a_cumulative_series(startup) -> None:
+def test_interpolate_a_cumulative_series() -> None:
     points = [(10.0, 1.0), (12.0, 3.0), (14.0, 3.5)]
-    assert startup.interpolate([], 11.0) == 0.0
-    assert startup.interpolate(points, 9.0) == 0.0
-    assert startup.interpolate(points, 10.0) == 1.0
-    assert startup.interpolate(points, 11.0) == pytest.approx(2.0)
-    assert startup.interpolate(points, 13.0) == pytest.approx(3.25)
-    assert startup.interpolate(points, 99.0) == 3.5
+    assert timeline.interpolate([], 11.0) == 0.0
+    assert timeline.interpolate(points, 9.0) == 0.0
+    assert timeline.interpolate(points, 10.0) == 1.0
+    assert timeline.interpolate(points, 11.0) == pytest.approx(2.0)
+    assert timeline.interpolate(points, 13.0) == pytest.approx(3.25)
+    assert timeline.interpolate(points, 99.0) == 3.5
 
 
-def test_phase_table_takes_python_cpu_from_marks_and_the_rest_from_samples(startup) -> None:
+def test_phase_table_takes_python_cpu_from_marks_and_the_rest_from_samples() -> None:
     t0 = 1000.0
-    timeline = {"phases": ["spawned", "entry", "driver", "browser", "first_claim"],
+    run_timeline = {"phases": ["spawned", "entry", "driver", "browser", "first_claim"],
                 "workers": {
                     "worker-0": {"pid": 11, "marks": {
                         "spawned": {"wall": 1001.0, "cpu": None},
@@ -126,7 +108,7 @@ def test_phase_table_takes_python_cpu_from_marks_and_the_rest_from_samples(start
                         "first_claim": {"wall": 1006.0, "cpu": 0.6}}}}}
     cpu = {"11": {"driver": [(1001.5, 0.0), (1002.0, 0.2), (1004.0, 0.3)],
                   "browser": [(1002.0, 0.0), (1003.0, 0.5), (1004.0, 0.9)]}}
-    rows = {r["phase"]: r for r in startup.phase_table(timeline, cpu, t0)}
+    rows = {r["phase"]: r for r in timeline.phase_table(run_timeline, cpu, t0)}
     assert list(rows) == ["spawned", "entry", "driver", "browser", "first_claim"]
     assert rows["spawned"]["workers"] == 2 and rows["spawned"]["phaseMedianS"] is None
     assert rows["entry"]["tMedianS"] == pytest.approx(1.75)
@@ -138,19 +120,19 @@ def test_phase_table_takes_python_cpu_from_marks_and_the_rest_from_samples(start
     # worker-1 went from entry straight to its claim: that phase is one span for it.
     assert rows["first_claim"]["tMedianS"] == pytest.approx(5.0)
     assert rows["first_claim"]["tMaxS"] == pytest.approx(6.0)
-    assert startup.first_claims(timeline, t0) == [pytest.approx(4.0), pytest.approx(6.0)]
+    assert timeline.first_claims(run_timeline, t0) == [pytest.approx(4.0), pytest.approx(6.0)]
 
 
-def test_memory_at_videos_takes_the_samples_around_the_kth_video(startup) -> None:
+def test_memory_at_videos_takes_the_samples_around_the_kth_video() -> None:
     done = {"worker-0": [10.0 + i for i in range(10)], "worker-1": [10.0, 11.0]}
     pss = [{"wall": 10.0 + i + 0.5, "workers": {7: (100 + i) * 1024, 8: 50 * 1024}}
            for i in range(10)]
-    at = startup.memory_at_videos(pss, done, {"worker-0": 7, "worker-1": 8}, k=5, window=1)
+    at = timeline.memory_at_videos(pss, done, {"worker-0": 7, "worker-1": 8}, k=5, window=1)
     assert set(at) == {"worker-0"}  # worker-1 never reached its 5th video
     assert at["worker-0"] == pytest.approx(103.5)  # samples between videos 4 and 6
 
 
-def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows(bench) -> None:
+def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows() -> None:
     def row(n, b, t, **extra):
         return {"workers": n, "videos": b, "T": t, "idealS": -(-b // n) * t, **extra}
 
@@ -169,7 +151,7 @@ def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows(bench) -
                      "memoryGrowthMax": 1.04,
                      "memoryAtVideo": {"10": {"worker-0": 200.0}, "100": {"worker-0": 208.0}}}],
     }
-    figures = bench.issue_figures(results)
+    figures = targets.issue_figures(results)
     by_label = {f["figure"]: f for f in figures}
     assert by_label["memory, N=1 (whole tree)"]["ok"] is True
     n5 = by_label["memory per worker (peak PSS / N), N=5"]
@@ -179,6 +161,6 @@ def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows(bench) -
     assert by_label["first video started, N=10"]["ok"] is True
     assert all(isinstance(f["value"], float) for f in figures)
     assert len(figures) == 8
-    results["targets"] = bench.evaluate_targets(results)
-    report = bench.render_report(results)
-    assert "## The issue's figures" in report
+    results["targets"] = targets.evaluate_targets(results)
+    text = report.render_report(results)
+    assert "## The issue's figures" in text

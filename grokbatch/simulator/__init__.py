@@ -1,7 +1,7 @@
 """A local simulator of grok.com's Grok Imagine, the test bed for grokbatch's automation.
 
-Use ``grokbatch simulator serve`` from a shell, or ``start_simulator(SimulatorOptions(...))``
-in-process.
+Use ``grokbatch simulator serve`` from a shell, ``start_simulator(SimulatorOptions(...))``
+in-process, or ``SimulatorProcess("--auto-login", ...)`` in a subprocess of its own.
 """
 
 from grokbatch.simulator.lifecycle import (
@@ -10,6 +10,7 @@ from grokbatch.simulator.lifecycle import (
     serve_until_signalled,
     start_simulator,
 )
+from grokbatch.simulator.process import SimulatorProcess
 from grokbatch.simulator.scenario import (
     EditorKind,
     Layout,
@@ -27,6 +28,7 @@ __all__ = [
     "RunningSimulator",
     "ScriptedOutcome",
     "SimulatorOptions",
+    "SimulatorProcess",
     "StreamFormat",
     "serve_until_signalled",
     "start_simulator",

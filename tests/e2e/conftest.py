@@ -1,122 +1,25 @@
 """Fixtures for end-to-end tests: the simulator as a real subprocess, and real Chromium.
 
-``simulator("--rate-limit-after", "2")`` starts ``grokbatch simulator serve --port 0 ...``,
-waits for its ``listening on`` line and stops it at teardown.
+``simulator("--rate-limit-after", "2")`` starts ``grokbatch simulator serve --port 0 ...``
+(grokbatch.simulator.process.SimulatorProcess), waits for its ``listening on`` line and
+stops it at teardown.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import queue
-import secrets
 import shutil
-import subprocess
-import sys
-import tempfile
-import threading
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from grokbatch.browser import browser_env, launch_args
 from grokbatch.simulator.lifecycle import start_simulator
+from grokbatch.simulator.process import SimulatorProcess
 from grokbatch.simulator.scenario import SimulatorOptions
 from tests.e2e.clihelpers import ALIAS, install_account, run_cli
-
-# Bound on how long the simulator may take to print its listening line.
-_STARTUP_TIMEOUT_S = 20.0
-# Bound on how long the simulator may take to exit after SIGTERM before we kill it.
-_STOP_TIMEOUT_S = 10.0
-
-
-class SimulatorProcess:
-    """A running simulator subprocess and helpers to talk to it over HTTP."""
-
-    def __init__(self, args: tuple[str, ...]) -> None:
-        """Start the subprocess and wait (bounded) for its ``listening on`` line."""
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "grokbatch", "simulator", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            env=env,
-            text=True,
-        )
-        lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._pump, args=(lines,), daemon=True).start()
-        try:
-            first = lines.get(timeout=_STARTUP_TIMEOUT_S)
-        except queue.Empty:
-            self.stop()
-            raise RuntimeError(f"simulator did not start: {self._stderr_text()}") from None
-        if not first.startswith("listening on http://"):
-            self.stop()
-            raise RuntimeError(f"unexpected first line {first!r}: {self._stderr_text()}")
-        self.url = first.split()[-1]
-
-    def _pump(self, lines: queue.Queue[str]) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            lines.put(line.strip())
-
-    def _stderr_text(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read().decode(errors="replace")[-2000:]
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not exit in time."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=_STOP_TIMEOUT_S)
-        self._stderr.close()
-
-    def post_url(self, post_id: str = "abc123") -> str:
-        """URL of an image post page."""
-        return f"{self.url}/imagine/post/{post_id}"
-
-    def stats(self) -> dict[str, Any]:
-        """``GET /__sim/stats``."""
-        with urllib.request.urlopen(f"{self.url}/__sim/stats", timeout=10) as resp:
-            return dict(json.load(resp))
-
-    def reset(self) -> dict[str, Any]:
-        """``POST /__sim/reset``; returns the fresh stats."""
-        req = urllib.request.Request(f"{self.url}/__sim/reset", data=b"", method="POST")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return dict(json.load(resp))
-
-    @staticmethod
-    def new_session() -> str:
-        """A well-formed session cookie value (sessions are validated statelessly)."""
-        return "s-" + secrets.token_hex(16)
-
-    def generation_request(
-        self, session: str, post_id: str = "abc123", video_length: int = 6
-    ) -> urllib.request.Request:
-        """The POST that starts a generation, as the page's JS sends it."""
-        body = json.dumps({"postId": post_id, "prompt": "test", "videoLength": video_length})
-        return urllib.request.Request(
-            f"{self.url}/rest/app-chat/conversations/new",
-            data=body.encode(),
-            headers={"Content-Type": "application/json", "Cookie": f"sso={session}"},
-            method="POST",
-        )
-
-    def generate(self, session: str, post_id: str = "abc123") -> dict[str, Any]:
-        """Run one generation over HTTP and return its last streamed line."""
-        with urllib.request.urlopen(self.generation_request(session, post_id), timeout=60) as r:
-            lines = [json.loads(line) for line in r if line.strip()]
-        return dict(lines[-1])
 
 
 @pytest.fixture
@@ -125,7 +28,7 @@ def simulator() -> Iterator[Callable[..., SimulatorProcess]]:
     started: list[SimulatorProcess] = []
 
     def start(*args: str) -> SimulatorProcess:
-        sim = SimulatorProcess(args)
+        sim = SimulatorProcess(*args)
         started.append(sim)
         return sim
 

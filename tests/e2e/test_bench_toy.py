@@ -36,7 +36,7 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
         row = runs[0]
         assert row.get("ok") is True, (name, row.get("error"), row.get("stderrTail"))
         for key in ("wallS", "efficiency", "treePeakMB", "peakPerWorkerMB", "firstClaimS",
-                    "lastFirstClaimS", "verdictS"):
+                    "lastFirstClaimS", "verdictS"):  # the first worker's look, no pre-run check
             assert _number(row.get(key)), (name, key, row.get(key))
         phases = {r["phase"]: r for r in row["timeline"]}
         for phase in ("spawned", "entry", "imports", "driver", "browser", "page",

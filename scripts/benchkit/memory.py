@@ -1,0 +1,109 @@
+"""The part `memory`: PSS of each worker's process tree (worker, Playwright driver,
+Chromium) in steady state, by kind of process."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .numbers import median
+from .proctree import cmdline, descendants, is_worker, proc_table, process_kind, pss_kb
+
+# How often the sampler looks at the manifest while it waits for the steady state.
+_MANIFEST_POLL_S = 0.2
+# Time between two samples of the trees.
+_SAMPLE_EVERY_S = 1.0
+
+
+def worker_trees(runner_pid: int) -> dict[int, set[int]]:
+    """The runner's worker processes, each with its whole tree (driver, Chromium)."""
+    table = proc_table()
+    trees: dict[int, set[int]] = {}
+    for child, stat in table.items():
+        if stat.ppid != runner_pid or not is_worker(cmdline(child)):
+            continue  # e.g. the resource tracker
+        tree = descendants(child, table) | {child}
+        # Chromium may detach helpers into their own session: take those too.
+        sessions = {table[p].sid for p in tree if p in table and p != child}
+        sessions.discard(table[runner_pid].sid if runner_pid in table else -1)
+        tree |= {p for p, s in table.items() if s.sid in sessions}
+        trees[child] = tree
+    return trees
+
+
+class MemorySampler(threading.Thread):
+    """Samples per-worker PSS once the run's manifest shows `after` completed items."""
+
+    def __init__(self, runner_pid: int, manifest_path: Path, after: int, samples: int = 3):
+        super().__init__(name="memory-sampler", daemon=True)
+        self.runner_pid = runner_pid
+        self.manifest_path = manifest_path
+        self.after = after
+        self.samples_wanted = samples
+        self.finished = threading.Event()
+        self.samples: list[dict[str, Any]] = []
+        self.error: str | None = None
+
+    def _completed(self) -> int:
+        try:
+            doc = json.loads(self.manifest_path.read_bytes())
+        except (OSError, ValueError):
+            return 0
+        return sum(1 for i in doc.get("items", []) if i.get("status") == "COMPLETED")
+
+    def run(self) -> None:
+        """Wait for the steady state, then take `samples` samples."""
+        try:
+            while not self.finished.wait(_MANIFEST_POLL_S):
+                if self._completed() >= self.after:
+                    break
+            while not self.finished.is_set() and len(self.samples) < self.samples_wanted:
+                trees = worker_trees(self.runner_pid)
+                if trees:
+                    workers = {}
+                    for pid, tree in trees.items():
+                        kinds: dict[str, int] = {}
+                        for member in tree:
+                            kind = ("worker (python)" if member == pid
+                                    else process_kind(cmdline(member)))
+                            kinds[kind] = kinds.get(kind, 0) + pss_kb(member)
+                        workers[str(pid)] = {"pssKb": sum(kinds.values()),
+                                             "processes": len(tree), "byKindKb": kinds}
+                    self.samples.append({"t": time.monotonic(),
+                                         "runnerPssKb": pss_kb(self.runner_pid),
+                                         "workers": workers})
+                self.finished.wait(_SAMPLE_EVERY_S)
+        except Exception as exc:  # report, never take the bench down
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    def summary(self) -> dict[str, Any]:
+        """The part's figures (bench.json `memory`), with the raw samples."""
+        per_worker: dict[str, list[int]] = {}
+        procs: list[int] = []
+        for sample in self.samples:
+            for pid, row in sample["workers"].items():
+                per_worker.setdefault(pid, []).append(row["pssKb"])
+                procs.append(row["processes"])
+        mb = [statistics.median(v) / 1024 for v in per_worker.values()]
+        kinds: dict[str, list[int]] = {}
+        for sample in self.samples:
+            for row in sample["workers"].values():
+                for kind, kb in row["byKindKb"].items():
+                    kinds.setdefault(kind, []).append(kb)
+        return {
+            "samples": len(self.samples),
+            "workers": len(per_worker),
+            "processesPerWorker": median(procs),
+            "perWorkerMedianMB": median(mb),
+            "perWorkerMaxMB": max(mb) if mb else None,
+            "totalWorkersMB": sum(mb) if mb else None,
+            "runnerMB": (median([s["runnerPssKb"] for s in self.samples]) or 0) / 1024
+            if self.samples else None,
+            "byKindMedianMB": {k: (median(v) or 0) / 1024 for k, v in sorted(kinds.items())},
+            "error": self.error,
+            "raw": self.samples,
+        }
