@@ -59,21 +59,10 @@ def render_timeline(name: str, runs: Sequence[dict[str, Any]]) -> list[str]:
     parts = ["", f"### Start-up timeline, {name}: N={first.get('workers')}, "
              f"B={first.get('videos')}, T={first.get('T')} s (median over {len(runs)} run(s))",
              ""]
-    pre = [r for r in runs if r.get("preflightS") is not None]
-    if pre:
-        def med(key: str) -> Any:
-            return median([r[key] for r in pre if r.get(key) is not None])
-        parts.append(f"pre-run check: t={fmt(med('preflightStartS'))}-{fmt(med('preflightEndS'))}"
-                     f" s ({fmt(med('preflightS'))} s), CPU {fmt(med('preflightCpuS'))} s "
-                     f"(runner {fmt(med('preflightCpuPythonS'))}, driver "
-                     f"{fmt(med('preflightCpuDriverS'))}, browser "
-                     f"{fmt(med('preflightCpuBrowserS'))}); workers started at t="
-                     f"{fmt(med('workersStartS'))} s")
-        parts.append("")
     looked = [r["verdictS"] for r in runs if r.get("verdictS") is not None]
     if looked:
-        parts.append(f"no browser of its own for the pre-run check: the first worker whose page "
-                     f"loaded looked at it; the runner had its word at t={fmt(median(looked))} s")
+        parts.append(f"the first worker whose page loaded looked at it for the run; the runner "
+                     f"had its word at t={fmt(median(looked))} s")
         parts.append("")
     parts.append(render_table(
         ["phase (reached)", "workers", "t median s", "t max s", "phase s", "CPU python s",

@@ -33,7 +33,7 @@ def tree_figures(tree: RunSampler, timeline_path: Path, doc: dict[str, Any],
     pids = {w: row["pid"] for w, row in workers.items() if row.get("pid")}
     series = {str(pid): tree.cpu_series(pid) for pid in pids.values()}
     out["timeline"] = phase_table(timeline, series, t0)
-    out.update(runner_phases(timeline, tree.cpu_series(tree.run_pid), t0))
+    out.update(runner_phases(timeline, t0))
     claims = first_claims(timeline, t0)
     out["firstClaimS"] = claims[0] if claims else None
     out["lastFirstClaimS"] = claims[-1] if claims else None
@@ -108,23 +108,10 @@ def phase_table(timeline: dict[str, Any], cpu: dict[str, dict[str, list[tuple[fl
     return out
 
 
-def runner_phases(timeline: dict[str, Any], series: dict[str, list[tuple[float, float]]],
-                  t0: float) -> dict[str, Any]:
-    """When a pre-run check in a browser of its own ran and the CPU it took (its driver and
-    browser, the runner); or, when a worker looked instead, when the runner had its word."""
-    runner = timeline.get("runner", {})
-    start, end = runner.get("preflight_start"), runner.get("preflight_end")
-    if not start or not end:  # the first worker looked at the page for the run
-        look = runner.get("look")
-        return {"verdictS": look["wall"] - t0} if look else {}
-    cpu = {k: interpolate(series.get(k, []), end["wall"])
-           - interpolate(series.get(k, []), start["wall"]) for k in KINDS}
-    return {"preflightStartS": start["wall"] - t0, "preflightEndS": end["wall"] - t0,
-            "preflightS": end["wall"] - start["wall"],
-            **{f"preflightCpu{k.capitalize()}S": v for k, v in cpu.items()},
-            "preflightCpuS": sum(cpu.values()),
-            "workersStartS": (runner["runner_start"]["wall"] - t0
-                              if runner.get("runner_start") else None)}
+def runner_phases(timeline: dict[str, Any], t0: float) -> dict[str, Any]:
+    """When the runner had the first worker's look at the page (no worker claims before)."""
+    look = timeline.get("runner", {}).get("look")
+    return {"verdictS": look["wall"] - t0} if look else {}
 
 
 def first_claims(timeline: dict[str, Any], t0: float) -> list[float]:
