@@ -19,7 +19,12 @@ def _worker_with_counted_launches(run_dir: Path, count: int, monkeypatch: pytest
     worker, _ = make_worker(run_dir, FakeGenerator(), auto_download=False)
     calls: list[str] = []
     monkeypatch.setattr(worker, "_close_browser", lambda: calls.append("close"))
-    monkeypatch.setattr(worker, "_launch", lambda playwright, choice: calls.append("launch"))
+
+    def launch(playwright: object, choice: object) -> None:
+        calls.append("launch")
+        worker.videos_on_browser = 0  # as the real one does
+
+    monkeypatch.setattr(worker, "_launch", launch)
     monkeypatch.setattr(worker_module, "kill_browsers_using", lambda profile: None)
     return worker, calls
 
@@ -32,8 +37,6 @@ def test_a_fresh_browser_every_few_videos_between_items(
     worker, calls = _worker_with_counted_launches(run_dir, 5, monkeypatch)
     for _ in range(5):
         process_next(worker)
-        if calls and calls[-1] == "launch":
-            worker.videos_on_browser = 0  # what the real _launch does
     assert calls == ["close", "launch"] * 2  # after videos 2 and 4, not after 5
     doc = worker.manifest.snapshot()
     assert doc["completedCount"] == 5
