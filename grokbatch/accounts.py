@@ -39,8 +39,8 @@ from grokbatch.errors import (
 )
 from grokbatch.files import write_atomically
 from grokbatch.profiles import copy_profile, remove_profile, remove_tree
-from grokbatch.selectors import Selectors
-from grokbatch.session import detect_signed_in, sign_in_control
+from grokbatch.site.selectors import Selectors
+from grokbatch.site.session import detect_signed_in, sign_in_control
 
 DEFAULT_SITE_URL = "https://grok.com/imagine"
 # Cookie names that carry a grok.com session (the simulator uses the same).

@@ -1,4 +1,4 @@
-"""grokbatch.capacity: how many workers the available memory holds."""
+"""grokbatch.run.capacity: how many workers the available memory holds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grokbatch import capacity
+from grokbatch.run import capacity
 
 PER = capacity.WORKER_MEMORY_MB
 
@@ -44,3 +44,14 @@ def test_injected_available_memory_wins_over_meminfo(monkeypatch: pytest.MonkeyP
     assert capacity.available_memory_mb() == 700
     monkeypatch.setenv(capacity.MEMORY_AVAILABLE_ENV, "lots")
     assert capacity.available_memory_mb() is None
+
+
+def test_the_quota_budget_keeps_only_as_many_workers_busy_plus_those_fetching() -> None:
+    from grokbatch.run.capacity import workers_within_budget
+
+    items = [{"status": "PENDING"}, {"status": "PENDING", "downloadOnly": True},
+             {"status": "COMPLETED", "downloadOnly": True}]
+    assert workers_within_budget(5, {"items": items}) == 5  # no budget known: no limit
+    assert workers_within_budget(5, {"items": items, "generationBudget": 2}) == 3
+    assert workers_within_budget(5, {"items": items, "generationBudget": 0}) == 1
+    assert workers_within_budget(2, {"items": items, "generationBudget": 9}) == 2

@@ -611,7 +611,7 @@ def test_prompt_file_with_prompt_or_prompts_file_exits_2(
 def test_default_job_name_of_a_long_alias_and_post_id_is_valid_and_resumes_the_job(
     cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
 ) -> None:
-    from grokbatch.jobs import default_job_name
+    from grokbatch.run.jobs import default_job_name
 
     alias = "a" * 64
     permalink = "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001"

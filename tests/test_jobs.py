@@ -13,12 +13,13 @@ from typing import Any, ClassVar
 import pytest
 from loguru import logger
 
-from grokbatch import jobs, paths, status
+from grokbatch import paths
 from grokbatch.config import RunConfig, build_run_config
-from grokbatch.jobs import default_job_name
 from grokbatch.locks import job_lock
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus
-from grokbatch.summary import RunSummary
+from grokbatch.run import jobs, status
+from grokbatch.run.jobs import default_job_name
+from grokbatch.run.summary import RunSummary
 
 UUID_POST = "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001"
 

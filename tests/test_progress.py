@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from loguru import logger
 
-from grokbatch.progress import Progress
+from grokbatch.run.progress import Progress
 
 
 def test_worker_lines_show_state_item_and_percent() -> None:
@@ -40,7 +40,7 @@ def test_without_a_terminal_a_summary_line_is_logged_once_its_interval_has_passe
     try:
         progress.refresh()  # the interval has not passed yet
         assert lines == []
-        monkeypatch.setattr("grokbatch.progress._PLAIN_SUMMARY_EVERY_S", 0.0)
+        monkeypatch.setattr("grokbatch.run.progress._PLAIN_SUMMARY_EVERY_S", 0.0)
         progress.refresh()
     finally:
         logger.remove(sink)

@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from grokbatch.generator import challenge_response, resolve_video_url
-from grokbatch.quota import QuotaAnswer, parse_quota
+from grokbatch.site.generator import challenge_response, resolve_video_url
+from grokbatch.site.quota import QuotaAnswer, parse_quota
 
 
 def _payload(**video):

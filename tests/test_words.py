@@ -8,8 +8,8 @@ import json
 import pytest
 
 from grokbatch.errors import ConfigError
-from grokbatch.selectors import Selectors, expand_words, split_alternatives
-from grokbatch.words import KEYS, SiteWords, language_key, merged_table
+from grokbatch.site.selectors import Selectors, expand_words, split_alternatives
+from grokbatch.site.words import KEYS, SiteWords, language_key, merged_table
 
 REQUIRED_LANGUAGES = ("en", "es", "fr", "de", "pt", "ja", "zh-CN")
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from grokbatch import worker as worker_module
 from grokbatch.manifest import Manifest
+from grokbatch.run import worker as worker_module
 from tests.test_worker_saving import WORKER, FakeGenerator, make_worker, process_next
 
 

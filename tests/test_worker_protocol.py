@@ -1,11 +1,11 @@
-"""grokbatch.worker_protocol: the runner's word to a worker, and the role of the worker that
+"""grokbatch.run.worker_protocol: the runner's word to a worker, and the role of the worker that
 looks at the page for the whole run (shared objects of the spawn context, used in-process)."""
 
 from __future__ import annotations
 
 import multiprocessing
 
-from grokbatch.worker_protocol import ScoutRole, StartSignal, worker_id, worker_number
+from grokbatch.run.worker_protocol import ScoutRole, StartSignal, worker_id, worker_number
 
 CTX = multiprocessing.get_context("spawn")
 
@@ -42,7 +42,7 @@ def test_worker_id_and_number_are_inverse() -> None:
 
 
 def test_events_cross_the_pipe_as_plain_values_the_runner_turns_back_into_enums() -> None:
-    from grokbatch.worker_protocol import EventKind, Events, StopReason, WorkerState
+    from grokbatch.run.worker_protocol import EventKind, Events, StopReason, WorkerState
 
     receiver, sender = CTX.Pipe(duplex=False)
     events = Events(sender, "worker-3")

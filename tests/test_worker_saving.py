@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from loguru import logger
 
-from grokbatch.generator import GenerationResult
 from grokbatch.manifest import Manifest
 from grokbatch.outcomes import Outcome
-from grokbatch.worker import Worker
-from grokbatch.worker_protocol import Events, WorkerSpec
+from grokbatch.run.worker import Worker
+from grokbatch.run.worker_protocol import Events, WorkerSpec
+from grokbatch.site.generator import GenerationResult
 from tests.video_server import COOKIE, VIDEO, ServerLog, video_server
 
 WORKER = "worker-0"

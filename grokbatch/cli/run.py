@@ -8,10 +8,10 @@ from pathlib import Path
 
 import typer
 
-from grokbatch import jobs
 from grokbatch.config import build_run_config, parse_duration
 from grokbatch.errors import ConfigError, UsageError
-from grokbatch.status import format_status, job_status, list_jobs, write_job_report
+from grokbatch.run import jobs
+from grokbatch.run.status import format_status, job_status, list_jobs, write_job_report
 
 run_app = typer.Typer(help="Start, resume and inspect batch runs (jobs).", no_args_is_help=True)
 

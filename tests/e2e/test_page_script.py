@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from grokbatch.pagewatch import PageWatch
-from grokbatch.selectors import Selectors
+from grokbatch.site.pagewatch import PageWatch
+from grokbatch.site.selectors import Selectors
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grokbatch.capacity import MEMORY_AVAILABLE_ENV, WORKER_MEMORY_MB
+from grokbatch.run.capacity import MEMORY_AVAILABLE_ENV, WORKER_MEMORY_MB
 from tests.e2e.clihelpers import (
     ALIAS,
     assert_prompt_absent,

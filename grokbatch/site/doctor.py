@@ -22,9 +22,9 @@ from playwright.sync_api import sync_playwright
 from grokbatch import accounts, paths
 from grokbatch.browser import find_browser
 from grokbatch.errors import ExitCode
-from grokbatch.preflight import PageCheck, look_at_page
 from grokbatch.profiles import remove_profile
-from grokbatch.selectors import Selectors
+from grokbatch.site.preflight import PageCheck, look_at_page
+from grokbatch.site.selectors import Selectors
 
 # `chromium --version` answers in well under a second; this only bounds a broken binary.
 _VERSION_TIMEOUT_S = 10.0

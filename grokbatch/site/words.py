@@ -30,7 +30,7 @@ WordTable = dict[str, dict[str, list[str]]]
 
 @cache
 def _bundled() -> WordTable:
-    raw = json.loads((resources.files("grokbatch") / "site_words.json").read_text("utf-8"))
+    raw = json.loads((resources.files("grokbatch.site") / "site_words.json").read_text("utf-8"))
     return {lang: entry for lang, entry in raw.items() if not lang.startswith("_")}
 
 

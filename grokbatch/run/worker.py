@@ -1,7 +1,7 @@
 """One worker process: its own profile copy and Chromium, claiming items until none is left.
 
-    copy profile -> launch browser -> open the permalink once -> check sign-in
-      -> loop: stop set? -> claim -> generate -> download -> record -> ...
+    copy profile -> launch browser -> open the permalink -> (the first: look for the run)
+      -> wait for the runner's word -> loop: stop set? -> claim -> generate -> save -> record
 
 A worker talks to the runner only through the shared stop Event and a one-way pipe of
 events (log records, state changes, stop reasons). It runs in its own process group, so a
@@ -24,18 +24,14 @@ from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
-from grokbatch.generator import GenerationResult, VideoGenerator, challenge_message
 from grokbatch.logs import redact, register_secret, worker_sink
 from grokbatch.manifest import ItemStatus, Manifest
 from grokbatch.outcomes import RETRYABLE, Outcome
 from grokbatch.paths import RunFiles
-from grokbatch.preflight import PageCheck, look_at_loaded_page
 from grokbatch.profiles import copy_profile, kill_browsers_using, remove_profile
-from grokbatch.quota import fetch_quota
-from grokbatch.saving import VideoSaver
-from grokbatch.selectors import Selectors
-from grokbatch.watchdog import Watchdog
-from grokbatch.worker_protocol import (
+from grokbatch.run.saving import VideoSaver
+from grokbatch.run.watchdog import Watchdog
+from grokbatch.run.worker_protocol import (
     START_POLL_S,
     START_SIGNAL_MAX_WAIT_S,
     EventKind,
@@ -48,6 +44,10 @@ from grokbatch.worker_protocol import (
     WorkerSpec,
     WorkerState,
 )
+from grokbatch.site.generator import GenerationResult, VideoGenerator, challenge_message
+from grokbatch.site.preflight import PageCheck, look_at_loaded_page
+from grokbatch.site.quota import fetch_quota
+from grokbatch.site.selectors import Selectors
 
 # Browser relaunches one worker makes before it gives up (and the runner replaces it).
 _MAX_RELAUNCHES = 3
@@ -99,13 +99,9 @@ class Worker:
     def _launch(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
         self.videos_on_browser = 0
-        self.context = launch_persistent(
-            playwright,
-            spec.profile_dir,
-            choice,
-            headless=spec.headless,
-            timeout_s=spec.page_load_timeout_s,
-        )
+        self.context = launch_persistent(playwright, spec.profile_dir, choice,
+                                         headless=spec.headless,
+                                         timeout_s=spec.page_load_timeout_s)
         self.events.mark("browser")
         self.context.set_default_timeout(spec.element_timeout_s * 1000)
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
@@ -113,19 +109,11 @@ class Worker:
         # ended (no Playwright call from inside an event), so every pending wait fails now.
         page.on("crash", self._on_crash)
         self.generator = VideoGenerator(
-            page,
-            spec.permalink,
-            self.selectors,
-            timeout_s=spec.timeout_s,
-            element_timeout_s=spec.element_timeout_s,
-            page_load_timeout_s=spec.page_load_timeout_s,
-            debug_dir=RunFiles(spec.run_dir).debug,
-            worker_id=spec.worker_id,
-            video_duration=spec.video_duration,
-            resolution=spec.resolution,
-            choice=spec.choice,
-            on_progress=self._on_progress,
-        )
+            page, spec.permalink, self.selectors, timeout_s=spec.timeout_s,
+            element_timeout_s=spec.element_timeout_s, page_load_timeout_s=spec.page_load_timeout_s,
+            debug_dir=RunFiles(spec.run_dir).debug, worker_id=spec.worker_id,
+            video_duration=spec.video_duration, resolution=spec.resolution, choice=spec.choice,
+            on_progress=self._on_progress)
         self.generator.open_post()
         self.events.mark("page")
 

@@ -20,8 +20,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.synchronize import Event, Semaphore
 
-from grokbatch.timeline import mark_event
-from grokbatch.worker_protocol import LaunchGate, ScoutRole, StartSignal, WorkerExit, WorkerSpec
+from grokbatch.run.timeline import mark_event
+from grokbatch.run.worker_protocol import LaunchGate, ScoutRole, StartSignal, WorkerExit, WorkerSpec
 
 
 @contextlib.contextmanager
@@ -71,6 +71,6 @@ def worker_process(spec: WorkerSpec, stop: Event, conn: Connection, slots: Semap
             conn.close()
         os._exit(WorkerExit.OK if os.getppid() == spec.parent_pid else WorkerExit.ORPHANED)
     _send_mark(conn, spec.worker_id, "gate")
-    from grokbatch.worker import worker_main  # the heavy imports, once it is our turn
+    from grokbatch.run.worker import worker_main  # the heavy imports, once it is our turn
 
     worker_main(spec, stop, conn, gate, start, scout)

@@ -26,7 +26,6 @@ from grokbatch.errors import (
     UnknownLanguageError,
 )
 from grokbatch.files import remove_stale_temp_files
-from grokbatch.generator import challenge_message, unknown_language_message
 from grokbatch.locks import job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
@@ -35,15 +34,16 @@ from grokbatch.manifest import (
     failed_by_kind,
     status_counts,
 )
-from grokbatch.preflight import PageCheck
 from grokbatch.profiles import clear_worker_profiles
 from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_html_report
-from grokbatch.runner import ParallelRunner
-from grokbatch.selectors import Selectors
-from grokbatch.status import cooldown_until
-from grokbatch.summary import RunSummary
-from grokbatch.timeline import Timeline
+from grokbatch.run.runner import ParallelRunner
+from grokbatch.run.status import cooldown_until
+from grokbatch.run.summary import RunSummary
+from grokbatch.run.timeline import Timeline
+from grokbatch.site.generator import challenge_message, unknown_language_message
+from grokbatch.site.preflight import PageCheck
+from grokbatch.site.selectors import Selectors
 
 # How much of the post id a default job name keeps: enough to tell posts apart at a glance.
 _JOB_NAME_POST_ID_CHARS = 24

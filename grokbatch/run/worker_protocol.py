@@ -24,7 +24,7 @@ from multiprocessing.synchronize import Event, Semaphore
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grokbatch.timeline import mark_event
+from grokbatch.run.timeline import mark_event
 
 if TYPE_CHECKING:  # not imported at run time: a worker imports this module first
     from grokbatch.config import RunConfig
@@ -55,7 +55,7 @@ class EventKind(str, Enum):
     """The `type` of an event a worker sends."""
 
     LOG = "log"  # a log record (grokbatch.logs.worker_sink)
-    MARK = "mark"  # a start-up phase reached (grokbatch.timeline)
+    MARK = "mark"  # a start-up phase reached (grokbatch.run.timeline)
     STATE = "state"  # what the worker is doing now (WorkerState), for the live display
     ITEM = "item"  # an item finished, with its outcome
     STOP = "stop"  # the whole run must stop (StopReason)

@@ -14,11 +14,11 @@ from playwright.sync_api import BrowserContext
 
 from grokbatch.downloads import MB, browser_identity, download_video
 from grokbatch.errors import DownloadError, VideoGoneError
-from grokbatch.generator import VideoGenerator
 from grokbatch.manifest import ItemStatus, Manifest
 from grokbatch.outcomes import Outcome
 from grokbatch.paths import RunFiles
-from grokbatch.worker_protocol import Events, WorkerSpec, WorkerState
+from grokbatch.run.worker_protocol import Events, WorkerSpec, WorkerState
+from grokbatch.site.generator import VideoGenerator
 
 
 class VideoSaver:

@@ -1,4 +1,4 @@
-"""How many workers this machine's memory holds.
+"""How many workers to start: those the machine's memory holds and the quota keeps busy.
 
 `--parallel` is "at most": a worker is a Python process, a Playwright driver and a
 Chromium, so `--parallel 100` on a machine without memory for 100 browsers would push it
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 # Peak PSS of one worker (its Python, driver and Chromium, and its share of the runner),
 # as `make bench` measured it (startup part: peak PSS of the whole run / N, N=5 and N=10),
@@ -53,3 +54,13 @@ def room_for_another(live_workers: int, available_mb: int | None,
     if available_mb is None or live_workers == 0:
         return True
     return available_mb >= per_worker_mb
+
+
+def workers_within_budget(workers: int, doc: dict[str, Any]) -> int:
+    """How many of `workers` the job's generation budget keeps busy (no idle browsers):
+    one per video the quota still allows, plus one per made video only to be fetched."""
+    budget = doc.get("generationBudget")
+    if not isinstance(budget, int):
+        return workers
+    fetch_only = sum(1 for i in doc["items"] if i["status"] == "PENDING" and i.get("downloadOnly"))
+    return max(1, min(workers, budget + fetch_only))

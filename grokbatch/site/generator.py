@@ -33,10 +33,10 @@ from playwright.sync_api import Page, Response
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, redact
 from grokbatch.outcomes import Outcome
-from grokbatch.pagewatch import PageWatch
-from grokbatch.post_page import PostPage
-from grokbatch.quota import fetch_quota
-from grokbatch.selectors import Selectors
+from grokbatch.site.pagewatch import PageWatch
+from grokbatch.site.post_page import PostPage
+from grokbatch.site.quota import fetch_quota
+from grokbatch.site.selectors import Selectors
 
 # Where a relative `videoUrl` from the stream lives on grok.com.
 GROK_ASSETS = "https://assets.grok.com/"
@@ -334,7 +334,7 @@ def unknown_language_message(lang: str) -> str:
     """What to do about a UI language without words."""
     return (f"the site's language is {lang!r} and grokbatch has no words for it: add them "
             "with --selectors FILE holding {\"words\": {\"" + lang + "\": {...}}} "
-            "(see grokbatch/site_words.json for the keys)")
+            "(see grokbatch/site/site_words.json for the keys)")
 
 
 _MESSAGES = {

@@ -7,7 +7,7 @@ import re
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page
 
-from grokbatch.selectors import Selectors
+from grokbatch.site.selectors import Selectors
 
 
 def sign_in_control(page: Page, selectors: Selectors) -> Locator:

@@ -13,7 +13,7 @@ from typing import Any
 
 from grokbatch.errors import ExitCode
 from grokbatch.manifest import ItemStatus, RunStatus
-from grokbatch.worker_protocol import StopReason
+from grokbatch.run.worker_protocol import StopReason
 
 
 @dataclass

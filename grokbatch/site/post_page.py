@@ -17,9 +17,9 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
 from grokbatch.logs import first_line, redact
-from grokbatch.pagewatch import PageWatch
 from grokbatch.paths import make_private_dir, write_private_file
-from grokbatch.selectors import Selectors
+from grokbatch.site.pagewatch import PageWatch
+from grokbatch.site.selectors import Selectors
 
 # What page.js marks in the choice dialog as the control to click for the kept video.
 _CHOICE = '[data-grokbatch-target="choice"]'

@@ -30,17 +30,17 @@ from typing import Any
 
 from loguru import logger
 
-from grokbatch import capacity, paths
+from grokbatch import paths
 from grokbatch.config import RunConfig
 from grokbatch.logs import log_forwarded
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
-from grokbatch.preflight import PageCheck
 from grokbatch.profiles import kill_browsers_using, remove_profile
-from grokbatch.progress import Progress
-from grokbatch.summary import RunSummary, final_status
-from grokbatch.timeline import Timeline
-from grokbatch.worker_entry import start_worker
-from grokbatch.worker_protocol import (
+from grokbatch.run import capacity
+from grokbatch.run.progress import Progress
+from grokbatch.run.summary import RunSummary, final_status
+from grokbatch.run.timeline import Timeline
+from grokbatch.run.worker_entry import start_worker
+from grokbatch.run.worker_protocol import (
     HARD_STOPS,
     EventKind,
     ScoutRole,
@@ -51,6 +51,7 @@ from grokbatch.worker_protocol import (
     WorkerState,
     worker_id,
 )
+from grokbatch.site.preflight import PageCheck
 
 # How long one look at the pipes and processes may block: bounds how late a signal or a
 # dead worker is noticed.
@@ -206,20 +207,10 @@ class ParallelRunner:
                            wanted)
         return self.memory_cap
 
-    def _within_budget(self, workers: int) -> int:
-        """No more workers than the quota lets generate (no idle browsers)."""
-        snapshot = self.manifest.snapshot()
-        budget = snapshot.get("generationBudget")
-        if not isinstance(budget, int):
-            return workers
-        fetch_only = sum(1 for i in snapshot["items"]
-                         if i["status"] == ItemStatus.PENDING.value and i.get("downloadOnly"))
-        return max(1, min(workers, budget + fetch_only))
-
     def _let_workers_claim(self) -> None:
         """Tell the workers to go; those the quota leaves nothing to do, to leave."""
         live = list(self.workers.values())
-        allowed = self._within_budget(len(live))
+        allowed = capacity.workers_within_budget(len(live), self.manifest.snapshot())
         if allowed < len(live):
             logger.info("the video quota leaves work for {} of {} worker(s)", allowed, len(live))
         for n, handle in enumerate(live):

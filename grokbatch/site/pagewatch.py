@@ -18,8 +18,8 @@ from typing import Any
 
 from playwright.sync_api import Page
 
-from grokbatch.selectors import Selectors
-from grokbatch.words import SiteWords
+from grokbatch.site.selectors import Selectors
+from grokbatch.site.words import SiteWords
 
 # How often the in-page check runs while waiting: the latency floor per video.
 _POLL_MS = 50
@@ -28,7 +28,7 @@ _POLL_MS = 50
 @cache
 def page_script() -> str:
     """The text of page_scripts/page.js (a function of one config argument)."""
-    return (resources.files("grokbatch") / "page_scripts" / "page.js").read_text("utf-8")
+    return (resources.files("grokbatch.site") / "page_scripts" / "page.js").read_text("utf-8")
 
 
 def install_page_script(page: Page, selectors: Selectors) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from grokbatch.errors import ConfigError
-from grokbatch.words import SiteWords, WordTable, check_table, merged_table
+from grokbatch.site.words import SiteWords, WordTable, check_table, merged_table
 
 _WORD_SLOT = re.compile(r"\{w:(?P<key>[a-z_]+)\}")
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grokbatch.manifest import Manifest
 from grokbatch.profiles import kill_browsers_using, remove_profile
-from grokbatch.worker_protocol import WorkerExit, WorkerSpec
+from grokbatch.run.worker_protocol import WorkerExit, WorkerSpec
 
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
 # not leave browsers running for long.

@@ -21,14 +21,14 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from grokbatch.browser import find_browser, launch_persistent
-from grokbatch.generator import challenge_response
 from grokbatch.logs import redact
-from grokbatch.pagewatch import PageWatch
 from grokbatch.paths import make_private_dir, write_private_file
 from grokbatch.profiles import copy_profile, remove_profile
-from grokbatch.quota import QuotaAnswer, fetch_quota
-from grokbatch.selectors import Selectors
-from grokbatch.session import detect_signed_in
+from grokbatch.site.generator import challenge_response
+from grokbatch.site.pagewatch import PageWatch
+from grokbatch.site.quota import QuotaAnswer, fetch_quota
+from grokbatch.site.selectors import Selectors
+from grokbatch.site.session import detect_signed_in
 
 # Selectors a ready post page shows before any video is made; the rest (progress, the
 # video, menus, dialogs, toasts) only appear during or after a generation.
