@@ -84,7 +84,7 @@ class _FakeRunner:
     """Stands in for ParallelRunner: records what it was asked to run, starts nothing (no
     browser, so no look at the page to judge)."""
 
-    judged_stop = None
+    halted = None
 
     pending_seen: ClassVar[list[int]] = []
 

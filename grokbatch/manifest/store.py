@@ -217,8 +217,6 @@ class Manifest:
                     "completedAt": None,
                     "leaseExpiresAt": self._lease_until(),
                 })
-                if doc["status"] == RunStatus.PENDING.value:
-                    doc["status"] = RunStatus.IN_PROGRESS.value
                 txn.dirty = True
                 return _as_json(item)
         return None

@@ -31,7 +31,6 @@ from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
     Manifest,
     RunStatus,
-    failed_by_kind,
     status_counts,
 )
 from grokbatch.profiles import clear_worker_profiles
@@ -39,7 +38,7 @@ from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_html_report
 from grokbatch.run.runner import ParallelRunner
 from grokbatch.run.status import cooldown_until
-from grokbatch.run.summary import RunSummary
+from grokbatch.run.summary import Halt, RunSummary
 from grokbatch.run.timeline import Timeline
 from grokbatch.site.generator import challenge_message, unknown_language_message
 from grokbatch.site.preflight import PageCheck
@@ -102,22 +101,22 @@ def _check_cooldown(doc: dict[str, Any], config: RunConfig) -> None:
         )
 
 
-def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageCheck,
-                started: float) -> RunSummary | None:
-    """What the look at the page means for the run: a summary if it must not go on.
+def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageCheck) -> Halt | None:
+    """What the look at the page means for the run: a halt if it must not go on.
 
-    Sets the job's generation budget from the site's quota (None: unknown, no limit).
+    Sets the job's generation budget from the site's quota (None: unknown, no limit), and
+    its cooldown when no video may start now.
     """
     if check.error:
         logger.warning("job {}: the page did not load for the pre-run check ({}); going on",
                        job, check.error)
     if check.challenge:
-        return _stopped(job, manifest, RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
-                        challenge_message(config.account), started)
+        return Halt(RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
+                    challenge_message(config.account))
     if check.signed_in is False:
-        return _stopped(job, manifest, RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
-                        f"the account is not signed in: run `grokbatch accounts add "
-                        f"{config.account}` again", started)
+        return Halt(RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
+                    f"the account is not signed in: run `grokbatch accounts add "
+                    f"{config.account}` again")
     if check.words_missing:
         raise UnknownLanguageError(unknown_language_message(check.language))
     quota = check.quota.quota if check.quota else None
@@ -132,25 +131,10 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
                            "the rest wait for a rerun", job, quota.remaining, left)
         return None
     until = quota.next_available_at
-    manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, "no video quota left")
     manifest.update_fields(cooldownUntil=until.isoformat() if until else None)
     when = until.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if until else "later"
-    return _summary(job, manifest, RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
-                    f"the account's video quota is used up until {when}: rerun then", started)
-
-
-def _stopped(job: str, manifest: Manifest, status: RunStatus, code: int, message: str,
-             started: float) -> RunSummary:
-    manifest.set_status(status, message)
-    return _summary(job, manifest, status, code, message, started)
-
-
-def _summary(job: str, manifest: Manifest, status: RunStatus, code: int, message: str,
-             started: float) -> RunSummary:
-    doc = manifest.snapshot()
-    return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=status.value,
-                      exit_code=code, counts=status_counts(doc), failed_by_kind=failed_by_kind(doc),
-                      wall_s=time.monotonic() - started, message=message)
+    return Halt(RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
+                f"the account's video quota is used up until {when}: rerun then")
 
 
 def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
@@ -217,13 +201,13 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                             (f"{len(rows)} prompt rows" if rows else "no prompt"))
             accounts.touch_last_used(config.account)
 
-            def judge(check: PageCheck) -> RunSummary | None:
-                return _judge_look(job, manifest, config, check, started)
+            def judge(check: PageCheck) -> Halt | None:
+                return _judge_look(job, manifest, config, check)
 
             runner = ParallelRunner(config, job, manifest, profile, prompts, judge=judge,
                                     show_progress=not json_output, timeline=timeline)
             summary = runner.run()
-            if runner.judged_stop is not None:  # nothing was claimed: no report
+            if runner.halted is not None:  # nothing was claimed: no report
                 log_summary(summary)
                 return summary
             report_path = write_html_report(manifest.snapshot(), run_dir)

@@ -37,7 +37,7 @@ from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, 
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.run import capacity
 from grokbatch.run.progress import Progress
-from grokbatch.run.summary import RunSummary, final_status
+from grokbatch.run.summary import Halt, RunSummary, final_status
 from grokbatch.run.timeline import Timeline
 from grokbatch.run.worker_entry import start_worker
 from grokbatch.run.worker_protocol import (
@@ -63,8 +63,8 @@ _MIN_LAUNCH_SLOTS = 2
 # After a hard kill, how long to wait for a worker's process to be reaped.
 _REAP_TIMEOUT_S = 5.0
 
-# Judges the first worker's look at the page: a summary if the run must not go on.
-Judge = Callable[[PageCheck], RunSummary | None]
+# Judges the first worker's look at the page: a halt if the run must not go on.
+Judge = Callable[[PageCheck], Halt | None]
 
 
 @dataclass
@@ -107,7 +107,7 @@ class ParallelRunner:
         self.replacements = 0
         self.memory_cap = config.parallel  # workers the memory holds (set by run())
         self.started_claiming = False  # the workers were told to go (replacements go at once)
-        self.judged_stop: RunSummary | None = None  # the judge stopped the run before a claim
+        self.halted: Halt | None = None  # the judge stopped the run before any claim
         self.stop_reason: StopReason | None = None
         self.stop_message: str | None = None
         self.signals = 0
@@ -169,7 +169,7 @@ class ParallelRunner:
 
     def _judge_look(self, check: Any) -> None:
         """A worker looked at the page for the run: stop the run, or let the workers go."""
-        if self.started_claiming or self.judged_stop is not None:
+        if self.started_claiming or self.halted is not None:
             return
         self.scout.close()
         self.timeline.runner_mark("look")
@@ -179,7 +179,7 @@ class ParallelRunner:
         if verdict is None:
             self._let_workers_claim()
             return
-        self.judged_stop = verdict
+        self.halted = verdict
         self._request_stop()
         self._hard_stop()
 
@@ -273,8 +273,8 @@ class ParallelRunner:
         """Run the job's pending items; return the summary (with the exit code).
 
         No worker claims an item before the judge has seen the first worker's look at the
-        page; a summary from the judge means the run must not go on: the workers are
-        stopped and that summary is returned (and kept in `judged_stop`).
+        page; a halt from the judge means the run must not go on: the workers are stopped
+        and the run ends with the halt's status (kept in `halted`).
         """
         started = time.monotonic()
         self.timeline.runner_mark("runner_start")
@@ -293,8 +293,6 @@ class ParallelRunner:
             for _ in range(workers):
                 self._spawn()
             self._watch()
-            if self.judged_stop is not None:
-                return self.judged_stop
         finally:
             for handle in list(self.workers.values()):
                 self._kill(handle)
@@ -313,7 +311,7 @@ class ParallelRunner:
     def _watch(self) -> None:
         """Until every worker is gone: pass on events, reap the dead, answer signals."""
         announced = 0
-        while self.workers and self.judged_stop is None:
+        while self.workers and self.halted is None:
             if self.signals > announced:
                 if announced == 0:
                     self.stop_reason = self.stop_reason or StopReason.INTERRUPTED
@@ -350,8 +348,11 @@ class ParallelRunner:
         unsaved = sum(1 for i in doc["items"]
                       if i["status"] == ItemStatus.COMPLETED.value and self.config.auto_download
                       and not i.get("video"))
-        status, code, message = final_status(self.stop_reason, self.stop_message, counts,
-                                             unsaved, doc)
+        if self.halted is not None:
+            status, code, message = self.halted.status, self.halted.exit_code, self.halted.message
+        else:
+            status, code, message = final_status(self.stop_reason, self.stop_message, counts,
+                                                 unsaved, doc)
         self.manifest.set_status(status, message if status is not RunStatus.COMPLETED else None)
         return RunSummary(
             job_name=self.job_name,

@@ -16,6 +16,16 @@ from grokbatch.manifest import ItemStatus, RunStatus
 from grokbatch.run.worker_protocol import StopReason
 
 
+@dataclass(frozen=True)
+class Halt:
+    """Why a run must not go on, decided from the first look at the page (before any item
+    was claimed): the status the runner writes, the exit code and what to do."""
+
+    status: RunStatus
+    exit_code: int
+    message: str
+
+
 @dataclass
 class RunSummary:
     """What a run did, for the console summary, `--json` and the exit code."""

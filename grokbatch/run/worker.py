@@ -53,12 +53,6 @@ from grokbatch.site.selectors import Selectors
 _MAX_RELAUNCHES = 3
 # A video's hard deadline past its timeout: a page reload and one control wait, plus slack.
 _DEADLINE_SLACK_S = 5.0
-# A worker starts a fresh browser after this many videos (between two items): its renderer
-# grows by about 0.2 MB a video, and its driver too, which reloading the page does not
-# undo (two workers x 400 videos of 0.3 s, with and without a reload every 25). A browser
-# start costs about a second of CPU: 1 % of 50 videos of 3 s. (crawlee retires its
-# browsers after 100 pages for the same reason.)
-FRESH_BROWSER_EVERY = 50
 
 
 class Worker:
@@ -83,7 +77,6 @@ class Worker:
         # dying on this machine is the runner's to replace.
         self.relaunches_left = _MAX_RELAUNCHES
         self.current_index: int | None = None
-        self.videos_on_browser = 0
         self.watchdog = Watchdog(spec, self.manifest)
         self.saver = VideoSaver(spec, self.manifest, events)
 
@@ -98,11 +91,11 @@ class Worker:
 
     def _launch(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
-        self.videos_on_browser = 0
         self.context = launch_persistent(playwright, spec.profile_dir, choice,
                                          headless=spec.headless,
                                          timeout_s=spec.page_load_timeout_s)
         self.events.mark("browser")
+        self._leave_launch_gate()  # the page loads in the renderer: the next may launch
         self.context.set_default_timeout(spec.element_timeout_s * 1000)
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
         # A renderer crash ends the attempt at once, not at its timeout: the browser is
@@ -257,16 +250,11 @@ class Worker:
         browser_gone = (result.outcome is Outcome.BROWSER_CRASHED
                         or self.watchdog.deadline_hit.is_set() or self.generator.page.is_closed())
         self._record(item, result)
-        self.videos_on_browser += 1
         if browser_gone:
             if self.relaunches_left <= 0:
                 raise RuntimeError("the browser keeps dying")
             self.relaunches_left -= 1
             logger.warning("{}: the browser was lost; starting it again", spec.worker_id)
-            self._relaunch(playwright, choice)
-        elif self.videos_on_browser >= FRESH_BROWSER_EVERY and not self.stop.is_set():
-            logger.debug("{}: {} videos on this browser; starting a fresh one", spec.worker_id,
-                         self.videos_on_browser)
             self._relaunch(playwright, choice)
 
     def _relaunch(self, playwright: Playwright, choice: BrowserChoice) -> None:

@@ -64,6 +64,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--long-run", default=None, metavar="N,PER,EARLY,T",
                         help="long run: workers, videos per worker, the early video, T "
                              "(10,100,10,1)")
+    parser.add_argument("--long-run-page", choices=("2026", "classic"), default="2026",
+                        help="the long run's page: 2026 (its history strip shows every video "
+                             "of the post, so the page grows with the run) or classic (one "
+                             "video: what grokbatch itself keeps) (2026)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the grokbatch runs (repeatable)")
     parser.add_argument("--out", default="bench.json", help="JSON results (bench.json)")
@@ -172,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if "longrun" in args.parts:
             workers, per_worker, early, gen_s = args.long_run_shape
             results["longrun"] = bench_long_run(workers, per_worker, early, gen_s, args.repeat,
-                                                args.run_env, save)
+                                                args.run_env, save, page=args.long_run_page)
         if "baseline" in args.parts:
             results["baseline"] = bench_baseline_part(results, args.videos,
                                                       args.baseline_videos,
