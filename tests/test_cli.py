@@ -693,6 +693,7 @@ def test_run_status_of_a_run_whose_process_is_gone_shows_interrupted(
     cli: Cli, grokbatch_home: Path
 ) -> None:
     manifest = make_job(grokbatch_home, count=2)
+    manifest.set_status(RunStatus.IN_PROGRESS)  # as a runner does when it starts
     assert manifest.claim_next_item("w1") is not None  # by this test's PID: gone for the CLI
     before = manifest.path.read_bytes()
     text = cli("run", "status", JOB)
@@ -709,6 +710,7 @@ def test_run_status_while_a_run_holds_the_lock_shows_in_progress(
     from grokbatch.locks import job_lock
 
     manifest = make_job(grokbatch_home, count=2)
+    manifest.set_status(RunStatus.IN_PROGRESS)  # as a runner does when it starts
     assert manifest.claim_next_item("w1") is not None
     with job_lock(JOB):
         report = json.loads(cli("run", "status", JOB, "--json").stdout)

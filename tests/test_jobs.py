@@ -75,6 +75,8 @@ def _make_job(count: int = 2, completed: int = 0, claimed: int = 0) -> Manifest:
         item = manifest.claim_next_item("w1")
         assert item is not None
         manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+    if claimed:
+        manifest.set_status(RunStatus.IN_PROGRESS)  # as a runner does when it starts
     for _ in range(claimed):
         assert manifest.claim_next_item("w2", pid=os.getpid()) is not None
     return manifest
