@@ -1,6 +1,6 @@
 """Finding a Chromium/Chrome to drive, and launching it with a persistent profile.
 
-Discovery order (DESIGN.md section 2): `--browser-path` / `GROKBATCH_BROWSER`, then
+Discovery order: `--browser-path` / `GROKBATCH_BROWSER`, then
 Playwright's own Chromium if installed, then an installed Google Chrome, then
 `chromium`, `chromium-browser` or `google-chrome` on PATH.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 
 class ExitCode:
-    """Process exit codes, for scripts and cron (DESIGN.md section 3)."""
+    """Process exit codes, for scripts and cron (the README's "Exit codes" table)."""
 
     OK = 0
     FAILED_ITEMS = 1

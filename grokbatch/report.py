@@ -9,10 +9,10 @@ from __future__ import annotations
 import html
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from grokbatch.clock import parse_iso
 from grokbatch.files import write_atomically
+from grokbatch.manifest import Item, ManifestDocument
 from grokbatch.paths import RunFiles
 
 _STYLE = """
@@ -26,7 +26,7 @@ video{width:100%;border-radius:4px;background:#000}figcaption{font-size:.85rem;c
 """
 
 
-def _seconds(item: dict[str, Any]) -> str:
+def _seconds(item: Item) -> str:
     if item.get("generationSeconds") is not None:
         return f"{item['generationSeconds']:.1f} s"
     start, end = parse_iso(item.get("startedAt")), parse_iso(item.get("completedAt"))
@@ -35,7 +35,7 @@ def _seconds(item: dict[str, Any]) -> str:
     return ""
 
 
-def render_report(doc: dict[str, Any], *, include_prompts: bool = False) -> str:
+def render_report(doc: ManifestDocument, *, include_prompts: bool = False) -> str:
     """The report page for the manifest `doc`."""
     esc = html.escape
     items = doc["items"]
@@ -90,7 +90,7 @@ def render_report(doc: dict[str, Any], *, include_prompts: bool = False) -> str:
 """
 
 
-def write_html_report(doc: dict[str, Any], run_dir: Path, *,
+def write_html_report(doc: ManifestDocument, run_dir: Path, *,
                       include_prompts: bool = False) -> Path:
     """Write `<run_dir>/report.html` (0600) atomically and return its path."""
     target = RunFiles(run_dir).report

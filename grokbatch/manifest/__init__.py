@@ -9,7 +9,9 @@
 
 from grokbatch.manifest.document import (
     SCHEMA_VERSION,
+    Item,
     ItemStatus,
+    ManifestDocument,
     RunStatus,
     failed_by_kind,
     new_item,
@@ -20,8 +22,10 @@ from grokbatch.manifest.store import DEFAULT_LEASE, Manifest, read_manifest_file
 __all__ = [
     "DEFAULT_LEASE",
     "SCHEMA_VERSION",
+    "Item",
     "ItemStatus",
     "Manifest",
+    "ManifestDocument",
     "RunStatus",
     "failed_by_kind",
     "new_item",

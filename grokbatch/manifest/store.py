@@ -13,6 +13,7 @@ never disagree with them.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -187,12 +188,12 @@ class Manifest:
         return iso(self.clock() + self.lease)
 
     # ----------------------------------------------------------------- reads
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> ManifestDocument:
         """A consistent copy of the whole manifest, as the JSON it is."""
-        return _as_json(read_manifest_file(self.path))
+        return copy.deepcopy(read_manifest_file(self.path))
 
     # ----------------------------------------------------------------- work queue
-    def claim_next_item(self, worker_id: str, pid: int | None = None) -> dict[str, Any] | None:
+    def claim_next_item(self, worker_id: str, pid: int | None = None) -> Item | None:
         """Give the lowest PENDING item to `worker_id`, or None when none is left (or
         none the quota allows: each item that generates spends one of `generationBudget`)."""
         with self._transaction() as txn:
@@ -218,7 +219,7 @@ class Manifest:
                     "leaseExpiresAt": self._lease_until(),
                 })
                 txn.dirty = True
-                return _as_json(item)
+                return copy.deepcopy(item)
         return None
 
     def update_item(self, index: int, worker_id: str,

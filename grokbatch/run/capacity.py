@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # light: the runner imports this module
+    from grokbatch.manifest import ManifestDocument
 
 # Peak PSS of one worker (its Python, driver and Chromium, and its share of the runner),
 # as `make bench` measured it (startup part: peak PSS of the whole run / N, N=5 and N=10),
@@ -56,7 +59,7 @@ def room_for_another(live_workers: int, available_mb: int | None,
     return available_mb >= per_worker_mb
 
 
-def workers_within_budget(workers: int, doc: dict[str, Any]) -> int:
+def workers_within_budget(workers: int, doc: ManifestDocument) -> int:
     """How many of `workers` the job's generation budget keeps busy (no idle browsers):
     one per video the quota still allows, plus one per made video only to be fetched."""
     budget = doc.get("generationBudget")

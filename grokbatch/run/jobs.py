@@ -30,6 +30,7 @@ from grokbatch.locks import job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
     Manifest,
+    ManifestDocument,
     RunStatus,
     status_counts,
 )
@@ -73,7 +74,7 @@ def _prompt_texts(config: RunConfig) -> tuple[list[dict[str, Any]] | None, tuple
     return None, (config.prompt,)
 
 
-def _check_same_job(doc: dict[str, Any], config: RunConfig,
+def _check_same_job(doc: ManifestDocument, config: RunConfig,
                     rows: list[dict[str, Any]] | None) -> None:
     """Refuse to continue a job with a different permalink, prompt(s) or account."""
     if doc.get("accountAlias") != config.account:
@@ -89,7 +90,7 @@ def _check_same_job(doc: dict[str, Any], config: RunConfig,
         )
 
 
-def _check_cooldown(doc: dict[str, Any], config: RunConfig) -> None:
+def _check_cooldown(doc: ManifestDocument, config: RunConfig) -> None:
     if config.force or config.cooldown_s <= 0:
         return
     until = cooldown_until(doc, config.cooldown_s)
@@ -137,7 +138,7 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
                 f"the account's video quota is used up until {when}: rerun then")
 
 
-def _nothing_left(job: str, doc: dict[str, Any], started: float) -> RunSummary:
+def _nothing_left(job: str, doc: ManifestDocument, started: float) -> RunSummary:
     counts = status_counts(doc)
     logger.info("job {}: nothing left to do ({} completed, {} failed for good)",
                 job, counts["COMPLETED"], counts["FAILED"])

@@ -14,7 +14,7 @@ from playwright.sync_api import BrowserContext
 
 from grokbatch.downloads import MB, browser_identity, download_video
 from grokbatch.errors import DownloadError, VideoGoneError
-from grokbatch.manifest import ItemStatus, Manifest
+from grokbatch.manifest import Item, ItemStatus, Manifest
 from grokbatch.outcomes import Outcome
 from grokbatch.paths import RunFiles
 from grokbatch.run.worker_protocol import Events, WorkerSpec, WorkerState
@@ -29,16 +29,17 @@ class VideoSaver:
         self.manifest = manifest
         self.events = events
 
-    def fetch_again(self, item: dict[str, Any], context: BrowserContext,
+    def fetch_again(self, item: Item, context: BrowserContext,
                     generator: VideoGenerator) -> bool:
-        """An item the site already made: save it, never make it again. False if the site
-        no longer has it (the item is cleared, to be generated again)."""
-        spec, index = self.spec, item["index"]
+        """An item the site already made (at its `videoUrl`): save it, never make it again.
+        False if the site no longer has it (the item is cleared, to be generated again)."""
+        spec, index, url = self.spec, item["index"], item.get("videoUrl")
+        assert url, "only an item holding its video's URL is fetched again"
         outcome = Outcome.COMPLETED
         fetched: dict[str, Any] = {}
         if spec.auto_download:
             self.events.state(WorkerState.DOWNLOADING, item=index)
-            fetched, gone = self.download(index, item["videoUrl"], context, generator)
+            fetched, gone = self.download(index, url, context, generator)
             if gone:
                 logger.warning("{}: video #{}: {}; it is gone, so it is generated again",
                                spec.worker_id, index, fetched.get("error"))

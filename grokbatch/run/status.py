@@ -14,12 +14,12 @@ from grokbatch import paths
 from grokbatch.clock import parse_iso
 from grokbatch.errors import ManifestError
 from grokbatch.locks import job_is_running
-from grokbatch.manifest import Manifest, RunStatus, failed_by_kind, status_counts
+from grokbatch.manifest import Manifest, ManifestDocument, RunStatus, failed_by_kind, status_counts
 from grokbatch.profiles import clean_dead_run
 from grokbatch.report import write_html_report
 
 
-def cooldown_until(doc: dict[str, Any], cooldown_s: float | None = None) -> datetime | None:
+def cooldown_until(doc: ManifestDocument, cooldown_s: float | None = None) -> datetime | None:
     """When a job stopped by a rate limit may run again: the site's own `nextAvailableAt`
     when the quota told it, else the rate-limit time plus the cooldown setting."""
     if doc.get("status") != RunStatus.STOPPED_RATE_LIMIT.value:
@@ -35,7 +35,7 @@ def cooldown_until(doc: dict[str, Any], cooldown_s: float | None = None) -> date
     return limited_at + timedelta(seconds=seconds)
 
 
-def _read(job: str) -> dict[str, Any]:
+def _read(job: str) -> ManifestDocument:
     """The job's manifest, checked and with its counters recomputed (see manifest.py)."""
     path = paths.manifest_file(job)
     if path.exists():
@@ -45,7 +45,7 @@ def _read(job: str) -> dict[str, Any]:
     return Manifest(path).snapshot()
 
 
-def _shown_status(job: str, doc: dict[str, Any]) -> str:
+def _shown_status(job: str, doc: ManifestDocument) -> str:
     """The run's status as it is: a run recorded as working whose process is gone (killed,
     the machine rebooted) is INTERRUPTED, though its manifest could not say so."""
     working = (doc["status"] == RunStatus.IN_PROGRESS.value

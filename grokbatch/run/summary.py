@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grokbatch.errors import ExitCode
-from grokbatch.manifest import ItemStatus, RunStatus
+from grokbatch.manifest import ItemStatus, ManifestDocument, RunStatus
 from grokbatch.run.worker_protocol import StopReason
 
 
@@ -56,7 +56,7 @@ class RunSummary:
 
 
 def final_status(stop_reason: StopReason | None, stop_message: str | None,
-                 counts: dict[str, int], unsaved: int, doc: dict[str, Any]
+                 counts: dict[str, int], unsaved: int, doc: ManifestDocument
                  ) -> tuple[RunStatus, int, str]:
     """A finished run's status, exit code and message, from why it stopped (if it did
     early), its item counts and how many made videos are not saved."""

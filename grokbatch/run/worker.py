@@ -25,7 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import redact, register_secret, worker_sink
-from grokbatch.manifest import ItemStatus, Manifest
+from grokbatch.manifest import Item, ItemStatus, Manifest
 from grokbatch.outcomes import RETRYABLE, Outcome
 from grokbatch.paths import RunFiles
 from grokbatch.profiles import copy_profile, kill_browsers_using, remove_profile
@@ -218,7 +218,7 @@ class Worker:
         finally:
             watchdog.finished.set()
 
-    def _process(self, item: dict[str, Any], playwright: Playwright, choice: BrowserChoice) -> None:
+    def _process(self, item: Item, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
         index = item["index"]
         prompt_index = item.get("promptIndex") or 0
@@ -263,7 +263,7 @@ class Worker:
         kill_browsers_using(self.spec.profile_dir)
         self._launch(playwright, choice)
 
-    def _record(self, item: dict[str, Any], result: GenerationResult) -> None:
+    def _record(self, item: Item, result: GenerationResult) -> None:
         spec = self.spec
         index = item["index"]
         worker = spec.worker_id

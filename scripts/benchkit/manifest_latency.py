@@ -16,7 +16,7 @@ from .numbers import median, percentile
 from .spawn import log, temp_dir
 
 
-def manifest_worker(path: str, wid: str, ready: Any, go: Any, results: Any,
+def manifest_worker(path: str, worker_id: str, ready: Any, go: Any, results: Any,
                     think_s: float = 0.0, max_items: int = 0) -> None:
     """One contending process: claim, then complete, until the queue is empty.
 
@@ -24,7 +24,7 @@ def manifest_worker(path: str, wid: str, ready: Any, go: Any, results: Any,
     update, as a worker busy generating would; `max_items` > 0 stops it after that many.
     """
     manifest = Manifest(Path(path))
-    ready.put(wid)
+    ready.put(worker_id)
     go.wait(120)
     claims: list[float] = []
     updates: list[float] = []
@@ -34,7 +34,7 @@ def manifest_worker(path: str, wid: str, ready: Any, go: Any, results: Any,
             if think_s:
                 time.sleep(think_s * random.uniform(0.5, 1.5))
             t0 = time.perf_counter()
-            item = manifest.claim_next_item(wid)
+            item = manifest.claim_next_item(worker_id)
             t1 = time.perf_counter()
             if item is None:
                 break
@@ -42,12 +42,12 @@ def manifest_worker(path: str, wid: str, ready: Any, go: Any, results: Any,
             if think_s:
                 time.sleep(think_s * random.uniform(0.5, 1.5))
                 t1 = time.perf_counter()
-            manifest.update_item(item["index"], wid, status=ItemStatus.COMPLETED)
+            manifest.update_item(item["index"], worker_id, status=ItemStatus.COMPLETED)
             updates.append(time.perf_counter() - t1)
         error = None
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-    results.put({"wid": wid, "claims": claims, "updates": updates, "begin": begin,
+    results.put({"worker_id": worker_id, "claims": claims, "updates": updates, "begin": begin,
                  "end": time.monotonic(), "error": error})
 
 
