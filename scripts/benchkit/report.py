@@ -233,7 +233,7 @@ def render_report(results: dict[str, Any]) -> str:
                                   [[r["figure"], r["measured"], r["goal"],
                                     "n/a" if r["ok"] is None else "PASS" if r["ok"] else "MISS"]
                                    for r in issue_figures(results)]))
-        parts.append("\nmemory: peak PSS of the whole `run start` tree (runner, pre-run check, "
+        parts.append("\nmemory: peak PSS of the whole `run start` tree (runner, "
                      "workers, drivers, browsers) sampled once a second, divided by N; first "
                      "claim: from the command's start; efficiency: ideal ceil(B/N)*T over the "
                      "whole command's wall time.")

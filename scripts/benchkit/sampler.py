@@ -26,7 +26,7 @@ class RunSampler(threading.Thread):
 
     A worker is a child of the runner started by multiprocessing (spawn_main); its tree is
     its descendants, plus the sessions they opened (Chromium runs in its own). What is not
-    in a worker's tree (the runner, the pre-run check's driver and browser) is `runner`.
+    in a worker's tree (the runner and its resource tracker) is `runner`.
     """
 
     def __init__(self, run_pid: int, *, cpu_every_s: float = 0.25, cpu_for_s: float = 60.0,
