@@ -32,7 +32,7 @@ def doctor(
     1 otherwise. The site changed? Run this first.
     """
     from grokbatch.browser import check_browser_path
-    from grokbatch.site.doctor import format_report, run_doctor  # Playwright: only when used
+    from grokbatch.doctor import format_report, run_doctor  # Playwright: only when used
 
     validate_name(account, "account alias")
     if permalink is not None:
