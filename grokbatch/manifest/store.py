@@ -13,7 +13,6 @@ never disagree with them.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -92,9 +91,13 @@ def _write_atomically(path: Path, doc: ManifestDocument) -> None:
     write_atomically(path, orjson.dumps(doc))
 
 
-def _as_json(value: ManifestDocument | Item) -> dict[str, Any]:
-    """A copy of `value` for callers, which read it as the plain JSON it is."""
-    return dict(cast("dict[str, Any]", value))
+def _held_item(doc: ManifestDocument, index: int, worker_id: str) -> Item:
+    """The item at `index` if `worker_id` holds it, else NotItemHolderError."""
+    item = item_at(doc, index)
+    if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
+        raise NotItemHolderError(f"item {index} is not held by {worker_id} "
+                                 f"(status {item['status']}, holder {item['workerId']})")
+    return item
 
 
 class _Txn:
@@ -189,8 +192,9 @@ class Manifest:
 
     # ----------------------------------------------------------------- reads
     def snapshot(self) -> ManifestDocument:
-        """A consistent copy of the whole manifest, as the JSON it is."""
-        return copy.deepcopy(read_manifest_file(self.path))
+        """A consistent copy of the whole manifest, as the JSON it is (each read parses the
+        file afresh: the caller owns what it gets)."""
+        return read_manifest_file(self.path)
 
     # ----------------------------------------------------------------- work queue
     def claim_next_item(self, worker_id: str, pid: int | None = None) -> Item | None:
@@ -219,11 +223,11 @@ class Manifest:
                     "leaseExpiresAt": self._lease_until(),
                 })
                 txn.dirty = True
-                return copy.deepcopy(item)
+                return item  # the transaction's document is the caller's once written
         return None
 
     def update_item(self, index: int, worker_id: str,
-                    **changes: Unpack[ItemChanges]) -> dict[str, Any]:
+                    **changes: Unpack[ItemChanges]) -> Item:
         """Change an item that `worker_id` holds; refuse one it does not hold.
 
         Setting a status other than IN_PROGRESS ends the claim: the lease is cleared and,
@@ -233,12 +237,7 @@ class Manifest:
         stored = stored_changes(changes)
         with self._transaction() as txn:
             doc = txn.doc
-            item = item_at(doc, index)
-            if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
-                raise NotItemHolderError(
-                    f"item {index} is not held by {worker_id} "
-                    f"(status {item['status']}, holder {item['workerId']})"
-                )
+            item = _held_item(doc, index, worker_id)
             txn.dirty = True
             item.update(cast("Item", stored))
             if item["status"] != ItemStatus.IN_PROGRESS.value:
@@ -249,16 +248,14 @@ class Manifest:
                     note_attempt(item)
                     if item.get("error"):
                         doc["lastError"] = item["error"]
-            return _as_json(item)
+            return item
 
     def retry_later(self, index: int, worker_id: str, error_kind: str, error: str | None) -> None:
         """A held item's attempt failed in a way worth another try: record the failure in
         its `history` and put it back at the end of the queue."""
         with self._transaction() as txn:
             doc = txn.doc
-            item = item_at(doc, index)
-            if item["workerId"] != worker_id or item["status"] != ItemStatus.IN_PROGRESS.value:
-                raise NotItemHolderError(f"item {index} is not held by {worker_id}")
+            item = _held_item(doc, index, worker_id)
             item.update({"errorKind": error_kind, "error": error})
             note_attempt(item)
             requeue(item, None)

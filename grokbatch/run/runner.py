@@ -50,6 +50,7 @@ from grokbatch.run.worker_protocol import (
     WorkerSpec,
     WorkerState,
     worker_id,
+    worker_number,
 )
 from grokbatch.site.preflight import PageCheck
 
@@ -183,18 +184,18 @@ class ParallelRunner:
         self._request_stop()
         self._hard_stop()
 
-    def _drain(self, handle: _WorkerHandle) -> None:
-        with contextlib.suppress(EOFError, OSError):
-            while handle.conn.poll():
-                self._handle_event(handle.conn.recv())
-
-    def _drain_or_reap(self, handle: _WorkerHandle) -> None:
+    def _drain(self, handle: _WorkerHandle) -> bool:
+        """Handle the events waiting on a worker's pipe; False once the pipe is closed."""
         try:
             while handle.conn.poll():
                 self._handle_event(handle.conn.recv())
         except (EOFError, OSError):
-            if handle.worker_id in self.workers:
-                self._reap(handle)
+            return False
+        return True
+
+    def _drain_or_reap(self, handle: _WorkerHandle) -> None:
+        if not self._drain(handle) and handle.worker_id in self.workers:
+            self._reap(handle)
 
     # ----------------------------------------------------------------- how many work
     def _fit_in_memory(self, wanted: int) -> int:
@@ -246,7 +247,7 @@ class ParallelRunner:
                 os.killpg(handle.process.pid, signal.SIGKILL)
         handle.conn.close()
         del self.workers[handle.worker_id]
-        self.scout.release(int(handle.worker_id.rsplit("-", 1)[-1]))  # died before it told
+        self.scout.release(worker_number(handle.worker_id))  # if it died before it told
         requeued = self.manifest.requeue_abandoned(frozenset({handle.worker_id}))
         self.progress.worker_state(handle.worker_id, WorkerState.STOPPED.value)
         code = handle.process.exitcode

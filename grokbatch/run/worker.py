@@ -24,7 +24,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
-from grokbatch.logs import redact, register_secret, worker_sink
+from grokbatch.logs import first_line, register_secret, worker_sink
 from grokbatch.manifest import Item, ItemStatus, Manifest
 from grokbatch.outcomes import RETRYABLE, Outcome
 from grokbatch.paths import RunFiles
@@ -34,7 +34,6 @@ from grokbatch.run.watchdog import Watchdog
 from grokbatch.run.worker_protocol import (
     START_POLL_S,
     START_SIGNAL_MAX_WAIT_S,
-    EventKind,
     Events,
     LaunchGate,
     ScoutRole,
@@ -133,11 +132,10 @@ class Worker:
                 self.events.mark("driver")
                 self._launch(playwright, choice)
             except PlaywrightError as exc:
-                logger.error("{}: browser did not start: {}", spec.worker_id,
-                             str(exc).splitlines()[0])
+                error = first_line(str(exc))
+                logger.error("{}: browser did not start: {}", spec.worker_id, error)
                 self._close_browser()
-                self.events.send({"type": EventKind.STARTUP_FAILED.value,
-                                  "error": str(exc).splitlines()[0]})
+                self.events.startup_failed(error)
                 return WorkerExit.STARTUP_FAILED
             except (SiteChallengeError, UnknownLanguageError) as exc:
                 self._stop_run(exc)
@@ -182,10 +180,9 @@ class Worker:
                                         self.selectors, self.spec.permalink,
                                         self.spec.page_load_timeout_s)
         except PlaywrightError as exc:
-            check = PageCheck(url=self.spec.permalink, error=redact(
-                str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"))
+            check = PageCheck(url=self.spec.permalink, error=first_line(str(exc)) or "no answer")
         self.events.mark("look")
-        self.events.send({"type": EventKind.LOOK.value, "check": check})
+        self.events.look(check)
 
     def _stop_run(self, exc: SiteChallengeError | UnknownLanguageError) -> None:
         """The page cannot be worked (a browser check, a language without words): stop all."""
@@ -336,7 +333,7 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
         code = Worker(spec, stop, events, launch_gate, start_signal, scout).run()
     except Exception as exc:  # log what killed us, without locals (they may hold a prompt)
         logger.error("{}: crashed: {}: {}", spec.worker_id, type(exc).__name__,
-                     str(exc).splitlines()[0] if str(exc) else "")
+                     first_line(str(exc)))
         code = WorkerExit.CRASHED
     finally:
         if launch_gate is not None:

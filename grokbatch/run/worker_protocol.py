@@ -261,6 +261,14 @@ class Events:
         """An item finished with `outcome` (an Outcome value)."""
         self.send({"type": EventKind.ITEM.value, "index": index, "outcome": outcome})
 
+    def startup_failed(self, error: str) -> None:
+        """This worker's browser did not start."""
+        self.send({"type": EventKind.STARTUP_FAILED.value, "error": error})
+
+    def look(self, check: Any) -> None:
+        """This worker's look at the page for the run (a site.preflight.PageCheck)."""
+        self.send({"type": EventKind.LOOK.value, "check": check})
+
     def stop_run(self, reason: StopReason, message: str | None = None) -> None:
         """Ask the runner to stop the whole run."""
         self.send({"type": EventKind.STOP.value, "reason": reason.value,

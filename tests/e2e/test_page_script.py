@@ -4,10 +4,8 @@ Pages are served by Playwright's router, so nothing leaves the browser."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Page
 
 from grokbatch.site.pagewatch import PageWatch
 from grokbatch.site.selectors import Selectors
@@ -18,13 +16,9 @@ EDITOR = '<div class="query-bar"><div contenteditable="true" role="textbox"></di
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    context.set_default_timeout(10_000)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
+def page(browser_page: Page) -> Page:
+    """The e2e conftest's fresh page (a fresh context, no cookies)."""
+    return browser_page
 
 
 def _watch(page: Page, body: str, lang: str = "en") -> PageWatch:
