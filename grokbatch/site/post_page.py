@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 
 from grokbatch.logs import first_line, redact
 from grokbatch.paths import make_private_dir, write_private_file
-from grokbatch.site.pagewatch import PageWatch
+from grokbatch.site.pagewatch import PageWatch, wait_for_value
 from grokbatch.site.selectors import Selectors
 
 # What page.js marks in the choice dialog as the control to click for the kept video.
@@ -122,11 +122,9 @@ class PostPage:
             count_before = video.count()
             self._open_more_options(self.loc.delete_item)
             self.page.locator(self.loc.delete_confirm).first.click(timeout=self.element_ms)
-            self.page.wait_for_function(
-                "([sel, n]) => document.querySelectorAll(sel).length < n",
-                arg=["video[src]", count_before],
-                timeout=self.element_ms,
-            )
+            wait_for_value(self.page,
+                           "([sel, n]) => document.querySelectorAll(sel).length < n",
+                           arg=["video[src]", count_before], timeout_ms=self.element_ms)
             return True
         except PlaywrightError as exc:
             logger.warning("{}: delete failed: {}", self.worker_id, first_line(str(exc)))
@@ -147,11 +145,8 @@ class PostPage:
             self.page.keyboard.press("Escape")
         closed = True
         try:
-            self.page.wait_for_function(
-                "arg => !window.__grokbatchPage.choiceShown(arg)",
-                arg={"choiceDialog": self.loc.choice_dialog},
-                timeout=timeout_ms,
-            )
+            wait_for_value(self.page, "arg => !window.__grokbatchPage.choiceShown(arg)",
+                           arg={"choiceDialog": self.loc.choice_dialog}, timeout_ms=timeout_ms)
         except PlaywrightError:
             logger.warning("{}: the choice dialog did not close", self.worker_id)
             closed = False

@@ -5,9 +5,10 @@ Pages are served by Playwright's router, so nothing leaves the browser."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from grokbatch.site.pagewatch import PageWatch
+from grokbatch.site.pagewatch import PageWatch, wait_for_value
 from grokbatch.site.selectors import Selectors
 
 pytestmark = pytest.mark.e2e
@@ -102,3 +103,21 @@ def test_the_choice_dialog_is_answered_by_structure_and_words(page, choice, targ
     assert (marked["src"] or None) == (f"http://site.test{src}" if src else None)
     assert page.evaluate("() => document.querySelector('[data-grokbatch-target=choice]').id") \
         == target
+
+
+def _live_handles(page: Page) -> int:
+    """JS handles the Playwright connection still holds (each one lives in the driver and
+    in the page too, until it is disposed)."""
+    objects = page._impl_obj._connection._objects  # no public count exists
+    return sum(1 for owner in objects.values() if owner._type == "JSHandle")
+
+
+def test_waiting_on_the_page_leaves_no_handle_behind_however_the_wait_ends(page):
+    watch = _watch(page, '<li data-type="error">Something went wrong</li>')
+    before = _live_handles(page)
+    for _ in range(20):
+        watch.wait(mode="generate", since_generation=0, old_srcs=[], timeout_ms=5000)
+    with pytest.raises(PlaywrightError):  # a wait that runs out holds no handle either
+        wait_for_value(page, "() => false", arg=None, timeout_ms=100)
+    assert wait_for_value(page, "n => ({n})", arg=7, timeout_ms=1000) == {"n": 7}
+    assert _live_handles(page) == before
