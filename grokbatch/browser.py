@@ -3,6 +3,12 @@
 Discovery order: `--browser-path` / `GROKBATCH_BROWSER`, then
 Playwright's own Chromium if installed, then an installed Google Chrome, then
 `chromium`, `chromium-browser` or `google-chrome` on PATH.
+
+With `--headless-shell` the workers run Chromium's headless shell instead (Playwright's,
+next to its Chromium, or Debian's `chromium-headless-shell`): the old headless mode as a
+browser of its own, with no browser UI behind the page. It needs much less memory, but the
+site sees a different browser (its user agent and client hints name HeadlessChrome with the
+full version; no plugins, no `window.chrome`), so it is never chosen unless asked for.
 """
 
 from __future__ import annotations
@@ -24,6 +30,14 @@ BROWSER_ENV = "GROKBATCH_BROWSER"
 CRASH_DUMPS_ENV = "BREAKPAD_DUMP_LOCATION"
 
 _PATH_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Chromium's headless shell: Debian's package (the /usr/bin name is a script that does not
+# exec, which would leave one more process per worker), then names on PATH.
+_SHELL_LOCATIONS = ("/usr/lib/chromium/chromium-headless-shell",)
+_SHELL_PATH_NAMES = ("chromium-headless-shell", "chrome-headless-shell", "headless_shell")
+# Playwright keeps its headless shell beside its Chromium of the same revision:
+# <browsers>/chromium-<rev>/... and <browsers>/chromium_headless_shell-<rev>/<dir>/<this>.
+_PLAYWRIGHT_SHELL_NAMES = ("chrome-headless-shell", "chrome-headless-shell.exe",
+                           "headless_shell")
 _CHROME_LOCATIONS = (
     "/opt/google/chrome/chrome",
     "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
@@ -84,11 +98,17 @@ def check_browser_path(value: str) -> Path:
     return path
 
 
-def find_browser(playwright: Playwright, explicit: str | None = None) -> BrowserChoice:
-    """Pick the browser to launch, or raise NoBrowserError saying how to get one."""
+def find_browser(playwright: Playwright, explicit: str | None = None, *,
+                 headless_shell: bool = False) -> BrowserChoice:
+    """Pick the browser to launch, or raise NoBrowserError saying how to get one.
+
+    An explicit path always wins; `headless_shell` asks for Chromium's headless shell.
+    """
     explicit = explicit or os.environ.get(BROWSER_ENV)
     if explicit:
         return BrowserChoice(executable_path=str(check_browser_path(explicit)))
+    if headless_shell:
+        return find_headless_shell(playwright.chromium.executable_path)
     bundled = playwright.chromium.executable_path
     if bundled and Path(bundled).is_file():
         return BrowserChoice(executable_path=bundled)
@@ -103,6 +123,39 @@ def find_browser(playwright: Playwright, explicit: str | None = None) -> Browser
         "no Chromium or Chrome found: run `python -m playwright install chromium`, "
         f"or install Chromium/Chrome and pass --browser-path (or set {BROWSER_ENV})"
     )
+
+
+def find_headless_shell(playwright_chromium: str | None) -> BrowserChoice:
+    """Chromium's headless shell: Playwright's (beside `playwright_chromium`, the path of
+    Playwright's own Chromium), Debian's, or one on PATH; NoBrowserError if none."""
+    shell_dir = _playwright_shell_dir(playwright_chromium)
+    if shell_dir is not None:
+        for name in _PLAYWRIGHT_SHELL_NAMES:
+            for found in sorted(shell_dir.glob(f"*/{name}")):
+                if found.is_file():
+                    return BrowserChoice(executable_path=str(found))
+    for location in _SHELL_LOCATIONS:
+        if Path(location).is_file():
+            return BrowserChoice(executable_path=location)
+    for name in _SHELL_PATH_NAMES:
+        on_path = shutil.which(name)
+        if on_path:
+            return BrowserChoice(executable_path=on_path)
+    raise NoBrowserError(
+        "no Chromium headless shell found: run `python -m playwright install "
+        "chromium-headless-shell` (Debian/Ubuntu: `apt-get install chromium-headless-shell`), "
+        "or run without --headless-shell"
+    )
+
+
+def _playwright_shell_dir(playwright_chromium: str | None) -> Path | None:
+    """Where Playwright keeps the headless shell that goes with its Chromium at
+    `playwright_chromium` (<browsers>/chromium-<rev>/...), or None."""
+    for parent in Path(playwright_chromium or "").parents:
+        if parent.name.startswith("chromium-"):
+            revision = parent.name.removeprefix("chromium-")
+            return parent.parent / f"chromium_headless_shell-{revision}"
+    return None
 
 
 def launch_args(headless: bool) -> list[str]:

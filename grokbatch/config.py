@@ -90,6 +90,7 @@ class RunConfig:
     auto_delete: bool = False
     keep_profiles: bool = False
     browser_path: str | None = None
+    headless_shell: bool = False
     selectors: Path | None = None
     cooldown_s: float = DEFAULT_COOLDOWN_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -121,6 +122,7 @@ CONFIG_KEYS: dict[str, str] = {
     "autoDelete": "auto_delete",
     "keepProfiles": "keep_profiles",
     "browserPath": "browser_path",
+    "headlessShell": "headless_shell",
     "selectors": "selectors",
     "cooldown": "cooldown_s",
     "maxAttempts": "max_attempts",
@@ -130,7 +132,8 @@ CONFIG_KEYS: dict[str, str] = {
     "resolution": "resolution",
 }
 
-_BOOL_FIELDS = {"headed", "auto_download", "auto_upscale", "auto_delete", "keep_profiles"}
+_BOOL_FIELDS = {"headed", "auto_download", "auto_upscale", "auto_delete", "keep_profiles",
+                "headless_shell"}
 _INT_FIELDS = {"count", "parallel", "max_attempts", "max_video_mb"}
 _SECONDS_FIELDS = {"timeout_s", "page_load_timeout_s", "element_timeout_s", "shutdown_grace_s"}
 _PATH_FIELDS = {"prompts_file", "selectors"}
@@ -294,6 +297,9 @@ def validate(config: RunConfig) -> RunConfig:
         )
     if config.browser_path is not None:
         check_browser_path(config.browser_path)
+    if config.headless_shell and config.headed:
+        raise UsageError("headlessShell runs the browsers without windows: it cannot go with "
+                         "headed")
     if config.auto_delete and not config.auto_download:
         raise UsageError("autoDelete needs autoDownload: a video is deleted only once saved")
     return config

@@ -116,7 +116,8 @@ def _problems(report: DoctorReport, permalink_given: bool) -> list[str]:
 
 
 def run_doctor(alias: str, permalink: str | None, *, selectors_file: Path | None,
-               browser_path: str | None, page_load_timeout_s: float) -> DoctorReport:
+               browser_path: str | None, page_load_timeout_s: float,
+               headless_shell: bool = False) -> DoctorReport:
     """Look at the page as a run would; generate nothing."""
     selectors = Selectors.load(selectors_file)
     account = accounts.get_account(alias)
@@ -129,15 +130,16 @@ def run_doctor(alias: str, permalink: str | None, *, selectors_file: Path | None
     os.chmod(workdir, paths.PRIVATE_DIR_MODE)
     try:
         check = look_at_page(account.profile_dir, url, selectors, workdir=workdir,
-                             browser_path=browser_path, page_load_timeout_s=page_load_timeout_s,
+                             browser_path=browser_path, headless_shell=headless_shell,
+                             page_load_timeout_s=page_load_timeout_s,
                              inspect=permalink is not None,
                              save_stem=home / "doctor" / f"doctor-{stamp}" if writable else None)
     finally:
         remove_profile(workdir)
     if not check.browser:
         with sync_playwright() as playwright:
-            choice = find_browser(playwright, browser_path)
-            check.browser = choice.executable_path or f"channel {choice.channel}"
+            check.browser = find_browser(playwright, browser_path,
+                                         headless_shell=headless_shell).describe()
     report = DoctorReport(check, _browser_version(check.browser), home, writable)
     report.saved = [str(p) for p in sorted((home / "doctor").glob(f"doctor-{stamp}.*"))]
     report.problems = _problems(report, permalink is not None)

@@ -2,7 +2,8 @@
 
 Order: an explicit GROKBATCH_BROWSER, Playwright's own Chromium (downloaded if the network
 allows), a Chromium/Chrome already on PATH, and last, as root on Debian/Ubuntu,
-`apt-get install -y chromium`.
+`apt-get install -y chromium`. Chromium's headless shell (for `--headless-shell`, and the
+tests of it) comes the same way: Playwright's, else Debian's `chromium-headless-shell`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,54 @@ def run(cmd: list[str]) -> bool:
         return False
 
 
+def headless_shell() -> str | None:
+    """Chromium's headless shell as `--headless-shell` would find it, if installed."""
+    from grokbatch.browser import find_headless_shell
+    from grokbatch.errors import NoBrowserError
+
+    try:
+        return find_headless_shell(playwright_browser()).executable_path
+    except NoBrowserError:
+        return None
+
+
+def apt_install(*packages: str) -> None:
+    """As root on Debian/Ubuntu: apt-get install `packages` (bounded; failures are told by
+    what is found afterwards)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *packages]):
+        try:
+            subprocess.run(cmd, env=env, timeout=_INSTALL_TIMEOUT_S, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return
+
+
+def ensure_headless_shell() -> None:
+    """Install Chromium's headless shell if it can be; without it only --headless-shell
+    (and its tests) cannot run, so this never fails the set-up."""
+    found = headless_shell()
+    if found is None and run([sys.executable, "-m", "playwright", "install",
+                              "chromium-headless-shell"]):
+        found = headless_shell()
+    if found is None:
+        apt_install("chromium-headless-shell")
+        found = headless_shell()
+    print(f"headless shell: {found}" if found else
+          "headless shell: none (only --headless-shell needs it: `python -m playwright "
+          "install chromium-headless-shell` or `apt-get install chromium-headless-shell`)")
+
+
 def main() -> int:
+    code = ensure_browser()
+    if code == 0:
+        ensure_headless_shell()
+    return code
+
+
+def ensure_browser() -> int:
+    """Make sure a Chromium/Chrome is installed; 0 if one is."""
     explicit = os.environ.get("GROKBATCH_BROWSER")
     if explicit and Path(explicit).is_file():
         print(f"browser: {explicit} (GROKBATCH_BROWSER)")
@@ -58,11 +106,7 @@ def main() -> int:
         return 0
     if os.geteuid() == 0 and shutil.which("apt-get"):
         print("browser: Playwright could not download Chromium; installing Debian's chromium")
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        subprocess.run(["apt-get", "update", "-qq"], env=env, timeout=_INSTALL_TIMEOUT_S,
-                       check=False)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], env=env,
-                       timeout=_INSTALL_TIMEOUT_S, check=False)
+        apt_install("chromium", "chromium-headless-shell")
         if system_browser():
             print(f"browser: {system_browser()}")
             return 0

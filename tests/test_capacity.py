@@ -55,3 +55,9 @@ def test_the_quota_budget_keeps_only_as_many_workers_busy_plus_those_fetching() 
     assert workers_within_budget(5, {"items": items, "generationBudget": 2}) == 3
     assert workers_within_budget(5, {"items": items, "generationBudget": 0}) == 1
     assert workers_within_budget(2, {"items": items, "generationBudget": 9}) == 2
+
+
+def test_a_headless_shell_worker_is_counted_lighter_than_a_full_chromium_one() -> None:
+    shell = capacity.worker_memory_mb(headless_shell=True)
+    assert shell == capacity.HEADLESS_SHELL_WORKER_MEMORY_MB < capacity.worker_memory_mb(False)
+    assert capacity.workers_that_fit(10, 3 * shell, shell) == 3

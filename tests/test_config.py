@@ -39,7 +39,7 @@ def no_flags(**given: Any) -> dict[str, Any]:
             "account", "permalink", "prompt", "prompts_file", "count", "parallel",
             "job_name", "headed", "timeout_s", "auto_download", "keep_profiles",
             "browser_path", "selectors", "cooldown_s", "max_attempts", "force",
-            "choice", "resolution", "prompt_file",
+            "choice", "resolution", "prompt_file", "headless_shell",
         )
     }
     flags.update(given)
@@ -145,7 +145,7 @@ def test_every_documented_config_key_is_accepted(tmp_path: Path) -> None:
     documented = [
         "account", "permalink", "prompt", "promptsFile", "count", "batchSize", "parallel",
         "jobName", "headed", "timeout", "autoDownload", "autoUpscale", "autoDelete",
-        "keepProfiles", "browserPath", "selectors", "cooldown",
+        "keepProfiles", "browserPath", "headlessShell", "selectors", "cooldown",
     ]
     assert set(documented) <= set(cfg.CONFIG_KEYS)
 
@@ -403,6 +403,18 @@ def test_browser_path_that_is_not_executable_or_is_a_directory_is_refused(
         build_run_config(None, no_flags(**BASE, browser_path=str(plain)))
     with pytest.raises(GrokBatchError, match="is not a file"):
         build_run_config(None, no_flags(**BASE, browser_path=str(tmp_path)))
+
+
+def test_the_headless_shell_is_off_unless_asked_for_and_never_goes_with_windows(
+    tmp_path: Path
+) -> None:
+    assert build_run_config(None, no_flags(**BASE)).headless_shell is False
+    from_file = build_run_config(write_config(tmp_path, {**BASE, "headlessShell": True}),
+                                 no_flags())
+    assert from_file.headless_shell is True
+    assert build_run_config(None, no_flags(**BASE, headless_shell=True)).headless_shell
+    with pytest.raises(UsageError, match=r"headlessShell.*headed"):
+        build_run_config(None, no_flags(**BASE, headless_shell=True, headed=True))
 
 
 def test_executable_browser_path_is_accepted(tmp_path: Path) -> None:

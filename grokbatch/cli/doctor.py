@@ -23,6 +23,10 @@ def doctor(
     browser_path: str | None = typer.Option(
         None, "--browser-path", envvar="GROKBATCH_BROWSER", help="Chromium/Chrome executable."
     ),
+    headless_shell: bool = typer.Option(
+        False, "--headless-shell",
+        help="Look with Chromium's headless shell, as `run start --headless-shell` would.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Check that a run would work: signed in, UI language, selectors, quota, browser, home.
@@ -40,7 +44,8 @@ def doctor(
     if browser_path is not None:
         check_browser_path(browser_path)  # exit 2 before anything is written
     report = run_doctor(account, permalink, selectors_file=selectors,
-                        browser_path=browser_path, page_load_timeout_s=DEFAULT_PAGE_LOAD_TIMEOUT_S)
+                        browser_path=browser_path, headless_shell=headless_shell,
+                        page_load_timeout_s=DEFAULT_PAGE_LOAD_TIMEOUT_S)
     text = json.dumps(report.to_json(), indent=2) if as_json else format_report(report)
     typer.echo(text.replace("ALIAS", account))
     sys.exit(report.exit_code)

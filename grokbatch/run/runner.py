@@ -201,11 +201,11 @@ class ParallelRunner:
     def _fit_in_memory(self, wanted: int) -> int:
         """How many of `wanted` workers to start: those the available memory holds."""
         available = capacity.available_memory_mb()
-        self.memory_cap = capacity.workers_that_fit(wanted, available)
+        per_worker = capacity.worker_memory_mb(self.config.headless_shell)
+        self.memory_cap = capacity.workers_that_fit(wanted, available, per_worker)
         if self.memory_cap < wanted:
             logger.warning("memory: {} MB available, about {} MB per worker: starting {} of "
-                           "{} workers", available, capacity.WORKER_MEMORY_MB, self.memory_cap,
-                           wanted)
+                           "{} workers", available, per_worker, self.memory_cap, wanted)
         return self.memory_cap
 
     def _let_workers_claim(self) -> None:
@@ -262,7 +262,8 @@ class ParallelRunner:
         if pending and self.replacements < self.config.parallel:
             live = len(self.workers)
             if live >= self.memory_cap or not capacity.room_for_another(
-                    live, capacity.available_memory_mb()):
+                    live, capacity.available_memory_mb(),
+                    capacity.worker_memory_mb(self.config.headless_shell)):
                 logger.warning("no memory for a replacement worker; {} worker(s) go on", live)
                 return
             self.replacements += 1

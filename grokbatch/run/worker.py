@@ -128,7 +128,9 @@ class Worker:
         self.events.mark("profile")
         with sync_playwright() as playwright:
             try:
-                choice = find_browser(playwright, spec.browser_path)
+                choice = find_browser(playwright, spec.browser_path,
+                                      headless_shell=spec.headless_shell)
+                logger.debug("{}: browser {}", spec.worker_id, choice.describe())
                 self.events.mark("driver")
                 self._launch(playwright, choice)
             except PlaywrightError as exc:

@@ -107,6 +107,7 @@ class WorkerSpec:
     selectors_file: Path | None
     auto_download: bool
     parent_pid: int
+    headless_shell: bool = False
     auto_upscale: bool = False
     auto_delete: bool = False
     video_duration: str | None = None
@@ -127,7 +128,8 @@ class WorkerSpec:
             prompts=prompts, headless=not config.headed, timeout_s=config.timeout_s,
             element_timeout_s=config.element_timeout_s,
             page_load_timeout_s=config.page_load_timeout_s, browser_path=config.browser_path,
-            selectors_file=config.selectors, auto_download=config.auto_download,
+            headless_shell=config.headless_shell, selectors_file=config.selectors,
+            auto_download=config.auto_download,
             parent_pid=os.getpid(), auto_upscale=config.auto_upscale,
             auto_delete=config.auto_delete, video_duration=config.video_duration,
             resolution=config.resolution, choice=config.choice,

@@ -65,6 +65,7 @@ def look_at_page(
     workdir: Path,
     browser_path: str | None,
     page_load_timeout_s: float,
+    headless_shell: bool = False,
     inspect: bool = False,
     save_stem: Path | None = None,
 ) -> PageCheck:
@@ -76,8 +77,8 @@ def look_at_page(
     copy_profile(profile, copy)
     try:
         with sync_playwright() as playwright:
-            choice = find_browser(playwright, browser_path)
-            result.browser = choice.executable_path or f"channel {choice.channel}"
+            choice = find_browser(playwright, browser_path, headless_shell=headless_shell)
+            result.browser = choice.describe()
             context = launch_persistent(playwright, copy, choice, headless=True,
                                         timeout_s=page_load_timeout_s)
             try:

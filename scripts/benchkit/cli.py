@@ -70,11 +70,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "video: what grokbatch itself keeps) (2026)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the grokbatch runs (repeatable)")
+    parser.add_argument("--headless-shell", action="store_true",
+                        help="run grokbatch with Chromium's headless shell (its option of "
+                             "that name)")
     parser.add_argument("--out", default="bench.json", help="JSON results (bench.json)")
     args = parser.parse_args(argv)
     if any("=" not in e for e in args.env):
         parser.error("--env takes NAME=VALUE")
     args.run_env = dict(e.split("=", 1) for e in args.env)
+    if args.headless_shell:
+        args.run_env["GROKBATCH_HEADLESS_SHELL"] = "1"
     table = QUICK_STARTUP_SCENARIOS if args.quick else STARTUP_SCENARIOS
     wanted = [x.strip() for x in args.scenarios.split(",") if x.strip()]
     if set(wanted) - set(table):

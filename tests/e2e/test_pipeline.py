@@ -14,8 +14,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
-from grokbatch.run.capacity import MEMORY_AVAILABLE_ENV, WORKER_MEMORY_MB
+from grokbatch.browser import find_browser
+from grokbatch.run.capacity import (
+    HEADLESS_SHELL_WORKER_MEMORY_MB,
+    MEMORY_AVAILABLE_ENV,
+    WORKER_MEMORY_MB,
+)
 from tests.e2e.clihelpers import (
     ALIAS,
     assert_prompt_absent,
@@ -60,6 +66,26 @@ def test_too_little_memory_starts_fewer_workers_says_so_once_and_completes_every
     said = [line for line in result.stderr.splitlines() if "starting 2 of 4 workers" in line]
     assert len(said) == 1, result.stderr
     assert f"{fake_mb} MB available" in said[0]
+
+
+def test_the_headless_shell_runs_every_worker_when_asked_and_more_of_them_fit(home, simulator):
+    sim = simulator("--generation-seconds", "0.5")
+    # Memory for three shell workers (injected), where two full Chromium workers would fit.
+    fake_mb = 3 * HEADLESS_SHELL_WORKER_MEMORY_MB
+    assert fake_mb // WORKER_MEMORY_MB == 2
+    result = run_cli(home, *start_args(sim.post_url(), count=6, parallel=4),
+                     "--headless-shell", env_extra={MEMORY_AVAILABLE_ENV: str(fake_mb)})
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 6
+    assert sim.stats()["generationsCompleted"] == 6
+    assert "starting 3 of 4 workers" in result.stderr
+    with sync_playwright() as playwright:
+        shell = find_browser(playwright, headless_shell=True).describe()
+    log = (home / "runs" / "job" / "run.log").read_text()
+    launched = {line.rsplit(" browser ", 1)[1] for line in log.splitlines()
+                if ": browser " in line}
+    assert launched == {shell}
 
 
 def test_parallel_one_runs_every_video_sequentially(home, simulator):
@@ -380,17 +406,3 @@ def test_a_multi_line_prompt_in_a_rich_editor_never_reaches_debug_files(home, si
         text = path.read_text()
         for line in lines[:2]:
             assert line not in text, path
-
-
-def test_too_little_memory_starts_fewer_workers_says_so_and_still_completes_every_item(
-        home, simulator):
-    sim = simulator("--generation-seconds", "0.5")
-    # Memory for two workers (injected, not the machine's), though four are asked for.
-    result = run_cli(home, *start_args(sim.post_url(), count=6, parallel=4),
-                     env_extra={"GROKBATCH_MEMORY_AVAILABLE_MB": "700"})
-    assert result.code == 0, result.stderr
-    doc = manifest(home)
-    assert statuses(doc) == ["COMPLETED"] * 6
-    assert {item["workerId"] for item in doc["items"]} <= {"worker-0", "worker-1"}
-    assert sim.stats()["maxConcurrent"] <= 2
-    assert "starting 2 of 4 workers" in result.stderr

@@ -9,7 +9,9 @@ from collections import Counter
 from datetime import datetime
 
 import pytest
+from playwright.sync_api import sync_playwright
 
+from grokbatch.browser import find_browser
 from tests.e2e.clihelpers import (
     ALIAS,
     assert_prompt_absent,
@@ -178,6 +180,20 @@ def test_doctor_on_a_good_page_finds_every_selector(home, simulator):
     saved = [p for p in report["saved"] if p.endswith(".html")]
     assert saved and (home / "doctor").is_dir()
     assert sim.stats()["generationsStarted"] == 0
+
+
+def test_doctor_looks_with_the_headless_shell_signed_in_on_the_same_profile(home, simulator):
+    sim = simulator(*SITE_2026)
+    result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(),
+                     "--headless-shell", "--json")
+    assert result.code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    # The account's cookies, written by Chromium at sign-in, are read by the shell too.
+    assert report["signedIn"] is True and report["ok"] is True
+    with sync_playwright() as playwright:
+        shell = find_browser(playwright, headless_shell=True).describe()
+    assert report["browser"]["path"] == shell
+    assert report["browser"]["version"]  # the shell answers --version as Chromium does
 
 
 def test_doctor_reports_a_wrong_selector_missing(home, simulator, tmp_path):
