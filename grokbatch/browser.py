@@ -11,11 +11,13 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-
-from playwright.sync_api import BrowserContext, Playwright
+from typing import TYPE_CHECKING
 
 from grokbatch import paths
 from grokbatch.errors import NoBrowserError
+
+if TYPE_CHECKING:  # config imports this module, and the runner config: no Playwright there
+    from playwright.sync_api import BrowserContext, Playwright
 
 BROWSER_ENV = "GROKBATCH_BROWSER"
 # Chromium keeps its crash-report database (and any dump: page memory, so cookies and the
