@@ -9,44 +9,31 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
-from loguru import logger
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, Playwright, sync_playwright
-
 from grokbatch import paths
-from grokbatch.browser import BrowserChoice, find_browser, launch_persistent
 from grokbatch.clock import now_iso
 from grokbatch.config import check_seconds, split_http_url
 from grokbatch.errors import (
     AuthRequiredError,
     DiskError,
     InterruptedBySignalError,
-    NoBrowserError,
-    SiteUnreachableError,
     UnknownAccountError,
     UsageError,
 )
 from grokbatch.files import write_atomically
 from grokbatch.profiles import copy_profile, remove_profile, remove_tree
 from grokbatch.site.selectors import Selectors
-from grokbatch.site.session import detect_signed_in, sign_in_control
 
 DEFAULT_SITE_URL = "https://grok.com/imagine"
 # Cookie names that carry a grok.com session (the simulator uses the same).
 SESSION_COOKIE_NAMES = ("sso", "sso-rw")
-# Each look at the page waits at most this long, so a closed window is noticed quickly.
-_SIGN_IN_POLL_S = 1.0
 # Longest a person may take to sign in (a password and a 2FA code take minutes, not hours).
 MAX_SIGN_IN_S = 3600.0
 # Chromium stores times as microseconds since 1601-01-01.
@@ -196,53 +183,6 @@ def _new_account_dir(alias: str) -> Iterator[Path]:
         raise
 
 
-@contextlib.contextmanager
-def _stop_on_signal() -> Iterator[threading.Event]:
-    """An Event set by SIGINT or SIGTERM while the block runs (main thread only).
-
-    Without it, Ctrl-C while waiting for a sign-in was swallowed by Playwright's event
-    loop, and the command waited out its whole timeout.
-    """
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _wait_for_sign_in(page: Page, selectors: Selectors, timeout_s: float,
-                      stop: threading.Event) -> bool:
-    """Whether the page showed a signed-in session before `timeout_s`, a signal, or the
-    person closing the window."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not page.is_closed() and not stop.is_set():
-        try:
-            state = detect_signed_in(page, selectors, _SIGN_IN_POLL_S)
-            if state:
-                return True
-            if state is False:  # wait for the person to get past the sign-in
-                sign_in_control(page, selectors).first.wait_for(
-                    state="hidden", timeout=_SIGN_IN_POLL_S * 1000
-                )
-        except PlaywrightError:  # navigating, a wait ran out, or the window closed
-            continue
-    return False
-
-
 def add_account(
     alias: str,
     *,
@@ -263,50 +203,22 @@ def add_account(
     paths.validate_name(alias, "account alias")
     split_http_url(url, "--url")
     check_seconds("--timeout", timeout_s, MAX_SIGN_IN_S, zero_ok=False)
-    selectors = selectors or Selectors()
-    with _stop_on_signal() as stop, sync_playwright() as playwright:
-        choice = find_browser(playwright, browser_path)  # before anything is written
-        with _new_account_dir(alias) as profile:
-            signed_in = _sign_in(playwright, choice, profile, url, headless=headless,
-                                 timeout_s=timeout_s, page_load_timeout_s=page_load_timeout_s,
-                                 selectors=selectors, stop=stop)
-            if stop.is_set():
-                raise InterruptedBySignalError(f"interrupted before account {alias} signed in")
-            if not signed_in and not profile_has_session(profile, url):
-                raise AuthRequiredError(
-                    f"no signed-in session seen at {url} within {timeout_s:.0f} s; "
-                    f"run `grokbatch accounts add {alias}` again and sign in"
-                )
-            _record_account(alias, url)
+    from grokbatch.sign_in import SignInBrowser  # Playwright: only to add an account
+
+    # The browser is found before anything is written.
+    with SignInBrowser(browser_path) as browser, _new_account_dir(alias) as profile:
+        signed_in = browser.sign_in(profile, url, headless=headless, timeout_s=timeout_s,
+                                    page_load_timeout_s=page_load_timeout_s,
+                                    selectors=selectors or Selectors())
+        if browser.interrupted:
+            raise InterruptedBySignalError(f"interrupted before account {alias} signed in")
+        if not signed_in and not profile_has_session(profile, url):
+            raise AuthRequiredError(
+                f"no signed-in session seen at {url} within {timeout_s:.0f} s; "
+                f"run `grokbatch accounts add {alias}` again and sign in"
+            )
+        _record_account(alias, url)
     return get_account(alias)
-
-
-def _sign_in(playwright: Playwright, choice: BrowserChoice, profile: Path, url: str, *,
-             headless: bool, timeout_s: float, page_load_timeout_s: float,
-             selectors: Selectors, stop: threading.Event) -> bool:
-    """Launch the browser on `profile`, open `url` and wait for a sign-in; always close."""
-    try:
-        context = launch_persistent(
-            playwright, profile, choice, headless=headless, timeout_s=page_load_timeout_s
-        )
-    except PlaywrightError as exc:
-        raise NoBrowserError(
-            f"browser {choice.describe()} did not start: {_first_line(exc)}"
-        ) from None
-    try:
-        page = context.pages[0] if context.pages else context.new_page()
-        try:
-            page.goto(url, timeout=page_load_timeout_s * 1000, wait_until="domcontentloaded")
-        except PlaywrightError as exc:
-            if stop.is_set():
-                return False
-            raise SiteUnreachableError(f"cannot open {url}: {_first_line(exc)}") from None
-        if not headless:
-            logger.info("sign in in the browser window; it closes by itself once signed in")
-        return _wait_for_sign_in(page, selectors, timeout_s, stop)
-    finally:
-        with contextlib.suppress(PlaywrightError):
-            context.close()  # flushes cookies to disk
 
 
 def import_account(alias: str, chrome_profile: Path, *, url: str = DEFAULT_SITE_URL) -> Account:

@@ -23,7 +23,8 @@ from grokbatch import accounts, paths
 from grokbatch.browser import find_browser
 from grokbatch.errors import ExitCode
 from grokbatch.profiles import remove_profile
-from grokbatch.site.preflight import PageCheck, look_at_page
+from grokbatch.site.page_check import PageCheck
+from grokbatch.site.preflight import look_at_page
 from grokbatch.site.selectors import Selectors
 
 # `chromium --version` answers in well under a second; this only bounds a broken binary.

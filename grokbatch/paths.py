@@ -187,6 +187,11 @@ def run_log_file(job: str) -> Path:
     return run_files(job).log
 
 
+def node_compile_cache_dir() -> Path:
+    """Where the Playwright driver's node keeps the code it compiled (no user data)."""
+    return home() / "cache" / "node-compile-cache"
+
+
 def crash_dumps_dir() -> Path:
     """Where Chromium writes crash dumps (they hold page memory: cookies, the prompt)."""
     return home() / "crash-dumps"

@@ -6,6 +6,7 @@ browser) are checked here too, each for what it writes under a run directory.
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -126,3 +127,18 @@ def test_chromium_crash_dumps_go_under_grokbatch_home(grokbatch_home: Path) -> N
     assert f"--crash-dumps-dir={dumps}" in browser.launch_args(headless=True)
     assert f"--crash-dumps-dir={dumps}" in browser.launch_args(headless=False)
     assert browser.browser_env()["BREAKPAD_DUMP_LOCATION"] == str(dumps)
+
+
+def test_the_driver_gets_its_node_settings_and_compile_cache_and_the_browser_neither(
+    grokbatch_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NODE_OPTIONS", "--trace-warnings")  # the user's own: kept
+    monkeypatch.setenv(browser.NODE_COMPILE_CACHE_ENV, "unset after the test")
+    monkeypatch.delenv(browser.NODE_COMPILE_CACHE_ENV)  # tune_driver sets it: undone after
+    browser.tune_driver()
+    cache = grokbatch_home.resolve() / "cache" / "node-compile-cache"
+    assert os.environ["NODE_OPTIONS"] == f"--trace-warnings {browser.DRIVER_NODE_OPTIONS}"
+    assert os.environ[browser.NODE_COMPILE_CACHE_ENV] == str(cache)
+    assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700
+    env = browser.browser_env()
+    assert "NODE_OPTIONS" not in env and browser.NODE_COMPILE_CACHE_ENV not in env

@@ -41,8 +41,7 @@ from grokbatch.run.runner import ParallelRunner
 from grokbatch.run.status import cooldown_until
 from grokbatch.run.summary import Halt, RunSummary
 from grokbatch.run.timeline import Timeline
-from grokbatch.site.generator import challenge_message, unknown_language_message
-from grokbatch.site.preflight import PageCheck
+from grokbatch.site.page_check import PageCheck, challenge_message, unknown_language_message
 from grokbatch.site.selectors import Selectors
 
 # How much of the post id a default job name keeps: enough to tell posts apart at a glance.

@@ -52,7 +52,7 @@ from grokbatch.run.worker_protocol import (
     worker_id,
     worker_number,
 )
-from grokbatch.site.preflight import PageCheck
+from grokbatch.site.page_check import PageCheck
 
 # How long one look at the pipes and processes may block: bounds how late a signal or a
 # dead worker is noticed.

@@ -43,8 +43,9 @@ from grokbatch.run.worker_protocol import (
     WorkerSpec,
     WorkerState,
 )
-from grokbatch.site.generator import GenerationResult, VideoGenerator, challenge_message
-from grokbatch.site.preflight import PageCheck, look_at_loaded_page
+from grokbatch.site.generator import GenerationResult, VideoGenerator
+from grokbatch.site.page_check import PageCheck, challenge_message
+from grokbatch.site.preflight import look_at_loaded_page
 from grokbatch.site.quota import fetch_quota
 from grokbatch.site.selectors import Selectors
 

@@ -59,7 +59,7 @@ class EventKind(str, Enum):
     STATE = "state"  # what the worker is doing now (WorkerState), for the live display
     ITEM = "item"  # an item finished, with its outcome
     STOP = "stop"  # the whole run must stop (StopReason)
-    LOOK = "look"  # the worker's look at the page for the run (a preflight.PageCheck)
+    LOOK = "look"  # the worker's look at the page for the run (a site.page_check.PageCheck)
     STARTUP_FAILED = "startup_failed"  # its browser did not start
 
 
@@ -268,7 +268,7 @@ class Events:
         self.send({"type": EventKind.STARTUP_FAILED.value, "error": error})
 
     def look(self, check: Any) -> None:
-        """This worker's look at the page for the run (a site.preflight.PageCheck)."""
+        """This worker's look at the page for the run (a site.page_check.PageCheck)."""
         self.send({"type": EventKind.LOOK.value, "check": check})
 
     def stop_run(self, reason: StopReason, message: str | None = None) -> None:

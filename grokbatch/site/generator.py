@@ -33,6 +33,7 @@ from playwright.sync_api import Page, Response
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, redact
 from grokbatch.outcomes import Outcome
+from grokbatch.site.page_check import challenge_message, unknown_language_message
 from grokbatch.site.pagewatch import PageWatch
 from grokbatch.site.post_page import PostPage
 from grokbatch.site.quota import fetch_quota
@@ -322,19 +323,6 @@ class _AttemptFailed(Exception):
         super().__init__(detail)
         self.outcome = outcome
         self.detail = detail
-
-
-def challenge_message(account: str = "ALIAS") -> str:
-    """What to do about a browser-check page (never evade it)."""
-    return ("the site answered with a browser check instead of the page: open it in a "
-            f"window with `grokbatch accounts add {account}` (pass the check there), then rerun")
-
-
-def unknown_language_message(lang: str) -> str:
-    """What to do about a UI language without words."""
-    return (f"the site's language is {lang!r} and grokbatch has no words for it: add them "
-            "with --selectors FILE holding {\"words\": {\"" + lang + "\": {...}}} "
-            "(see grokbatch/site/site_words.json for the keys)")
 
 
 _MESSAGES = {

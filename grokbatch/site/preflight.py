@@ -12,7 +12,6 @@ and shows it in full.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,36 +24,15 @@ from grokbatch.logs import redact
 from grokbatch.paths import make_private_dir, write_private_file
 from grokbatch.profiles import copy_profile, remove_profile
 from grokbatch.site.generator import challenge_response
+from grokbatch.site.page_check import PageCheck
 from grokbatch.site.pagewatch import PageWatch
-from grokbatch.site.quota import QuotaAnswer, fetch_quota
+from grokbatch.site.quota import fetch_quota
 from grokbatch.site.selectors import Selectors
 from grokbatch.site.session import detect_signed_in
 
 # Selectors a ready post page shows before any video is made; the rest (progress, the
 # video, menus, dialogs, toasts) only appear during or after a generation.
 READY_PAGE_SELECTORS = ("prompt_editor", "video_options_button")
-
-
-@dataclass
-class PageCheck:
-    """What one look at the post page found."""
-
-    url: str
-    browser: str = ""
-    http_status: int | None = None
-    challenge: bool = False
-    signed_in: bool | None = None
-    language: str = ""
-    words_language: str | None = None
-    quota: QuotaAnswer | None = None
-    selectors: dict[str, bool] = field(default_factory=dict)
-    generate_control: str | None = None
-    error: str | None = None
-
-    @property
-    def words_missing(self) -> bool:
-        """The page's language has no words (only known once the page loaded)."""
-        return self.signed_in is True and self.words_language is None
 
 
 def look_at_page(

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
-from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+
+if TYPE_CHECKING:  # a look at the page (PageCheck) holds a QuotaAnswer: the runner reads it
+    from playwright.sync_api import Page
 
 # One quota request may take this long before it counts as unanswered.
 QUOTA_TIMEOUT_MS = 10_000
@@ -116,6 +117,8 @@ def parse_quota(payload: Any) -> VideoQuota | None:
 
 def fetch_quota(page: Page, path: str) -> QuotaAnswer:
     """Ask the site for the quota from inside `page` (its origin, its cookies)."""
+    from playwright.sync_api import Error as PlaywrightError  # loaded: `page` is Playwright's
+
     try:
         answer: dict[str, Any] = page.evaluate(_FETCH_JS, [path, QUOTA_TIMEOUT_MS])
     except PlaywrightError as exc:
