@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from grokbatch.browser import browser_env, launch_args
+from grokbatch.browser import browser_env, find_browser, launch_args
 from grokbatch.simulator.lifecycle import start_simulator
 from grokbatch.simulator.process import SimulatorProcess
 from grokbatch.simulator.scenario import SimulatorOptions
@@ -56,6 +56,12 @@ def playwright_instance() -> Iterator[Playwright]:
     """One Playwright driver for the whole test session."""
     with sync_playwright() as pw:
         yield pw
+
+
+@pytest.fixture(scope="session")
+def headless_shell(playwright_instance: Playwright) -> str:
+    """Chromium's headless shell, as `--headless-shell` finds it."""
+    return find_browser(playwright_instance, headless_shell=True).describe()
 
 
 @pytest.fixture(scope="session")

@@ -14,9 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from grokbatch.browser import find_browser
 from grokbatch.run.capacity import (
     HEADLESS_SHELL_WORKER_MEMORY_MB,
     MEMORY_AVAILABLE_ENV,
@@ -68,7 +66,8 @@ def test_too_little_memory_starts_fewer_workers_says_so_once_and_completes_every
     assert f"{fake_mb} MB available" in said[0]
 
 
-def test_the_headless_shell_runs_every_worker_when_asked_and_more_of_them_fit(home, simulator):
+def test_the_headless_shell_runs_every_worker_when_asked_and_more_of_them_fit(
+        home, simulator, headless_shell):
     sim = simulator("--generation-seconds", "0.5")
     # Memory for three shell workers (injected), where two full Chromium workers would fit.
     fake_mb = 3 * HEADLESS_SHELL_WORKER_MEMORY_MB
@@ -80,12 +79,10 @@ def test_the_headless_shell_runs_every_worker_when_asked_and_more_of_them_fit(ho
     assert statuses(doc) == ["COMPLETED"] * 6
     assert sim.stats()["generationsCompleted"] == 6
     assert "starting 3 of 4 workers" in result.stderr
-    with sync_playwright() as playwright:
-        shell = find_browser(playwright, headless_shell=True).describe()
     log = (home / "runs" / "job" / "run.log").read_text()
     launched = {line.rsplit(" browser ", 1)[1] for line in log.splitlines()
                 if ": browser " in line}
-    assert launched == {shell}
+    assert launched == {headless_shell}
 
 
 def test_parallel_one_runs_every_video_sequentially(home, simulator):

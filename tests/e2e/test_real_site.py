@@ -9,9 +9,7 @@ from collections import Counter
 from datetime import datetime
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from grokbatch.browser import find_browser
 from tests.e2e.clihelpers import (
     ALIAS,
     assert_prompt_absent,
@@ -182,7 +180,8 @@ def test_doctor_on_a_good_page_finds_every_selector(home, simulator):
     assert sim.stats()["generationsStarted"] == 0
 
 
-def test_doctor_looks_with_the_headless_shell_signed_in_on_the_same_profile(home, simulator):
+def test_doctor_looks_with_the_headless_shell_signed_in_on_the_same_profile(
+        home, simulator, headless_shell):
     sim = simulator(*SITE_2026)
     result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(),
                      "--headless-shell", "--json")
@@ -190,9 +189,7 @@ def test_doctor_looks_with_the_headless_shell_signed_in_on_the_same_profile(home
     report = json.loads(result.stdout)
     # The account's cookies, written by Chromium at sign-in, are read by the shell too.
     assert report["signedIn"] is True and report["ok"] is True
-    with sync_playwright() as playwright:
-        shell = find_browser(playwright, headless_shell=True).describe()
-    assert report["browser"]["path"] == shell
+    assert report["browser"]["path"] == headless_shell
     assert report["browser"]["version"]  # the shell answers --version as Chromium does
 
 
