@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"parts: {', '.join(sorted(args.parts))}; load average "
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    results["machine"] = machine_info()
+    results["machine"] = machine_info(args.run_env)
     try:
         if "profile" in args.parts:
             log(f"profile copy: building a {args.profile_state_mb + args.profile_cache_mb:.0f} MB"
