@@ -298,8 +298,8 @@ def validate(config: RunConfig) -> RunConfig:
     if config.browser_path is not None:
         check_browser_path(config.browser_path)
     if config.headless_shell and config.headed:
-        raise UsageError("headlessShell runs the browsers without windows: it cannot go with "
-                         "headed")
+        raise UsageError("--headless-shell (headlessShell) runs the browsers without windows: "
+                         "it cannot go with --headed (headed)")
     if config.auto_delete and not config.auto_download:
         raise UsageError("autoDelete needs autoDownload: a video is deleted only once saved")
     return config

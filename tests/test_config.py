@@ -413,7 +413,7 @@ def test_the_headless_shell_is_off_unless_asked_for_and_never_goes_with_windows(
                                  no_flags())
     assert from_file.headless_shell is True
     assert build_run_config(None, no_flags(**BASE, headless_shell=True)).headless_shell
-    with pytest.raises(UsageError, match=r"headlessShell.*headed"):
+    with pytest.raises(UsageError, match=r"headlessShell.*--headed"):
         build_run_config(None, no_flags(**BASE, headless_shell=True, headed=True))
 
 
