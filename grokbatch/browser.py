@@ -13,8 +13,10 @@ full version; no plugins, no `window.chrome`), so it is never chosen unless aske
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -117,10 +119,9 @@ def find_browser(playwright: Playwright, explicit: str | None = None, *,
     for location in _CHROME_LOCATIONS:
         if Path(location).is_file():
             return BrowserChoice(channel="chrome")
-    for name in _PATH_NAMES:
-        found = shutil.which(name)
-        if found:
-            return BrowserChoice(executable_path=found)
+    found = _first_file(shutil.which(name) for name in _PATH_NAMES)
+    if found:
+        return BrowserChoice(executable_path=found)
     raise NoBrowserError(
         "no Chromium or Chrome found: run `python -m playwright install chromium`, "
         f"or install Chromium/Chrome and pass --browser-path (or set {BROWSER_ENV})"
@@ -130,19 +131,10 @@ def find_browser(playwright: Playwright, explicit: str | None = None, *,
 def find_headless_shell(playwright_chromium: str | None) -> BrowserChoice:
     """Chromium's headless shell: Playwright's (beside `playwright_chromium`, the path of
     Playwright's own Chromium), Debian's, or one on PATH; NoBrowserError if none."""
-    shell_dir = _playwright_shell_dir(playwright_chromium)
-    if shell_dir is not None:
-        for name in _PLAYWRIGHT_SHELL_NAMES:
-            for found in sorted(shell_dir.glob(f"*/{name}")):
-                if found.is_file():
-                    return BrowserChoice(executable_path=str(found))
-    for location in _SHELL_LOCATIONS:
-        if Path(location).is_file():
-            return BrowserChoice(executable_path=location)
-    for name in _SHELL_PATH_NAMES:
-        on_path = shutil.which(name)
-        if on_path:
-            return BrowserChoice(executable_path=on_path)
+    found = _first_file(_playwright_shells(playwright_chromium), _SHELL_LOCATIONS,
+                        (shutil.which(name) for name in _SHELL_PATH_NAMES))
+    if found:
+        return BrowserChoice(executable_path=found)
     raise NoBrowserError(
         "no Chromium headless shell found: run `python -m playwright install "
         "chromium-headless-shell` (Debian/Ubuntu: `apt-get install chromium-headless-shell`), "
@@ -150,13 +142,23 @@ def find_headless_shell(playwright_chromium: str | None) -> BrowserChoice:
     )
 
 
-def _playwright_shell_dir(playwright_chromium: str | None) -> Path | None:
-    """Where Playwright keeps the headless shell that goes with its Chromium at
-    `playwright_chromium` (<browsers>/chromium-<rev>/...), or None."""
+def _playwright_shells(playwright_chromium: str | None) -> Iterator[Path]:
+    """Playwright's headless shell that goes with its Chromium at `playwright_chromium`
+    (<browsers>/chromium-<rev>/... beside <browsers>/chromium_headless_shell-<rev>/)."""
     for parent in Path(playwright_chromium or "").parents:
         if parent.name.startswith("chromium-"):
             revision = parent.name.removeprefix("chromium-")
-            return parent.parent / f"chromium_headless_shell-{revision}"
+            shell_dir = parent.parent / f"chromium_headless_shell-{revision}"
+            for name in _PLAYWRIGHT_SHELL_NAMES:
+                yield from sorted(shell_dir.glob(f"*/{name}"))
+            return
+
+
+def _first_file(*candidates: Iterable[str | Path | None]) -> str | None:
+    """The first of `candidates` (groups of paths, in order) that is a file."""
+    for candidate in itertools.chain(*candidates):
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
     return None
 
 
