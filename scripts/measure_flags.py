@@ -39,6 +39,7 @@ CANDIDATES = [
     # one): these of its entries are background work only.
     "--disable-features=AimEnabled,PreconnectToSearch,NetworkTimeServiceQuerying,LensOverlay",
     "--in-process-gpu",
+    "--single-process",  # unsupported by Chromium; measured to know what it would save
     "--no-zygote",
     "--renderer-process-limit=1",
     "--disable-features=site-per-process",
