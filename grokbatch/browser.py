@@ -7,8 +7,8 @@ Playwright's own Chromium if installed, then an installed Google Chrome, then
 With `--headless-shell` the workers run Chromium's headless shell instead (Playwright's,
 next to its Chromium, or Debian's `chromium-headless-shell`): the old headless mode as a
 browser of its own, with no browser UI behind the page. It needs much less memory, but the
-site sees a different browser (its user agent and client hints name HeadlessChrome with the
-full version; no plugins, no `window.chrome`), so it is never chosen unless asked for.
+site sees a different browser (the full version in its user agent, a HeadlessChrome brand in
+its client hints, no plugins, no `window.chrome`), so it is never chosen unless asked for.
 """
 
 from __future__ import annotations

@@ -79,8 +79,9 @@ def start(
     headless_shell: bool | None = typer.Option(
         None, "--headless-shell/--no-headless-shell", envvar="GROKBATCH_HEADLESS_SHELL",
         help="Run the workers in Chromium's headless shell: about 55 MB less memory per "
-        "worker and a quicker start, but the site sees a different browser (its user agent "
-        "names HeadlessChrome), so use it only where the site works with it "
+        "worker and a quicker start, but the site sees a different browser (the full version "
+        "in its user agent, a HeadlessChrome brand in its client hints, no plugins), so use it "
+        "only where the site works with it "
         "(`grokbatch doctor --headless-shell` checks). Default off.",
     ),
     selectors: Path | None = typer.Option(
