@@ -27,12 +27,17 @@ def system_browser() -> str | None:
     return None
 
 
-def playwright_browser() -> str | None:
-    """Playwright's own Chromium, if installed."""
+def playwright_chromium_path() -> str:
+    """Where Playwright's own Chromium is (or would be, once installed)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        path = p.chromium.executable_path
+        return p.chromium.executable_path
+
+
+def playwright_browser() -> str | None:
+    """Playwright's own Chromium, if installed."""
+    path = playwright_chromium_path()
     return path if path and Path(path).is_file() else None
 
 
@@ -44,13 +49,14 @@ def run(cmd: list[str]) -> bool:
         return False
 
 
-def headless_shell() -> str | None:
-    """Chromium's headless shell as `--headless-shell` would find it, if installed."""
+def headless_shell(playwright_chromium: str) -> str | None:
+    """Chromium's headless shell as `--headless-shell` would find it (beside Playwright's
+    Chromium at `playwright_chromium`, installed or not), if installed."""
     from grokbatch.browser import find_headless_shell
     from grokbatch.errors import NoBrowserError
 
     try:
-        return find_headless_shell(playwright_browser()).executable_path
+        return find_headless_shell(playwright_chromium).executable_path
     except NoBrowserError:
         return None
 
@@ -71,13 +77,14 @@ def apt_install(*packages: str) -> None:
 def ensure_headless_shell() -> None:
     """Install Chromium's headless shell if it can be; without it only --headless-shell
     (and its tests) cannot run, so this never fails the set-up."""
-    found = headless_shell()
+    chromium = playwright_chromium_path()
+    found = headless_shell(chromium)
     if found is None and run([sys.executable, "-m", "playwright", "install",
                               "chromium-headless-shell"]):
-        found = headless_shell()
+        found = headless_shell(chromium)
     if found is None:
         apt_install("chromium-headless-shell")
-        found = headless_shell()
+        found = headless_shell(chromium)
     print(f"headless shell: {found}" if found else
           "headless shell: none (only --headless-shell needs it: `python -m playwright "
           "install chromium-headless-shell` or `apt-get install chromium-headless-shell`)")
