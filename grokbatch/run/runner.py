@@ -107,6 +107,7 @@ class ParallelRunner:
         self.next_worker = 0
         self.replacements = 0
         self.memory_cap = config.parallel  # workers the memory holds (set by run())
+        self.worker_mb = capacity.worker_memory_mb(config.headless_shell)
         self.started_claiming = False  # the workers were told to go (replacements go at once)
         self.halted: Halt | None = None  # the judge stopped the run before any claim
         self.stop_reason: StopReason | None = None
@@ -201,11 +202,10 @@ class ParallelRunner:
     def _fit_in_memory(self, wanted: int) -> int:
         """How many of `wanted` workers to start: those the available memory holds."""
         available = capacity.available_memory_mb()
-        per_worker = capacity.worker_memory_mb(self.config.headless_shell)
-        self.memory_cap = capacity.workers_that_fit(wanted, available, per_worker)
+        self.memory_cap = capacity.workers_that_fit(wanted, available, self.worker_mb)
         if self.memory_cap < wanted:
             logger.warning("memory: {} MB available, about {} MB per worker: starting {} of "
-                           "{} workers", available, per_worker, self.memory_cap, wanted)
+                           "{} workers", available, self.worker_mb, self.memory_cap, wanted)
         return self.memory_cap
 
     def _let_workers_claim(self) -> None:
@@ -262,8 +262,7 @@ class ParallelRunner:
         if pending and self.replacements < self.config.parallel:
             live = len(self.workers)
             if live >= self.memory_cap or not capacity.room_for_another(
-                    live, capacity.available_memory_mb(),
-                    capacity.worker_memory_mb(self.config.headless_shell)):
+                    live, capacity.available_memory_mb(), self.worker_mb):
                 logger.warning("no memory for a replacement worker; {} worker(s) go on", live)
                 return
             self.replacements += 1

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from grokbatch.logs import first_line
+
 if TYPE_CHECKING:  # a look at the page (PageCheck) holds a QuotaAnswer: the runner reads it
     from playwright.sync_api import Page
 
@@ -122,7 +124,7 @@ def fetch_quota(page: Page, path: str) -> QuotaAnswer:
     try:
         answer: dict[str, Any] = page.evaluate(_FETCH_JS, [path, QUOTA_TIMEOUT_MS])
     except PlaywrightError as exc:
-        logger.debug("quota: not asked: {}", str(exc).splitlines()[0] if str(exc) else exc)
+        logger.debug("quota: not asked: {}", first_line(str(exc)))
         return QuotaAnswer(0, None)
     status = int(answer.get("status") or 0)
     quota = parse_quota(answer.get("body")) if status == 200 else None
