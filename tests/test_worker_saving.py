@@ -8,7 +8,6 @@ only the browser is stood in for (its cookies, user agent and generator).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from multiprocessing import Event, Pipe
 from pathlib import Path
@@ -89,7 +88,7 @@ def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool 
         account_profile=run_dir / "unused", profile_dir=run_dir / "unused",
         permalink="http://127.0.0.1:9/imagine/post/abc", prompts=("p",), headless=True,
         timeout_s=10.0, element_timeout_s=5.0, page_load_timeout_s=10.0, browser_path=None,
-        selectors_file=None, auto_download=auto_download, parent_pid=os.getpid(),
+        selectors_file=None, auto_download=auto_download,
     )
     conn, _ = Pipe()
     worker = Worker(spec, Event(), Events(conn, WORKER))

@@ -1,6 +1,6 @@
 """ParallelRunner: start the worker processes, watch them, stop them, summarise the run.
 
-The supervisor pattern of dramatiq's CLI: the runner spawns every worker at once and waits
+The supervisor pattern of dramatiq's CLI: the runner starts every worker at once and waits
 on their event pipes and process sentinels together. Workers take turns at the heavy part
 of start-up (a launch slot each, one per core), and claim nothing before the runner's word:
 the first worker whose page loads looks at it for the whole run (signed in, language,
@@ -16,14 +16,13 @@ The runner alone writes the run's status.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import SpawnProcess
+from multiprocessing.context import ForkServerProcess
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,7 +38,11 @@ from grokbatch.run import capacity
 from grokbatch.run.progress import Progress
 from grokbatch.run.summary import Halt, RunSummary, final_status
 from grokbatch.run.timeline import Timeline
-from grokbatch.run.worker_entry import start_worker
+from grokbatch.run.worker_entry import (
+    start_worker,
+    stop_fork_server,
+    worker_context,
+)
 from grokbatch.run.worker_protocol import (
     HARD_STOPS,
     EventKind,
@@ -71,7 +74,7 @@ Judge = Callable[[PageCheck], Halt | None]
 @dataclass
 class _WorkerHandle:
     worker_id: str
-    process: SpawnProcess
+    process: ForkServerProcess
     conn: Connection
     start: StartSignal
     startup_failed: bool = False
@@ -99,7 +102,7 @@ class ParallelRunner:
         self.prompts = prompts
         self.judge = judge
         self.files = paths.run_files(job_name)
-        self.ctx = multiprocessing.get_context("spawn")
+        self.ctx = worker_context()
         self.stop = self.ctx.Event()
         self.launch_gate = self.ctx.Semaphore(max(_MIN_LAUNCH_SLOTS, os.cpu_count() or 1))
         self.scout = ScoutRole(self.ctx)  # which worker looks at the page for the run
@@ -304,6 +307,7 @@ class ParallelRunner:
                 frozenset(worker_id(n) for n in range(self.next_worker)))
             # Chromium runs in a session of its own: the process-group kills above miss it.
             kill_browsers_using(self.files.worker_profiles)
+            stop_fork_server()
             if not self.config.keep_profiles:
                 remove_profile(self.files.worker_profiles)
             self.timeline.write(self.files.dir)

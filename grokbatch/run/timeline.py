@@ -1,7 +1,7 @@
 """The start-up timeline of a run: when each worker reached each phase, and its CPU so far.
 
 Workers send a mark over their event pipe as they pass a phase (`mark_event`); the runner
-collects them with its own (spawn, the pre-run check) and writes `<run dir>/timeline.json`
+collects them with its own (start, the pre-run check) and writes `<run dir>/timeline.json`
 at the end of the run. `scripts/bench.py` reads it to show where start-up time and CPU go.
 Times are wall-clock epoch seconds (comparable across processes); `cpu` is the process's
 own CPU-seconds (`time.process_time`), not its driver's or browser's.
@@ -17,9 +17,9 @@ from typing import Any
 
 # Phases in the order a worker passes them (a worker may skip some).
 #   spawned    the runner started the process            (runner's clock)
-#   entry      Python is up and the worker's code runs    (interpreter start, unpickling)
+#   entry      the worker's code runs                     (forked by the fork server, unpickling)
 #   gate       it holds a launch slot
-#   imports    Playwright and the worker modules are imported
+#   imports    Playwright and the worker modules are imported (the fork server did it before)
 #   profile    its profile copy is made
 #   driver     the Playwright driver (node) answers
 #   browser    Chromium is up (the launch slot is given back here)

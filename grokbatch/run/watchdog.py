@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grokbatch.manifest import Manifest
 from grokbatch.profiles import kill_browsers_using, remove_profile
-from grokbatch.run.worker_protocol import WorkerExit, WorkerSpec
+from grokbatch.run.worker_protocol import WorkerExit, WorkerSpec, runner_gone
 
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
 # not leave browsers running for long.
@@ -63,7 +63,7 @@ class Watchdog(threading.Thread):
     def run(self) -> None:
         since_renewal = 0.0
         while not self.finished.wait(_PARENT_CHECK_S):
-            if os.getppid() != self.spec.parent_pid:
+            if runner_gone():
                 kill_own_group_and_exit(self.spec.profile_dir)
             deadline = self._deadline
             if deadline is not None and time.monotonic() > deadline:

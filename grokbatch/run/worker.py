@@ -42,6 +42,7 @@ from grokbatch.run.worker_protocol import (
     WorkerExit,
     WorkerSpec,
     WorkerState,
+    runner_gone,
 )
 from grokbatch.site.generator import GenerationResult, VideoGenerator
 from grokbatch.site.page_check import PageCheck, challenge_message
@@ -165,7 +166,7 @@ class Worker:
             return True
         deadline = time.monotonic() + START_SIGNAL_MAX_WAIT_S
         while time.monotonic() < deadline:
-            if self.stop.is_set() or os.getppid() != self.spec.parent_pid:
+            if self.stop.is_set() or runner_gone():
                 return False
             if self.scout is not None and self.scout.take(self.spec.number):
                 self._look()

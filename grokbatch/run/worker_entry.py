@@ -1,37 +1,51 @@
-"""How a worker process starts: the runner's side (`start_worker`) and the first code the
-worker runs (`worker_process`), light on purpose.
+"""How a worker process starts: the runner's side (`worker_context`, `start_worker`,
+`stop_fork_server`) and the first code the worker runs (`worker_process`).
 
-Spawned workers all start at once. Importing Playwright and starting a browser costs a
-couple of CPU-seconds each, so on a small machine ten workers doing it together are all
-ready late. A worker therefore waits for a launch slot (one per core, at least two)
-before it imports anything heavy, and gives the slot back once its page has loaded:
-the first workers generate within seconds while the rest start up behind them.
+Workers are forked from a fork server (multiprocessing's own; it starts with the run's
+first worker and ends with the run) that has already imported everything a worker needs
+(`fork_server.py`): a worker starts without importing anything, and the workers share
+those modules' memory.
+
+Starting a Playwright driver and a browser costs about a CPU-second per worker, so on a
+small machine ten workers doing it together are all ready late. A worker therefore waits
+for a launch slot (one per core, at least two) before it starts them, and gives the slot
+back once its page has loaded: the first workers generate within seconds while the rest
+start up behind them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import signal
 import sys
 import types
 from collections.abc import Iterator
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.context import ForkServerContext, ForkServerProcess
 from multiprocessing.synchronize import Event, Semaphore
 
 from grokbatch.run.timeline import mark_event
-from grokbatch.run.worker_protocol import LaunchGate, ScoutRole, StartSignal, WorkerExit, WorkerSpec
+from grokbatch.run.worker_protocol import (
+    LaunchGate,
+    ScoutRole,
+    StartSignal,
+    WorkerExit,
+    WorkerSpec,
+    runner_gone,
+)
+
+# The module the fork server imports before it forks any worker.
+FORK_SERVER_PRELOAD = "grokbatch.run.fork_server"
 
 
 @contextlib.contextmanager
 def _bare_main_module() -> Iterator[None]:
-    """Start a spawned worker without making it re-import `__main__` (the whole CLI).
-
-    The spawn start method imports the parent's main module in every child; a worker needs
-    nothing from it, and the import costs each worker a few hundred milliseconds of CPU
-    at start-up, when every core is busy launching browsers.
-    """
+    """Start the fork server, or a worker, without making it import `__main__` (the whole
+    CLI): multiprocessing imports the parent's main module in each, and a worker needs
+    nothing from it."""
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:
@@ -40,9 +54,31 @@ def _bare_main_module() -> Iterator[None]:
         sys.modules["__main__"] = main
 
 
-def start_worker(ctx: SpawnContext, spec: WorkerSpec, stop: Event, slots: Semaphore,
-                 start: StartSignal, scout: ScoutRole) -> tuple[SpawnProcess, Connection]:
-    """Spawn worker `spec`; return its process and the read end of its event pipe."""
+def worker_context() -> ForkServerContext:
+    """The multiprocessing context workers start in: forked from the fork server."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([FORK_SERVER_PRELOAD])
+    return context
+
+
+def stop_fork_server() -> None:
+    """End the fork server, if every worker has exited.
+
+    It would end by itself once the runner's process and every worker have exited; ending
+    it with the run means no process of the run outlives the run, and a next run in the
+    same process gets a server with that run's environment. (multiprocessing's own tests
+    stop their server this way.) With a worker still alive it is left to end by itself.
+    """
+    if multiprocessing.active_children():
+        return
+    with contextlib.suppress(ChildProcessError):
+        # Private, but in every Python since 3.8; it exits as soon as it is told (bounded).
+        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+
+
+def start_worker(ctx: ForkServerContext, spec: WorkerSpec, stop: Event, slots: Semaphore,
+                 start: StartSignal, scout: ScoutRole) -> tuple[ForkServerProcess, Connection]:
+    """Start worker `spec`; return its process and the read end of its event pipe."""
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=worker_process,
                           args=(spec, stop, sender, slots, start, scout),
@@ -61,16 +97,18 @@ def _send_mark(conn: Connection, worker_id: str, name: str) -> None:
 
 def worker_process(spec: WorkerSpec, stop: Event, conn: Connection, slots: Semaphore,
                    start: StartSignal, scout: ScoutRole) -> None:
-    """Entry point of a worker process (multiprocessing, spawn)."""
+    """Entry point of a worker process (forked by the fork server)."""
     os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # the fork server ignores them
+        signal.signal(signum, signal.SIG_DFL)
     _send_mark(conn, spec.worker_id, "entry")
     gate = LaunchGate(slots)
-    if not gate.enter(stop, spec.parent_pid):
+    if not gate.enter(stop):
         with contextlib.suppress(OSError):
             conn.close()
-        os._exit(WorkerExit.OK if os.getppid() == spec.parent_pid else WorkerExit.ORPHANED)
+        os._exit(WorkerExit.ORPHANED if runner_gone() else WorkerExit.OK)
     _send_mark(conn, spec.worker_id, "gate")
-    from grokbatch.run.worker import worker_main  # the heavy imports, once it is our turn
+    from grokbatch.run.worker import worker_main  # imported already, by the fork server
 
     worker_main(spec, stop, conn, gate, start, scout)

@@ -1,19 +1,19 @@
 """Everything that crosses the boundary between the runner and its worker processes.
 
-The runner gives each worker a `WorkerSpec` (picklable, for the spawn start method) and
+The runner gives each worker a `WorkerSpec` (picklable: it is sent to the worker process) and
 three shared objects: a launch slot (`LaunchGate`), its word to go (`StartSignal`) and
 the role of the worker that looks at the page for the whole run (`ScoutRole`). A worker
 talks back only through a one-way pipe of events (`Events`): log records, start-up marks,
 state changes, finished items, stop requests and its look at the page. A worker's exit
 code backs the events up.
 
-This module is light on purpose: a worker imports it before it holds a launch slot.
+This module is light on purpose: the runner imports it, and the runner loads no Playwright.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
+import multiprocessing
 import threading
 import time
 from dataclasses import dataclass
@@ -89,7 +89,7 @@ HARD_STOPS = frozenset({StopReason.AUTH_REQUIRED, StopReason.USAGE})
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """Everything a worker process needs; picklable for the spawn start method."""
+    """Everything a worker process needs; picklable: it is sent to the worker process."""
 
     worker_id: str
     account: str  # the alias, for messages that say what to run
@@ -106,7 +106,6 @@ class WorkerSpec:
     browser_path: str | None
     selectors_file: Path | None
     auto_download: bool
-    parent_pid: int
     headless_shell: bool = False
     auto_upscale: bool = False
     auto_delete: bool = False
@@ -130,7 +129,7 @@ class WorkerSpec:
             page_load_timeout_s=config.page_load_timeout_s, browser_path=config.browser_path,
             headless_shell=config.headless_shell, selectors_file=config.selectors,
             auto_download=config.auto_download,
-            parent_pid=os.getpid(), auto_upscale=config.auto_upscale,
+            auto_upscale=config.auto_upscale,
             auto_delete=config.auto_delete, video_duration=config.video_duration,
             resolution=config.resolution, choice=config.choice,
             keep_profile=config.keep_profiles, max_attempts=config.max_attempts,
@@ -153,19 +152,30 @@ def worker_number(worker_id: str) -> int:
     return int(worker_id.rsplit("-", 1)[-1])
 
 
+def runner_gone() -> bool:
+    """True once the runner that started this worker process has exited (False outside a
+    worker process).
+
+    A worker's parent is the runner's fork server, not the runner, so its parent's pid says
+    nothing; multiprocessing gives the worker a pipe end that only the runner keeps open.
+    """
+    runner = multiprocessing.parent_process()
+    return runner is not None and not runner.is_alive()
+
+
 class LaunchGate:
     """A worker's hold on one of the runner's launch slots (one per core, at least two):
-    a worker imports Playwright and starts its browser only while it holds one."""
+    a worker starts its Playwright driver and its browser only while it holds one."""
 
     def __init__(self, slots: Semaphore) -> None:
         self.slots = slots
         self.held = False
 
-    def enter(self, stop: Event, parent_pid: int) -> bool:
+    def enter(self, stop: Event) -> bool:
         """Wait for a slot (bounded); False if the run stopped or the runner died."""
         deadline = time.monotonic() + _LAUNCH_GATE_MAX_WAIT_S
         while time.monotonic() < deadline:
-            if stop.is_set() or os.getppid() != parent_pid:
+            if stop.is_set() or runner_gone():
                 return False
             if self.slots.acquire(timeout=_GATE_POLL_S):
                 self.held = True

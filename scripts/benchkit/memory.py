@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from .numbers import median
-from .proctree import cmdline, descendants, is_worker, proc_table, process_kind, pss_kb
+from .proctree import (
+    cmdline,
+    descendants,
+    fork_servers,
+    proc_table,
+    process_kind,
+    pss_kb,
+    worker_pids,
+)
 
 # How often the sampler looks at the manifest while it waits for the steady state.
 _MANIFEST_POLL_S = 0.2
@@ -23,9 +31,7 @@ def worker_trees(runner_pid: int) -> dict[int, set[int]]:
     """The runner's worker processes, each with its whole tree (driver, Chromium)."""
     table = proc_table()
     trees: dict[int, set[int]] = {}
-    for child, stat in table.items():
-        if stat.ppid != runner_pid or not is_worker(cmdline(child)):
-            continue  # e.g. the resource tracker
+    for child in worker_pids(runner_pid, table):
         tree = descendants(child, table) | {child}
         # Chromium may detach helpers into their own session: take those too.
         sessions = {table[p].sid for p in tree if p in table and p != child}
@@ -73,8 +79,10 @@ class MemorySampler(threading.Thread):
                             kinds[kind] = kinds.get(kind, 0) + pss_kb(member)
                         workers[str(pid)] = {"pssKb": sum(kinds.values()),
                                              "processes": len(tree), "byKindKb": kinds}
+                    servers = fork_servers(self.runner_pid, proc_table())
                     self.samples.append({"t": time.monotonic(),
                                          "runnerPssKb": pss_kb(self.runner_pid),
+                                         "forkServerPssKb": sum(pss_kb(p) for p in servers),
                                          "workers": workers})
                 self.finished.wait(_SAMPLE_EVERY_S)
         except Exception as exc:  # report, never take the bench down
@@ -103,6 +111,8 @@ class MemorySampler(threading.Thread):
             "totalWorkersMB": sum(mb) if mb else None,
             "runnerMB": (median([s["runnerPssKb"] for s in self.samples]) or 0) / 1024
             if self.samples else None,
+            "forkServerMB": (median([s.get("forkServerPssKb", 0) for s in self.samples]) or 0)
+            / 1024 if self.samples else None,
             "byKindMedianMB": {k: (median(v) or 0) / 1024 for k, v in sorted(kinds.items())},
             "error": self.error,
             "raw": self.samples,

@@ -109,8 +109,28 @@ def cpu_s(pids: list[int]) -> float:
 
 
 def is_worker(cmd: str) -> bool:
-    """Whether a command line is a process started by multiprocessing (a grokbatch worker)."""
+    """Whether a command line is a process spawned by multiprocessing (a worker of a
+    grokbatch that spawned its workers)."""
     return "spawn_main" in cmd or "--multiprocessing-fork" in cmd
+
+
+def is_fork_server(cmd: str) -> bool:
+    """Whether a command line is multiprocessing's fork server (it forks grokbatch's
+    workers; a forked worker shows the same command line)."""
+    return "multiprocessing.forkserver import main" in cmd
+
+
+def fork_servers(runner_pid: int, table: dict[int, ProcStat]) -> list[int]:
+    """The runner's fork server (a list: none while it starts, or with spawned workers)."""
+    return [pid for pid, stat in table.items()
+            if stat.ppid == runner_pid and is_fork_server(cmdline(pid))]
+
+
+def worker_pids(runner_pid: int, table: dict[int, ProcStat]) -> list[int]:
+    """The runner's workers: the children of its fork server, or the children it spawned."""
+    servers = set(fork_servers(runner_pid, table))
+    return [pid for pid, stat in table.items()
+            if stat.ppid in servers or (stat.ppid == runner_pid and is_worker(cmdline(pid)))]
 
 
 def cpu_kind(cmd: str) -> str | None:
@@ -134,6 +154,8 @@ def process_kind(cmd: str) -> str:
         return "playwright driver (node)"
     if "chrom" in cmd.split(" ", 1)[0]:
         return "chromium browser"
+    if is_fork_server(cmd):
+        return "fork server (python)"
     return "other: " + os.path.basename(cmd.split(" ", 1)[0])[:40]
 
 

@@ -123,18 +123,20 @@ def render_report(results: dict[str, Any]) -> str:
         parts += ["", f"## Per-worker memory (PSS, N={mem.get('workersN')}, steady state)", ""]
         parts.append(render_table(
             ["workers sampled", "samples", "processes/worker", "median MB/worker",
-             "max MB/worker", "all workers MB", "runner MB"],
+             "max MB/worker", "all workers MB", "runner MB", "fork server MB"],
             [[mem.get("workers"), mem.get("samples"), mem.get("processesPerWorker"),
               mem.get("perWorkerMedianMB"), mem.get("perWorkerMaxMB"),
-              mem.get("totalWorkersMB"), mem.get("runnerMB")]]))
+              mem.get("totalWorkersMB"), mem.get("runnerMB"), mem.get("forkServerMB")]]))
         by_kind = mem.get("byKindMedianMB") or {}
         if by_kind:
             parts.append("\nper worker, by process kind (median MB): " + ", ".join(
                 f"{k} {v:.0f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])
                 if v >= 0.5))
-        parts.append("\nworker tree = the spawned worker process + all its descendants "
+        parts.append("\nworker tree = the worker process + all its descendants "
                      "(Playwright node driver, Chromium browser, zygotes, renderers, GPU/"
-                     "utility); PSS from /proc/<pid>/smaps_rollup.")
+                     "utility); the fork server the workers are forked from holds the "
+                     "modules they share, and counts once for all of them; PSS from "
+                     "/proc/<pid>/smaps_rollup.")
         if mem.get("error"):
             parts.append(f"sampler error: {mem['error']}")
     prof = results.get("profile")

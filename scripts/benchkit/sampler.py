@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from .proctree import ProcStat, cmdline, cpu_kind, descendants, is_worker, proc_table, pss_kb
+from .proctree import ProcStat, cmdline, cpu_kind, descendants, proc_table, pss_kb, worker_pids
 
 # CPU kinds of a worker's tree (its own Python, the Playwright driver, Chromium).
 KINDS = ("python", "driver", "browser")
@@ -24,9 +24,9 @@ class RunSampler(threading.Thread):
     `cpu_every_s` for the first `cpu_for_s`), and PSS of the whole tree and of each
     worker's tree (dearer, every `pss_every_s`).
 
-    A worker is a child of the runner started by multiprocessing (spawn_main); its tree is
-    its descendants, plus the sessions they opened (Chromium runs in its own). What is not
-    in a worker's tree (the runner and its resource tracker) is `runner`.
+    A worker is a child of the runner's fork server; its tree is its descendants, plus the
+    sessions they opened (Chromium runs in its own). What is not in a worker's tree (the
+    runner, its fork server and its resource tracker) is `runner`.
     """
 
     def __init__(self, run_pid: int, *, cpu_every_s: float = 0.25, cpu_for_s: float = 60.0,
@@ -41,7 +41,6 @@ class RunSampler(threading.Thread):
         self.pss: list[dict[str, Any]] = []  # {"wall", "totalKb", "workers": {pid: kb}}
         self.error: str | None = None
         self._kinds: dict[int, str | None] = {}
-        self._workers: dict[int, bool] = {}
 
     def _kind(self, pid: int) -> str | None:
         if pid not in self._kinds:
@@ -52,18 +51,9 @@ class RunSampler(threading.Thread):
             self._kinds[pid] = kind
         return self._kinds[pid]
 
-    def _is_worker(self, pid: int) -> bool:
-        if pid not in self._workers:
-            cmd = cmdline(pid)
-            if not cmd:
-                return False
-            self._workers[pid] = is_worker(cmd)
-        return self._workers[pid]
-
     def _trees(self, table: dict[int, ProcStat]) -> dict[int, set[int]]:
         """root pid (the runner, or a worker) -> the processes it is responsible for."""
-        workers = [p for p, stat in table.items()
-                   if stat.ppid == self.run_pid and self._is_worker(p)]
+        workers = worker_pids(self.run_pid, table)
         trees: dict[int, set[int]] = {}
         runner_sid = table[self.run_pid].sid if self.run_pid in table else -1
         for root in [*workers, self.run_pid]:

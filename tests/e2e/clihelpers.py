@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,36 @@ def run_cli(
         check=False,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def processes_of_home(home: Path) -> list[int]:
+    """Live processes started with GROKBATCH_HOME=home: those of a run (runner, fork
+    server, resource tracker, workers, drivers, browsers), not this test process or its
+    own children (the simulator)."""
+    me = os.getpid()
+    wanted = f"GROKBATCH_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if wanted in environ and fields[0] != "Z" and int(fields[1]) != me:
+            found.append(int(entry.name))
+    return found
+
+
+def processes_left_by_run(home: Path, bound_s: float = 10.0) -> list[int]:
+    """The processes of `home`'s runs still alive `bound_s` after the run's exit, or none
+    as soon as they are all gone (multiprocessing's resource tracker ends a moment after
+    the runner)."""
+    deadline = time.monotonic() + bound_s
+    while (left := processes_of_home(home)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
 
 
 def install_account(template_home: Path, home: Path, alias: str = ALIAS) -> None:

@@ -24,6 +24,7 @@ from tests.e2e.clihelpers import (
     ALIAS,
     assert_prompt_absent,
     manifest,
+    processes_left_by_run,
     run_cli,
     start_args,
     statuses,
@@ -33,7 +34,8 @@ pytestmark = pytest.mark.e2e
 
 
 
-def test_ten_videos_with_four_workers_all_complete_and_profiles_are_removed(home, simulator):
+def test_ten_videos_with_four_workers_all_complete_and_leave_no_profile_or_process(
+        home, simulator):
     sim = simulator("--generation-seconds", "1")
     result = run_cli(home, *start_args(sim.post_url(), count=10, parallel=4))
     assert result.code == 0, result.stderr
@@ -47,6 +49,7 @@ def test_ten_videos_with_four_workers_all_complete_and_profiles_are_removed(home
     assert [v.name for v in videos] == [f"job-{i:03d}.mp4" for i in range(10)]
     assert {item["workerId"] for item in doc["items"]} <= {f"worker-{i}" for i in range(4)}
     assert_prompt_absent(home, result)
+    assert processes_left_by_run(home) == []  # the fork server ended with the run
 
 
 def test_too_little_memory_starts_fewer_workers_says_so_once_and_completes_every_item(

@@ -24,6 +24,7 @@ from tests.e2e.clihelpers import (
     RUN_TIMEOUT_S,
     assert_prompt_absent,
     manifest,
+    processes_of_home,
     run_cli,
     start_args,
     statuses,
@@ -36,10 +37,11 @@ _STATE_TIMEOUT_S = 120.0
 
 
 
-def _popen(home: Path, *args: str) -> subprocess.Popen[str]:
+def _popen(home: Path, *args: str, own_group: bool = False) -> subprocess.Popen[str]:
     env = {**os.environ, "GROKBATCH_HOME": str(home)}
     return subprocess.Popen([sys.executable, "-m", "grokbatch", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=own_group)
 
 
 def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
@@ -181,6 +183,28 @@ def test_sigint_finishes_current_videos_exits_130_and_rerun_completes(home, simu
     assert statuses(manifest(home)) == ["COMPLETED"] * 8
 
 
+def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
+    home, simulator
+):
+    # cron's and service managers' way: the runner's process group (its fork server too,
+    # which must not die of it, or the runner would take every worker for dead).
+    sim = simulator("--generation-seconds", "3")
+    args = start_args(sim.post_url(), count=6, parallel=2)
+    proc = _popen(home, *args, own_group=True)
+    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    busy = [i["index"] for i in _in_progress(home)]
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 130, stderr
+    doc = manifest(home)
+    assert doc["status"] == "INTERRUPTED"
+    for index in busy:  # finished where they were, not killed and put back
+        assert doc["items"][index]["status"] == "COMPLETED"
+        assert doc["items"][index]["attempts"] == 1
+    assert "died" not in stderr
+    assert sim.stats()["generationsCompleted"] == Counter(statuses(doc))["COMPLETED"]
+
+
 def test_killed_worker_is_replaced_and_the_run_still_completes(home, simulator):
     sim = simulator("--generation-seconds", "1")
     proc = _popen(home, *start_args(sim.post_url(), count=6, parallel=2))
@@ -227,10 +251,12 @@ def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulat
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (
         _processes_mentioning(profiles) or any(_alive(p) for p in worker_pids)
+        or processes_of_home(home)
     ):
         time.sleep(0.1)
     assert _processes_mentioning(profiles) == []
     assert not any(_alive(p) for p in worker_pids)
+    assert processes_of_home(home) == []  # the fork server and the resource tracker too
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 6

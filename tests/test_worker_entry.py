@@ -1,0 +1,142 @@
+"""How workers start: forked from a fork server that has imported what they need, aware of
+their runner through multiprocessing rather than their parent's pid, and leaving no
+server behind.
+
+These start real processes (no browser): the fork server, workers forked from it, and a
+stand-in runner that exits under its worker.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import pytest
+
+from grokbatch.run.worker_entry import stop_fork_server, worker_context
+from grokbatch.run.worker_protocol import runner_gone
+
+# Bound on waiting for a process to do what the test waits for; only catches hangs.
+_WAIT_S = 60.0
+
+
+def _fork_server_children() -> list[int]:
+    """Fork servers this test process started and that are still running."""
+    me = os.getpid()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent == me and state != "Z" and b"multiprocessing.forkserver" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left() -> Iterator[None]:
+    yield
+    stop_fork_server()
+
+
+def _what_was_imported(conn: Connection) -> None:
+    conn.send({
+        "playwright": "playwright.sync_api" in sys.modules,
+        "worker": "grokbatch.run.worker" in sys.modules,
+        "parent": os.getppid(),
+        "runner_gone": runner_gone(),
+    })
+    conn.close()
+
+
+def test_a_worker_starts_with_playwright_and_its_own_code_already_imported() -> None:
+    ctx = worker_context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    process = ctx.Process(target=_what_was_imported, args=(sender,))
+    process.start()
+    sender.close()
+    assert receiver.poll(_WAIT_S)
+    seen = receiver.recv()
+    process.join(_WAIT_S)
+    assert process.exitcode == 0
+    # This test module imports neither Playwright nor the worker: the fork server did.
+    assert seen["playwright"] and seen["worker"]
+    assert seen["parent"] != os.getpid()  # forked by the server, not by this process
+    assert seen["runner_gone"] is False
+
+
+def test_outside_a_worker_process_the_runner_is_never_gone() -> None:
+    assert runner_gone() is False
+
+
+def _worker_that_waits_for_its_runner(marker: str) -> None:
+    deadline = time.monotonic() + _WAIT_S
+    Path(marker + ".started").write_text(str(runner_gone()))
+    while time.monotonic() < deadline:
+        if runner_gone():
+            Path(marker).write_text("runner gone")
+            return
+        time.sleep(0.05)
+
+
+def _runner_that_dies_first(marker: str) -> None:
+    ctx = worker_context()
+    ctx.Process(target=_worker_that_waits_for_its_runner, args=(marker,)).start()
+    deadline = time.monotonic() + _WAIT_S
+    while not Path(marker + ".started").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os._exit(0)  # like a SIGKILLed runner: no clean-up, its worker left running
+
+
+def test_a_worker_sees_its_runner_gone_although_its_parent_the_fork_server_lives(
+    tmp_path: Path,
+) -> None:
+    marker = str(tmp_path / "gone")
+    runner = multiprocessing.get_context("spawn").Process(
+        target=_runner_that_dies_first, args=(marker,))
+    runner.start()
+    runner.join(_WAIT_S)
+    assert runner.exitcode == 0
+    deadline = time.monotonic() + _WAIT_S
+    while not Path(marker).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert Path(marker + ".started").read_text() == "False"  # while its runner lived
+    assert Path(marker).read_text() == "runner gone"
+
+
+def _exit_at_once() -> None:
+    pass
+
+
+def _exit_when_told(conn: Connection) -> None:
+    conn.poll(_WAIT_S)
+
+
+def test_stopping_the_fork_server_leaves_it_to_a_live_worker_and_ends_it_after() -> None:
+    ctx = worker_context()
+    receiver, sender = ctx.Pipe(duplex=False)
+    busy = ctx.Process(target=_exit_when_told, args=(receiver,))
+    quick = ctx.Process(target=_exit_at_once)
+    busy.start()
+    quick.start()
+    quick.join(_WAIT_S)
+    assert quick.exitcode == 0
+    assert len(_fork_server_children()) == 1
+    stop_fork_server()  # `busy` is still running: the server is left alone
+    assert busy.is_alive()
+    assert len(_fork_server_children()) == 1
+    sender.send("exit")
+    busy.join(_WAIT_S)
+    assert busy.exitcode == 0
+    stop_fork_server()
+    assert _fork_server_children() == []
