@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
 import os
@@ -152,6 +153,27 @@ def test_claim_skips_completed_items_and_reuses_released_ones(manifest_path: Pat
     again = manifest.claim_next_item("w3")
     assert again is not None and again["index"] == 1
     assert again["attempts"] == 2
+
+
+def test_claim_gives_nothing_once_the_run_is_stopping_asked_with_the_manifest_locked(
+    manifest_path: Path,
+) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    before = manifest_path.read_bytes()
+    asked_locked: list[bool] = []
+
+    def stopping() -> bool:
+        # The lock is held: anyone else's claim waits meanwhile.
+        with open(manifest.lock_path) as fh, pytest.raises(BlockingIOError):
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        asked_locked.append(True)
+        return True
+
+    assert manifest.claim_next_item("w1", stopping=stopping) is None
+    assert asked_locked == [True]
+    assert manifest_path.read_bytes() == before
+    claimed = manifest.claim_next_item("w1", stopping=lambda: False)
+    assert claimed is not None and claimed["index"] == 0
 
 
 def test_update_item_refuses_a_worker_that_does_not_hold_the_item(manifest_path: Path) -> None:

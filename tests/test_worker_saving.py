@@ -44,16 +44,19 @@ class FakeContext:
 
 
 class FakeGenerator:
-    """Makes a video at `next_url` when asked; counts how often it was asked."""
+    """Makes a video at `next_url` when asked (or ends as `outcome`); counts how often it
+    was asked."""
 
-    def __init__(self, next_url: str | None = None) -> None:
+    def __init__(self, next_url: str | None = None, outcome: Outcome = Outcome.COMPLETED
+                 ) -> None:
         self.page = FakePage()
         self.next_url = next_url
+        self.outcome = outcome
         self.generations = 0
 
     def generate(self, prompt: str | None, label: str) -> GenerationResult:
         self.generations += 1
-        return GenerationResult(Outcome.COMPLETED, video_url=self.next_url, elapsed_s=1.0)
+        return GenerationResult(self.outcome, video_url=self.next_url, elapsed_s=1.0)
 
 
 @pytest.fixture
@@ -77,12 +80,13 @@ def run_dir(tmp_path: Path) -> Path:
     return path
 
 
-def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool = True
-                ) -> tuple[Worker, Manifest]:
+def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool = True,
+                count: int = 1) -> tuple[Worker, Manifest]:
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.exists():
         Manifest.create(manifest_path, job_name="job", account_alias="acct",
-                        permalink="http://127.0.0.1:9/imagine/post/abc", count=1, prompt="p")
+                        permalink="http://127.0.0.1:9/imagine/post/abc", count=count,
+                        prompt="p")
     spec = WorkerSpec(
         worker_id=WORKER, account="acct", run_dir=run_dir, manifest_path=manifest_path,
         account_profile=run_dir / "unused", profile_dir=run_dir / "unused",

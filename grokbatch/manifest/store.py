@@ -197,10 +197,18 @@ class Manifest:
         return read_manifest_file(self.path)
 
     # ----------------------------------------------------------------- work queue
-    def claim_next_item(self, worker_id: str, pid: int | None = None) -> Item | None:
+    def claim_next_item(self, worker_id: str, pid: int | None = None,
+                        stopping: Callable[[], bool] | None = None) -> Item | None:
         """Give the lowest PENDING item to `worker_id`, or None when none is left (or
-        none the quota allows: each item that generates spends one of `generationBudget`)."""
+        none the quota allows: each item that generates spends one of `generationBudget`).
+
+        `stopping` is asked with the manifest locked: when it says the run is stopping,
+        nothing is claimed. A worker that meets a rate limit stops the run before it gives
+        its item back, so no other worker can claim that item and meet the limit again.
+        """
         with self._transaction() as txn:
+            if stopping is not None and stopping():
+                return None
             doc = txn.doc
             # How many more generations the site's quota allows this run (None: no limit).
             budget = doc.get("generationBudget")

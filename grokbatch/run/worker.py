@@ -203,7 +203,8 @@ class Worker:
         first = True
         try:
             while not self.stop.is_set():
-                item = self.manifest.claim_next_item(spec.worker_id)
+                item = self.manifest.claim_next_item(spec.worker_id,
+                                                     stopping=self.stop.is_set)
                 if item is None:
                     break
                 if first:
@@ -240,8 +241,8 @@ class Worker:
         try:
             result = self.generator.generate(prompt, label)
         except (SiteChallengeError, UnknownLanguageError) as exc:
+            self._stop_run(exc)  # before the item goes back: no one may claim it then
             self.manifest.release_item(index, spec.worker_id)
-            self._stop_run(exc)
             return
         finally:
             self.watchdog.arm(None)
@@ -287,8 +288,8 @@ class Worker:
             if changes.get("error_kind"):
                 outcome = Outcome.DOWNLOAD_ERROR
         elif outcome.stops_run:
+            self.stop.set()  # before the item goes back: no one may claim it then
             self.manifest.release_item(index, worker)
-            self.stop.set()
             self.events.stop_run(StopReason(outcome.value))
             if outcome is Outcome.RATE_LIMIT:
                 self._record_quota()

@@ -1,0 +1,37 @@
+"""worker.py: an outcome that stops the run (signed out, a rate limit) stops it before the
+item goes back to the queue, so no other worker of the run claims that item and meets
+the same wall again.
+
+The worker runs its real code against a real manifest; the browser is stood in for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grokbatch.outcomes import Outcome
+from tests.test_worker_saving import WORKER, FakeGenerator, make_worker, process_next
+
+
+def test_signed_out_stops_the_run_before_the_item_goes_back_and_no_one_claims_it(
+    tmp_path: Path,
+) -> None:
+    worker, manifest = make_worker(tmp_path, FakeGenerator(outcome=Outcome.AUTH_REQUIRED),
+                                   count=2)
+    stop_when_released: list[bool] = []
+    release = manifest.release_item
+
+    def spy(index: int, worker_id: str, reason: str | None = None) -> None:
+        stop_when_released.append(worker.stop.is_set())
+        release(index, worker_id, reason)
+
+    manifest.release_item = spy  # type: ignore[method-assign]
+    process_next(worker)
+    assert stop_when_released == [True]
+    doc = manifest.snapshot()
+    assert [(i["status"], i["attempts"]) for i in doc["items"]] == [("PENDING", 1),
+                                                                     ("PENDING", 0)]
+    # Another worker of the run, asking as the worker loop does, gets nothing.
+    assert manifest.claim_next_item("worker-1", stopping=worker.stop.is_set) is None
+    assert manifest.snapshot() == doc
+    assert WORKER not in {i["workerId"] for i in doc["items"]}
