@@ -9,6 +9,7 @@ markdown table; used to decide which flags `grokbatch/browser.py` keeps.
 
     .venv/bin/python scripts/measure_flags.py --rounds 5
     .venv/bin/python scripts/measure_flags.py --only renderer,in-process   # some candidates
+    .venv/bin/python scripts/measure_flags.py --flag=--disable-spell-checking   # any flag
 """
 
 from __future__ import annotations
@@ -120,11 +121,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", default="",
                         help="comma-separated substrings: measure only candidates holding one")
+    parser.add_argument("--flag", action="append", default=[], metavar="FLAG",
+                        help="measure this Chromium flag (repeatable); without --only, "
+                             "only the flags given this way")
     args = parser.parse_args()
     only = [x for x in args.only.split(",") if x]
 
     def wanted(flag: str) -> bool:
-        return not only or any(o in flag for o in only)
+        if args.flag and not only:
+            return flag in args.flag
+        return not only or any(o in flag for o in only) or flag in args.flag
 
     sim = start_simulator(SimulatorOptions(auto_login=True))
     try:
@@ -144,7 +150,7 @@ def main() -> None:
             choice = find_browser(playwright)
             base = measure(playwright, choice, url, [], args.rounds)
             row("grokbatch defaults", base, None)
-            for flag in CANDIDATES:
+            for flag in dict.fromkeys([*CANDIDATES, *args.flag]):
                 if wanted(flag):
                     row(f"+ `{flag}`", measure(playwright, choice, url, [flag], args.rounds),
                         base)
