@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # light: the runner imports this module
 
 # Peak PSS of one worker (its Python, driver and Chromium, and its share of the runner),
 # as `make bench` measured it (startup part: peak PSS of the whole run / N, N=5 and N=10:
-# 260 and 228 MB; with Chromium's headless shell 204 and 180 MB), rounded up with room for
-# a heavier page than the simulator's.
+# 250 and 218 MB; with Chromium's headless shell 195 and 170 MB), rounded up with room for
+# a heavier page than the simulator's and for a worker's growth over a long run.
 WORKER_MEMORY_MB = 320
 HEADLESS_SHELL_WORKER_MEMORY_MB = 260
 # For tests: the memory (MB) to take as available instead of reading /proc/meminfo.
