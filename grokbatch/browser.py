@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grokbatch import paths
+from grokbatch import drivers, paths
 from grokbatch.errors import NoBrowserError
 
 if TYPE_CHECKING:  # config imports this module, and the runner config: no Playwright there
@@ -173,31 +173,16 @@ def launch_args(headless: bool) -> list[str]:
     return args
 
 
-# Node options for the Playwright driver (one per worker): a young generation of 1 MB
-# instead of node's default 16 MB: -25 MB PSS per worker at N=5, no slower (bench startup,
-# medians of 2). Node refuses most other V8 flags here; old-space limits saved nothing.
-DRIVER_NODE_OPTIONS = "--max-semi-space-size=1"
-# Node keeps the code it compiled from Playwright's scripts here and reuses it at the next
-# start: -0.08 CPU-s per worker start (driver 0.27 -> 0.19 CPU-s, bench startup, N=10).
-NODE_COMPILE_CACHE_ENV = "NODE_COMPILE_CACHE"
-_DRIVER_ENV = ("NODE_OPTIONS", NODE_COMPILE_CACHE_ENV)
-
-
 def tune_driver() -> None:
-    """Start this process's Playwright drivers with `DRIVER_NODE_OPTIONS` (added to any
-    NODE_OPTIONS of the user's) and a compile cache under our home; the browsers they
-    launch inherit neither."""
-    os.environ["NODE_OPTIONS"] = " ".join(
-        part for part in (os.environ.get("NODE_OPTIONS", ""), DRIVER_NODE_OPTIONS) if part)
-    if NODE_COMPILE_CACHE_ENV not in os.environ:
-        cache = paths.make_private_dir(paths.node_compile_cache_dir())
-        os.environ[NODE_COMPILE_CACHE_ENV] = str(cache)
+    """Start this process's own Playwright drivers as the shared ones start
+    (`drivers.driver_env`); the browsers they launch inherit none of it."""
+    os.environ.update(drivers.driver_env(os.environ))
 
 
 def browser_env() -> dict[str, str | float | bool]:
     """The environment a browser is launched with: ours without the driver's settings,
     crash dumps under our home."""
-    env = {k: v for k, v in os.environ.items() if k not in _DRIVER_ENV}
+    env = {k: v for k, v in os.environ.items() if k not in drivers.DRIVER_ENV_KEYS}
     return {**env, CRASH_DUMPS_ENV: str(paths.crash_dumps_dir())}
 
 

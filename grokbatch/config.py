@@ -91,6 +91,7 @@ class RunConfig:
     keep_profiles: bool = False
     browser_path: str | None = None
     headless_shell: bool = False
+    shared_driver: bool = True
     selectors: Path | None = None
     cooldown_s: float = DEFAULT_COOLDOWN_S
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
@@ -123,6 +124,7 @@ CONFIG_KEYS: dict[str, str] = {
     "keepProfiles": "keep_profiles",
     "browserPath": "browser_path",
     "headlessShell": "headless_shell",
+    "sharedDriver": "shared_driver",
     "selectors": "selectors",
     "cooldown": "cooldown_s",
     "maxAttempts": "max_attempts",
@@ -133,7 +135,7 @@ CONFIG_KEYS: dict[str, str] = {
 }
 
 _BOOL_FIELDS = {"headed", "auto_download", "auto_upscale", "auto_delete", "keep_profiles",
-                "headless_shell"}
+                "headless_shell", "shared_driver"}
 _INT_FIELDS = {"count", "parallel", "max_attempts", "max_video_mb"}
 _SECONDS_FIELDS = {"timeout_s", "page_load_timeout_s", "element_timeout_s", "shutdown_grace_s"}
 _PATH_FIELDS = {"prompts_file", "selectors"}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grokbatch import browser, paths
+from grokbatch import browser, drivers, paths
 from grokbatch.downloads import BrowserIdentity, download_video
 from grokbatch.errors import DiskError
 from grokbatch.files import write_atomically
@@ -133,12 +133,13 @@ def test_the_driver_gets_its_node_settings_and_compile_cache_and_the_browser_nei
     grokbatch_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("NODE_OPTIONS", "--trace-warnings")  # the user's own: kept
-    monkeypatch.setenv(browser.NODE_COMPILE_CACHE_ENV, "unset after the test")
-    monkeypatch.delenv(browser.NODE_COMPILE_CACHE_ENV)  # tune_driver sets it: undone after
+    monkeypatch.setenv(drivers.NODE_COMPILE_CACHE_ENV, "unset after the test")
+    monkeypatch.delenv(drivers.NODE_COMPILE_CACHE_ENV)  # tune_driver sets it: undone after
     browser.tune_driver()
+    browser.tune_driver()  # a second time adds nothing
     cache = grokbatch_home.resolve() / "cache" / "node-compile-cache"
-    assert os.environ["NODE_OPTIONS"] == f"--trace-warnings {browser.DRIVER_NODE_OPTIONS}"
-    assert os.environ[browser.NODE_COMPILE_CACHE_ENV] == str(cache)
+    assert os.environ["NODE_OPTIONS"] == f"--trace-warnings {drivers.DRIVER_NODE_OPTIONS}"
+    assert os.environ[drivers.NODE_COMPILE_CACHE_ENV] == str(cache)
     assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700
     env = browser.browser_env()
-    assert "NODE_OPTIONS" not in env and browser.NODE_COMPILE_CACHE_ENV not in env
+    assert "NODE_OPTIONS" not in env and drivers.NODE_COMPILE_CACHE_ENV not in env

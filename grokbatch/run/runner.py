@@ -31,6 +31,7 @@ from loguru import logger
 
 from grokbatch import paths
 from grokbatch.config import RunConfig
+from grokbatch.drivers import SharedDrivers
 from grokbatch.logs import log_forwarded
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
 from grokbatch.profiles import kill_browsers_using, remove_profile
@@ -39,6 +40,7 @@ from grokbatch.run.progress import Progress
 from grokbatch.run.summary import Halt, RunSummary, final_status
 from grokbatch.run.timeline import Timeline
 from grokbatch.run.worker_entry import (
+    start_fork_server,
     start_worker,
     stop_fork_server,
     worker_context,
@@ -107,6 +109,7 @@ class ParallelRunner:
         self.launch_gate = self.ctx.Semaphore(max(_MIN_LAUNCH_SLOTS, os.cpu_count() or 1))
         self.scout = ScoutRole(self.ctx)  # which worker looks at the page for the run
         self.workers: dict[str, _WorkerHandle] = {}
+        self.drivers = SharedDrivers()  # the run's shared Playwright drivers (run() starts them)
         self.next_worker = 0
         self.replacements = 0
         self.memory_cap = config.parallel  # workers the memory holds (set by run())
@@ -125,7 +128,8 @@ class ParallelRunner:
         worker = worker_id(self.next_worker)
         self.next_worker += 1
         spec = WorkerSpec.for_run(self.config, worker, self.files, self.manifest.path,
-                                  self.account_profile, self.prompts)
+                                  self.account_profile, self.prompts,
+                                  self.drivers.socket_for(worker_number(worker)))
         start = StartSignal(self.ctx)
         if self.started_claiming:
             start.go()
@@ -294,6 +298,15 @@ class ParallelRunner:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         try:
+            if self.config.shared_driver:
+                self.drivers = SharedDrivers.start(workers)
+            if workers:
+                start_fork_server()  # while the drivers start
+            self.drivers.wait_ready()
+            self.timeline.runner_mark("drivers")
+            if self.drivers.drivers:
+                logger.info("{} worker(s) share {} Playwright driver(s)", workers,
+                            len(self.drivers.drivers))
             for _ in range(workers):
                 self._spawn()
             self._watch()
@@ -307,6 +320,7 @@ class ParallelRunner:
                 frozenset(worker_id(n) for n in range(self.next_worker)))
             # Chromium runs in a session of its own: the process-group kills above miss it.
             kill_browsers_using(self.files.worker_profiles)
+            self.drivers.stop()
             stop_fork_server()
             if not self.config.keep_profiles:
                 remove_profile(self.files.worker_profiles)
@@ -344,6 +358,7 @@ class ParallelRunner:
                 handle = sentinels.get(obj)
                 if handle is not None and handle.worker_id in self.workers:
                     self._reap(handle)
+            self.drivers.report_exited()
             self.progress.refresh()
 
     # ----------------------------------------------------------------- the end

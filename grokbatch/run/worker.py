@@ -19,10 +19,11 @@ from multiprocessing.synchronize import Event
 from typing import Any
 
 from loguru import logger
-from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
+from grokbatch.drivers import open_playwright
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, register_secret, worker_sink
 from grokbatch.manifest import Item, ItemStatus, Manifest
@@ -128,7 +129,7 @@ class Worker:
         self.events.state(WorkerState.STARTING)
         copy_profile(spec.account_profile, spec.profile_dir)
         self.events.mark("profile")
-        with sync_playwright() as playwright:
+        with open_playwright(spec.driver_socket, spec.worker_id) as playwright:
             try:
                 choice = find_browser(playwright, spec.browser_path,
                                       headless_shell=spec.headless_shell)

@@ -61,6 +61,13 @@ def worker_context() -> ForkServerContext:
     return context
 
 
+def start_fork_server() -> None:
+    """Start the fork server now (it takes about 0.2 s to import what a worker needs), not
+    with the first worker: the run can do other work meanwhile."""
+    with _bare_main_module():
+        forkserver.ensure_running()
+
+
 def stop_fork_server() -> None:
     """End the fork server, if every worker has exited.
 

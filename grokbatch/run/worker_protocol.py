@@ -115,10 +115,12 @@ class WorkerSpec:
     keep_profile: bool = False
     max_attempts: int = 3
     max_video_mb: int = 200  # downloads.DEFAULT_MAX_VIDEO_MB; not imported, to stay light
+    driver_socket: str | None = None  # the run's shared driver; None: start one's own
 
     @classmethod
     def for_run(cls, config: RunConfig, worker: str, files: RunFiles, manifest_path: Path,
-                account_profile: Path, prompts: tuple[str | None, ...]) -> WorkerSpec:
+                account_profile: Path, prompts: tuple[str | None, ...],
+                driver_socket: str | None = None) -> WorkerSpec:
         """The spec of worker `worker` of a run with `config`, started by this process."""
         return cls(
             worker_id=worker, account=config.account, run_dir=files.dir,
@@ -133,7 +135,7 @@ class WorkerSpec:
             auto_delete=config.auto_delete, video_duration=config.video_duration,
             resolution=config.resolution, choice=config.choice,
             keep_profile=config.keep_profiles, max_attempts=config.max_attempts,
-            max_video_mb=config.max_video_mb,
+            max_video_mb=config.max_video_mb, driver_socket=driver_socket,
         )
 
     @property

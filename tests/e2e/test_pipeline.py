@@ -49,7 +49,27 @@ def test_ten_videos_with_four_workers_all_complete_and_leave_no_profile_or_proce
     assert [v.name for v in videos] == [f"job-{i:03d}.mp4" for i in range(10)]
     assert {item["workerId"] for item in doc["items"]} <= {f"worker-{i}" for i in range(4)}
     assert_prompt_absent(home, result)
-    assert processes_left_by_run(home) == []  # the fork server ended with the run
+    log = (home / "runs" / "job" / "run.log").read_text()
+    assert "4 worker(s) share 1 Playwright driver(s)" in log
+    assert _drivers_said(log) == ["shared"] * 4
+    assert processes_left_by_run(home) == []  # the fork server and the driver ended too
+
+
+def _drivers_said(log: str) -> list[str]:
+    """What each worker said of its Playwright driver ("shared" or "its own")."""
+    return [line.split(": Playwright driver: ", 1)[1].strip() for line in log.splitlines()
+            if ": Playwright driver: " in line]
+
+
+def test_own_drivers_give_each_worker_a_driver_of_its_own(home, simulator):
+    sim = simulator("--generation-seconds", "0.5")
+    result = run_cli(home, *start_args(sim.post_url(), count=3, parallel=2), "--own-drivers")
+    assert result.code == 0, result.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 3
+    log = (home / "runs" / "job" / "run.log").read_text()
+    assert "share" not in log
+    assert _drivers_said(log) == ["its own"] * 2
+    assert processes_left_by_run(home) == []
 
 
 def test_too_little_memory_starts_fewer_workers_says_so_once_and_completes_every_item(
