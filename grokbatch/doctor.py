@@ -21,6 +21,7 @@ from playwright.sync_api import sync_playwright
 
 from grokbatch import accounts, paths
 from grokbatch.browser import find_browser
+from grokbatch.drivers import WORKERS_PER_DRIVER, check_shared_driver
 from grokbatch.errors import ExitCode
 from grokbatch.profiles import remove_profile
 from grokbatch.site.page_check import PageCheck
@@ -41,6 +42,9 @@ class DoctorReport:
     home_writable: bool
     saved: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Why workers could not share a Playwright driver (None: they can); never a problem:
+    # each worker then starts its own.
+    shared_driver_error: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -58,6 +62,8 @@ class DoctorReport:
             "problems": self.problems,
             "browser": {"path": check.browser, "version": self.browser_version},
             "home": {"path": str(self.home), "writable": self.home_writable},
+            "sharedDriver": {"ok": self.shared_driver_error is None,
+                             "error": self.shared_driver_error},
             "page": {"url": check.url, "httpStatus": check.http_status, "error": check.error},
             "challenge": check.challenge,
             "signedIn": check.signed_in,
@@ -141,7 +147,8 @@ def run_doctor(alias: str, permalink: str | None, *, selectors_file: Path | None
         with sync_playwright() as playwright:
             check.browser = find_browser(playwright, browser_path,
                                          headless_shell=headless_shell).describe()
-    report = DoctorReport(check, _browser_version(check.browser), home, writable)
+    report = DoctorReport(check, _browser_version(check.browser), home, writable,
+                          shared_driver_error=check_shared_driver())
     report.saved = [str(p) for p in sorted((home / "doctor").glob(f"doctor-{stamp}.*"))]
     report.problems = _problems(report, permalink is not None)
     return report
@@ -154,6 +161,9 @@ def format_report(report: DoctorReport) -> str:
     lines = [
         f"browser     {check.browser} {report.browser_version}".rstrip(),
         f"home        {report.home} ({'writable' if report.home_writable else 'NOT writable'})",
+        "driver      " + (f"shared by up to {WORKERS_PER_DRIVER} workers"
+                          if report.shared_driver_error is None
+                          else f"one per worker (a shared one: {report.shared_driver_error})"),
         f"page        {check.url} (HTTP {check.http_status or '-'})",
         "signed in   " + ("browser check" if check.challenge else
                           {True: "yes", False: "no", None: "unknown"}[check.signed_in]),

@@ -201,6 +201,29 @@ class SharedDrivers:
         self.drivers = []
 
 
+def check_shared_driver() -> str | None:
+    """Start a shared driver and talk to it as a worker would (no browser): None if that
+    works, else why not (a run's workers would then start their own drivers)."""
+    try:
+        driver = SharedDriver()
+    except OSError as exc:
+        return f"it did not start: {exc}"
+    try:
+        if not driver.wait_ready(time.monotonic() + _READY_TIMEOUT_S):
+            return f"it did not start (exit code {driver.process.poll()})"
+        try:
+            playwright = _connect(str(driver.socket))
+        except Exception as exc:
+            return f"it does not answer: {type(exc).__name__}"
+        try:
+            playwright.chromium.name  # noqa: B018  (a round trip through the driver's objects)
+        finally:
+            playwright.stop()
+        return None
+    finally:
+        driver.stop()
+
+
 # ------------------------------------------------------------------ a worker's side
 @contextlib.contextmanager
 def open_playwright(driver_socket: str | None, who: str) -> Iterator[Playwright]:

@@ -28,14 +28,12 @@ for (const [name, value] of Object.entries({ DispatcherConnection, RootDispatche
 // How long a gone client's browser may take to close before it is killed.
 const CLOSE_TIMEOUT_MS = 10000;
 
-function closeBrowsers(playwright) {
-  for (const browser of playwright ? playwright.allBrowsers() : []) {
-    const kill = setTimeout(() => browser.options.browserProcess?.kill().catch(() => {}),
-                            CLOSE_TIMEOUT_MS);
-    browser.close(nullProgress, { reason: 'The worker is gone' })
-      .catch(() => {})
-      .finally(() => clearTimeout(kill));
-  }
+function closeBrowser(browser) {
+  const kill = setTimeout(() => browser.options.browserProcess?.kill().catch(() => {}),
+                          CLOSE_TIMEOUT_MS);
+  browser.close(nullProgress, { reason: 'The worker is gone' })
+    .catch(() => {})
+    .finally(() => clearTimeout(kill));
 }
 
 function serve(socket) {
@@ -89,7 +87,8 @@ function serve(socket) {
   });
   socket.on('close', () => {
     connection.onmessage = () => {};
-    closeBrowsers(playwright);
+    for (const browser of playwright ? playwright.allBrowsers() : [])
+      closeBrowser(browser);
   });
   socket.on('error', () => {});
 }

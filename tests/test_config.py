@@ -39,7 +39,7 @@ def no_flags(**given: Any) -> dict[str, Any]:
             "account", "permalink", "prompt", "prompts_file", "count", "parallel",
             "job_name", "headed", "timeout_s", "auto_download", "keep_profiles",
             "browser_path", "selectors", "cooldown_s", "max_attempts", "force",
-            "choice", "resolution", "prompt_file", "headless_shell",
+            "choice", "resolution", "prompt_file", "headless_shell", "shared_driver",
         )
     }
     flags.update(given)
@@ -415,6 +415,16 @@ def test_the_headless_shell_is_off_unless_asked_for_and_never_goes_with_windows(
     assert build_run_config(None, no_flags(**BASE, headless_shell=True)).headless_shell
     with pytest.raises(UsageError, match=r"headlessShell.*--headed"):
         build_run_config(None, no_flags(**BASE, headless_shell=True, headed=True))
+
+
+def test_workers_share_drivers_unless_the_file_or_the_flag_says_own(tmp_path: Path) -> None:
+    assert build_run_config(None, no_flags(**BASE)).shared_driver is True
+    own = write_config(tmp_path, {**BASE, "sharedDriver": False})
+    assert build_run_config(own, no_flags()).shared_driver is False
+    assert build_run_config(own, no_flags(shared_driver=True)).shared_driver is True
+    assert build_run_config(None, no_flags(**BASE, shared_driver=False)).shared_driver is False
+    with pytest.raises(ConfigError, match="sharedDriver"):
+        build_run_config(write_config(tmp_path, {**BASE, "sharedDriver": "no"}), no_flags())
 
 
 def test_executable_browser_path_is_accepted(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ start up behind them.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -37,6 +38,8 @@ from grokbatch.run.worker_protocol import (
     runner_gone,
 )
 
+# prctl's option that sets the calling thread's name (linux/prctl.h).
+_PR_SET_NAME = 15
 # The module the fork server imports before it forks any worker.
 FORK_SERVER_PRELOAD = "grokbatch.run.fork_server"
 
@@ -102,9 +105,18 @@ def _send_mark(conn: Connection, worker_id: str, name: str) -> None:
         conn.send({**mark_event(name), "worker": worker_id})
 
 
+def name_process(name: str) -> None:
+    """Give this process `name` (up to 15 bytes) where `ps`, `top` and /proc/<pid>/comm
+    show a process's name: a worker shows as its id, not as one more `python`."""
+    with contextlib.suppress(Exception):  # Linux only; a name is never worth failing for
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
 def worker_process(spec: WorkerSpec, stop: Event, conn: Connection, slots: Semaphore,
                    start: StartSignal, scout: ScoutRole) -> None:
     """Entry point of a worker process (forked by the fork server)."""
+    name_process(spec.worker_id)
     os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in (signal.SIGTERM, signal.SIGHUP):  # the fork server ignores them

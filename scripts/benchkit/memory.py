@@ -1,5 +1,6 @@
-"""The part `memory`: PSS of each worker's process tree (worker, Playwright driver,
-Chromium) in steady state, by kind of process."""
+"""The part `memory`: PSS of each worker's process tree (worker, its Playwright driver if
+it has its own, Chromium) in steady state, by kind of process; the shared drivers, the fork
+server and the runner on their own."""
 
 from __future__ import annotations
 
@@ -13,32 +14,18 @@ from typing import Any
 from .numbers import median
 from .proctree import (
     cmdline,
-    descendants,
     fork_servers,
     proc_table,
     process_kind,
     pss_kb,
-    worker_pids,
+    shared_drivers,
+    worker_trees,
 )
 
 # How often the sampler looks at the manifest while it waits for the steady state.
 _MANIFEST_POLL_S = 0.2
 # Time between two samples of the trees.
 _SAMPLE_EVERY_S = 1.0
-
-
-def worker_trees(runner_pid: int) -> dict[int, set[int]]:
-    """The runner's worker processes, each with its whole tree (driver, Chromium)."""
-    table = proc_table()
-    trees: dict[int, set[int]] = {}
-    for child in worker_pids(runner_pid, table):
-        tree = descendants(child, table) | {child}
-        # Chromium may detach helpers into their own session: take those too.
-        sessions = {table[p].sid for p in tree if p in table and p != child}
-        sessions.discard(table[runner_pid].sid if runner_pid in table else -1)
-        tree |= {p for p, s in table.items() if s.sid in sessions}
-        trees[child] = tree
-    return trees
 
 
 class MemorySampler(threading.Thread):
@@ -68,7 +55,8 @@ class MemorySampler(threading.Thread):
                 if self._completed() >= self.after:
                     break
             while not self.finished.is_set() and len(self.samples) < self.samples_wanted:
-                trees = worker_trees(self.runner_pid)
+                table = proc_table()
+                trees = worker_trees(self.runner_pid, table)
                 if trees:
                     workers = {}
                     for pid, tree in trees.items():
@@ -79,10 +67,13 @@ class MemorySampler(threading.Thread):
                             kinds[kind] = kinds.get(kind, 0) + pss_kb(member)
                         workers[str(pid)] = {"pssKb": sum(kinds.values()),
                                              "processes": len(tree), "byKindKb": kinds}
-                    servers = fork_servers(self.runner_pid, proc_table())
+                    servers = fork_servers(self.runner_pid, table)
+                    drivers = shared_drivers(self.runner_pid, table)
                     self.samples.append({"t": time.monotonic(),
                                          "runnerPssKb": pss_kb(self.runner_pid),
                                          "forkServerPssKb": sum(pss_kb(p) for p in servers),
+                                         "sharedDriverPssKb": sum(pss_kb(p) for p in drivers),
+                                         "sharedDrivers": len(drivers),
                                          "workers": workers})
                 self.finished.wait(_SAMPLE_EVERY_S)
         except Exception as exc:  # report, never take the bench down
@@ -113,6 +104,9 @@ class MemorySampler(threading.Thread):
             if self.samples else None,
             "forkServerMB": (median([s.get("forkServerPssKb", 0) for s in self.samples]) or 0)
             / 1024 if self.samples else None,
+            "sharedDriverMB": (median([s.get("sharedDriverPssKb", 0) for s in self.samples])
+                               or 0) / 1024 if self.samples else None,
+            "sharedDrivers": median([s.get("sharedDrivers", 0) for s in self.samples]),
             "byKindMedianMB": {k: (median(v) or 0) / 1024 for k, v in sorted(kinds.items())},
             "error": self.error,
             "raw": self.samples,

@@ -133,6 +133,61 @@ def worker_pids(runner_pid: int, table: dict[int, ProcStat]) -> list[int]:
             if stat.ppid in servers or (stat.ppid == runner_pid and is_worker(cmdline(pid)))]
 
 
+def is_shared_driver(cmd: str) -> bool:
+    """Whether a command line is a run's shared Playwright driver (grokbatch/drivers.py)."""
+    return "shared_driver.js" in cmd
+
+
+def shared_drivers(runner_pid: int, table: dict[int, ProcStat]) -> list[int]:
+    """The runner's shared Playwright drivers (none with --own-drivers)."""
+    return [pid for pid, stat in table.items()
+            if stat.ppid == runner_pid and is_shared_driver(cmdline(pid))]
+
+
+def process_name(pid: int) -> str:
+    """A process's name as `ps` shows it (a grokbatch worker names itself by its id)."""
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def profile_worker(cmd: str) -> str | None:
+    """The worker whose profile copy a browser's command line names (`worker-3`), if any."""
+    for arg in cmd.split(" "):
+        if arg.startswith("--user-data-dir="):
+            name = os.path.basename(arg.split("=", 1)[1].rstrip("/"))
+            return name if name.startswith("worker-") else None
+    return None
+
+
+def worker_trees(runner_pid: int, table: dict[int, ProcStat]) -> dict[int, set[int]]:
+    """Each of the runner's workers with the processes it is responsible for: itself, its
+    descendants (its own driver and browser, if it started a driver), the sessions they
+    opened (Chromium runs in its own), and the session of each browser a shared driver
+    launched for it (known by its profile copy, named after the worker)."""
+    workers = worker_pids(runner_pid, table)
+    runner_sid = table[runner_pid].sid if runner_pid in table else -1
+    by_name = {process_name(pid): pid for pid in workers}
+    children = children_of(table)
+    shared: dict[int, set[int]] = {}  # worker -> sessions of its browsers under shared drivers
+    for driver in shared_drivers(runner_pid, table):
+        for child in children.get(driver, []):
+            owner = by_name.get(profile_worker(cmdline(child)) or "")
+            if owner is not None:
+                shared.setdefault(owner, set()).add(table[child].sid)
+    trees: dict[int, set[int]] = {}
+    for root in workers:
+        tree = descendants(root, table, skip=set(workers)) | {root}
+        sessions = {table[p].sid for p in tree if p in table and p != root}
+        sessions |= shared.get(root, set())
+        sessions.discard(runner_sid)
+        tree |= {p for p, stat in table.items() if stat.sid in sessions}
+        trees[root] = tree
+    return trees
+
+
 def cpu_kind(cmd: str) -> str | None:
     """driver, browser or None (something else), from a command line."""
     exe = cmd.split(" ", 1)[0]
@@ -150,6 +205,8 @@ def process_kind(cmd: str) -> str:
         if kind == "utility" and "--utility-sub-type=" in cmd:
             kind += ":" + cmd.split("--utility-sub-type=", 1)[1].split()[0].rsplit(".", 1)[-1]
         return f"chromium {kind}"
+    if is_shared_driver(cmd):
+        return "shared playwright driver (node)"
     if "node" in cmd.split(" ", 1)[0] or ("playwright" in cmd and "run-driver" in cmd):
         return "playwright driver (node)"
     if "chrom" in cmd.split(" ", 1)[0]:

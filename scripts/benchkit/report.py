@@ -72,8 +72,13 @@ def render_timeline(name: str, runs: Sequence[dict[str, Any]]) -> list[str]:
           r.get("cpuBrowserS"), r.get("cpuS")] for r in rows]))
     parts.append("\nt: seconds from the command's start to the mark; phase: from the "
                  "worker's previous mark to this one; CPU: what that phase cost the worker's "
-                 "Python (exact), its driver and its browser (sampled every 0.25 s); medians "
-                 "over workers.")
+                 "Python (exact), its own driver (none when it shares one) and its browser "
+                 "(sampled every 0.25 s); medians over workers.")
+    shared = [r["sharedDriverCpuS"] for r in runs if r.get("sharedDriverCpuS") is not None]
+    if shared:
+        parts.append(f"\nshared Playwright driver(s) ({first.get('sharedDrivers')}): "
+                     f"{fmt(median(shared))} CPU-s from the start to the last first claim, "
+                     f"for all {first.get('workers')} workers")
     return parts
 
 
@@ -123,19 +128,21 @@ def render_report(results: dict[str, Any]) -> str:
         parts += ["", f"## Per-worker memory (PSS, N={mem.get('workersN')}, steady state)", ""]
         parts.append(render_table(
             ["workers sampled", "samples", "processes/worker", "median MB/worker",
-             "max MB/worker", "all workers MB", "runner MB", "fork server MB"],
+             "max MB/worker", "all workers MB", "runner MB", "fork server MB",
+             "shared drivers MB"],
             [[mem.get("workers"), mem.get("samples"), mem.get("processesPerWorker"),
               mem.get("perWorkerMedianMB"), mem.get("perWorkerMaxMB"),
-              mem.get("totalWorkersMB"), mem.get("runnerMB"), mem.get("forkServerMB")]]))
+              mem.get("totalWorkersMB"), mem.get("runnerMB"), mem.get("forkServerMB"),
+              mem.get("sharedDriverMB")]]))
         by_kind = mem.get("byKindMedianMB") or {}
         if by_kind:
             parts.append("\nper worker, by process kind (median MB): " + ", ".join(
                 f"{k} {v:.0f}" for k, v in sorted(by_kind.items(), key=lambda kv: -kv[1])
                 if v >= 0.5))
-        parts.append("\nworker tree = the worker process + all its descendants "
-                     "(Playwright node driver, Chromium browser, zygotes, renderers, GPU/"
-                     "utility); the fork server the workers are forked from holds the "
-                     "modules they share, and counts once for all of them; PSS from "
+        parts.append("\nworker tree = the worker process + its Chromium (browser, zygotes, "
+                     "renderers, GPU/utility) + its own Playwright node driver, if it has "
+                     "one; the shared drivers (one per 10 workers), and the fork server the "
+                     "workers are forked from, count once for all of them; PSS from "
                      "/proc/<pid>/smaps_rollup.")
         if mem.get("error"):
             parts.append(f"sampler error: {mem['error']}")

@@ -9,7 +9,16 @@ import threading
 import time
 from typing import Any
 
-from .proctree import ProcStat, cmdline, cpu_kind, descendants, proc_table, pss_kb, worker_pids
+from .proctree import (
+    ProcStat,
+    cmdline,
+    cpu_kind,
+    descendants,
+    proc_table,
+    pss_kb,
+    shared_drivers,
+    worker_trees,
+)
 
 # CPU kinds of a worker's tree (its own Python, the Playwright driver, Chromium).
 KINDS = ("python", "driver", "browser")
@@ -25,8 +34,10 @@ class RunSampler(threading.Thread):
     worker's tree (dearer, every `pss_every_s`).
 
     A worker is a child of the runner's fork server; its tree is its descendants, plus the
-    sessions they opened (Chromium runs in its own). What is not in a worker's tree (the
-    runner, its fork server and its resource tracker) is `runner`.
+    sessions they opened (Chromium runs in its own) and its browser under a shared driver
+    (`proctree.worker_trees`). A shared driver is a root of its own (its CPU is of kind
+    driver). What is in no other tree (the runner, its fork server and its resource
+    tracker) is `runner`.
     """
 
     def __init__(self, run_pid: int, *, cpu_every_s: float = 0.25, cpu_for_s: float = 60.0,
@@ -41,6 +52,7 @@ class RunSampler(threading.Thread):
         self.pss: list[dict[str, Any]] = []  # {"wall", "totalKb", "workers": {pid: kb}}
         self.error: str | None = None
         self._kinds: dict[int, str | None] = {}
+        self.shared_drivers: set[int] = set()  # roots that are shared drivers
 
     def _kind(self, pid: int) -> str | None:
         if pid not in self._kinds:
@@ -52,18 +64,14 @@ class RunSampler(threading.Thread):
         return self._kinds[pid]
 
     def _trees(self, table: dict[int, ProcStat]) -> dict[int, set[int]]:
-        """root pid (the runner, or a worker) -> the processes it is responsible for."""
-        workers = worker_pids(self.run_pid, table)
-        trees: dict[int, set[int]] = {}
-        runner_sid = table[self.run_pid].sid if self.run_pid in table else -1
-        for root in [*workers, self.run_pid]:
-            tree = descendants(root, table, skip=set(workers)) | {root}
-            sessions = {table[p].sid for p in tree if p in table and p != root}
-            sessions.discard(runner_sid)
-            tree |= {p for p, stat in table.items() if stat.sid in sessions}
-            trees[root] = tree
-        taken = set().union(*(trees[w] for w in workers)) if workers else set()
-        trees[self.run_pid] -= taken
+        """root pid (the runner, a worker or a shared driver) -> the processes it is
+        responsible for."""
+        trees = worker_trees(self.run_pid, table)
+        for driver in shared_drivers(self.run_pid, table):
+            trees[driver] = {driver}
+            self.shared_drivers.add(driver)
+        taken = set().union(*trees.values()) if trees else set()
+        trees[self.run_pid] = (descendants(self.run_pid, table) | {self.run_pid}) - taken
         return trees
 
     def _sample_cpu(self, wall: float, table: dict[int, ProcStat],
@@ -75,10 +83,10 @@ class RunSampler(threading.Thread):
                 if pid not in table:
                     continue
                 stat = table[pid]
-                if pid == root:
+                kind = self._kind(pid)
+                if pid == root and kind is None:  # a worker's or the runner's Python
                     row["python"] += stat.cpu_s  # its reaped children were counted alive
                     continue
-                kind = self._kind(pid)
                 if kind is not None:
                     row[kind] += stat.cpu_s + stat.reaped_cpu_s  # a zygote reaps renderers
             out[root] = row

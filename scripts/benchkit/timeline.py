@@ -38,6 +38,10 @@ def tree_figures(tree: RunSampler, timeline_path: Path, doc: dict[str, Any],
     out["firstClaimS"] = claims[0] if claims else None
     out["lastFirstClaimS"] = claims[-1] if claims else None
     out["workersClaimed"] = len(claims)
+    if tree.shared_drivers and claims:  # what the drivers the workers share cost by then
+        out["sharedDrivers"] = len(tree.shared_drivers)
+        out["sharedDriverCpuS"] = sum(interpolate(tree.cpu_series(pid)["driver"], t0 + claims[-1])
+                                      for pid in tree.shared_drivers)
     if memory_at:
         done: dict[str, list[float]] = {}
         for item in doc.get("items", []):

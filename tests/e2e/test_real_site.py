@@ -175,6 +175,7 @@ def test_doctor_on_a_good_page_finds_every_selector(home, simulator):
     assert report["quota"]["available"] is True
     assert report["browser"]["version"]
     assert report["home"]["writable"] is True
+    assert report["sharedDriver"] == {"ok": True, "error": None}
     saved = [p for p in report["saved"] if p.endswith(".html")]
     assert saved and (home / "doctor").is_dir()
     assert sim.stats()["generationsStarted"] == 0

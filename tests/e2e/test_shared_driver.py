@@ -209,3 +209,34 @@ def test_the_driver_exits_with_its_stdin_so_a_killed_runner_leaves_no_driver(
     assert driver.process.returncode == 0
     with pytest.raises(ProcessLookupError):
         os.kill(driver.process.pid, 0)
+
+
+def test_doctor_s_check_of_the_shared_driver_says_whether_workers_can_share_one(
+        grokbatch_home, tmp_path, monkeypatch):
+    assert drivers.check_shared_driver() is None
+    node, _ = drivers._node_and_core()
+    monkeypatch.setattr(drivers, "_node_and_core", lambda: (node, tmp_path / "no-playwright"))
+    said = drivers.check_shared_driver()
+    assert said is not None and said.startswith("it did not start")
+
+
+def test_a_worker_gone_while_its_browser_starts_leaves_no_browser(
+        grokbatch_home, simulator, chromium_path, clients, tmp_path):
+    sim = simulator("--auto-login")
+    started, execs = tmp_path / "launch-started", tmp_path / "chromium-exec"
+    slow = tmp_path / "slow-chromium"  # a browser that takes its time to start
+    slow.write_text(f'#!/bin/sh\ntouch "{started}"\nsleep 1\ntouch "{execs}"\n'
+                    f'exec "{chromium_path}" "$@"\n')
+    slow.chmod(0o755)
+    shared = SharedDrivers.start(1)
+    try:
+        shared.wait_ready()
+        client = _Client(shared.socket_for(0), str(slow), tmp_path / "p", sim.post_url())
+        clients.append(client)
+        _wait_until(started.exists, "the launch")
+        client.process.kill()  # the worker is gone; its browser is still starting
+        _wait_until(execs.exists, "Chromium's start")
+        _wait_until(lambda: not _browsers_on(client.profile), "the late browser's end")
+        assert shared.drivers[0].alive()  # ended by the driver, which goes on
+    finally:
+        shared.stop()
