@@ -4,7 +4,7 @@ Playwright's Python API talks to a driver, a Node.js process that drives the bro
 `sync_playwright()` starts one per process; a worker that started its own would carry
 91 MB of driver next to its browser and spend 0.2 CPU-s starting it. A run instead starts
 one shared driver for up to `WORKERS_PER_DRIVER` workers (`shared_driver.js`), and each
-worker reaches it through a Unix socket (`browser.open_playwright`). A driver serves each
+worker reaches it through a Unix socket (`open_playwright`). A driver serves each
 worker as `cli.js run-driver` serves its one client: one connection, its own browsers,
 closed when the worker goes.
 
@@ -162,8 +162,8 @@ class SharedDrivers:
             for _ in range(-(-workers // WORKERS_PER_DRIVER)):
                 drivers.append(SharedDriver())
         except OSError as exc:
-            logger.warning("shared browser driver did not start ({}); each worker starts "
-                           "its own", exc)
+            logger.warning("the shared Playwright driver did not start ({}); each worker "
+                           "starts its own", exc)
             for driver in drivers:
                 driver.stop()
             return cls()
@@ -174,8 +174,8 @@ class SharedDrivers:
         deadline = time.monotonic() + _READY_TIMEOUT_S
         failed = [d for d in self.drivers if not d.wait_ready(deadline)]
         if failed:
-            logger.warning("{} of {} shared browser driver(s) did not start; their workers "
-                           "start their own", len(failed), len(self.drivers))
+            logger.warning("{} of {} shared Playwright driver(s) did not start; their "
+                           "workers start their own", len(failed), len(self.drivers))
         for driver in failed:
             driver.stop()
         self.drivers = [d for d in self.drivers if d not in failed]
@@ -193,7 +193,8 @@ class SharedDrivers:
             code = driver.process.poll()
             if code is not None and number not in self._reported_dead:
                 self._reported_dead.add(number)
-                logger.warning("shared browser driver {} exited (code {})", number, code)
+                logger.warning("shared Playwright driver {} exited (code {}); the browsers "
+                               "of its workers went with it", number, code)
 
     def stop(self) -> None:
         for driver in self.drivers:
@@ -225,6 +226,20 @@ def check_shared_driver() -> str | None:
 
 
 # ------------------------------------------------------------------ a worker's side
+def driver_listens(driver_socket: str) -> bool:
+    """Whether a shared driver still listens on `driver_socket` (a socket file stays
+    behind a driver that was killed)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(_CONNECT_TIMEOUT_S)
+        try:
+            probe.connect(driver_socket)
+        except OSError:
+            return False
+    return True
+
+
 @contextlib.contextmanager
 def open_playwright(driver_socket: str | None, who: str) -> Iterator[Playwright]:
     """Playwright through the shared driver at `driver_socket`; through a driver of this
@@ -282,7 +297,7 @@ def _connect(driver_socket: str) -> Playwright:
             self._output = writer
 
     # Playwright makes its transport by this name when it starts a client (private, as is
-    # PipeTransport; tests/test_shared_driver.py checks both with the installed version).
+    # PipeTransport; tests/e2e/test_shared_driver.py checks both with the installed version).
     original = out_of_process.PipeTransport
     out_of_process.PipeTransport = functools.partial(  # type: ignore[misc,assignment]
         SocketTransport, path=driver_socket)

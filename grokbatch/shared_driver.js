@@ -13,6 +13,10 @@
 const fs = require('fs');
 const net = require('net');
 
+// Nothing but the line that says it listens goes to stdout: the runner stops reading it
+// then, and a full pipe would block the driver.
+console.log = console.info = console.debug = console.error;
+
 const [coreDir, socketPath] = process.argv.slice(2);
 const { server } = require(`${coreDir}/lib/coreBundle`);
 const { DispatcherConnection, RootDispatcher, PlaywrightDispatcher, createPlaywright,

@@ -23,7 +23,7 @@ from playwright.sync_api import BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
-from grokbatch.drivers import open_playwright
+from grokbatch.drivers import driver_listens, open_playwright
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, register_secret, worker_sink
 from grokbatch.manifest import Item, ItemStatus, Manifest
@@ -338,8 +338,12 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
     try:
         code = Worker(spec, stop, events, launch_gate, start_signal, scout).run()
     except Exception as exc:  # log what killed us, without locals (they may hold a prompt)
-        logger.error("{}: crashed: {}: {}", spec.worker_id, type(exc).__name__,
-                     first_line(str(exc)))
+        if spec.driver_socket is not None and not driver_listens(spec.driver_socket):
+            logger.warning("{}: its shared Playwright driver is gone, and its browser with "
+                           "it; a replacement starts with a driver of its own", spec.worker_id)
+        else:
+            logger.error("{}: crashed: {}: {}", spec.worker_id, type(exc).__name__,
+                         first_line(str(exc)))
         code = WorkerExit.CRASHED
     finally:
         if launch_gate is not None:

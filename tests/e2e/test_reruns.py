@@ -384,3 +384,30 @@ def test_a_renderer_crash_ends_the_attempt_as_browser_crashed_not_as_a_timeout(h
     item = manifest(home)["items"][0]
     assert item["status"] == "COMPLETED"
     assert [h["errorKind"] for h in item["history"]] == ["BROWSER_CRASHED"]
+
+
+def test_a_killed_shared_driver_costs_its_workers_their_browsers_and_the_run_completes(
+        home, simulator):
+    sim = simulator("--generation-seconds", "1.5")
+    proc = _popen(home, *start_args(sim.post_url(), count=6, parallel=2))
+    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    drivers = [p for p in processes_of_home(home) if "shared_driver.js" in _cmdline(p)]
+    assert len(drivers) == 1  # two workers, one driver
+    os.kill(drivers[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED"] * 6
+    assert "shared Playwright driver 0 exited" in stderr
+    assert "its shared Playwright driver is gone" in stderr
+    assert "crashed" not in stderr
+    log = (home / "runs" / "job" / "run.log").read_text()
+    assert ": Playwright driver: its own" in log  # those that started again
+    assert processes_of_home(home) == []
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

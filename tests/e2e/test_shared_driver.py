@@ -159,12 +159,14 @@ def test_two_workers_share_one_driver_and_a_gone_worker_takes_only_its_browser(
         _wait_until(lambda: not _browsers_on(first.profile), "the killed client's browser")
         assert second.page_answers()
         assert _browsers_on(second.profile)
+        assert drivers.driver_listens(socket)
     finally:
         shared.stop()
     # Stopping the driver ends the browsers it launched, its process and its socket.
     assert driver.process.poll() is not None
     _wait_until(lambda: not _browsers_on(second.profile), "the browsers of a stopped driver")
     assert not driver.directory.exists()
+    assert not drivers.driver_listens(socket)
 
 
 def test_a_worker_whose_shared_driver_does_not_answer_starts_its_own(
