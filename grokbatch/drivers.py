@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from grokbatch import paths
+from grokbatch.logs import first_line
 
 if TYPE_CHECKING:  # the runner imports this module: no Playwright there
     from playwright.sync_api import Playwright
@@ -215,7 +216,7 @@ def check_shared_driver() -> str | None:
         try:
             playwright = _connect(str(driver.socket))
         except Exception as exc:
-            return f"it does not answer: {type(exc).__name__}"
+            return f"it does not answer: {type(exc).__name__}: {first_line(str(exc))}"
         try:
             playwright.chromium.name  # noqa: B018  (a round trip through the driver's objects)
         finally:
