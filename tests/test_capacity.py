@@ -61,3 +61,10 @@ def test_a_headless_shell_worker_is_counted_lighter_than_a_full_chromium_one() -
     shell = capacity.worker_memory_mb(headless_shell=True)
     assert shell == capacity.HEADLESS_SHELL_WORKER_MEMORY_MB < capacity.worker_memory_mb(False)
     assert capacity.workers_that_fit(10, 3 * shell, shell) == 3
+
+
+def test_a_worker_with_a_driver_of_its_own_is_counted_heavier_than_one_sharing() -> None:
+    for shell in (False, True):
+        sharing = capacity.worker_memory_mb(shell)
+        own = capacity.worker_memory_mb(shell, own_driver=True)
+        assert own == sharing + capacity.OWN_DRIVER_MEMORY_MB > sharing

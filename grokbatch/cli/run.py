@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from grokbatch.config import build_run_config, parse_duration
+from grokbatch.drivers import WORKERS_PER_DRIVER
 from grokbatch.errors import ConfigError, UsageError
 from grokbatch.run import jobs
 from grokbatch.run.status import format_status, job_status, list_jobs, write_job_report
@@ -78,7 +79,7 @@ def start(
     ),
     headless_shell: bool | None = typer.Option(
         None, "--headless-shell/--no-headless-shell", envvar="GROKBATCH_HEADLESS_SHELL",
-        help="Run the workers in Chromium's headless shell: about 55 MB less memory per "
+        help="Run the workers in Chromium's headless shell: about 50 MB less memory per "
         "worker and a quicker start, but the site sees a different browser (the full version "
         "in its user agent, a HeadlessChrome brand in its client hints, no plugins), so use it "
         "only where the site works with it "
@@ -86,8 +87,9 @@ def start(
     ),
     shared_driver: bool | None = typer.Option(
         None, "--shared-driver/--own-drivers", envvar="GROKBATCH_SHARED_DRIVER",
-        help="Let up to 10 workers share one Playwright driver (a Node.js process): about "
-        "50 MB less memory per worker and a quicker start; the site sees the same browser. "
+        help=f"Let up to {WORKERS_PER_DRIVER} workers share one Playwright driver (a Node.js "
+        "process): about 50 MB less memory per worker and a quicker start; the site sees the "
+        "same browser. "
         "--own-drivers gives each worker a driver of its own, as before, so a driver that "
         "fails takes only its worker's browser with it. Default: shared.",
     ),

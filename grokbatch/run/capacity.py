@@ -1,10 +1,10 @@
 """How many workers to start: those the machine's memory holds and the quota keeps busy.
 
-`--parallel` is "at most": a worker is a Python process, a Playwright driver and a
-Chromium, so `--parallel 100` on a machine without memory for 100 browsers would push it
-into swap or the OOM killer. The runner starts only the workers that fit in the memory
-available now (Linux: MemAvailable of /proc/meminfo; elsewhere no cap), and a replacement
-only if one more still fits.
+`--parallel` is "at most": a worker is a Python process and a Chromium (and a share of a
+Playwright driver, or one of its own), so `--parallel 100` on a machine without memory for
+100 browsers would push it into swap or the OOM killer. The runner starts only the workers
+that fit in the memory available now (Linux: MemAvailable of /proc/meminfo; elsewhere no
+cap), and a replacement only if one more still fits.
 """
 
 from __future__ import annotations
@@ -16,20 +16,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # light: the runner imports this module
     from grokbatch.manifest import ManifestDocument
 
-# Peak PSS of one worker (its Python, driver and Chromium, and its share of the runner),
-# as `make bench` measured it (startup part: peak PSS of the whole run / N, N=5 and N=10:
-# 250 and 218 MB; with Chromium's headless shell 195 and 170 MB), rounded up with room for
-# a heavier page than the simulator's and for a worker's growth over a long run.
-WORKER_MEMORY_MB = 320
-HEADLESS_SHELL_WORKER_MEMORY_MB = 260
+# Peak PSS of one worker (its Python and its Chromium, and its share of the runner, the
+# fork server and the shared Playwright driver), as `make bench` measured it (startup part:
+# peak PSS of the whole run / N, N=5 and N=10: 199 and 160 MB; with Chromium's headless
+# shell 143 and 112 MB), rounded up with room for a heavier page than the simulator's and
+# for a worker's growth over a long run.
+WORKER_MEMORY_MB = 270
+HEADLESS_SHELL_WORKER_MEMORY_MB = 200
+# What a worker needs on top with a Playwright driver of its own (--own-drivers): its
+# driver, less its share of a shared one (bench startup, N=5 and N=10: +52 and +58 MB).
+OWN_DRIVER_MEMORY_MB = 50
 # For tests: the memory (MB) to take as available instead of reading /proc/meminfo.
 MEMORY_AVAILABLE_ENV = "GROKBATCH_MEMORY_AVAILABLE_MB"
 _MEMINFO = Path("/proc/meminfo")
 
 
-def worker_memory_mb(headless_shell: bool) -> int:
-    """The memory one worker needs, by the browser it runs."""
-    return HEADLESS_SHELL_WORKER_MEMORY_MB if headless_shell else WORKER_MEMORY_MB
+def worker_memory_mb(headless_shell: bool, own_driver: bool = False) -> int:
+    """The memory one worker needs, by the browser it runs and whether it starts a
+    Playwright driver of its own."""
+    browser = HEADLESS_SHELL_WORKER_MEMORY_MB if headless_shell else WORKER_MEMORY_MB
+    return browser + (OWN_DRIVER_MEMORY_MB if own_driver else 0)
 
 
 def available_memory_mb() -> int | None:

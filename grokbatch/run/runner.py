@@ -113,7 +113,8 @@ class ParallelRunner:
         self.next_worker = 0
         self.replacements = 0
         self.memory_cap = config.parallel  # workers the memory holds (set by run())
-        self.worker_mb = capacity.worker_memory_mb(config.headless_shell)
+        self.worker_mb = capacity.worker_memory_mb(config.headless_shell,
+                                                   own_driver=not config.shared_driver)
         self.started_claiming = False  # the workers were told to go (replacements go at once)
         self.halted: Halt | None = None  # the judge stopped the run before any claim
         self.stop_reason: StopReason | None = None

@@ -18,6 +18,7 @@ import pytest
 from grokbatch.run.capacity import (
     HEADLESS_SHELL_WORKER_MEMORY_MB,
     MEMORY_AVAILABLE_ENV,
+    OWN_DRIVER_MEMORY_MB,
     WORKER_MEMORY_MB,
 )
 from tests.e2e.clihelpers import (
@@ -61,11 +62,16 @@ def _drivers_said(log: str) -> list[str]:
             if ": Playwright driver: " in line]
 
 
-def test_own_drivers_give_each_worker_a_driver_of_its_own(home, simulator):
+def test_own_drivers_give_each_worker_a_driver_of_its_own_counted_in_its_memory(
+        home, simulator):
     sim = simulator("--generation-seconds", "0.5")
-    result = run_cli(home, *start_args(sim.post_url(), count=3, parallel=2), "--own-drivers")
+    fake_mb = 3 * WORKER_MEMORY_MB  # room for three workers sharing drivers, two with their own
+    assert fake_mb // (WORKER_MEMORY_MB + OWN_DRIVER_MEMORY_MB) == 2
+    result = run_cli(home, *start_args(sim.post_url(), count=4, parallel=3), "--own-drivers",
+                     env_extra={MEMORY_AVAILABLE_ENV: str(fake_mb)})
     assert result.code == 0, result.stderr
-    assert statuses(manifest(home)) == ["COMPLETED"] * 3
+    assert statuses(manifest(home)) == ["COMPLETED"] * 4
+    assert "starting 2 of 3 workers" in result.stderr
     log = (home / "runs" / "job" / "run.log").read_text()
     assert "share" not in log
     assert _drivers_said(log) == ["its own"] * 2
