@@ -1,4 +1,4 @@
-// One Playwright driver for several worker processes (see shared_driver.py).
+// One Playwright driver for several worker processes (see drivers.py).
 //
 //   node shared_driver.js <playwright-core dir> <socket path>
 //

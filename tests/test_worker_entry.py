@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -140,3 +141,12 @@ def test_stopping_the_fork_server_leaves_it_to_a_live_worker_and_ends_it_after()
     assert busy.exitcode == 0
     stop_fork_server()
     assert _fork_server_children() == []
+
+
+def test_a_worker_names_its_process_after_its_id() -> None:
+    code = ("from grokbatch.run.worker_entry import name_process\n"
+            "name_process('worker-12')\n"
+            "print(open('/proc/self/comm').read().strip())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=_WAIT_S, check=True)
+    assert out.stdout.strip() == "worker-12"  # what ps, top and the bench show

@@ -47,6 +47,9 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
             for key in ("phaseMedianS", "cpuPythonS", "cpuDriverS", "cpuBrowserS", "cpuS"):
                 assert _number(phases[phase][key]), (name, phase, key)
         assert 1 <= phases["first_claim"]["workers"] <= row["workers"]  # a toy queue empties
+        # Each worker's browser is found, under the shared driver, by its profile copy.
+        assert phases["browser"]["cpuBrowserS"] > 0, name
+        assert _number(row.get("sharedDriverCpuS")) and row["sharedDriverCpuS"] > 0, name
     long_run = doc["longrun"][0]
     assert long_run.get("ok") is True, long_run.get("error")
     assert _number(long_run["memoryGrowthMax"]) and _number(long_run["memoryGrowthMedian"])
