@@ -10,8 +10,9 @@ client: one connection, its own browsers, closed when the worker goes.
 
 The shared driver runs in a session of its own (a Ctrl-C on the terminal is the runner's
 to answer) and exits when its stdin ends: when the runner closes it, or when the runner is
-gone. Exiting kills the browsers it launched. Its socket is in a 0700 directory of its
-own: whoever reaches it drives the account's browsers.
+gone. Exiting kills the browsers it launched, and removes its socket and the socket's
+directory: a 0700 directory of its own, for whoever reaches the socket drives the
+account's browsers. The next run removes one that a killed driver left.
 
 A driver that does not start (a Playwright whose internals moved, say) costs the run
 nothing but the memory: its workers start their own drivers, as `--own-drivers` asks.
@@ -63,6 +64,12 @@ _READY_TIMEOUT_S = 15.0
 _STOP_TIMEOUT_S = 10.0
 # A Unix socket's path is at most 107 bytes on Linux (sun_path).
 _MAX_SOCKET_PATH = 100
+# The prefix of a shared driver's socket directory, and the age past which one whose
+# driver does not answer is a leftover of a driver that was killed (a driver listens
+# within a second of making its directory).
+_SOCKET_DIR_PREFIX = "grokbatch-driver-"
+_SOCKET_NAME = "driver.sock"
+_STALE_SOCKET_DIR_S = 10.0
 _SCRIPT = Path(__file__).with_name("shared_driver.js")
 
 
@@ -90,16 +97,35 @@ def _node_and_core() -> tuple[str, Path]:
     return node, driver / "package"
 
 
+def _socket_base() -> Path:
+    """Where shared drivers' socket directories go: the user's runtime directory if there
+    is one, else the temporary directory."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    return Path(runtime if runtime and os.access(runtime, os.W_OK) else tempfile.gettempdir())
+
+
+def remove_stale_socket_dirs() -> None:
+    """Remove the socket directories of shared drivers that were killed (a driver removes
+    its own when it exits): ours, older than `_STALE_SOCKET_DIR_S`, no driver answering."""
+    for directory in _socket_base().glob(f"{_SOCKET_DIR_PREFIX}*"):
+        with contextlib.suppress(OSError):
+            info = directory.lstat()
+            if (not directory.is_dir() or directory.is_symlink() or info.st_uid != os.getuid()
+                    or time.time() - info.st_mtime < _STALE_SOCKET_DIR_S):
+                continue
+            if not driver_listens(str(directory / _SOCKET_NAME)):
+                shutil.rmtree(directory, ignore_errors=True)
+
+
 class SharedDriver:
     """One shared driver process and its socket."""
 
     def __init__(self) -> None:
         """Start the driver; it listens about 0.3 s later (`wait_ready`)."""
         node, core = _node_and_core()
-        runtime = os.environ.get("XDG_RUNTIME_DIR")
-        base = runtime if runtime and os.access(runtime, os.W_OK) else None
-        self.directory = Path(tempfile.mkdtemp(prefix="grokbatch-driver-", dir=base))  # 0700
-        self.socket = self.directory / "driver.sock"
+        self.directory = Path(tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX,
+                                               dir=_socket_base()))  # 0700
+        self.socket = self.directory / _SOCKET_NAME
         self.ready = False
         if len(os.fsencode(self.socket)) > _MAX_SOCKET_PATH:
             shutil.rmtree(self.directory, ignore_errors=True)
@@ -159,6 +185,7 @@ class SharedDrivers:
     @classmethod
     def start(cls, workers: int) -> SharedDrivers:
         """Start the drivers `workers` workers need, without waiting for them."""
+        remove_stale_socket_dirs()
         drivers: list[SharedDriver] = []
         try:
             for _ in range(-(-workers // WORKERS_PER_DRIVER)):

@@ -7,11 +7,12 @@
 // same framing (a 4-byte little-endian length, then the JSON message). A client that goes
 // away has its browsers closed. The driver prints one line once it listens, and exits when
 // its stdin ends (the runner closed it, or the runner is gone); exiting kills every
-// browser it launched.
+// browser it launched, and removes its socket and the socket's directory.
 'use strict';
 
 const fs = require('fs');
 const net = require('net');
+const path = require('path');
 
 // Nothing but the line that says it listens goes to stdout: the runner stops reading it
 // then, and a full pipe would block the driver.
@@ -100,6 +101,13 @@ function serve(socket) {
 try {
   fs.unlinkSync(socketPath);
 } catch {}
+// The socket and its directory go with the driver, also when the runner was killed.
+process.on('exit', () => {
+  try {
+    fs.unlinkSync(socketPath);
+    fs.rmdirSync(path.dirname(socketPath));
+  } catch {}
+});
 const listener = net.createServer(serve);
 listener.on('error', (error) => {
   console.error(`shared driver: ${error.message}`);

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -242,24 +243,34 @@ def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
 def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulator):
     sim = simulator("--generation-seconds", "2")
     args = start_args(sim.post_url(), count=6, parallel=2)
+    before = _driver_socket_dirs()
     proc = _popen(home, *args)
     _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
     worker_pids = [i["workerPid"] for i in _in_progress(home)]
     profiles = str(home / "runs" / "job" / "worker-profiles")
+    sockets = _driver_socket_dirs() - before
+    assert len(sockets) == 1  # the run's shared driver
     proc.kill()
     proc.communicate(timeout=30)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (
         _processes_mentioning(profiles) or any(_alive(p) for p in worker_pids)
-        or processes_of_home(home)
+        or processes_of_home(home) or _driver_socket_dirs() & sockets
     ):
         time.sleep(0.1)
     assert _processes_mentioning(profiles) == []
     assert not any(_alive(p) for p in worker_pids)
     assert processes_of_home(home) == []  # the fork server and the resource tracker too
+    assert not _driver_socket_dirs() & sockets  # the driver removed its socket as it exited
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 6
+
+
+def _driver_socket_dirs() -> set[Path]:
+    """The socket directories of the shared drivers of every run now."""
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return set(Path(base).glob("grokbatch-driver-*"))
 
 
 def _alive(pid: int) -> bool:

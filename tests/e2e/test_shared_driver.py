@@ -9,8 +9,10 @@ each browser is.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -251,3 +253,27 @@ def test_a_worker_gone_while_its_browser_starts_leaves_no_browser(
         assert shared.drivers[0].alive()  # ended by the driver, which goes on
     finally:
         shared.stop()
+
+
+def test_a_killed_driver_s_socket_directory_is_removed_by_the_next_run_not_a_live_one(
+        grokbatch_home, monkeypatch):
+    base = Path(tempfile.mkdtemp(prefix="gb-"))  # short: a socket path has a length limit
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(base))
+    old = time.time() - 3600
+    stale, fresh, other = (base / name for name in (
+        "grokbatch-driver-killed", "grokbatch-driver-starting", "not-ours"))
+    for directory in (stale, fresh, other):
+        directory.mkdir()
+        (directory / "driver.sock").touch()  # no driver answers there
+    for directory in (stale, other):
+        os.utime(directory, (old, old))
+    live = SharedDriver()
+    try:
+        assert live.wait_ready(time.monotonic() + _WAIT_S)
+        os.utime(live.directory, (old, old))
+        SharedDrivers.start(0)  # a run's start sweeps, even one that starts no driver
+        assert not stale.exists()
+        assert fresh.exists() and other.exists() and live.directory.exists()
+    finally:
+        live.stop()
+        shutil.rmtree(base)
