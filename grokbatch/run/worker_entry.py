@@ -46,9 +46,9 @@ FORK_SERVER_PRELOAD = "grokbatch.run.fork_server"
 
 @contextlib.contextmanager
 def _bare_main_module() -> Iterator[None]:
-    """Start a worker without making it import `__main__` (the whole CLI): multiprocessing
-    imports the parent's main module in every child it starts, and a worker needs nothing
-    from it."""
+    """Start the fork server, or a worker, without making it import `__main__` (the whole
+    CLI): multiprocessing imports the parent's main module in each, and a worker needs
+    nothing from it."""
     main = sys.modules["__main__"]
     sys.modules["__main__"] = types.ModuleType("__main__")
     try:

@@ -402,7 +402,7 @@ def test_a_killed_shared_driver_costs_its_workers_their_browsers_and_the_run_com
     sim = simulator("--generation-seconds", "1.5")
     proc = _popen(home, *start_args(sim.post_url(), count=6, parallel=2))
     _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
-    drivers = [p for p in processes_of_home(home) if "shared_driver.js" in _cmdline(p)]
+    drivers = sorted(set(processes_of_home(home)) & set(_processes_mentioning("shared_driver.js")))
     assert len(drivers) == 1  # two workers, one driver
     os.kill(drivers[0], signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
@@ -416,9 +416,3 @@ def test_a_killed_shared_driver_costs_its_workers_their_browsers_and_the_run_com
     assert ": Playwright driver: its own" in log  # those that started again
     assert processes_of_home(home) == []
 
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
