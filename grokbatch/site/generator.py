@@ -13,7 +13,8 @@ errors and the made videos' URLs. The page decides only what the stream cannot s
 then only through error toasts and dialogs. Once the stream says a video was made, the
 attempt is COMPLETED whatever the page does next: a made video is never made again.
 Every wait is bounded by what is left of the video timeout. The clicks around a
-generation (banner, options, prompt, upscale, delete, the choice dialog) are `PostPage`'s.
+generation (banner, options, prompt, upscale, delete, the choice dialog) are `PostPage`'s;
+every few attempts the page's renderer first collects its garbage (`PageGarbage`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from grokbatch.errors import SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, redact
 from grokbatch.outcomes import Outcome
 from grokbatch.site.page_check import challenge_message, unknown_language_message
+from grokbatch.site.page_memory import PageGarbage
 from grokbatch.site.pagewatch import PageWatch
 from grokbatch.site.post_page import PostPage
 from grokbatch.site.quota import fetch_quota
@@ -120,6 +122,7 @@ class VideoGenerator:
         self._needs_reload = False
         self._options_chosen = False
         self.watch = PageWatch(page, selectors, on_progress)
+        self.garbage = PageGarbage(page, worker_id)
         self.post = PostPage(page, self.watch, element_timeout_s=element_timeout_s,
                              worker_id=worker_id)
         self.crashed = False  # the page's renderer crashed (its 'crash' event)
@@ -196,6 +199,7 @@ class VideoGenerator:
         started = time.monotonic()
         made: list[str] = []
         try:
+            self.garbage.attempt_starting()
             if self._needs_reload or not self.page.url.startswith(self.permalink):
                 self.open_post()
             self.post.dismiss_banner()
