@@ -132,6 +132,24 @@ def test_memory_at_videos_takes_the_samples_around_the_kth_video() -> None:
     assert at["worker-0"] == pytest.approx(103.5)  # samples between videos 4 and 6
 
 
+def test_memory_at_videos_can_count_only_samples_taken_while_every_browser_was_up() -> None:
+    # worker-0 makes a video a second; worker-1's browser closes after 13 s, and worker-0's
+    # PSS jumps (it now holds the shared pages alone).
+    done = {"worker-0": [10.0 + i for i in range(10)], "worker-1": [10.0, 11.0, 12.0]}
+    pss = [{"wall": 10.0 + i + 0.5, "browsers": 2 if i < 3 else 1,
+            "workers": {7: (100 if i < 3 else 150) * 1024, 8: 50 * 1024}} for i in range(10)]
+    pids = {"worker-0": 7, "worker-1": 8}
+    assert timeline.memory_at_videos(pss, done, pids, k=2, window=1,
+                                     browsers=2) == {"worker-0": 100.0, "worker-1": 50.0}
+    # Around its 8th video only one browser was up: left out, not taken from the nearest
+    # sample with two, 5 s away.
+    assert timeline.memory_at_videos(pss, done, pids, k=8, window=1, browsers=2) == {}
+    assert timeline.memory_at_videos(pss, done, pids, k=8, window=1) == {"worker-0": 150.0}
+    at = {"2": timeline.memory_at_videos(pss, done, pids, k=2, window=1, browsers=2),
+          "3": timeline.memory_at_videos(pss, done, pids, k=3, window=1, browsers=2)}
+    assert timeline.memory_growth(at, [2, 3]) == [1.0, 1.0]
+
+
 def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows() -> None:
     def row(n, b, t, **extra):
         return {"workers": n, "videos": b, "T": t, "idealS": -(-b // n) * t, **extra}

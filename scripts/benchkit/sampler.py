@@ -49,7 +49,8 @@ class RunSampler(threading.Thread):
         self.pss_every_s = pss_every_s
         self.finished = threading.Event()
         self.cpu: list[dict[str, Any]] = []  # {"wall", "trees": {root: {kind: s}}}
-        self.pss: list[dict[str, Any]] = []  # {"wall", "totalKb", "workers": {pid: kb}}
+        # {"wall", "totalKb", "browsers", "workers": {pid: kb}}
+        self.pss: list[dict[str, Any]] = []
         self.error: str | None = None
         self._kinds: dict[int, str | None] = {}
         self.shared_drivers: set[int] = set()  # roots that are shared drivers
@@ -94,7 +95,11 @@ class RunSampler(threading.Thread):
 
     def _sample_pss(self, wall: float, trees: dict[int, set[int]]) -> None:
         per = {root: sum(pss_kb(p) for p in tree) for root, tree in trees.items()}
-        self.pss.append({"wall": wall, "totalKb": sum(per.values()),
+        # Workers whose browser is up: a browser's PSS counts its share of the pages it
+        # shares with the others, which grows as they close theirs.
+        browsers = sum(1 for root, tree in trees.items() if len(tree) > 1
+                       and root != self.run_pid and root not in self.shared_drivers)
+        self.pss.append({"wall": wall, "totalKb": sum(per.values()), "browsers": browsers,
                          "workers": {r: kb for r, kb in per.items() if r != self.run_pid}})
 
     def run(self) -> None:

@@ -48,13 +48,26 @@ def tree_figures(tree: RunSampler, timeline_path: Path, doc: dict[str, Any],
             at = parse_iso(item.get("completedAt"))
             if item.get("status") == "COMPLETED" and at is not None:
                 done.setdefault(str(item.get("workerId")), []).append(at.timestamp())
-        out["memoryAtVideo"] = {str(k): memory_at_videos(tree.pss, done, pids, k)
+        # Only while every worker's browser is up: as workers run out of items and close
+        # theirs, the pages the browsers share are counted among fewer, and a worker's PSS
+        # rises by that alone. Workers that reach their video after that are left out.
+        out["memoryAtVideo"] = {str(k): memory_at_videos(tree.pss, done, pids, k, browsers=n)
                                 for k in memory_at}
-        first, last = (out["memoryAtVideo"][str(k)] for k in (memory_at[0], memory_at[-1]))
-        growth = [last[w] / first[w] for w in last if w in first and first[w] > 0]
+        growth = memory_growth(out["memoryAtVideo"], memory_at)
         out["memoryGrowthMax"] = max(growth) if growth else None
         out["memoryGrowthMedian"] = median(growth)
+        out["memoryGrowthWorkers"] = len(growth)
+        # The same from every sample, whoever else was up.
+        anyone = {str(k): memory_at_videos(tree.pss, done, pids, k) for k in memory_at}
+        growth = memory_growth(anyone, memory_at)
+        out["memoryGrowthMaxAnyBrowsers"] = max(growth) if growth else None
     return out
+
+
+def memory_growth(at: dict[str, dict[str, float]], memory_at: Sequence[int]) -> list[float]:
+    """Each worker's memory at the last of `memory_at` over that at the first."""
+    first, last = (at[str(k)] for k in (memory_at[0], memory_at[-1]))
+    return [last[w] / first[w] for w in last if w in first and first[w] > 0]
 
 
 def interpolate(points: Sequence[tuple[float, float]], t: float) -> float:
@@ -126,10 +139,19 @@ def first_claims(timeline: dict[str, Any], t0: float) -> list[float]:
 
 
 def memory_at_videos(pss: Sequence[dict[str, Any]], completions: dict[str, list[float]],
-                     pids: dict[str, int], k: int, window: int = 2) -> dict[str, float]:
+                     pids: dict[str, int], k: int, window: int = 2,
+                     browsers: int | None = None) -> dict[str, float]:
     """Each worker's tree PSS (MB) around its k-th completed video: the median of the
     samples taken between its (k-window)-th and (k+window)-th completion (at least the
-    one nearest the k-th). Workers with fewer than k videos are left out."""
+    one nearest the k-th). Workers with fewer than k videos are left out. With `browsers`,
+    only samples taken while at least that many workers' browsers were up count, and
+    a worker with none of them near its k-th video is left out."""
+    # How far from the k-th video the nearest sample may be when none is in the window.
+    reach = float("inf")
+    if browsers is not None:
+        walls = [s["wall"] for s in pss]
+        reach = median([b - a for a, b in itertools.pairwise(walls)]) or 0.0
+        pss = [s for s in pss if s.get("browsers", 0) >= browsers]
     out: dict[str, float] = {}
     for worker, done in completions.items():
         pid = pids.get(worker)
@@ -142,7 +164,8 @@ def memory_at_videos(pss: Sequence[dict[str, Any]], completions: dict[str, list[
                 and s["workers"][pid] > 0]
         inside = [kb for wall, kb in mine if lo <= wall <= hi]
         if not inside and mine:
-            inside = [min(mine, key=lambda s: abs(s[0] - done[k - 1]))[1]]
+            wall, kb = min(mine, key=lambda s: abs(s[0] - done[k - 1]))
+            inside = [kb] if abs(wall - done[k - 1]) <= reach else []
         if inside:
             out[worker] = statistics.median(inside) / 1024
     return out
