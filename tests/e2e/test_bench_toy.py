@@ -53,6 +53,9 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
     long_run = doc["longrun"][0]
     assert long_run.get("ok") is True, long_run.get("error")
     assert _number(long_run["memoryGrowthMax"]) and _number(long_run["memoryGrowthMedian"])
+    # Counted only while both browsers were up; the growth from every sample is there too.
+    assert 1 <= long_run["memoryGrowthWorkers"] <= long_run["workers"]
+    assert _number(long_run["memoryGrowthMaxAnyBrowsers"])
     at = long_run["memoryAtVideo"]
     assert set(at) == {str(long_run["early"]), str(long_run["late"])}
     assert all(_number(mb) and mb > 0 for per_worker in at.values() for mb in per_worker.values())
