@@ -97,8 +97,9 @@ class RunSampler(threading.Thread):
         per = {root: sum(pss_kb(p) for p in tree) for root, tree in trees.items()}
         # Workers whose browser is up: a browser's PSS counts its share of the pages it
         # shares with the others, which grows as they close theirs.
-        browsers = sum(1 for root, tree in trees.items() if len(tree) > 1
-                       and root != self.run_pid and root not in self.shared_drivers)
+        browsers = sum(1 for root, tree in trees.items()
+                       if root != self.run_pid and root not in self.shared_drivers
+                       and any(self._kind(pid) == "browser" for pid in tree))
         self.pss.append({"wall": wall, "totalKb": sum(per.values()), "browsers": browsers,
                          "workers": {r: kb for r, kb in per.items() if r != self.run_pid}})
 
