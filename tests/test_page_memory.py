@@ -1,6 +1,6 @@
 """PageGarbage: when a page's renderer is asked to collect its garbage, over one DevTools
 session, and what a failure does. A stand-in page records what is sent; the collection in
-real Chromium is tests/e2e/test_page_memory.py's."""
+real Chromium is tests/e2e/test_garbage_collection.py's."""
 
 from __future__ import annotations
 
