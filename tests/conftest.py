@@ -10,10 +10,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from loguru import logger
 
 # A CLI call that needs no browser finishes in a second or two; 60 s means it hung.
 CLI_TIMEOUT_S = 60
@@ -76,3 +77,12 @@ def fake_account(grokbatch_home: Path) -> Callable[..., Path]:
         return profile
 
     return make
+
+
+@pytest.fixture
+def log_lines() -> Iterator[list[str]]:
+    """What grokbatch logs during the test, at every level, a record an entry."""
+    lines: list[str] = []
+    sink = logger.add(lambda message: lines.append(str(message)), level="DEBUG")
+    yield lines
+    logger.remove(sink)

@@ -4,11 +4,8 @@ real Chromium is tests/e2e/test_garbage_collection.py's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.site.page_memory import COLLECT_GARBAGE_EVERY, PageGarbage
@@ -44,17 +41,6 @@ class _Page:
         self.context = _Context(session)
 
 
-@pytest.fixture
-def caplog_loguru() -> Iterator[list[str]]:
-    """What grokbatch logs during the test, a message a line."""
-    lines: list[str] = []
-    handler = logger.add(lines.append, level="DEBUG", format="{message}")
-    try:
-        yield lines
-    finally:
-        logger.remove(handler)
-
-
 def _garbage(session: _Session | None, every: int = COLLECT_GARBAGE_EVERY
              ) -> tuple[PageGarbage, _Page]:
     page = _Page(session)
@@ -85,7 +71,7 @@ def test_nothing_is_sent_before_the_first_attempts_are_done():
     assert page.context.opened == 0
 
 
-def test_a_failed_collection_is_only_logged_and_the_next_one_is_tried(caplog_loguru):
+def test_a_failed_collection_is_only_logged_and_the_next_one_is_tried(log_lines):
     session = _Session(fail_sends=1)
     garbage, page = _garbage(session, every=1)
     garbage.attempt_starting()  # the first attempt: nothing to collect yet
@@ -94,7 +80,7 @@ def test_a_failed_collection_is_only_logged_and_the_next_one_is_tried(caplog_log
     assert session.sent == ["HeapProfiler.collectGarbage"]
     assert page.context.opened == 1
     assert any("garbage was not collected" in line and "closed" in line
-               for line in caplog_loguru)
+               for line in log_lines)
 
 
 def test_a_browser_without_devtools_sessions_is_asked_once():

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loguru import logger
 
 from grokbatch.manifest import Manifest
 from grokbatch.outcomes import Outcome
@@ -63,14 +62,6 @@ class FakeGenerator:
 def server() -> Iterator[tuple[str, ServerLog]]:
     with video_server() as served:
         yield served
-
-
-@pytest.fixture
-def log_lines() -> Iterator[list[str]]:
-    lines: list[str] = []
-    sink = logger.add(lambda message: lines.append(str(message)), level="DEBUG")
-    yield lines
-    logger.remove(sink)
 
 
 @pytest.fixture
