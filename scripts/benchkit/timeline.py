@@ -48,10 +48,12 @@ def tree_figures(tree: RunSampler, timeline_path: Path, doc: dict[str, Any],
             at = parse_iso(item.get("completedAt"))
             if item.get("status") == "COMPLETED" and at is not None:
                 done.setdefault(str(item.get("workerId")), []).append(at.timestamp())
-        # Only while every worker's browser is up: as workers run out of items and close
-        # theirs, the pages the browsers share are counted among fewer, and a worker's PSS
-        # rises by that alone. Workers that reach their video after that are left out.
-        out["memoryAtVideo"] = {str(k): memory_at_videos(tree.pss, done, pids, k, browsers=n)
+        # Only while every worker's browser is up (as many as were ever up together: the
+        # memory cap may start fewer than N): as workers run out of items and close theirs,
+        # the pages the browsers share are counted among fewer, and a worker's PSS rises by
+        # that alone. Workers that reach their video after that are left out.
+        up = max((s.get("browsers", 0) for s in tree.pss), default=0)
+        out["memoryAtVideo"] = {str(k): memory_at_videos(tree.pss, done, pids, k, browsers=up)
                                 for k in memory_at}
         growth = memory_growth(out["memoryAtVideo"], memory_at)
         out["memoryGrowthMax"] = max(growth) if growth else None
