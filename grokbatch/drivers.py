@@ -47,10 +47,20 @@ if TYPE_CHECKING:  # the runner imports this module: no Playwright there
 # 0.9 CPU-s starting their browsers, and keeps up after (bench startup, N=10: 100 videos
 # at efficiency 0.88, against 0.85 with a driver each).
 WORKERS_PER_DRIVER = 10
-# Node options for every Playwright driver: a young generation of 1 MB instead of node's
-# default 16 MB: -25 MB PSS per driver, no slower (bench startup, medians of 2). Node
-# refuses most other V8 flags here; old-space limits saved nothing.
-DRIVER_NODE_OPTIONS = "--max-semi-space-size=1"
+# Loaded into every Playwright driver: the pages it drives keep no response bodies in their
+# renderers (see the script).
+DRIVER_PRELOAD = Path(__file__).with_name("driver_preload.js")
+
+
+def _quoted(path: Path) -> str:
+    """`path` as one word of NODE_OPTIONS, which node splits at spaces outside quotes."""
+    return '"' + str(path).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Node options for every Playwright driver: the preload above, and a young generation of
+# 1 MB instead of node's default 16 MB: -25 MB PSS per driver, no slower (bench startup,
+# medians of 2). Node refuses most other V8 flags here; old-space limits saved nothing.
+DRIVER_NODE_OPTIONS = f"--require {_quoted(DRIVER_PRELOAD)} --max-semi-space-size=1"
 # Node keeps the code it compiled from Playwright's scripts here and reuses it at the next
 # start: -0.08 CPU-s per driver start (0.27 -> 0.19 CPU-s, bench startup, N=10).
 NODE_COMPILE_CACHE_ENV = "NODE_COMPILE_CACHE"
@@ -78,7 +88,7 @@ def driver_env(environ: Mapping[str, str]) -> dict[str, str]:
     any NODE_OPTIONS of the user's, a compile cache under our home unless one is set."""
     env = dict(environ)
     options = env.get("NODE_OPTIONS", "")
-    if DRIVER_NODE_OPTIONS not in options.split():
+    if DRIVER_NODE_OPTIONS not in options:
         options = f"{options} {DRIVER_NODE_OPTIONS}".strip()
     env["NODE_OPTIONS"] = options
     if NODE_COMPILE_CACHE_ENV not in env:
