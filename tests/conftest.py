@@ -1,7 +1,10 @@
 """Shared fixtures for the unit and CLI tests.
 
 Every test gets its own empty GROKBATCH_HOME, so nothing a test writes can leak into the
-user's data directory or into another test. Browser fixtures live in tests/e2e/conftest.py.
+user's data directory or into another test. ``simulator("--rate-limit-after", "2")``
+starts ``grokbatch simulator serve --port 0 ...`` (grokbatch.simulator.process.
+SimulatorProcess), waits for its ``listening on`` line and stops it at teardown. Browser
+fixtures live in tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 
 import pytest
 from loguru import logger
+
+from grokbatch.simulator.process import SimulatorProcess
 
 # A CLI call that needs no browser finishes in a second or two; 60 s means it hung.
 CLI_TIMEOUT_S = 60
@@ -86,3 +91,18 @@ def log_lines() -> Iterator[list[str]]:
     sink = logger.add(lambda message: lines.append(str(message)), level="DEBUG")
     yield lines
     logger.remove(sink)
+
+
+@pytest.fixture
+def simulator() -> Iterator[Callable[..., SimulatorProcess]]:
+    """Factory: ``simulator("--auto-login", ...)`` -> a started SimulatorProcess."""
+    started: list[SimulatorProcess] = []
+
+    def start(*args: str) -> SimulatorProcess:
+        sim = SimulatorProcess(*args)
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()

@@ -13,7 +13,13 @@ from grokbatch.errors import ExitCode
 from grokbatch.simulator import EditorKind, SimulatorOptions, serve_until_signalled
 from grokbatch.simulator.i18n import SUPPORTED_LANGS
 from grokbatch.simulator.lifecycle import BindError
-from grokbatch.simulator.scenario import DEFAULT_QUOTA_WINDOW_S, Layout, OptionsUi, StreamFormat
+from grokbatch.simulator.scenario import (
+    DEFAULT_QUOTA_WINDOW_S,
+    MAX_VIDEO_MB,
+    Layout,
+    OptionsUi,
+    StreamFormat,
+)
 
 simulator_app = typer.Typer(
     help="A local simulator of Grok Imagine on loopback, for tests and demos.",
@@ -117,6 +123,13 @@ def serve(
     challenge: bool = typer.Option(
         False, "--challenge", help="Answer every page and /rest call with a 403 browser check."
     ),
+    video_mb: float = typer.Option(
+        0.0,
+        min=0.0,
+        help=f"Pad each generated video (SD and HD) to about this many MB (at most "
+        f"{MAX_VIDEO_MB:.0f}; 0: the small shipped files), to measure memory with "
+        "realistically sized videos.",
+    ),
 ) -> None:
     """Serve until SIGINT/SIGTERM; prints `listening on http://HOST:PORT` first."""
     try:
@@ -147,6 +160,7 @@ def serve(
             quota_window_s=quota_window,
             navigate_to_video_post=navigate_to_video_post,
             challenge=challenge,
+            video_mb=video_mb,
         )
     except ValueError as exc:
         _usage_error(_in_flag_terms(str(exc)))

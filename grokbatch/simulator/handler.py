@@ -44,7 +44,7 @@ class HandlerBase(BaseHTTPRequestHandler):
     def _send(
         self,
         status: int,
-        body: bytes,
+        body: bytes | memoryview,
         content_type: str,
         headers: dict[str, str] | None = None,
         head_only: bool = False,

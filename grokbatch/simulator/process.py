@@ -143,3 +143,16 @@ class SimulatorProcess:
         with _NO_PROXY.open(request, timeout=_GENERATION_TIMEOUT_S) as resp:
             lines = [json.loads(line) for line in resp if line.strip()]
         return dict(lines[-1])
+
+    def upscale(self, session: str, video_id: str) -> dict[str, Any]:
+        """Upscale one of the session's videos over HTTP (as the page's menu does) and return
+        the last streamed line, which names the HD video."""
+        request = urllib.request.Request(
+            f"{self.url}/rest/media/video/upscale",
+            data=json.dumps({"videoId": video_id}).encode(),
+            headers={"Content-Type": "application/json", "Cookie": f"{SESSION_COOKIE}={session}"},
+            method="POST",
+        )
+        with _NO_PROXY.open(request, timeout=_GENERATION_TIMEOUT_S) as resp:
+            lines = [json.loads(line) for line in resp if line.strip()]
+        return dict(lines[-1])

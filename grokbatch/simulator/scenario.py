@@ -33,6 +33,11 @@ _MAX_PORT = 65535
 
 # The longest generation a scenario may ask for: an hour (inf or NaN would never end).
 _MAX_GENERATION_S = 3600.0
+# The largest size the generated videos may be padded to (`video_mb`): real clips are a
+# few MB; the server keeps one padded copy of each (SD and HD) in memory.
+MAX_VIDEO_MB = 64.0
+# One MB of `video_mb`.
+VIDEO_MB_BYTES = 1024 * 1024
 
 
 class EditorKind(str, enum.Enum):
@@ -103,6 +108,7 @@ class SimulatorOptions:
     quota_window_s: int = DEFAULT_QUOTA_WINDOW_S
     navigate_to_video_post: bool = False
     challenge: bool = False
+    video_mb: float = 0.0  # pad each generated video to about this many MB (0: as shipped)
 
     def __post_init__(self) -> None:
         """Reject values that would make the scenario meaningless (ValueError, one line)."""
@@ -112,6 +118,10 @@ class SimulatorOptions:
             raise ValueError("host must not be empty")
         if not 0 <= self.generation_seconds <= _MAX_GENERATION_S:  # also refuses NaN
             raise ValueError(f"generation_seconds must be between 0 and {_MAX_GENERATION_S:.0f}")
+        if not 0 <= self.video_mb <= MAX_VIDEO_MB:  # also refuses NaN
+            raise ValueError(
+                f"video_mb must be between 0 and {MAX_VIDEO_MB:.0f} (MB), not {self.video_mb:g}"
+            )
         for name in (
             "rate_limit_after",
             "moderate_every",
@@ -157,6 +167,11 @@ class SimulatorOptions:
     def page_lang(self) -> str:
         """The ``<html lang>`` attribute: ``html_lang`` when given, else ``lang``."""
         return self.html_lang or self.lang
+
+    @property
+    def video_bytes(self) -> int:
+        """The size each generated video is padded to (0: served as shipped)."""
+        return round(self.video_mb * VIDEO_MB_BYTES)
 
 
 @dataclass(frozen=True)

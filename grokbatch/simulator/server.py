@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import struct
 import threading
 from functools import cache
 from http import HTTPStatus
@@ -22,7 +23,13 @@ from grokbatch.simulator.layout2026 import Pages2026
 from grokbatch.simulator.rest import RestHandler
 from grokbatch.simulator.scenario import Layout, Scenario, SimulatorOptions
 from grokbatch.simulator.state import SimulatorState, VideoRecord
-from grokbatch.simulator.urls import CHOICE_PATH, thumbnail_url, video_url
+from grokbatch.simulator.urls import (
+    CHOICE_PATH,
+    HD_VIDEO_NAME,
+    VIDEO_NAME,
+    thumbnail_url,
+    video_url,
+)
 
 _POST_RE = re.compile(r"^/imagine/post/([A-Za-z0-9-]{1,64})$")
 _IMAGE_RE = re.compile(r"^/assets/post/([A-Za-z0-9-]{1,64})/image\.png$")
@@ -31,6 +38,8 @@ _USER_ASSET_RE = re.compile(
     r"(generated_video(?:_hd)?\.mp4|preview_image\.jpg)$"
 )
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# An MP4 box header: its size in bytes (header included, 32-bit big-endian), then its type.
+_BOX_HEADER = struct.Struct(">I4s")
 # Paths a --challenge never blocks: the control endpoints (tests need them) and the assets
 # (on the real site they live on another host).
 _UNCHALLENGED_PREFIXES = ("/__sim/", "/assets/")
@@ -40,6 +49,21 @@ _UNCHALLENGED_PREFIXES = ("/__sim/", "/assets/")
 def _asset(name: str) -> bytes:
     """Bytes of a file shipped in ``grokbatch/simulator/assets``."""
     return (resources.files("grokbatch.simulator") / "assets" / name).read_bytes()
+
+
+@cache
+def _video(name: str, size: int) -> bytes:
+    """A generated video as served: the shipped file, padded to about ``size`` bytes.
+
+    The padding is one top-level ``free`` box after the file's own boxes (its 8-byte header,
+    then zeros), which MP4 readers skip: the video still plays and is still an MP4. A size
+    not above the shipped file's serves it unchanged. Built once per name and size.
+    """
+    data = _asset(name)
+    if size <= len(data):
+        return data
+    box_size = max(size - len(data), _BOX_HEADER.size)  # a box is at least its header
+    return data + _BOX_HEADER.pack(box_size, b"free") + bytes(box_size - _BOX_HEADER.size)
 
 
 def _safe_next(value: str | None) -> str:
@@ -68,6 +92,8 @@ class SimulatorServer(ThreadingHTTPServer):
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__((options.host, options.port), SimulatorHandler)
+        for name in (VIDEO_NAME, HD_VIDEO_NAME):  # padded once now, not in a request
+            _video(name, options.video_bytes)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         """Track open connections so that stopping can close streams held open."""
@@ -200,7 +226,7 @@ class SimulatorHandler(RestHandler):
         ):
             self._send_json({"error": {"message": "Internal error"}}, 500)
             return
-        data = _asset(name)
+        data = _video(name, self.server.options.video_bytes)
         headers = {"Accept-Ranges": "bytes", "Cache-Control": "private, no-store"}
         if range_header is None:
             self._send(200, data, "video/mp4", headers, head_only)
@@ -212,7 +238,8 @@ class SimulatorHandler(RestHandler):
             return
         start, end = span
         headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-        self._send(206, data[start : end + 1], "video/mp4", headers, head_only)
+        # A view, not a copy: with --video-mb a range may be most of 64 MB.
+        self._send(206, memoryview(data)[start : end + 1], "video/mp4", headers, head_only)
 
     @staticmethod
     def _parse_range(header: str, size: int) -> tuple[int, int] | None:

@@ -1,15 +1,11 @@
-"""Fixtures for end-to-end tests: the simulator as a real subprocess, and real Chromium.
-
-``simulator("--rate-limit-after", "2")`` starts ``grokbatch simulator serve --port 0 ...``
-(grokbatch.simulator.process.SimulatorProcess), waits for its ``listening on`` line and
-stops it at teardown.
-"""
+"""Fixtures for end-to-end tests: real Chromium, and accounts on the simulator (whose
+``simulator`` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +13,8 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from grokbatch.browser import browser_env, find_browser, launch_args
 from grokbatch.simulator.lifecycle import start_simulator
-from grokbatch.simulator.process import SimulatorProcess
 from grokbatch.simulator.scenario import SimulatorOptions
 from tests.e2e.clihelpers import ALIAS, install_account, run_cli
-
-
-@pytest.fixture
-def simulator() -> Iterator[Callable[..., SimulatorProcess]]:
-    """Factory: ``simulator("--auto-login", ...)`` -> a started SimulatorProcess."""
-    started: list[SimulatorProcess] = []
-
-    def start(*args: str) -> SimulatorProcess:
-        sim = SimulatorProcess(*args)
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
 
 
 @pytest.fixture(scope="session")
