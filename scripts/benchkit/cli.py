@@ -68,6 +68,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="the long run's page: 2026 (its history strip shows every video "
                              "of the post, so the page grows with the run) or classic (one "
                              "video: what grokbatch itself keeps) (2026)")
+    parser.add_argument("--long-run-video-mb", type=float, default=0.0, metavar="X",
+                        help="have the long run's simulator pad each video to about X MB, as "
+                             "big as the real site's (0: its own videos of a few KB) (0)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the grokbatch runs (repeatable)")
     parser.add_argument("--headless-shell", action="store_true",
@@ -181,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         if "longrun" in args.parts:
             workers, per_worker, early, gen_s = args.long_run_shape
             results["longrun"] = bench_long_run(workers, per_worker, early, gen_s, args.repeat,
-                                                args.run_env, save, page=args.long_run_page)
+                                                args.run_env, save, page=args.long_run_page,
+                                                video_mb=args.long_run_video_mb)
         if "baseline" in args.parts:
             results["baseline"] = bench_baseline_part(results, args.videos,
                                                       args.baseline_videos,

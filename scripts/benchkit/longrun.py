@@ -31,10 +31,12 @@ _TOY_RUN_PSS_EVERY_S = 0.5
 
 
 def bench_long_run(workers: int, per_worker: int, early: int, gen_s: float, repeat: int,
-                   run_env: dict[str, str], save: Callable[[], None], page: str = "2026"
-                   ) -> list[dict[str, Any]]:
-    """N workers with about `per_worker` videos each: memory at the early and last video."""
+                   run_env: dict[str, str], save: Callable[[], None], page: str = "2026",
+                   video_mb: float = 0.0) -> list[dict[str, Any]]:
+    """N workers with about `per_worker` videos each: memory at the early and last video;
+    `video_mb` pads each video the page plays to about that many MB."""
     rows = []
+    sim_args = _LONG_RUN_SIM_ARGS[page] + (("--video-mb", str(video_mb)) if video_mb else ())
     videos = min(workers * (per_worker + _LONG_RUN_SLACK_PER_WORKER), COUNT_RANGE[1])
     for rep in range(repeat):
         log(f"long run ({rep + 1}/{repeat}): N={workers}, B={videos}, T={gen_s}")
@@ -44,11 +46,11 @@ def bench_long_run(workers: int, per_worker: int, early: int, gen_s: float, repe
                 sampling["pss_every_s"] = _TOY_RUN_PSS_EVERY_S
             row = bench_run(workers, videos, gen_s, download=False, sample_memory=False,
                             run_env=run_env, sample_tree=sampling,
-                            memory_at=(early, per_worker), sim_args=_LONG_RUN_SIM_ARGS[page])
+                            memory_at=(early, per_worker), sim_args=sim_args)
         except Exception as exc:
             log(f"long run failed: {exc!r}")
             row = {"workers": workers, "videos": videos, "T": gen_s, "error": repr(exc)}
-        row.update(early=early, late=per_worker, page=page)
+        row.update(early=early, late=per_worker, page=page, videoMb=video_mb)
         rows.append(row)
         save()
         log(f"  -> wall {fmt(row.get('wallS'))} s, memory growth max "

@@ -137,8 +137,9 @@ def issue_figures(results: dict[str, Any]) -> list[dict[str, Any]]:
                   if r.get("memoryGrowthMaxAnyBrowsers") is not None]
         late_mb = [v for r in long_rows
                    for v in (r.get("memoryAtVideo") or {}).get(str(r.get("late")), {}).values()]
+        sized = f", videos of {lr['videoMb']:g} MB" if lr.get("videoMb") else ""
         add(f"{lr.get('workers')} workers x {lr.get('late')} videos of {lr.get('T')} s "
-            f"({lr.get('page', '2026')} page): a "
+            f"({lr.get('page', '2026')} page{sized}): a "
             f"worker's memory at its video {lr.get('late')} / at its video {lr.get('early')} "
             "(max over workers)", growth, f"≤ {GOALS['growth']:.2f}",
             lambda v: v <= GOALS["growth"], 3,

@@ -26,7 +26,8 @@ def _number(value: object) -> bool:
 def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--only", "startup,longrun", "--out", str(out)],
+        [sys.executable, str(SCRIPT), "--quick", "--only", "startup,longrun",
+         "--long-run-video-mb", "0.5", "--out", str(out)],
         capture_output=True, text=True, timeout=BENCH_TIMEOUT_S, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     doc = json.loads(out.read_text())
@@ -52,6 +53,7 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
         assert _number(row.get("sharedDriverCpuS")) and row["sharedDriverCpuS"] > 0, name
     long_run = doc["longrun"][0]
     assert long_run.get("ok") is True, long_run.get("error")
+    assert long_run["videoMb"] == 0.5  # the page played videos of half a MB
     assert _number(long_run["memoryGrowthMax"]) and _number(long_run["memoryGrowthMedian"])
     # Counted only while both browsers were up; the growth from every sample is there too.
     assert 1 <= long_run["memoryGrowthWorkers"] <= long_run["workers"]
