@@ -104,3 +104,15 @@ def test_every_driver_is_started_with_the_preload():
     env = drivers.driver_env({"NODE_OPTIONS": "--trace-warnings"})
     assert env["NODE_OPTIONS"] == f"--trace-warnings {drivers.DRIVER_NODE_OPTIONS}"
     assert f'--require "{drivers.DRIVER_PRELOAD}"' in env["NODE_OPTIONS"]
+
+
+def test_node_reads_the_preload_path_whole_with_spaces_and_quotes_in_it(tmp_path):
+    node, _ = drivers._node_and_core()
+    preload = tmp_path / 'a "quoted" dir' / "pre load.js"
+    preload.parent.mkdir()
+    preload.write_text("console.log('preloaded ' + __filename);\n")
+    env = {**os.environ, "NODE_OPTIONS": f"--require {drivers._quoted(preload)}"}
+    done = subprocess.run([node, "-e", ""], capture_output=True, text=True, timeout=60,
+                          env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"preloaded {preload}"
