@@ -125,34 +125,37 @@ class SimulatorProcess:
         """A well-formed session cookie value (sessions are validated statelessly)."""
         return new_session_id()
 
+    def _json_post(self, path: str, payload: dict[str, Any], session: str
+                   ) -> urllib.request.Request:
+        """A JSON POST to `path` with the session's cookie, as the page's JS sends one."""
+        return urllib.request.Request(
+            f"{self.url}{path}",
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "Cookie": f"{SESSION_COOKIE}={session}"},
+            method="POST",
+        )
+
+    @staticmethod
+    def _last_streamed_line(request: urllib.request.Request) -> dict[str, Any]:
+        """Send `request` and read its NDJSON stream to the end; the last line."""
+        with _NO_PROXY.open(request, timeout=_GENERATION_TIMEOUT_S) as resp:
+            lines = [json.loads(line) for line in resp if line.strip()]
+        return dict(lines[-1])
+
     def generation_request(
         self, session: str, post_id: str = "abc123", video_length: int = 6
     ) -> urllib.request.Request:
         """The POST that starts a generation, as the page's JS sends it."""
-        body = json.dumps({"postId": post_id, "prompt": "test", "videoLength": video_length})
-        return urllib.request.Request(
-            f"{self.url}/rest/app-chat/conversations/new",
-            data=body.encode(),
-            headers={"Content-Type": "application/json", "Cookie": f"{SESSION_COOKIE}={session}"},
-            method="POST",
-        )
+        return self._json_post(
+            "/rest/app-chat/conversations/new",
+            {"postId": post_id, "prompt": "test", "videoLength": video_length}, session)
 
     def generate(self, session: str, post_id: str = "abc123") -> dict[str, Any]:
         """Run one generation over HTTP and return its last streamed line."""
-        request = self.generation_request(session, post_id)
-        with _NO_PROXY.open(request, timeout=_GENERATION_TIMEOUT_S) as resp:
-            lines = [json.loads(line) for line in resp if line.strip()]
-        return dict(lines[-1])
+        return self._last_streamed_line(self.generation_request(session, post_id))
 
     def upscale(self, session: str, video_id: str) -> dict[str, Any]:
         """Upscale one of the session's videos over HTTP (as the page's menu does) and return
         the last streamed line, which names the HD video."""
-        request = urllib.request.Request(
-            f"{self.url}/rest/media/video/upscale",
-            data=json.dumps({"videoId": video_id}).encode(),
-            headers={"Content-Type": "application/json", "Cookie": f"{SESSION_COOKIE}={session}"},
-            method="POST",
-        )
-        with _NO_PROXY.open(request, timeout=_GENERATION_TIMEOUT_S) as resp:
-            lines = [json.loads(line) for line in resp if line.strip()]
-        return dict(lines[-1])
+        return self._last_streamed_line(
+            self._json_post("/rest/media/video/upscale", {"videoId": video_id}, session))
