@@ -150,6 +150,29 @@ def test_memory_at_videos_can_count_only_samples_taken_while_every_browser_was_u
     assert timeline.memory_growth(at, [2, 3]) == [1.0, 1.0]
 
 
+def test_memory_by_kind_takes_the_same_samples_and_says_what_grew() -> None:
+    # worker-0's renderer grows by 1 MB a video, its Python stays put; worker-1 reaches
+    # only its 2nd video and is not counted.
+    done = {"worker-0": [10.0 + i for i in range(6)], "worker-1": [10.0, 11.0]}
+    pss = [{"wall": 10.0 + i + 0.1, "browsers": 2,
+            "workers": {7: (140 + i) * 1024, 8: 90 * 1024},
+            "kinds": {7: {"chromium renderer": (100 + i) * 1024, "worker (python)": 40 * 1024},
+                      8: {"chromium renderer": 50 * 1024, "worker (python)": 40 * 1024}}}
+           for i in range(6)]
+    pids = {"worker-0": 7, "worker-1": 8}
+    assert timeline.memory_at_videos(pss, done, pids, k=2, window=0,
+                                     kind="chromium renderer") == {"worker-0": 101.0,
+                                                                   "worker-1": 50.0}
+    assert timeline.memory_at_videos(pss, done, pids, k=2, window=0,
+                                     kind="chromium gpu-process") == {"worker-0": 0.0,
+                                                                      "worker-1": 0.0}
+    # As the long run counts: samples within 2 videos of the k-th.
+    at = {str(k): timeline.memory_at_videos(pss, done, pids, k, browsers=2) for k in (2, 6)}
+    assert at == {"2": {"worker-0": 141.0, "worker-1": 90.0}, "6": {"worker-0": 143.5}}
+    grew = timeline.growth_by_kind(pss, done, pids, [2, 6], at, browsers=2)
+    assert grew == {"chromium renderer": pytest.approx(2.5), "worker (python)": 0.0}
+
+
 def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows() -> None:
     def row(n, b, t, **extra):
         return {"workers": n, "videos": b, "T": t, "idealS": -(-b // n) * t, **extra}
@@ -167,6 +190,8 @@ def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows() -> Non
                         firstClaimS=2.5, lastFirstClaimS=7.5)]}},
         "longrun": [{"workers": 10, "T": 1.0, "early": 10, "late": 100,
                      "memoryGrowthMax": 1.04,
+                     "memoryGrowthByKindMB": {"chromium renderer": 7.5, "worker (python)": 0.5,
+                                              "chromium gpu-process": 0.04},
                      "memoryAtVideo": {"10": {"worker-0": 200.0}, "100": {"worker-0": 208.0}}}],
     }
     figures = targets.issue_figures(results)
@@ -179,6 +204,10 @@ def test_issue_figures_and_the_report_read_the_startup_and_longrun_rows() -> Non
     assert by_label["first video started, N=10"]["ok"] is True
     assert all(isinstance(f["value"], float) for f in figures)
     assert len(figures) == 8
+    long_run = next(f for f in figures if f["figure"].startswith("10 workers x 100 videos"))
+    # What grew, largest first; a kind that grew by less than 0.1 MB is left out.
+    assert long_run["measured"].endswith(
+        "what grew, MB by process kind: chromium renderer +7.5, worker (python) +0.5)")
     results["targets"] = targets.evaluate_targets(results)
     text = report.render_report(results)
     assert "## The issue's figures" in text

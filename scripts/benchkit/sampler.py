@@ -15,6 +15,7 @@ from .proctree import (
     cpu_kind,
     descendants,
     proc_table,
+    process_kind,
     pss_kb,
     shared_drivers,
     worker_trees,
@@ -49,7 +50,7 @@ class RunSampler(threading.Thread):
         self.pss_every_s = pss_every_s
         self.finished = threading.Event()
         self.cpu: list[dict[str, Any]] = []  # {"wall", "trees": {root: {kind: s}}}
-        # {"wall", "totalKb", "browsers", "workers": {pid: kb}}
+        # {"wall", "totalKb", "browsers", "workers": {pid: kb}, "kinds": {pid: {kind: kb}}}
         self.pss: list[dict[str, Any]] = []
         self.error: str | None = None
         self._kinds: dict[int, str | None] = {}
@@ -94,14 +95,22 @@ class RunSampler(threading.Thread):
         self.cpu.append({"wall": wall, "trees": out})
 
     def _sample_pss(self, wall: float, trees: dict[int, set[int]]) -> None:
-        per = {root: sum(pss_kb(p) for p in tree) for root, tree in trees.items()}
+        kinds: dict[int, dict[str, int]] = {}
+        for root, tree in trees.items():
+            row = kinds.setdefault(root, {})
+            for pid in tree:
+                kind = ("worker (python)" if pid == root and root not in self.shared_drivers
+                        else process_kind(cmdline(pid)))
+                row[kind] = row.get(kind, 0) + pss_kb(pid)
+        per = {root: sum(row.values()) for root, row in kinds.items()}
         # Workers whose browser is up: a browser's PSS counts its share of the pages it
         # shares with the others, which grows as they close theirs.
         browsers = sum(1 for root, tree in trees.items()
                        if root != self.run_pid and root not in self.shared_drivers
                        and any(self._kind(pid) == "browser" for pid in tree))
         self.pss.append({"wall": wall, "totalKb": sum(per.values()), "browsers": browsers,
-                         "workers": {r: kb for r, kb in per.items() if r != self.run_pid}})
+                         "workers": {r: kb for r, kb in per.items() if r != self.run_pid},
+                         "kinds": {r: row for r, row in kinds.items() if r != self.run_pid}})
 
     def run(self) -> None:
         """Sample until `finished` is set or the run's process is gone."""

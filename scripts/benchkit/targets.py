@@ -137,6 +137,12 @@ def issue_figures(results: dict[str, Any]) -> list[dict[str, Any]]:
                   if r.get("memoryGrowthMaxAnyBrowsers") is not None]
         late_mb = [v for r in long_rows
                    for v in (r.get("memoryAtVideo") or {}).get(str(r.get("late")), {}).values()]
+        by_kind: dict[str, list[float]] = {}
+        for r in long_rows:
+            for kind, mb in (r.get("memoryGrowthByKindMB") or {}).items():
+                by_kind.setdefault(kind, []).append(mb)
+        grew = sorted(((median(v) or 0.0, k) for k, v in by_kind.items()), reverse=True)
+        grew_text = ", ".join(f"{k} {mb:+.1f}" for mb, k in grew if abs(mb) >= 0.1)
         sized = f", videos of {lr['videoMb']:g} MB" if lr.get("videoMb") else ""
         add(f"{lr.get('workers')} workers x {lr.get('late')} videos of {lr.get('T')} s "
             f"({lr.get('page', '2026')} page{sized}): a "
@@ -145,5 +151,7 @@ def issue_figures(results: dict[str, Any]) -> list[dict[str, Any]]:
             lambda v: v <= GOALS["growth"], 3,
             extra=f" (at video {lr.get('late')}: {spread(late_mb, 0, ' MB')} per worker; "
                   f"workers counted {spread(counted, 0)}, those that reached it while every "
-                  f"browser was up; from every sample: {spread(anyone, 3)})")
+                  f"browser was up; from every sample: {spread(anyone, 3)}"
+                  + (f"; what grew, MB by process kind: {grew_text}" if grew_text else "")
+                  + ")")
     return rows

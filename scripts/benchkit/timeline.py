@@ -59,10 +59,31 @@ def tree_figures(tree: RunSampler, timeline_path: Path, doc: dict[str, Any],
         out["memoryGrowthMax"] = max(growth) if growth else None
         out["memoryGrowthMedian"] = median(growth)
         out["memoryGrowthWorkers"] = len(growth)
+        out["memoryGrowthByKindMB"] = growth_by_kind(tree.pss, done, pids, memory_at,
+                                                     out["memoryAtVideo"], up)
         # The same from every sample, whoever else was up.
         anyone = {str(k): memory_at_videos(tree.pss, done, pids, k) for k in memory_at}
         growth = memory_growth(anyone, memory_at)
         out["memoryGrowthMaxAnyBrowsers"] = max(growth) if growth else None
+    return out
+
+
+def growth_by_kind(pss: Sequence[dict[str, Any]], done: dict[str, list[float]],
+                   pids: dict[str, int], memory_at: Sequence[int],
+                   at: dict[str, dict[str, float]], browsers: int) -> dict[str, float]:
+    """What grew in the workers' trees, by process kind: the median over the workers that
+    `memory_growth` counts of each kind's PSS (MB) at the last of `memory_at` minus at the
+    first, from the same samples."""
+    first, last = memory_at[0], memory_at[-1]
+    counted = [w for w in at[str(last)] if w in at[str(first)]]
+    kinds = sorted({kind for s in pss for row in s.get("kinds", {}).values() for kind in row})
+    out: dict[str, float] = {}
+    for kind in kinds:
+        early, late = (memory_at_videos(pss, done, pids, k, browsers=browsers, kind=kind)
+                       for k in (first, last))
+        deltas = [late[w] - early[w] for w in counted if w in early and w in late]
+        if deltas:
+            out[kind] = statistics.median(deltas)
     return out
 
 
@@ -142,12 +163,14 @@ def first_claims(timeline: dict[str, Any], t0: float) -> list[float]:
 
 def memory_at_videos(pss: Sequence[dict[str, Any]], completions: dict[str, list[float]],
                      pids: dict[str, int], k: int, window: int = 2,
-                     browsers: int | None = None) -> dict[str, float]:
+                     browsers: int | None = None, kind: str | None = None) -> dict[str, float]:
     """Each worker's tree PSS (MB) around its k-th completed video: the median of the
     samples taken between its (k-window)-th and (k+window)-th completion (at least the
     one nearest the k-th). Workers with fewer than k videos are left out. With `browsers`,
     only samples taken while at least that many workers' browsers were up count, and
-    a worker with none of them near its k-th video is left out."""
+    a worker with none of them near its k-th video is left out. With `kind` (a
+    `proctree.process_kind`, or "worker (python)"), only the processes of that kind in the
+    worker's tree count; the samples are the same."""
     # How far from the k-th video the nearest sample may be when none is in the window.
     reach = float("inf")
     if browsers is not None:
@@ -162,8 +185,9 @@ def memory_at_videos(pss: Sequence[dict[str, Any]], completions: dict[str, list[
         done = sorted(done)
         lo = done[max(0, k - 1 - window)]
         hi = done[min(len(done) - 1, k - 1 + window)]
-        mine = [(s["wall"], s["workers"][pid]) for s in pss if pid in s["workers"]
-                and s["workers"][pid] > 0]
+        mine = [(s["wall"], s["workers"][pid] if kind is None
+                 else s.get("kinds", {}).get(pid, {}).get(kind, 0))
+                for s in pss if pid in s["workers"] and s["workers"][pid] > 0]
         inside = [kb for wall, kb in mine if lo <= wall <= hi]
         if not inside and mine:
             wall, kb = min(mine, key=lambda s: abs(s[0] - done[k - 1]))

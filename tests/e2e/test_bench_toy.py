@@ -58,6 +58,10 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
     # Counted only while both browsers were up; the growth from every sample is there too.
     assert 1 <= long_run["memoryGrowthWorkers"] <= long_run["workers"]
     assert _number(long_run["memoryGrowthMaxAnyBrowsers"])
+    # What grew, by process kind: the worker's Python and its page's renderer among them.
+    by_kind = long_run["memoryGrowthByKindMB"]
+    assert {"worker (python)", "chromium renderer"} <= set(by_kind)
+    assert all(_number(mb) for mb in by_kind.values())
     at = long_run["memoryAtVideo"]
     assert set(at) == {str(long_run["early"]), str(long_run["late"])}
     assert all(_number(mb) and mb > 0 for per_worker in at.values() for mb in per_worker.values())
