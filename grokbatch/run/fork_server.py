@@ -9,6 +9,10 @@ import gc
 import signal
 
 import grokbatch.run.worker  # noqa: F401  every heavy import a worker makes
+from grokbatch.heap import steady_heap
+
+# Every worker's C heap gives back the large blocks it frees, such as a manifest's text.
+steady_heap()
 
 # The server lives in the runner's process group. A SIGTERM or SIGHUP sent to the group
 # must not end it: the runner would take every worker for dead. It ends all the same once

@@ -32,6 +32,7 @@ from loguru import logger
 from grokbatch import paths
 from grokbatch.config import RunConfig
 from grokbatch.drivers import SharedDrivers
+from grokbatch.heap import steady_heap
 from grokbatch.logs import log_forwarded
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
 from grokbatch.profiles import kill_browsers_using, remove_profile
@@ -294,6 +295,7 @@ class ParallelRunner:
         self.progress.start(total=snapshot["batchSize"], done=snapshot["completedCount"],
                             failed=snapshot["failedCount"])
         workers = self._fit_in_memory(min(self.config.parallel, todo))
+        steady_heap()  # the runner reads the manifest all run long too (grokbatch/heap.py)
         logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
         previous = {
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)

@@ -25,6 +25,7 @@ from playwright.sync_api import Error as PlaywrightError
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
 from grokbatch.drivers import driver_listens, open_playwright
 from grokbatch.errors import SiteChallengeError, UnknownLanguageError
+from grokbatch.heap import GIVE_BACK_EVERY, give_back_free_memory
 from grokbatch.logs import first_line, register_secret, worker_sink
 from grokbatch.manifest import Item, ItemStatus, Manifest
 from grokbatch.outcomes import RETRYABLE, Outcome
@@ -202,6 +203,7 @@ class Worker:
         watchdog = self.watchdog
         watchdog.start()
         first = True
+        processed = 0
         try:
             while not self.stop.is_set():
                 item = self.manifest.claim_next_item(spec.worker_id,
@@ -218,6 +220,9 @@ class Worker:
                 if first:
                     self.events.mark("first_video")
                     first = False
+                processed += 1
+                if processed % GIVE_BACK_EVERY == 0:
+                    give_back_free_memory()  # what the manifest's transactions left free
         finally:
             watchdog.finished.set()
 
