@@ -2,10 +2,11 @@
 
 Every manifest transaction reads, parses and writes back the whole manifest, so a worker
 allocates and frees from a few hundred KB to a few MB each time, more as the manifest
-fills in. glibc's malloc gives a block of 128 KiB or more a mapping of its own, which goes
-back to the system when the block is freed; but then it raises that limit to the freed
-block's size, and the free memory the heap may keep to twice that (its "dynamic mmap
-threshold"). From then on such blocks come from the heap, which keeps what they leave.
+fills in. glibc's malloc gives a block of 128 KiB or more that its heap has no room for a
+mapping of its own, which goes back to the system when the block is freed; but then it
+raises that limit to the freed block's size, and the free memory its heap may keep to twice
+that (its "dynamic mmap threshold"). From then on such blocks come from the heap, which
+keeps what they leave.
 A worker's Python grew by 4.5 MB from its 10th to its 100th video that way, in a
 1000-video run with the headless shell, close to half of all it grew
 (`scripts/bench.py --only longrun --headless-shell`, "what grew, MB by process kind").
@@ -27,7 +28,7 @@ from functools import cache
 M_MMAP_THRESHOLD = -3
 # glibc's own starting value for it.
 MMAP_THRESHOLD_BYTES = 128 * 1024
-# Videos a worker makes between two returns of its free heap (about 0.1 ms each).
+# Videos a worker makes between two returns of its heap's free pages (about 0.1 ms each).
 GIVE_BACK_EVERY = 5
 
 
