@@ -13,10 +13,9 @@ from typing import Any
 
 from .numbers import median
 from .proctree import (
-    cmdline,
     fork_servers,
     proc_table,
-    process_kind,
+    pss_by_kind,
     pss_kb,
     shared_drivers,
     worker_trees,
@@ -60,11 +59,7 @@ class MemorySampler(threading.Thread):
                 if trees:
                     workers = {}
                     for pid, tree in trees.items():
-                        kinds: dict[str, int] = {}
-                        for member in tree:
-                            kind = ("worker (python)" if member == pid
-                                    else process_kind(cmdline(member)))
-                            kinds[kind] = kinds.get(kind, 0) + pss_kb(member)
+                        kinds = pss_by_kind(tree, worker=pid)
                         workers[str(pid)] = {"pssKb": sum(kinds.values()),
                                              "processes": len(tree), "byKindKb": kinds}
                     servers = fork_servers(self.runner_pid, table)

@@ -216,6 +216,16 @@ def process_kind(cmd: str) -> str:
     return "other: " + os.path.basename(cmd.split(" ", 1)[0])[:40]
 
 
+def pss_by_kind(tree: set[int], worker: int | None = None) -> dict[str, int]:
+    """PSS (KB) of the processes in `tree` by `process_kind`; `worker`, the worker's own
+    process, is "worker (python)"."""
+    kinds: dict[str, int] = {}
+    for pid in tree:
+        kind = "worker (python)" if pid == worker else process_kind(cmdline(pid))
+        kinds[kind] = kinds.get(kind, 0) + pss_kb(pid)
+    return kinds
+
+
 def kill_tree(pid: int) -> None:
     """SIGKILL `pid` and every descendant (snapshotted first, twice against races)."""
     for _ in range(2):

@@ -15,8 +15,7 @@ from .proctree import (
     cpu_kind,
     descendants,
     proc_table,
-    process_kind,
-    pss_kb,
+    pss_by_kind,
     shared_drivers,
     worker_trees,
 )
@@ -95,13 +94,8 @@ class RunSampler(threading.Thread):
         self.cpu.append({"wall": wall, "trees": out})
 
     def _sample_pss(self, wall: float, trees: dict[int, set[int]]) -> None:
-        kinds: dict[int, dict[str, int]] = {}
-        for root, tree in trees.items():
-            row = kinds.setdefault(root, {})
-            for pid in tree:
-                kind = ("worker (python)" if pid == root and root not in self.shared_drivers
-                        else process_kind(cmdline(pid)))
-                row[kind] = row.get(kind, 0) + pss_kb(pid)
+        kinds = {root: pss_by_kind(tree, worker=None if root in self.shared_drivers else root)
+                 for root, tree in trees.items()}
         per = {root: sum(row.values()) for root, row in kinds.items()}
         # Workers whose browser is up: a browser's PSS counts its share of the pages it
         # shares with the others, which grows as they close theirs.
