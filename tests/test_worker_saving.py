@@ -8,8 +8,9 @@ only the browser is stood in for (its cookies, user agent and generator).
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections.abc import Iterator
-from multiprocessing import Event, Pipe
+from multiprocessing import Pipe
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 from grokbatch.manifest import Manifest
 from grokbatch.outcomes import Outcome
 from grokbatch.run.worker import Worker
-from grokbatch.run.worker_protocol import Events, WorkerSpec
+from grokbatch.run.worker_protocol import Events, StopFlag, WorkerSpec
 from grokbatch.site.generator import GenerationResult
 from tests.video_server import COOKIE, VIDEO, ServerLog, video_server
 
@@ -86,7 +87,7 @@ def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool 
         selectors_file=None, auto_download=auto_download,
     )
     conn, _ = Pipe()
-    worker = Worker(spec, Event(), Events(conn, WORKER))
+    worker = Worker(spec, StopFlag(multiprocessing.get_context()), Events(conn, WORKER))
     worker.context = FakeContext()  # type: ignore[assignment]
     worker.generator = generator  # type: ignore[assignment]
     return worker, worker.manifest

@@ -3,10 +3,11 @@
 The supervisor pattern of dramatiq's CLI: the runner starts every worker at once and waits
 on their event pipes and process sentinels together. Workers take turns at the heavy part
 of start-up (a launch slot each, one per core), and claim nothing before the runner's word:
-the first worker whose page loads looks at it for the whole run (signed in, language,
-quota), and the runner's judge of that look stops the run or lets the workers go.
+the runner asks the first worker whose page loads to look at it for the whole run (signed
+in, language, quota), and the runner's judge of that look stops the run or lets the
+workers go.
 
-The first SIGINT/SIGTERM sets the shared stop Event (workers finish their current video);
+The first SIGINT/SIGTERM sets the shared stop flag (workers finish their current video);
 a second one, or a worker still busy after the grace period, gets the worker's whole
 process group killed and its items released. A worker that dies is noticed at once: its
 item goes back to PENDING and a replacement starts, at most `parallel` times per run.
@@ -49,9 +50,10 @@ from grokbatch.run.worker_entry import (
 from grokbatch.run.worker_protocol import (
     HARD_STOPS,
     EventKind,
-    ScoutRole,
     StartSignal,
+    StopFlag,
     StopReason,
+    Word,
     WorkerExit,
     WorkerSpec,
     WorkerState,
@@ -81,6 +83,7 @@ class _WorkerHandle:
     conn: Connection
     start: StartSignal
     startup_failed: bool = False
+    page_loaded: bool = False  # it can look at the page for the run
 
 
 class ParallelRunner:
@@ -106,9 +109,9 @@ class ParallelRunner:
         self.judge = judge
         self.files = paths.run_files(job_name)
         self.ctx = worker_context()
-        self.stop = self.ctx.Event()
+        self.stop = StopFlag(self.ctx)
         self.launch_gate = self.ctx.Semaphore(max(_MIN_LAUNCH_SLOTS, os.cpu_count() or 1))
-        self.scout = ScoutRole(self.ctx)  # which worker looks at the page for the run
+        self.scout: str | None = None  # the worker asked to look at the page for the run
         self.workers: dict[str, _WorkerHandle] = {}
         self.drivers = SharedDrivers()  # the run's shared Playwright drivers (run() starts them)
         self.next_worker = 0
@@ -134,10 +137,9 @@ class ParallelRunner:
                                   self.drivers.socket_for(worker_number(worker)))
         start = StartSignal(self.ctx)
         if self.started_claiming:
-            start.go()
+            start.say(Word.GO)
         self.timeline.worker_mark(worker, "spawned")
-        process, events = start_worker(self.ctx, spec, self.stop, self.launch_gate, start,
-                                       self.scout)
+        process, events = start_worker(self.ctx, spec, self.stop, self.launch_gate, start)
         self.workers[worker] = _WorkerHandle(worker, process, events, start)
         self.progress.worker_state(worker, WorkerState.STARTING.value)
 
@@ -160,6 +162,9 @@ class ParallelRunner:
                                        event.get("progress"))
         elif kind == EventKind.MARK:
             self.timeline.on_event(event)
+            if event.get("mark") == "page" and worker in self.workers:
+                self.workers[worker].page_loaded = True
+                self._ask_for_look()
         elif kind == EventKind.ITEM:
             self.progress.item_done(str(event.get("outcome")))
         elif kind == EventKind.STOP:
@@ -178,11 +183,22 @@ class ParallelRunner:
         if reason in HARD_STOPS:
             self._hard_stop()  # nothing useful can happen signed out or misconfigured
 
+    def _ask_for_look(self) -> None:
+        """Ask the first worker whose page is loaded to look at it for the whole run,
+        unless the look is done, asked of a live worker already, or the run is stopping."""
+        if (self.started_claiming or self.halted is not None or self.scout is not None
+                or self.stop.is_set()):
+            return
+        for handle in self.workers.values():
+            if handle.page_loaded:
+                self.scout = handle.worker_id
+                handle.start.say(Word.LOOK)
+                return
+
     def _judge_look(self, check: Any) -> None:
         """A worker looked at the page for the run: stop the run, or let the workers go."""
         if self.started_claiming or self.halted is not None:
             return
-        self.scout.close()
         self.timeline.runner_mark("look")
         if not isinstance(check, PageCheck):
             check = PageCheck(url=self.config.permalink, error="no look at the page")
@@ -224,10 +240,7 @@ class ParallelRunner:
         if allowed < len(live):
             logger.info("the video quota leaves work for {} of {} worker(s)", allowed, len(live))
         for n, handle in enumerate(live):
-            if n < allowed:
-                handle.start.go()
-            else:
-                handle.start.leave()
+            handle.start.say(Word.GO if n < allowed else Word.LEAVE)
         self.started_claiming = True
 
     # ----------------------------------------------------------------- stopping
@@ -256,7 +269,9 @@ class ParallelRunner:
                 os.killpg(handle.process.pid, signal.SIGKILL)
         handle.conn.close()
         del self.workers[handle.worker_id]
-        self.scout.release(worker_number(handle.worker_id))  # if it died before it told
+        if self.scout == handle.worker_id:  # it died before it told: ask another
+            self.scout = None
+            self._ask_for_look()
         requeued = self.manifest.requeue_abandoned(frozenset({handle.worker_id}))
         self.progress.worker_state(handle.worker_id, WorkerState.STOPPED.value)
         code = handle.process.exitcode

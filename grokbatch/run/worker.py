@@ -3,10 +3,11 @@
     copy profile -> launch browser -> open the permalink -> (the first: look for the run)
       -> wait for the runner's word -> loop: stop set? -> claim -> generate -> save -> record
 
-A worker talks to the runner only through the shared stop Event and a one-way pipe of
-events (log records, state changes, stop reasons). It runs in its own process group, so a
-Ctrl-C on the terminal reaches only the runner, which decides what it means; and it
-watches its parent, so a killed runner never leaves a worker or a browser behind.
+A worker talks to the runner only through the shared stop flag, the runner's word to it
+and a one-way pipe of events (log records, state changes, stop reasons). It runs in its
+own process group, so a Ctrl-C on the terminal reaches only the runner, which decides
+what it means; and it watches its parent, so a killed runner never leaves a worker or a
+browser behind.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import os
 import time
 from multiprocessing.connection import Connection
-from multiprocessing.synchronize import Event
 from typing import Any
 
 from loguru import logger
@@ -38,9 +38,10 @@ from grokbatch.run.worker_protocol import (
     START_SIGNAL_MAX_WAIT_S,
     Events,
     LaunchGate,
-    ScoutRole,
     StartSignal,
+    StopFlag,
     StopReason,
+    Word,
     WorkerExit,
     WorkerSpec,
     WorkerState,
@@ -61,14 +62,12 @@ _DEADLINE_SLACK_S = 5.0
 class Worker:
     """The work loop of one worker process."""
 
-    def __init__(self, spec: WorkerSpec, stop: Event, events: Events,
+    def __init__(self, spec: WorkerSpec, stop: StopFlag, events: Events,
                  launch_gate: LaunchGate | None = None,
-                 start_signal: StartSignal | None = None,
-                 scout: ScoutRole | None = None) -> None:
-        """`start_signal` None: claim at once; `scout` None: never look for the run."""
+                 start_signal: StartSignal | None = None) -> None:
+        """`start_signal` None: claim at once."""
         self.spec = spec
         self.start_signal = start_signal
-        self.scout = scout
         self.stop = stop
         self.events = events
         self.launch_gate = launch_gate
@@ -125,7 +124,7 @@ class Worker:
 
     # ----------------------------------------------------------------- loop
     def run(self) -> WorkerExit:
-        """Work until no item is left or the stop Event is set; return the exit code."""
+        """Work until no item is left or the stop flag is set; return the exit code."""
         spec = self.spec
         self.events.state(WorkerState.STARTING)
         copy_profile(spec.account_profile, spec.profile_dir)
@@ -162,19 +161,21 @@ class Worker:
         return WorkerExit.OK
 
     def _wait_for_go(self) -> bool:
-        """Wait for the runner's word (True: go). Meanwhile, if no worker has looked at the
-        page for the run yet, look: this worker's page is loaded."""
+        """Wait for the runner's word (True: go). Meanwhile, if the runner asks, look at
+        the page for the whole run: this worker's page is loaded (its "page" mark)."""
         if self.start_signal is None:
             return True
         deadline = time.monotonic() + START_SIGNAL_MAX_WAIT_S
+        awaited = {Word.LOOK, Word.GO, Word.LEAVE}
         while time.monotonic() < deadline:
             if self.stop.is_set() or runner_gone():
                 return False
-            if self.scout is not None and self.scout.take(self.spec.number):
+            word = self.start_signal.wait_for(awaited, START_POLL_S)
+            if word is Word.LOOK:
+                awaited.discard(Word.LOOK)  # once: the runner's next word is go or leave
                 self._look()
-            word = self.start_signal.poll(START_POLL_S)
-            if word is not None:
-                return word and not self.stop.is_set()
+            elif word is not None:
+                return word is Word.GO and not self.stop.is_set()
         return False
 
     def _look(self) -> None:
@@ -328,10 +329,9 @@ class Worker:
                                     **({"cooldownUntil": until.isoformat()} if until else {}))
 
 
-def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
+def worker_main(spec: WorkerSpec, stop: StopFlag, conn: Connection,
                 launch_gate: LaunchGate | None = None,
-                start_signal: StartSignal | None = None,
-                scout: ScoutRole | None = None) -> None:
+                start_signal: StartSignal | None = None) -> None:
     """Run a worker in this process (called by `worker_entry.worker_process`), then exit."""
     events = Events(conn, spec.worker_id)
     events.mark("imports")
@@ -341,7 +341,7 @@ def worker_main(spec: WorkerSpec, stop: Event, conn: Connection,
         register_secret(prompt)
     code = WorkerExit.OK
     try:
-        code = Worker(spec, stop, events, launch_gate, start_signal, scout).run()
+        code = Worker(spec, stop, events, launch_gate, start_signal).run()
     except Exception as exc:  # log what killed us, without locals (they may hold a prompt)
         if spec.driver_socket is not None and not driver_listens(spec.driver_socket):
             logger.warning("{}: its shared Playwright driver is gone, and its browser with "

@@ -26,13 +26,13 @@ from collections.abc import Iterator
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess
-from multiprocessing.synchronize import Event, Semaphore
+from multiprocessing.synchronize import Semaphore
 
 from grokbatch.run.timeline import mark_event
 from grokbatch.run.worker_protocol import (
     LaunchGate,
-    ScoutRole,
     StartSignal,
+    StopFlag,
     WorkerExit,
     WorkerSpec,
     runner_gone,
@@ -86,12 +86,12 @@ def stop_fork_server() -> None:
         forkserver._forkserver._stop()  # type: ignore[attr-defined]
 
 
-def start_worker(ctx: ForkServerContext, spec: WorkerSpec, stop: Event, slots: Semaphore,
-                 start: StartSignal, scout: ScoutRole) -> tuple[ForkServerProcess, Connection]:
+def start_worker(ctx: ForkServerContext, spec: WorkerSpec, stop: StopFlag, slots: Semaphore,
+                 start: StartSignal) -> tuple[ForkServerProcess, Connection]:
     """Start worker `spec`; return its process and the read end of its event pipe."""
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=worker_process,
-                          args=(spec, stop, sender, slots, start, scout),
+                          args=(spec, stop, sender, slots, start),
                           name=spec.worker_id, daemon=False)
     with _bare_main_module():
         process.start()
@@ -113,8 +113,8 @@ def name_process(name: str) -> None:
         libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
-def worker_process(spec: WorkerSpec, stop: Event, conn: Connection, slots: Semaphore,
-                   start: StartSignal, scout: ScoutRole) -> None:
+def worker_process(spec: WorkerSpec, stop: StopFlag, conn: Connection, slots: Semaphore,
+                   start: StartSignal) -> None:
     """Entry point of a worker process (forked by the fork server)."""
     name_process(spec.worker_id)
     os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
@@ -130,4 +130,4 @@ def worker_process(spec: WorkerSpec, stop: Event, conn: Connection, slots: Semap
     _send_mark(conn, spec.worker_id, "gate")
     from grokbatch.run.worker import worker_main  # imported already, by the fork server
 
-    worker_main(spec, stop, conn, gate, start, scout)
+    worker_main(spec, stop, conn, gate, start)

@@ -1,11 +1,14 @@
 """Everything that crosses the boundary between the runner and its worker processes.
 
 The runner gives each worker a `WorkerSpec` (picklable: it is sent to the worker process) and
-three shared objects: a launch slot (`LaunchGate`), its word to go (`StartSignal`) and
-the role of the worker that looks at the page for the whole run (`ScoutRole`). A worker
-talks back only through a one-way pipe of events (`Events`): log records, start-up marks,
-state changes, finished items, stop requests and its look at the page. A worker's exit
-code backs the events up.
+three shared objects: the run's stop flag (`StopFlag`), a launch slot (`LaunchGate`) and
+its word (`StartSignal`): look at the page for the whole run, go, or leave. A worker
+talks back only through a one-way pipe of events (`Events`): log records, start-up marks
+(its "page" mark tells the runner it can look), state changes, finished items, stop
+requests and its look at the page. A worker's exit code backs the events up.
+
+Nothing here makes the runner wait on a lock a worker holds: a worker may be killed at
+any moment, and the runner must still stop the run, reap it and say what happened.
 
 This module is light on purpose: the runner imports it, and the runner loads no Playwright.
 """
@@ -13,14 +16,16 @@ This module is light on purpose: the runner imports it, and the runner loads no 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
-from multiprocessing.synchronize import Event, Semaphore
+from multiprocessing.synchronize import Semaphore
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +39,10 @@ if TYPE_CHECKING:  # not imported at run time: a worker imports this module firs
 _LAUNCH_GATE_MAX_WAIT_S = 300.0
 # How often a waiting worker looks at the stop flag and its parent.
 _GATE_POLL_S = 0.5
-# How often a worker waiting for the word to go looks at the stop flag, its parent and
-# whether the look at the page still needs doing.
+# How often a worker waiting for the runner's word looks at the stop flag and its parent.
 START_POLL_S = 0.1
+# How often a waiting worker looks at its word: how late at most it hears go.
+_WORD_POLL_S = 0.02
 # Longest a worker waits for the word to go (a look at the page is bounded by the page load
 # timeout, far below this); past it, the worker leaves without claiming anything.
 START_SIGNAL_MAX_WAIT_S = 600.0
@@ -173,7 +179,7 @@ class LaunchGate:
         self.slots = slots
         self.held = False
 
-    def enter(self, stop: Event) -> bool:
+    def enter(self, stop: StopFlag) -> bool:
         """Wait for a slot (bounded); False if the run stopped or the runner died."""
         deadline = time.monotonic() + _LAUNCH_GATE_MAX_WAIT_S
         while time.monotonic() < deadline:
@@ -191,61 +197,64 @@ class LaunchGate:
             self.slots.release()
 
 
+class StopFlag:
+    """The run's stop flag, shared by the runner and every worker: set once, never cleared.
+
+    The same `set` and `is_set` as a multiprocessing.Event, but one byte of shared memory
+    and no lock. An Event's `set` and `is_set` take a lock shared by every process of the
+    run; a process killed while it holds that lock (a hard stop, the OOM killer, a
+    `kill -9`) leaves every later `set` or `is_set`, in the runner and in every worker,
+    waiting forever. A byte that is only ever written from 0 to 1 needs no lock.
+    """
+
+    def __init__(self, ctx: BaseContext) -> None:
+        self._flag = ctx.RawValue(ctypes.c_ubyte, 0)
+
+    def set(self) -> None:
+        """Stop the run (every process sees it at its next look)."""
+        self._flag.value = 1
+
+    def is_set(self) -> bool:
+        """Whether the run is stopping."""
+        return bool(self._flag.value)
+
+
+class Word(IntEnum):
+    """The runner's word to a worker whose page is loaded (see StartSignal)."""
+
+    WAIT = 0  # nothing yet
+    LOOK = 1  # look at the page for the whole run, and tell
+    GO = 2  # claim items
+    LEAVE = 3  # not needed: claim nothing and exit
+
+
 class StartSignal:
-    """The runner's word to one worker: go (the run's look at the page passed) or leave
-    (not needed). A worker may start its browser before it, but claims nothing until it."""
+    """The runner's word to one worker: look at the page for the run, go, or leave. A
+    worker may start its browser before it, but claims nothing until it says go.
 
-    _WAIT, _GO, _LEAVE = 0, 1, 2
-
-    def __init__(self, ctx: BaseContext) -> None:
-        self._decided = ctx.Event()
-        self._verdict = ctx.Value("b", self._WAIT)
-
-    def go(self) -> None:
-        """Let the worker claim items."""
-        self._verdict.value = self._GO
-        self._decided.set()
-
-    def leave(self) -> None:
-        """Tell the worker it is not needed: it claims nothing and exits."""
-        self._verdict.value = self._LEAVE
-        self._decided.set()
-
-    def poll(self, timeout_s: float) -> bool | None:
-        """Wait up to `timeout_s` for the word: True for go, False for leave, None if none."""
-        if not self._decided.wait(timeout_s):
-            return None
-        return bool(self._verdict.value == self._GO)
-
-
-class ScoutRole:
-    """Which worker looks at the page for the whole run (signed in? quota?) before anyone
-    claims: the first whose page loaded. The runner frees the role if that worker dies
-    before it told what it saw, and closes it once it knows."""
-
-    FREE, DONE = -1, -2
+    Only the runner writes it and only its worker reads it: one byte of shared memory, no
+    lock for a killed worker to leave held (see StopFlag). A waiting worker looks at it
+    every `_WORD_POLL_S`.
+    """
 
     def __init__(self, ctx: BaseContext) -> None:
-        self._holder = ctx.Value("i", self.FREE)
+        self._word = ctx.RawValue(ctypes.c_ubyte, Word.WAIT)
 
-    def take(self, number: int) -> bool:
-        """Take the role if nobody holds it; True if this worker now does."""
-        with self._holder.get_lock():
-            if self._holder.value != self.FREE:
-                return False
-            self._holder.value = number
-            return True
+    def say(self, word: Word) -> None:
+        """Give the worker `word` (it replaces any word before it)."""
+        self._word.value = word
 
-    def release(self, number: int) -> None:
-        """Free the role if worker `number` holds it (it died before it told)."""
-        with self._holder.get_lock():
-            if self._holder.value == number:
-                self._holder.value = self.FREE
-
-    def close(self) -> None:
-        """No more looks are needed."""
-        with self._holder.get_lock():
-            self._holder.value = self.DONE
+    def wait_for(self, words: Collection[Word], timeout_s: float) -> Word | None:
+        """Wait up to `timeout_s` for one of `words`; return it, or None if none came."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            word = Word(self._word.value)
+            if word in words:
+                return word
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            time.sleep(min(_WORD_POLL_S, left))
 
 
 class Events:

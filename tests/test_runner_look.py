@@ -1,0 +1,122 @@
+"""runner.py: the runner, not the workers, decides which worker looks at the page for the
+whole run: the first whose page loads, another if that one dies before it tells, nobody
+once the run is stopping. A worker's death leaves nothing the runner must wait for.
+
+The runner is real, with a real manifest; its workers are stood in for by handles whose
+events the test hands to it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grokbatch import paths
+from grokbatch.config import RunConfig
+from grokbatch.manifest import Manifest, RunStatus
+from grokbatch.run.runner import ParallelRunner, _WorkerHandle
+from grokbatch.run.summary import Halt
+from grokbatch.run.worker_protocol import StartSignal, StopReason, Word, worker_id
+from grokbatch.site.page_check import PageCheck
+
+URL = "http://127.0.0.1:1/imagine/post/abc123"
+EVERY_WORD = {Word.LOOK, Word.GO, Word.LEAVE}
+
+
+class DeadProcess:
+    """A worker process that has died (as a SIGKILL leaves it)."""
+
+    pid = None
+    exitcode = -9
+    sentinel = -1
+
+    def join(self, timeout: float | None = None) -> None:
+        return None
+
+    def is_alive(self) -> bool:
+        return False
+
+
+def make_runner(tmp_path: Path, workers: int, halt: Halt | None = None) -> ParallelRunner:
+    job = "look-test"
+    manifest = Manifest.create(paths.manifest_file(job), job_name=job, account_alias="main",
+                               permalink=URL, count=workers)
+    config = RunConfig(account="main", permalink=URL, count=workers, parallel=workers)
+    runner = ParallelRunner(config, job, manifest, tmp_path / "profile", (None,),
+                            judge=lambda check: halt, show_progress=False)
+    runner.replacements = workers  # no replacement is started for a dead stand-in
+    for n in range(workers):
+        receiver, _ = runner.ctx.Pipe(duplex=False)
+        runner.workers[worker_id(n)] = _WorkerHandle(worker_id(n), DeadProcess(),  # type: ignore[arg-type]
+                                                     receiver, StartSignal(runner.ctx))
+    runner.next_worker = workers
+    return runner
+
+
+def words(runner: ParallelRunner) -> dict[str, Word | None]:
+    return {w: h.start.wait_for(EVERY_WORD, 0) for w, h in runner.workers.items()}
+
+
+def page_loaded(runner: ParallelRunner, worker: str) -> None:
+    runner._handle_event({"type": "mark", "mark": "page", "worker": worker, "wall": 0.0,
+                          "cpu": 0.0, "pid": 0})
+
+
+def test_the_first_worker_whose_page_loads_is_asked_to_look_and_only_it(tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, 3)
+    page_loaded(runner, "worker-1")
+    page_loaded(runner, "worker-2")
+    assert words(runner) == {"worker-0": None, "worker-1": Word.LOOK, "worker-2": None}
+
+
+def test_a_passing_look_lets_every_worker_go_and_a_later_page_load_asks_nothing(
+        tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, 2)
+    page_loaded(runner, "worker-1")
+    runner._handle_event({"type": "look", "worker": "worker-1", "check": PageCheck(url=URL)})
+    assert words(runner) == {"worker-0": Word.GO, "worker-1": Word.GO}
+    page_loaded(runner, "worker-0")  # a browser relaunched in the middle of the run
+    assert words(runner) == {"worker-0": Word.GO, "worker-1": Word.GO}
+
+
+def test_when_the_worker_asked_to_look_dies_before_it_tells_the_next_loaded_one_is_asked(
+        tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, 3)
+    page_loaded(runner, "worker-0")
+    page_loaded(runner, "worker-2")
+    runner._reap(runner.workers["worker-0"])
+    assert words(runner) == {"worker-1": None, "worker-2": Word.LOOK}
+    runner._reap(runner.workers["worker-2"])
+    assert words(runner) == {"worker-1": None}  # its page is not loaded yet
+    page_loaded(runner, "worker-1")
+    assert words(runner) == {"worker-1": Word.LOOK}
+
+
+def test_nobody_is_asked_to_look_once_the_run_is_stopping(tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, 2)
+    runner._request_stop()
+    page_loaded(runner, "worker-0")
+    assert words(runner) == {"worker-0": None, "worker-1": None}
+
+
+@pytest.mark.parametrize("reason", ["AUTH_REQUIRED", "USAGE"])
+def test_a_hard_stop_before_the_look_asks_nobody_else_when_the_one_asked_dies(
+        tmp_path: Path, reason: str) -> None:
+    runner = make_runner(tmp_path, 2)
+    page_loaded(runner, "worker-0")
+    page_loaded(runner, "worker-1")
+    runner._handle_event({"type": "stop", "worker": "worker-0", "reason": reason})
+    assert runner.stop.is_set() and runner.stop_reason == StopReason(reason)
+    runner._reap(runner.workers["worker-0"])
+    assert words(runner) == {"worker-1": None}
+
+
+def test_a_halting_look_lets_no_worker_go(tmp_path: Path) -> None:
+    halt = Halt(RunStatus.STOPPED_AUTH, 3, "sign in again")
+    runner = make_runner(tmp_path, 2, halt)
+    page_loaded(runner, "worker-0")
+    runner._handle_event({"type": "look", "worker": "worker-0", "check": PageCheck(url=URL)})
+    assert runner.halted == halt
+    assert runner.stop.is_set()
+    assert words(runner) == {"worker-0": Word.LOOK, "worker-1": None}
