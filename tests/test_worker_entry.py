@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from grokbatch.run import worker_entry
 from grokbatch.run.worker_entry import stop_fork_server, worker_context
 from grokbatch.run.worker_protocol import runner_gone
 
@@ -141,6 +143,23 @@ def test_stopping_the_fork_server_leaves_it_to_a_live_worker_and_ends_it_after()
     assert busy.exitcode == 0
     stop_fork_server()
     assert _fork_server_children() == []
+
+
+def test_a_fork_server_that_does_not_end_when_told_is_killed_and_the_stop_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(worker_entry, "FORK_SERVER_STOP_S", 0.5)
+    quick = worker_context().Process(target=_exit_at_once)
+    quick.start()
+    quick.join(_WAIT_S)
+    [server] = _fork_server_children()
+    os.kill(server, signal.SIGSTOP)  # it can no longer end by itself
+    stop_fork_server()  # without the bound, multiprocessing would wait for it for ever
+    assert _fork_server_children() == []
+    again = worker_context().Process(target=_exit_at_once)  # the next run gets a server
+    again.start()
+    again.join(_WAIT_S)
+    assert again.exitcode == 0
 
 
 def test_a_worker_names_its_process_after_its_id() -> None:

@@ -21,12 +21,14 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from multiprocessing.synchronize import Semaphore
+from typing import Any
 
 from grokbatch.run.timeline import mark_event
 from grokbatch.run.worker_protocol import (
@@ -42,6 +44,8 @@ from grokbatch.run.worker_protocol import (
 _PR_SET_NAME = 15
 # The module the fork server imports before it forks any worker.
 FORK_SERVER_PRELOAD = "grokbatch.run.fork_server"
+# How long the fork server has to end when told, before it is killed.
+FORK_SERVER_STOP_S = 5.0
 
 
 @contextlib.contextmanager
@@ -78,12 +82,30 @@ def stop_fork_server() -> None:
     it with the run means no process of the run outlives the run, and a next run in the
     same process gets a server with that run's environment. (multiprocessing's own tests
     stop their server this way.) With a worker still alive it is left to end by itself.
+
+    multiprocessing tells the server to end and then waits for it without a bound; a
+    server that has not ended `FORK_SERVER_STOP_S` later is killed, which ends that wait.
     """
     if multiprocessing.active_children():
         return
-    with contextlib.suppress(ChildProcessError):
-        # Private, but in every Python since 3.8; it exits as soon as it is told (bounded).
-        forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    server: Any = forkserver._forkserver
+    pid = server._forkserver_pid
+    if pid is None:
+        return
+    killer = threading.Timer(FORK_SERVER_STOP_S, _kill_quietly, (pid,))
+    killer.start()
+    try:
+        with contextlib.suppress(ChildProcessError):
+            # Private, but in every Python since 3.8: closes the pipe the server watches,
+            # then waits for it.
+            server._stop()
+    finally:
+        killer.cancel()
+
+
+def _kill_quietly(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def start_worker(ctx: ForkServerContext, spec: WorkerSpec, stop: StopFlag, slots: Semaphore,
