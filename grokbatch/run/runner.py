@@ -84,6 +84,7 @@ class _WorkerHandle:
     start: StartSignal
     startup_failed: bool = False
     page_loaded: bool = False  # it can look at the page for the run
+    holds_slot: bool = False  # it holds a launch slot (between its "gate" and "browser" marks)
 
 
 class ParallelRunner:
@@ -162,9 +163,7 @@ class ParallelRunner:
                                        event.get("progress"))
         elif kind == EventKind.MARK:
             self.timeline.on_event(event)
-            if event.get("mark") == "page" and worker in self.workers:
-                self.workers[worker].page_loaded = True
-                self._ask_for_look()
+            self._on_mark(worker, str(event.get("mark")))
         elif kind == EventKind.ITEM:
             self.progress.item_done(str(event.get("outcome")))
         elif kind == EventKind.STOP:
@@ -182,6 +181,16 @@ class ParallelRunner:
         self._request_stop()
         if reason in HARD_STOPS:
             self._hard_stop()  # nothing useful can happen signed out or misconfigured
+
+    def _on_mark(self, worker: str, mark: str) -> None:
+        handle = self.workers.get(worker)
+        if handle is None:
+            return
+        if mark in ("gate", "browser"):
+            handle.holds_slot = mark == "gate"
+        elif mark == "page":
+            handle.page_loaded = True
+            self._ask_for_look()
 
     def _ask_for_look(self) -> None:
         """Ask the first worker whose page is loaded to look at it for the whole run,
@@ -268,13 +277,16 @@ class ParallelRunner:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(handle.process.pid, signal.SIGKILL)
         handle.conn.close()
+        code = handle.process.exitcode
+        if handle.holds_slot and code is not None and code < 0:
+            # Killed by a signal while it launched: it could not give its slot back.
+            self.launch_gate.release()
         del self.workers[handle.worker_id]
         if self.scout == handle.worker_id:  # it died before it told: ask another
             self.scout = None
             self._ask_for_look()
         requeued = self.manifest.requeue_abandoned(frozenset({handle.worker_id}))
         self.progress.worker_state(handle.worker_id, WorkerState.STOPPED.value)
-        code = handle.process.exitcode
         crashed = code not in (WorkerExit.OK, WorkerExit.STARTUP_FAILED) or bool(requeued)
         if not crashed or self.stop.is_set():
             return

@@ -96,8 +96,10 @@ class Worker:
         self.context = launch_persistent(playwright, spec.profile_dir, choice,
                                          headless=spec.headless,
                                          timeout_s=spec.page_load_timeout_s)
+        # The page loads in the renderer: the next may launch. The slot goes back before
+        # the mark that tells the runner so (a worker killed in between holds none).
+        self._leave_launch_gate()
         self.events.mark("browser")
-        self._leave_launch_gate()  # the page loads in the renderer: the next may launch
         self.context.set_default_timeout(spec.element_timeout_s * 1000)
         page = self.context.pages[0] if self.context.pages else self.context.new_page()
         # A renderer crash ends the attempt at once, not at its timeout: the browser is

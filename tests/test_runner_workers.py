@@ -1,6 +1,7 @@
 """runner.py: the runner, not the workers, decides which worker looks at the page for the
 whole run: the first whose page loads, another if that one dies before it tells, nobody
-once the run is stopping. A worker's death leaves nothing the runner must wait for.
+once the run is stopping. A worker killed while it launches its browser leaves its launch
+slot to the others.
 
 The runner is real, with a real manifest; its workers are stood in for by handles whose
 events the test hands to it.
@@ -25,11 +26,13 @@ EVERY_WORD = {Word.LOOK, Word.GO, Word.LEAVE}
 
 
 class DeadProcess:
-    """A worker process that has died (as a SIGKILL leaves it)."""
+    """A worker process that has died (as a SIGKILL leaves it, unless told otherwise)."""
 
     pid = None
-    exitcode = -9
     sentinel = -1
+
+    def __init__(self, exitcode: int = -9) -> None:
+        self.exitcode = exitcode
 
     def join(self, timeout: float | None = None) -> None:
         return None
@@ -58,9 +61,13 @@ def words(runner: ParallelRunner) -> dict[str, Word | None]:
     return {w: h.start.wait_for(EVERY_WORD, 0) for w, h in runner.workers.items()}
 
 
-def page_loaded(runner: ParallelRunner, worker: str) -> None:
-    runner._handle_event({"type": "mark", "mark": "page", "worker": worker, "wall": 0.0,
+def mark(runner: ParallelRunner, worker: str, name: str) -> None:
+    runner._handle_event({"type": "mark", "mark": name, "worker": worker, "wall": 0.0,
                           "cpu": 0.0, "pid": 0})
+
+
+def page_loaded(runner: ParallelRunner, worker: str) -> None:
+    mark(runner, worker, "page")
 
 
 def test_the_first_worker_whose_page_loads_is_asked_to_look_and_only_it(tmp_path: Path) -> None:
@@ -120,3 +127,29 @@ def test_a_halting_look_lets_no_worker_go(tmp_path: Path) -> None:
     assert runner.halted == halt
     assert runner.stop.is_set()
     assert words(runner) == {"worker-0": Word.LOOK, "worker-1": None}
+
+
+def free_slots(runner: ParallelRunner) -> int:
+    return runner.launch_gate.get_value()  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize(("marks", "exitcode", "gave_it_back"), [
+    (["gate"], -9, False),  # killed while it launched
+    (["gate", "browser"], -9, True),  # browser up: it gave the slot back, then was killed
+    (["gate"], 1, True),  # it crashed in Python: its own code gave the slot back
+    ([], -9, False),  # killed before it had a slot
+])
+def test_once_a_dead_worker_is_reaped_every_launch_slot_is_free_again_and_no_more(
+        tmp_path: Path, marks: list[str], exitcode: int, gave_it_back: bool) -> None:
+    runner = make_runner(tmp_path, 2)
+    slots = free_slots(runner)
+    handle = runner.workers["worker-0"]
+    handle.process = DeadProcess(exitcode)  # type: ignore[assignment]
+    if "gate" in marks:
+        assert runner.launch_gate.acquire(timeout=0)  # what the worker does before "gate"
+    for name in marks:
+        mark(runner, "worker-0", name)
+    if gave_it_back:
+        runner.launch_gate.release()  # before its "browser" mark, or on its way out
+    runner._reap(handle)
+    assert free_slots(runner) == slots
