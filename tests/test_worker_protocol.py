@@ -35,6 +35,32 @@ def test_a_worker_has_no_word_until_the_runner_gives_one() -> None:
     assert looking.wait_for({Word.GO, Word.LEAVE}, 0) is Word.GO
 
 
+def test_the_latest_word_stands_and_a_closed_runner_end_means_leave() -> None:
+    signal_ = StartSignal(CTX)
+    signal_.say(Word.LOOK)
+    signal_.say(Word.GO)
+    assert signal_.wait_for({Word.LOOK}, 0) is None  # LOOK was replaced before it was heard
+    assert signal_.wait_for({Word.GO}, 0) is Word.GO
+    signal_.keep_hearing_end()  # here, the runner's end goes: no word will come
+    assert signal_.wait_for({Word.LEAVE}, _HANG_S) is Word.LEAVE  # at once (EOF)
+
+
+def _wait_for_go_and_report(start: StartSignal, conn: Connection) -> None:
+    start.keep_hearing_end()
+    conn.send(start.wait_for({Word.GO}, _HANG_S))
+
+
+def test_a_worker_waiting_in_another_process_hears_go() -> None:
+    start = StartSignal(FORK)
+    receiver, sender = FORK.Pipe(duplex=False)
+    child = FORK.Process(target=_wait_for_go_and_report, args=(start, sender))
+    child.start()
+    start.keep_saying_end()
+    start.say(Word.GO)
+    assert receiver.poll(_HANG_S) and receiver.recv() is Word.GO
+    child.join(_HANG_S)
+
+
 def _set_and_report(stop: StopFlag, conn: Connection) -> None:
     stop.set()
     conn.send(stop.is_set())

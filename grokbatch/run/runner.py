@@ -277,6 +277,7 @@ class ParallelRunner:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(handle.process.pid, signal.SIGKILL)
         handle.conn.close()
+        handle.start.close()
         code = handle.process.exitcode
         if handle.holds_slot and code is not None and code < 0:
             # Killed by a signal while it launched: it could not give its slot back.

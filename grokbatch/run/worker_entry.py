@@ -118,6 +118,7 @@ def start_worker(ctx: ForkServerContext, spec: WorkerSpec, stop: StopFlag, slots
     with _bare_main_module():
         process.start()
     sender.close()  # the worker holds the only write end: EOF means it is gone
+    start.keep_saying_end()
     return process, receiver
 
 
@@ -143,6 +144,7 @@ def worker_process(spec: WorkerSpec, stop: StopFlag, conn: Connection, slots: Se
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in (signal.SIGTERM, signal.SIGHUP):  # the fork server ignores them
         signal.signal(signum, signal.SIG_DFL)
+    start.keep_hearing_end()
     _send_mark(conn, spec.worker_id, "entry")
     gate = LaunchGate(slots)
     if not gate.enter(stop):

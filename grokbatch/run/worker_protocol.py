@@ -41,8 +41,6 @@ _LAUNCH_GATE_MAX_WAIT_S = 300.0
 _GATE_POLL_S = 0.5
 # How often a worker waiting for the runner's word looks at the stop flag and its parent.
 START_POLL_S = 0.1
-# How often a waiting worker looks at its word: how late at most it hears go.
-_WORD_POLL_S = 0.02
 # Longest a worker waits for the word to go (a look at the page is bounded by the page load
 # timeout, far below this); past it, the worker leaves without claiming anything.
 START_SIGNAL_MAX_WAIT_S = 600.0
@@ -173,7 +171,8 @@ def runner_gone() -> bool:
 
 class LaunchGate:
     """A worker's hold on one of the runner's launch slots (one per core, at least two):
-    a worker starts its Playwright driver and its browser only while it holds one."""
+    a worker starts its Playwright driver and its browser only while it holds one. The
+    runner only ever gives slots back: for a worker killed while it held one."""
 
     def __init__(self, slots: Semaphore) -> None:
         self.slots = slots
@@ -232,29 +231,49 @@ class StartSignal:
     """The runner's word to one worker: look at the page for the run, go, or leave. A
     worker may start its browser before it, but claims nothing until it says go.
 
-    Only the runner writes it and only its worker reads it: one byte of shared memory, no
-    lock for a killed worker to leave held (see StopFlag). A waiting worker looks at it
-    every `_WORD_POLL_S`.
+    A one-way pipe from the runner to its worker, one byte a word; the latest word stands.
+    The worker waits on the pipe, so it hears a word at once. The runner's `say` never
+    waits: one byte fits in any pipe, and a gone worker's pipe is an error it ignores. No
+    lock is shared that a killed worker could leave held (see StopFlag).
     """
 
     def __init__(self, ctx: BaseContext) -> None:
-        self._word = ctx.RawValue(ctypes.c_ubyte, Word.WAIT)
+        self._heard, self._said = ctx.Pipe(duplex=False)
+        self._last = Word.WAIT
 
     def say(self, word: Word) -> None:
-        """Give the worker `word` (it replaces any word before it)."""
-        self._word.value = word
+        """(The runner) give the worker `word`; it replaces any word before it."""
+        with contextlib.suppress(OSError, ValueError):
+            self._said.send_bytes(bytes([word]))
 
     def wait_for(self, words: Collection[Word], timeout_s: float) -> Word | None:
-        """Wait up to `timeout_s` for one of `words`; return it, or None if none came."""
+        """(The worker) wait up to `timeout_s` for one of `words`; return it, or None if
+        none came. A runner that closed its end says LEAVE: no word will come."""
         deadline = time.monotonic() + timeout_s
         while True:
-            word = Word(self._word.value)
-            if word in words:
-                return word
+            try:
+                while self._heard.poll():
+                    self._last = Word(self._heard.recv_bytes()[-1])
+            except (EOFError, OSError):
+                self._last = Word.LEAVE
+            if self._last in words:
+                return self._last
             left = deadline - time.monotonic()
-            if left <= 0:
+            if left <= 0 or not self._heard.poll(left):
                 return None
-            time.sleep(min(_WORD_POLL_S, left))
+
+    def keep_saying_end(self) -> None:
+        """(The runner, once the worker has started) close its copy of the worker's end."""
+        self._heard.close()
+
+    def keep_hearing_end(self) -> None:
+        """(The worker, at its start) close its copy of the runner's end."""
+        self._said.close()
+
+    def close(self) -> None:
+        """Close both ends (the worker is gone)."""
+        self._heard.close()
+        self._said.close()
 
 
 class Events:
