@@ -332,30 +332,28 @@ def test_twenty_browser_contexts_generate_concurrently(
 def test_hundred_streaming_generations_do_not_slow_each_other_down(simulator: Simulator) -> None:
     sim = simulator("--generation-seconds", "2")
     sessions = [sim.new_session() for _ in range(100)]
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=100) as pool:
         results = list(pool.map(sim.generate, sessions))
-    elapsed = time.monotonic() - started
     assert all(
         r["result"]["response"]["streamingVideoGenerationResponse"]["progress"] == 100
         for r in results
     )
     stats = sim.stats()
+    # At least 90 of them streamed at the same time: none waited for another to end.
     assert stats["generationsCompleted"] == 100 and stats["maxConcurrent"] >= 90
-    assert elapsed < 15, f"100 parallel 2 s generations took {elapsed:.1f} s"
 
 
 def test_generation_response_really_streams(simulator: Simulator) -> None:
     sim = simulator("--generation-seconds", "4")
-    started = time.monotonic()
     with urllib.request.urlopen(sim.generation_request(sim.new_session()), timeout=30) as resp:
         first = json.loads(resp.readline())
-        first_after = time.monotonic() - started
+        while_streaming = sim.stats()  # the first line came before the generation ended
         rest = [json.loads(line) for line in resp if line.strip()]
-    total = time.monotonic() - started
     assert resp.headers["Content-Type"] == "application/x-ndjson"
     assert first["result"]["response"]["streamingVideoGenerationResponse"]["progress"] == 0
-    assert first_after < 1.5 and total >= 3.5
+    assert while_streaming["generationsStarted"] == 1
+    assert while_streaming["generationsCompleted"] == 0
+    assert sim.stats()["generationsCompleted"] == 1
     last = rest[-1]["result"]["response"]["streamingVideoGenerationResponse"]
     assert last["progress"] == 100 and last["videoUrl"].endswith("/generated_video.mp4")
     assert len(rest) == 20
