@@ -1,7 +1,8 @@
 """One worker process: its own profile copy and Chromium, claiming items until none is left.
 
-    copy profile -> launch browser -> open the permalink -> (the first: look for the run)
-      -> wait for the runner's word -> loop: stop set? -> claim -> generate -> save -> record
+    copy profile -> launch browser -> open the permalink -> wait for the runner's word
+      (asked: look at the page for the run) -> go: loop: stop set? -> claim -> generate
+      -> save -> record
 
 A worker talks to the runner only through the shared stop flag, the runner's word to it
 and a one-way pipe of events (log records, state changes, stop reasons). It runs in its

@@ -219,7 +219,7 @@ class StopFlag:
 
 
 class Word(IntEnum):
-    """The runner's word to a worker whose page is loaded (see StartSignal)."""
+    """The runner's word to a worker (see StartSignal)."""
 
     WAIT = 0  # nothing yet
     LOOK = 1  # look at the page for the whole run, and tell
