@@ -27,7 +27,6 @@ import importlib.util
 import os
 import select
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -39,6 +38,7 @@ from loguru import logger
 
 from grokbatch import paths
 from grokbatch.logs import first_line
+from grokbatch.processes import kill_now
 
 if TYPE_CHECKING:  # the runner imports this module: no Playwright there
     from playwright.sync_api import Playwright
@@ -175,8 +175,7 @@ class SharedDriver:
         try:
             self.process.wait(_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, signal.SIGKILL)
+            kill_now(self.process.pid, group=True)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.process.wait(_STOP_TIMEOUT_S)
         if self.process.stdout is not None:

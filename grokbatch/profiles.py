@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from grokbatch import paths
 from grokbatch.errors import DiskError, JobLockedError
 from grokbatch.locks import job_lock
 from grokbatch.paths import PRIVATE_DIR_MODE, make_private_dir
+from grokbatch.processes import kill_now
 
 # Directory and file names that are caches or per-process state, at any depth.
 SKIPPED_NAMES = frozenset(
@@ -150,10 +150,8 @@ def kill_browsers_using(root: Path) -> int:
     (renderers and helpers share its process group); return how many browsers."""
     pids = browsers_using(root)
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+        kill_now(pid, group=True)
+        kill_now(pid)
     return len(pids)
 
 

@@ -16,7 +16,6 @@ The runner alone writes the run's status.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import time
@@ -36,6 +35,7 @@ from grokbatch.drivers import SharedDrivers
 from grokbatch.heap import steady_heap
 from grokbatch.logs import log_forwarded
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
+from grokbatch.processes import kill_now
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.run import capacity
 from grokbatch.run.progress import Progress
@@ -148,8 +148,7 @@ class ParallelRunner:
         """Kill a worker and everything it started (its own process group)."""
         pid = handle.process.pid
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
+            kill_now(pid, group=True)
         handle.process.join(_REAP_TIMEOUT_S)
 
     # ----------------------------------------------------------------- events
@@ -274,8 +273,7 @@ class ParallelRunner:
         self._drain(handle)
         handle.process.join(_REAP_TIMEOUT_S)
         if handle.process.pid is not None:  # a crashed worker may leave its browser behind
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(handle.process.pid, signal.SIGKILL)
+            kill_now(handle.process.pid, group=True)
         handle.conn.close()
         handle.start.close()
         code = handle.process.exitcode

@@ -30,6 +30,7 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from multiprocessing.synchronize import Semaphore
 from typing import Any
 
+from grokbatch.processes import kill_now
 from grokbatch.run.timeline import mark_event
 from grokbatch.run.worker_protocol import (
     LaunchGate,
@@ -92,7 +93,7 @@ def stop_fork_server() -> None:
     pid = server._forkserver_pid
     if pid is None:
         return
-    killer = threading.Timer(FORK_SERVER_STOP_S, _kill_quietly, (pid,))
+    killer = threading.Timer(FORK_SERVER_STOP_S, kill_now, (pid,))
     killer.start()
     try:
         with contextlib.suppress(ChildProcessError):
@@ -101,11 +102,6 @@ def stop_fork_server() -> None:
             server._stop()
     finally:
         killer.cancel()
-
-
-def _kill_quietly(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, signal.SIGKILL)
 
 
 def start_worker(ctx: ForkServerContext, spec: WorkerSpec, stop: StopFlag, slots: Semaphore,
