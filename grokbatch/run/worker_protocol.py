@@ -254,8 +254,9 @@ class StartSignal:
             try:
                 while self._heard.poll():
                     self._last = Word(self._heard.recv_bytes()[-1])
-            except (EOFError, OSError):
+            except (EOFError, OSError):  # for good: a closed pipe stays readable
                 self._last = Word.LEAVE
+                return self._last if self._last in words else None
             if self._last in words:
                 return self._last
             left = deadline - time.monotonic()
