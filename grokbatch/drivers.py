@@ -12,7 +12,8 @@ The shared driver runs in a session of its own (a Ctrl-C on the terminal is the 
 to answer) and exits when its stdin ends: when the runner closes it, or when the runner is
 gone. Exiting kills the browsers it launched, and removes its socket and the socket's
 directory: a 0700 directory of its own, for whoever reaches the socket drives the
-account's browsers. The next run removes one that a killed driver left.
+account's browsers. It is made in the run's own temporary directory (`scratch.py`), which
+goes with the run; the next run removes one that a killed run left.
 
 A driver that does not start (a Playwright whose internals moved, say) costs the run
 nothing but the memory: its workers start their own drivers, as `--own-drivers` asks.
@@ -130,20 +131,24 @@ def remove_stale_socket_dirs() -> None:
 class SharedDriver:
     """One shared driver process and its socket."""
 
-    def __init__(self) -> None:
-        """Start the driver; it listens about 0.3 s later (`wait_ready`)."""
+    def __init__(self, temp_dir: Path | None = None) -> None:
+        """Start the driver, with `temp_dir` (if given) its TMPDIR, its browsers' and where
+        its socket goes; it listens about 0.3 s later (`wait_ready`)."""
         node, core = _node_and_core()
         self.directory = Path(tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX,
-                                               dir=_socket_base()))  # 0700
+                                               dir=temp_dir or _socket_base()))  # 0700
         self.socket = self.directory / _SOCKET_NAME
         self.ready = False
         if len(os.fsencode(self.socket)) > _MAX_SOCKET_PATH:
             shutil.rmtree(self.directory, ignore_errors=True)
             raise OSError(f"socket path too long for a Unix socket: {self.socket}")
+        env = driver_env(os.environ)
+        if temp_dir is not None:
+            env["TMPDIR"] = str(temp_dir)
         try:
             self.process = subprocess.Popen(
                 [node, str(_SCRIPT), str(core), str(self.socket)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=driver_env(os.environ),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                 start_new_session=True,
             )
         except OSError:
@@ -192,13 +197,14 @@ class SharedDrivers:
         self._reported_dead: set[int] = set()
 
     @classmethod
-    def start(cls, workers: int) -> SharedDrivers:
-        """Start the drivers `workers` workers need, without waiting for them."""
+    def start(cls, workers: int, temp_dir: Path | None = None) -> SharedDrivers:
+        """Start the drivers `workers` workers need, without waiting for them; `temp_dir`
+        is their temporary directory, if given (the run's, `scratch.py`)."""
         remove_stale_socket_dirs()
         drivers: list[SharedDriver] = []
         try:
             for _ in range(-(-workers // WORKERS_PER_DRIVER)):
-                drivers.append(SharedDriver())
+                drivers.append(SharedDriver(temp_dir))
         except OSError as exc:
             logger.warning("the shared Playwright driver did not start ({}); each worker "
                            "starts its own", exc)

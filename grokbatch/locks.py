@@ -81,6 +81,18 @@ def _open_lock_file(lock_path: Path) -> IO[str]:
     return os.fdopen(fd, "r+")
 
 
+def try_lock(lock_path: Path) -> IO[str] | None:
+    """`lock_path` (created if missing) open with its exclusive lock taken, or None when
+    another holds it; the lock is held until the file is closed. Never waits."""
+    fh = _open_lock_file(lock_path)
+    try:
+        portalocker.lock(fh, _LOCK_FLAGS)
+    except portalocker.exceptions.LockException:
+        fh.close()
+        return None
+    return fh
+
+
 @contextlib.contextmanager
 def exclusive_lock(lock_path: Path) -> Iterator[None]:
     """Hold the exclusive lock on `lock_path` (created if missing), waiting a bounded time."""

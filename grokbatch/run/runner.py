@@ -60,6 +60,7 @@ from grokbatch.run.worker_protocol import (
     worker_id,
     worker_number,
 )
+from grokbatch.scratch import ScratchDir
 from grokbatch.site.page_check import PageCheck
 
 # How long one look at the pipes and processes may block: bounds how late a signal or a
@@ -115,6 +116,7 @@ class ParallelRunner:
         self.scout: str | None = None  # the worker asked to look at the page for the run
         self.workers: dict[str, _WorkerHandle] = {}
         self.drivers = SharedDrivers()  # the run's shared Playwright drivers (run() starts them)
+        self.scratch: ScratchDir | None = None  # their and the browsers' TMPDIR (run() makes it)
         self.next_worker = 0
         self.replacements = 0
         self.memory_cap = config.parallel  # workers the memory holds (set by run())
@@ -135,7 +137,8 @@ class ParallelRunner:
         self.next_worker += 1
         spec = WorkerSpec.for_run(self.config, worker, self.files, self.manifest.path,
                                   self.account_profile, self.prompts,
-                                  self.drivers.socket_for(worker_number(worker)))
+                                  self.drivers.socket_for(worker_number(worker)),
+                                  self.scratch.path if self.scratch else None)
         start = StartSignal(self.ctx)
         if self.started_claiming:
             start.say(Word.GO)
@@ -327,8 +330,10 @@ class ParallelRunner:
             sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
         }
         try:
+            self.scratch = ScratchDir.create()
             if self.config.shared_driver:
-                self.drivers = SharedDrivers.start(workers)
+                self.drivers = SharedDrivers.start(
+                    workers, self.scratch.path if self.scratch else None)
             if workers:
                 start_fork_server()  # while the drivers start
             self.drivers.wait_ready()
@@ -351,6 +356,8 @@ class ParallelRunner:
             kill_browsers_using(self.files.worker_profiles)
             self.drivers.stop()
             stop_fork_server()
+            if self.scratch:  # what the killed browsers and drivers left in it goes too
+                self.scratch.remove()
             if not self.config.keep_profiles:
                 remove_profile(self.files.worker_profiles)
             self.timeline.write(self.files.dir)

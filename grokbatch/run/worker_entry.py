@@ -30,6 +30,7 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from multiprocessing.synchronize import Semaphore
 from typing import Any
 
+from grokbatch import scratch
 from grokbatch.processes import kill_now
 from grokbatch.run.timeline import mark_event
 from grokbatch.run.worker_protocol import (
@@ -136,6 +137,7 @@ def worker_process(spec: WorkerSpec, stop: StopFlag, conn: Connection, slots: Se
                    start: StartSignal) -> None:
     """Entry point of a worker process (forked by the fork server)."""
     name_process(spec.worker_id)
+    scratch.use(spec.temp_dir)  # for its driver and browser: the run removes it
     os.setpgrp()  # a terminal Ctrl-C goes to the runner only; the runner decides
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for signum in (signal.SIGTERM, signal.SIGHUP):  # the fork server ignores them

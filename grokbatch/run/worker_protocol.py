@@ -120,11 +120,12 @@ class WorkerSpec:
     max_attempts: int = 3
     max_video_mb: int = 200  # downloads.DEFAULT_MAX_VIDEO_MB; not imported, to stay light
     driver_socket: str | None = None  # the run's shared driver; None: start one's own
+    temp_dir: Path | None = None  # the run's temporary directory (`scratch.py`); None: ours
 
     @classmethod
     def for_run(cls, config: RunConfig, worker: str, files: RunFiles, manifest_path: Path,
                 account_profile: Path, prompts: tuple[str | None, ...],
-                driver_socket: str | None = None) -> WorkerSpec:
+                driver_socket: str | None = None, temp_dir: Path | None = None) -> WorkerSpec:
         """The spec of worker `worker` of a run with `config`, started by this process."""
         return cls(
             worker_id=worker, account=config.account, run_dir=files.dir,
@@ -139,7 +140,7 @@ class WorkerSpec:
             auto_delete=config.auto_delete, video_duration=config.video_duration,
             resolution=config.resolution, choice=config.choice,
             keep_profile=config.keep_profiles, max_attempts=config.max_attempts,
-            max_video_mb=config.max_video_mb, driver_socket=driver_socket,
+            max_video_mb=config.max_video_mb, driver_socket=driver_socket, temp_dir=temp_dir,
         )
 
     @property

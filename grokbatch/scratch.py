@@ -1,0 +1,117 @@
+"""A run's scratch directory: where its drivers and browsers keep their temporary files.
+
+Chromium keeps its singleton socket in a directory of its own in the temporary directory,
+and Playwright's driver keeps one for its artifacts. Each removes its directory when it
+closes, neither when it is killed, and a run kills browsers (a hard stop on the quota or
+on a browser check, a hung browser) and may be killed itself: each such kill left a
+directory in /tmp for good (a cron job that runs into its quota every day, two a day).
+
+So a run gives its drivers and browsers a temporary directory of its own (TMPDIR), 0700,
+beside the others in the temporary directory (Chromium keeps its shared memory there too,
+with `--disable-dev-shm-usage`, so it must stay on the same file system), and removes it
+when it ends. It holds a lock in it all run long, taken before the directory has its
+name: a run that finds such a directory with its lock free removes it, for the run that
+made it was killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import IO
+
+from loguru import logger
+
+from grokbatch import locks
+from grokbatch.errors import DiskError
+
+PREFIX = "grokbatch-run-"
+# Its name while its lock is taken: a directory of this name is not yet any run's.
+_STAGING_PREFIX = ".grokbatch-new-"
+_LOCK_NAME = ".run.lock"
+# The deepest path Chromium makes in it, a Unix socket: at most 107 bytes on Linux.
+_CHROMIUM_SOCKET = "org.chromium.Chromium.XXXXXX/SingletonSocket"
+_MAX_SOCKET_PATH = 100
+# A run names its directory a moment after making it; one still unnamed after this was
+# left by a run killed in that moment.
+_STAGING_STALE_S = 10.0
+
+
+class ScratchDir:
+    """A run's temporary directory, and the lock that says its run is alive."""
+
+    def __init__(self, path: Path, lock: IO[str]) -> None:
+        self.path = path
+        self._lock = lock
+
+    @classmethod
+    def create(cls, base: Path | None = None) -> ScratchDir | None:
+        """A new scratch directory in `base` (the temporary directory), its lock held, once
+        those of killed runs are gone; None when none can be made, or its path would be too
+        long for Chromium's socket (the run then leaves TMPDIR as it is)."""
+        base = base or Path(tempfile.gettempdir())
+        remove_stale(base)
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=base))  # 0700
+        except OSError as exc:
+            logger.debug("no scratch directory for the run ({})", exc)
+            return None
+        path = staging.with_name(PREFIX + staging.name.removeprefix(_STAGING_PREFIX))
+        lock = None
+        try:
+            if len(os.fsencode(path / _CHROMIUM_SOCKET)) > _MAX_SOCKET_PATH:
+                raise OSError(f"{path} is too long a path for Chromium's socket")
+            lock = locks.try_lock(staging / _LOCK_NAME)  # nobody else knows it: never None
+            if lock is None:
+                raise OSError(f"{staging} is locked")
+            staging.rename(path)
+        except (OSError, DiskError) as exc:
+            logger.debug("no scratch directory for the run ({})", exc)
+            if lock is not None:
+                lock.close()
+            shutil.rmtree(staging, ignore_errors=True)
+            return None
+        return cls(path, lock)
+
+    def remove(self) -> None:
+        """Remove the directory and all in it (call once its browsers and drivers are
+        gone), then let its lock go."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        self._lock.close()
+
+
+def remove_stale(base: Path) -> int:
+    """Remove the scratch directories in `base` of runs that were killed (ours, lock
+    free); return how many."""
+    removed = 0
+    for directory in [*base.glob(f"{PREFIX}*"), *base.glob(f"{_STAGING_PREFIX}*")]:
+        with contextlib.suppress(OSError):
+            info = directory.lstat()
+            if not directory.is_dir() or directory.is_symlink() or info.st_uid != os.getuid():
+                continue
+            if directory.name.startswith(_STAGING_PREFIX):
+                if time.time() - info.st_mtime < _STAGING_STALE_S:
+                    continue  # another run, naming its own
+                shutil.rmtree(directory, ignore_errors=True)
+                removed += 1
+                continue
+            lock = locks.try_lock(directory / _LOCK_NAME)
+            if lock is None:  # its run is alive
+                continue
+            with lock:
+                shutil.rmtree(directory, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def use(path: Path | None) -> None:
+    """Make `path` this process's temporary directory, and that of every process it starts
+    (a worker calls this first: its own driver and its browser inherit it)."""
+    if path is None:
+        return
+    os.environ["TMPDIR"] = str(path)
+    tempfile.tempdir = str(path)

@@ -1,0 +1,151 @@
+"""A run's drivers and browsers keep their temporary files in a directory of the run's own,
+which goes with the run, however it ends (grokbatch/scratch.py).
+
+Each test gives the run an empty temporary directory of its own (TMPDIR) and looks at what
+is in it after the run. Chromium leaves its singleton directory (`org.chromium.Chromium.*`)
+and Playwright's driver its artifacts directory (`playwright-artifacts-*`) there when they
+are killed; before the run had a directory of its own, each of these runs left some.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.clihelpers import (
+    RUN_TIMEOUT_S,
+    manifest,
+    processes_left_by_run,
+    processes_of_home,
+    run_cli,
+    start_args,
+    statuses,
+)
+
+pytestmark = pytest.mark.e2e
+
+_STATE_TIMEOUT_S = 120.0
+
+
+@pytest.fixture
+def temp_dir() -> Iterator[Path]:
+    """An empty temporary directory for the run (its TMPDIR), with a short path: Chromium
+    keeps a Unix socket a few levels down in it."""
+    path = Path(tempfile.mkdtemp(prefix="gb-tmp-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _env(temp_dir: Path) -> dict[str, str]:
+    # XDG_RUNTIME_DIR unset: the shared driver's socket directory goes in TMPDIR too, so
+    # that everything the run makes in a temporary directory is in this one.
+    return {"TMPDIR": str(temp_dir), "XDG_RUNTIME_DIR": ""}
+
+
+def _left_in(temp_dir: Path) -> list[str]:
+    return sorted(p.name for p in temp_dir.iterdir())
+
+
+def _in_progress(home: Path) -> list[dict]:
+    return [i for i in manifest(home)["items"] if i["status"] == "IN_PROGRESS"]
+
+
+@pytest.mark.parametrize("drivers", [(), ("--own-drivers",)], ids=["shared", "own"])
+def test_a_hard_stop_leaves_nothing_in_the_temporary_directory(
+        home, simulator, temp_dir, drivers):
+    # No quota left: the runner stops both workers at once and kills their browsers (and,
+    # with --own-drivers, the drivers in the workers' process groups).
+    sim = simulator("--layout", "2026", "--stream-format", "captured", "--quota", "0")
+    result = run_cli(home, *start_args(sim.post_url(), *drivers, count=3, parallel=2),
+                     env_extra=_env(temp_dir))
+    assert result.code == 75, result.stderr
+    assert sim.stats()["generationsStarted"] == 0
+    assert _left_in(temp_dir) == []
+
+
+def test_a_killed_shared_driver_leaves_nothing_in_the_temporary_directory(
+        home, simulator, temp_dir):
+    sim = simulator("--generation-seconds", "1.5")
+    env = {**os.environ, "GROKBATCH_HOME": str(home), **_env(temp_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "grokbatch",
+                             *start_args(sim.post_url(), count=4, parallel=2)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until(lambda: len(_in_progress(home)) == 2, proc)
+        drivers = [pid for pid in processes_of_home(home) if b"shared_driver.js" in _cmdline(pid)]
+        assert len(drivers) == 1
+        os.kill(drivers[0], signal.SIGKILL)  # its browsers go with it, unclosed
+        _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        _kill_if_alive(proc)
+    assert proc.returncode == 0, stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 4
+    assert _left_in(temp_dir) == []
+
+
+def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, temp_dir):
+    sim = simulator("--generation-seconds", "3")
+    args = start_args(sim.post_url(), count=2, parallel=1)
+    env = {**os.environ, "GROKBATCH_HOME": str(home), **_env(temp_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "grokbatch", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until(lambda: len(_in_progress(home)) == 1, proc)
+        # The whole run at once, browser included (`processes_of_home` leaves out our own
+        # children: the runner).
+        for pid in [proc.pid, *processes_of_home(home)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        _kill_if_alive(proc)
+    assert processes_left_by_run(home) == []
+    (killed,) = temp_dir.glob("grokbatch-run-*")
+    # The browser kept its files there, not beside it.
+    assert list(killed.glob("org.chromium.Chromium.*"))
+    assert not list(temp_dir.glob("org.chromium.Chromium.*"))
+
+    rerun = run_cli(home, *args, env_extra=_env(temp_dir))
+    assert rerun.code == 0, rerun.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 2
+    # Only the killed runner's own multiprocessing directory is left (pymp-*: Python's,
+    # removed by the runner at its exit, which a SIGKILL skips).
+    assert [name for name in _left_in(temp_dir) if not name.startswith("pymp-")] == []
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _wait_until(condition, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + _STATE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            pass
+        if proc.poll() is not None:
+            raise AssertionError(f"the run ended first: {proc.communicate()[1]}")
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for the run")
+
+
+def _kill_if_alive(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate(timeout=30)
