@@ -12,6 +12,7 @@ from grokbatch.config import build_run_config, parse_duration
 from grokbatch.drivers import WORKERS_PER_DRIVER
 from grokbatch.errors import ConfigError, UsageError
 from grokbatch.run import jobs
+from grokbatch.run.capacity import HEADLESS_SHELL_WORKER_MEMORY_MB, WORKER_MEMORY_MB
 from grokbatch.run.status import format_status, job_status, list_jobs, write_job_report
 
 run_app = typer.Typer(help="Start, resume and inspect batch runs (jobs).", no_args_is_help=True)
@@ -41,7 +42,11 @@ def start(
         None, "--prompts-file", help="CSV with a 'prompt' column and optional 'count' column."
     ),
     count: int | None = typer.Option(None, help="Videos to make (1-1000; default 10)."),
-    parallel: int | None = typer.Option(None, help="Worker processes (1-100; default 10)."),
+    parallel: int | None = typer.Option(
+        None, help="Worker processes at most (1-100; default 10). Fewer start when there are "
+        "fewer videos left, or when the available memory holds fewer (about "
+        f"{WORKER_MEMORY_MB} MB each, {HEADLESS_SHELL_WORKER_MEMORY_MB} with --headless-shell); "
+        "the run says so."),
     job_name: str | None = typer.Option(
         None, "--job-name", help="Job name; default derived from account, permalink, prompt."
     ),

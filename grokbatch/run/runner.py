@@ -241,8 +241,18 @@ class ParallelRunner:
         self.memory_cap = capacity.workers_that_fit(wanted, available, self.worker_mb)
         if self.memory_cap < wanted:
             logger.warning("memory: {} MB available, about {} MB per worker: starting {} of "
-                           "{} workers", available, self.worker_mb, self.memory_cap, wanted)
+                           "{} workers{}", available, self.worker_mb, self.memory_cap, wanted,
+                           self._shell_hint(wanted, available))
         return self.memory_cap
+
+    def _shell_hint(self, wanted: int, available: int | None) -> str:
+        """How many workers Chromium's headless shell would fit, if it fits more."""
+        if self.config.headless_shell:
+            return ""
+        shell_mb = capacity.worker_memory_mb(True, own_driver=not self.config.shared_driver)
+        fit = capacity.workers_that_fit(wanted, available, shell_mb)
+        return (f" (--headless-shell would fit {fit}: see its help)"
+                if fit > self.memory_cap else "")
 
     def _let_workers_claim(self) -> None:
         """Tell the workers to go; those the quota leaves nothing to do, to leave."""

@@ -93,6 +93,9 @@ def test_too_little_memory_starts_fewer_workers_says_so_once_and_completes_every
     said = [line for line in result.stderr.splitlines() if "starting 2 of 4 workers" in line]
     assert len(said) == 1, result.stderr
     assert f"{fake_mb} MB available" in said[0]
+    fit = min(4, fake_mb // HEADLESS_SHELL_WORKER_MEMORY_MB)
+    assert fit == 3
+    assert f"--headless-shell would fit {fit}" in said[0]  # a way to run more of them
 
 
 def test_the_headless_shell_runs_every_worker_when_asked_and_more_of_them_fit(
@@ -108,6 +111,7 @@ def test_the_headless_shell_runs_every_worker_when_asked_and_more_of_them_fit(
     assert statuses(doc) == ["COMPLETED"] * 6
     assert sim.stats()["generationsCompleted"] == 6
     assert "starting 3 of 4 workers" in result.stderr
+    assert "would fit" not in result.stderr  # it is the shell already
     log = (home / "runs" / "job" / "run.log").read_text()
     launched = {line.rsplit(" browser ", 1)[1] for line in log.splitlines()
                 if ": browser " in line}
