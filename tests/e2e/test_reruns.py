@@ -262,15 +262,20 @@ def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulat
     assert not any(_alive(p) for p in worker_pids)
     assert processes_of_home(home) == []  # the fork server and the resource tracker too
     assert not _driver_socket_dirs() & sockets  # the driver removed its socket as it exited
+    (killed_runs_temp,) = {socket.parent for socket in sockets}
+    assert killed_runs_temp.is_dir()  # the runner was killed: it could not remove it
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 6
+    assert not killed_runs_temp.exists()  # the rerun did
 
 
 def _driver_socket_dirs() -> set[Path]:
-    """The socket directories of the shared drivers of every run now."""
-    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return set(Path(base).glob("grokbatch-driver-*"))
+    """The socket directories of the shared drivers of every run now: in the run's own
+    temporary directory (grokbatch/scratch.py), or else in the runtime directory."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return {*Path(tempfile.gettempdir()).glob("grokbatch-run-*/grokbatch-driver-*"),
+            *Path(runtime).glob("grokbatch-driver-*")}
 
 
 def _alive(pid: int) -> bool:
