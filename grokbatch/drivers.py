@@ -73,8 +73,6 @@ _CONNECT_TIMEOUT_S = 10.0
 _READY_TIMEOUT_S = 15.0
 # How long a shared driver may take to exit once told (it closes its browsers first).
 _STOP_TIMEOUT_S = 10.0
-# A Unix socket's path is at most 107 bytes on Linux (sun_path).
-_MAX_SOCKET_PATH = 100
 # The prefix of a shared driver's socket directory, and the age past which one whose
 # driver does not answer is a leftover of a driver that was killed (a driver listens
 # within a second of making its directory).
@@ -109,8 +107,8 @@ def _node_and_core() -> tuple[str, Path]:
 
 
 def _socket_base() -> Path:
-    """Where shared drivers' socket directories go: the user's runtime directory if there
-    is one, else the temporary directory."""
+    """Where shared drivers' socket directories go when the run has no temporary directory
+    of its own: the user's runtime directory if there is one, else the temporary directory."""
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     return Path(runtime if runtime and os.access(runtime, os.W_OK) else tempfile.gettempdir())
 
@@ -139,7 +137,7 @@ class SharedDriver:
                                                dir=temp_dir or _socket_base()))  # 0700
         self.socket = self.directory / _SOCKET_NAME
         self.ready = False
-        if len(os.fsencode(self.socket)) > _MAX_SOCKET_PATH:
+        if len(os.fsencode(self.socket)) > paths.MAX_SOCKET_PATH:
             shutil.rmtree(self.directory, ignore_errors=True)
             raise OSError(f"socket path too long for a Unix socket: {self.socket}")
         env = driver_env(os.environ)

@@ -27,6 +27,8 @@ PRIVATE_FILE_MODE = 0o600  # the manifest holds the prompt
 # Files grokbatch writes under its home are opened without following a symlink planted in
 # their place (0 where the platform has no such flag).
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+# The longest path we give a Unix socket: at most 107 bytes on Linux (sun_path), 103 on macOS.
+MAX_SOCKET_PATH = 100
 
 
 def is_valid_name(value: str | None) -> bool:

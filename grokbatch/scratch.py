@@ -26,16 +26,15 @@ from typing import IO
 
 from loguru import logger
 
-from grokbatch import locks
+from grokbatch import locks, paths
 from grokbatch.errors import DiskError
 
 PREFIX = "grokbatch-run-"
 # Its name while its lock is taken: a directory of this name is not yet any run's.
 _STAGING_PREFIX = ".grokbatch-new-"
 _LOCK_NAME = ".run.lock"
-# The deepest path Chromium makes in it, a Unix socket: at most 107 bytes on Linux.
+# The deepest path Chromium makes in it: a Unix socket's (paths.MAX_SOCKET_PATH).
 _CHROMIUM_SOCKET = "org.chromium.Chromium.XXXXXX/SingletonSocket"
-_MAX_SOCKET_PATH = 100
 # A run names its directory a moment after making it; one still unnamed after this was
 # left by a run killed in that moment.
 _STAGING_STALE_S = 10.0
@@ -63,7 +62,7 @@ class ScratchDir:
         path = staging.with_name(PREFIX + staging.name.removeprefix(_STAGING_PREFIX))
         lock = None
         try:
-            if len(os.fsencode(path / _CHROMIUM_SOCKET)) > _MAX_SOCKET_PATH:
+            if len(os.fsencode(path / _CHROMIUM_SOCKET)) > paths.MAX_SOCKET_PATH:
                 raise OSError(f"{path} is too long a path for Chromium's socket")
             lock = locks.try_lock(staging / _LOCK_NAME)  # nobody else knows it: never None
             if lock is None:
@@ -89,7 +88,7 @@ def remove_stale(base: Path) -> int:
     free); return how many."""
     removed = 0
     for directory in [*base.glob(f"{PREFIX}*"), *base.glob(f"{_STAGING_PREFIX}*")]:
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError, DiskError):  # not ours to remove, or gone
             info = directory.lstat()
             if not directory.is_dir() or directory.is_symlink() or info.st_uid != os.getuid():
                 continue
