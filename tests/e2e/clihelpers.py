@@ -14,12 +14,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 # A run of a dozen short videos takes well under a minute; this bound only catches hangs.
 RUN_TIMEOUT_S = 300
+# Bound on waiting for a run to reach a state a test wants to interrupt it in.
+STATE_TIMEOUT_S = 120.0
 SECRET_PROMPT = "zebra-quokka-7731 dancing under violet rain"
 ALIAS = "acct"
 
@@ -48,6 +51,32 @@ def run_cli(
         check=False,
     )
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def popen_cli(home: Path, *args: str, own_group: bool = False,
+              env_extra: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Start `python -m grokbatch ARGS` with GROKBATCH_HOME=home, without waiting for it
+    (in a session of its own with `own_group`)."""
+    env = {**os.environ, "GROKBATCH_HOME": str(home), **(env_extra or {})}
+    return subprocess.Popen([sys.executable, "-m", "grokbatch", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=own_group)
+
+
+def wait_for_run(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
+    """Wait until `condition()` holds (a file not there yet or half written counts as not),
+    bounded; AssertionError if the run `proc` ends first or the bound passes."""
+    deadline = time.monotonic() + STATE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            pass
+        if proc.poll() is not None:
+            raise AssertionError(f"run ended before {what}: {proc.communicate()[1]}")
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
 def processes_of_home(home: Path) -> list[int]:

@@ -11,12 +11,9 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,39 +22,15 @@ from tests.e2e.clihelpers import (
     RUN_TIMEOUT_S,
     assert_prompt_absent,
     manifest,
+    popen_cli,
     processes_of_home,
     run_cli,
     start_args,
     statuses,
+    wait_for_run,
 )
 
 pytestmark = pytest.mark.e2e
-
-# Bound on waiting for a run to reach a state we want to interrupt it in.
-_STATE_TIMEOUT_S = 120.0
-
-
-
-def _popen(home: Path, *args: str, own_group: bool = False) -> subprocess.Popen[str]:
-    env = {**os.environ, "GROKBATCH_HOME": str(home)}
-    return subprocess.Popen([sys.executable, "-m", "grokbatch", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=own_group)
-
-
-def _wait_for(condition: Callable[[], bool], what: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + _STATE_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"run ended before {what}: {proc.communicate()[1]}")
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
 
 def _in_progress(home: Path, job: str = "job") -> list[dict]:
     return [i for i in manifest(home, job)["items"] if i["status"] == "IN_PROGRESS"]
@@ -154,9 +127,9 @@ def test_default_job_name_is_stable_so_the_same_command_resumes(home, simulator)
 def test_second_run_of_the_same_job_exits_4_while_the_first_holds_the_lock(home, simulator):
     sim = simulator("--generation-seconds", "1")
     args = start_args(sim.post_url(), count=4, parallel=1)
-    first = _popen(home, *args)
+    first = popen_cli(home, *args)
     try:
-        _wait_for(lambda: bool(_in_progress(home)), "an item in progress", first)
+        wait_for_run(lambda: bool(_in_progress(home)), "an item in progress", first)
         second = run_cli(home, *args)
         assert second.code == 4
         assert f"PID {first.pid}" in second.stderr
@@ -168,9 +141,9 @@ def test_second_run_of_the_same_job_exits_4_while_the_first_holds_the_lock(home,
 def test_sigint_finishes_current_videos_exits_130_and_rerun_completes(home, simulator):
     sim = simulator("--generation-seconds", "1.5")
     args = start_args(sim.post_url(), count=8, parallel=2)
-    proc = _popen(home, *args)
-    _wait_for(lambda: "COMPLETED" in statuses(manifest(home)) and bool(_in_progress(home)),
-              "a completed video and one in progress", proc)
+    proc = popen_cli(home, *args)
+    wait_for_run(lambda: "COMPLETED" in statuses(manifest(home)) and bool(_in_progress(home)),
+                 "a completed video and one in progress", proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 130, stderr
@@ -191,8 +164,8 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
     # which must not die of it, or the runner would take every worker for dead).
     sim = simulator("--generation-seconds", "3")
     args = start_args(sim.post_url(), count=6, parallel=2)
-    proc = _popen(home, *args, own_group=True)
-    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    proc = popen_cli(home, *args, own_group=True)
+    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
     busy = [i["index"] for i in _in_progress(home)]
     os.killpg(proc.pid, signal.SIGTERM)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
@@ -208,8 +181,8 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
 
 def test_killed_worker_is_replaced_and_the_run_still_completes(home, simulator):
     sim = simulator("--generation-seconds", "1")
-    proc = _popen(home, *start_args(sim.post_url(), count=6, parallel=2))
-    _wait_for(lambda: bool(_in_progress(home)), "an item in progress", proc)
+    proc = popen_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
+    wait_for_run(lambda: bool(_in_progress(home)), "an item in progress", proc)
     victim = _in_progress(home)[0]
     os.kill(victim["workerPid"], signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
@@ -224,8 +197,8 @@ def test_killed_worker_is_replaced_and_the_run_still_completes(home, simulator):
 
 def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
     sim = simulator("--generation-seconds", "1.5")
-    proc = _popen(home, *start_args(sim.post_url(), count=3, parallel=1))
-    _wait_for(lambda: bool(_in_progress(home)), "an item in progress", proc)
+    proc = popen_cli(home, *start_args(sim.post_url(), count=3, parallel=1))
+    wait_for_run(lambda: bool(_in_progress(home)), "an item in progress", proc)
     profile = str(home / "runs" / "job" / "worker-profiles" / "worker-0")
     browsers = _processes_mentioning(f"--user-data-dir={profile}")
     assert browsers
@@ -244,8 +217,8 @@ def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulat
     sim = simulator("--generation-seconds", "2")
     args = start_args(sim.post_url(), count=6, parallel=2)
     before = _driver_socket_dirs()
-    proc = _popen(home, *args)
-    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    proc = popen_cli(home, *args)
+    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
     worker_pids = [i["workerPid"] for i in _in_progress(home)]
     profiles = str(home / "runs" / "job" / "worker-profiles")
     sockets = _driver_socket_dirs() - before
@@ -289,12 +262,13 @@ def _alive(pid: int) -> bool:
 def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simulator):
     sim = simulator("--generation-seconds", "30")  # nobody finishes a video on their own
     args = start_args(sim.post_url(), "--timeout", "60", count=4, parallel=2)
-    proc = _popen(home, *args)
-    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    proc = popen_cli(home, *args)
+    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
     worker_pids = [i["workerPid"] for i in _in_progress(home)]
     proc.send_signal(signal.SIGINT)
-    _wait_for(lambda: "press Ctrl-C again" in Path(home / "runs" / "job" / "run.log").read_text(),
-              "the first signal to be acknowledged", proc)
+    log = home / "runs" / "job" / "run.log"
+    wait_for_run(lambda: "press Ctrl-C again" in log.read_text(),
+                 "the first signal to be acknowledged", proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)  # well before any 30 s video could finish
     assert proc.returncode == 130, stderr
@@ -308,8 +282,8 @@ def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simu
 
 def test_sigkill_of_the_whole_tree_then_any_run_command_leaves_no_profile_copy(home, simulator):
     sim = simulator("--generation-seconds", "3")
-    proc = _popen(home, *start_args(sim.post_url(), count=4, parallel=2))
-    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    proc = popen_cli(home, *start_args(sim.post_url(), count=4, parallel=2))
+    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
     profiles = home / "runs" / "job" / "worker-profiles"
     # Everything of the run at once, browsers included (they run in sessions of their own).
     for pid in [proc.pid, *(i["workerPid"] for i in _in_progress(home)),
@@ -339,9 +313,9 @@ def test_a_frozen_renderer_ends_its_attempt_as_timeout_and_the_video_is_made_aga
     sim = simulator("--generation-seconds", "1")
     config = tmp_path / "fast.json"
     config.write_text(json.dumps({"pageLoadTimeout": 5, "elementTimeout": 3}))
-    proc = _popen(home, "run", "start", "--config", str(config),
-                  *start_args(sim.post_url(), "--timeout", "4", count=1, parallel=1)[2:])
-    _wait_for(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
+    proc = popen_cli(home, "run", "start", "--config", str(config),
+                     *start_args(sim.post_url(), "--timeout", "4", count=1, parallel=1)[2:])
+    wait_for_run(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
     profile = home / "runs" / "job" / "worker-profiles" / "worker-0"
     _signal_renderers(profile, signal.SIGSTOP)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
@@ -392,8 +366,8 @@ def test_no_worker_profile_is_left_on_any_exit_path(home, simulator):
 
 def test_a_renderer_crash_ends_the_attempt_as_browser_crashed_not_as_a_timeout(home, simulator):
     sim = simulator("--generation-seconds", "2")
-    proc = _popen(home, *start_args(sim.post_url(), "--timeout", "60", count=1, parallel=1))
-    _wait_for(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
+    proc = popen_cli(home, *start_args(sim.post_url(), "--timeout", "60", count=1, parallel=1))
+    wait_for_run(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
     _signal_renderers(home / "runs" / "job" / "worker-profiles" / "worker-0", signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
@@ -405,8 +379,8 @@ def test_a_renderer_crash_ends_the_attempt_as_browser_crashed_not_as_a_timeout(h
 def test_a_killed_shared_driver_costs_its_workers_their_browsers_and_the_run_completes(
         home, simulator):
     sim = simulator("--generation-seconds", "1.5")
-    proc = _popen(home, *start_args(sim.post_url(), count=6, parallel=2))
-    _wait_for(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    proc = popen_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
+    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
     drivers = sorted(set(processes_of_home(home)) & set(_processes_mentioning("shared_driver.js")))
     assert len(drivers) == 1  # two workers, one driver
     os.kill(drivers[0], signal.SIGKILL)

@@ -10,14 +10,11 @@ are killed; before the run had a directory of its own, each of these runs left s
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,17 +23,16 @@ import pytest
 from tests.e2e.clihelpers import (
     RUN_TIMEOUT_S,
     manifest,
+    popen_cli,
     processes_left_by_run,
     processes_of_home,
     run_cli,
     start_args,
     statuses,
+    wait_for_run,
 )
 
 pytestmark = pytest.mark.e2e
-
-_STATE_TIMEOUT_S = 120.0
-
 
 @pytest.fixture
 def temp_dir() -> Iterator[Path]:
@@ -77,12 +73,10 @@ def test_a_hard_stop_leaves_nothing_in_the_temporary_directory(
 def test_a_killed_shared_driver_leaves_nothing_in_the_temporary_directory(
         home, simulator, temp_dir):
     sim = simulator("--generation-seconds", "1.5")
-    env = {**os.environ, "GROKBATCH_HOME": str(home), **_env(temp_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "grokbatch",
-                             *start_args(sim.post_url(), count=4, parallel=2)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_cli(home, *start_args(sim.post_url(), count=4, parallel=2),
+                     env_extra=_env(temp_dir))
     try:
-        _wait_until(lambda: len(_in_progress(home)) == 2, proc)
+        wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
         drivers = [pid for pid in processes_of_home(home) if b"shared_driver.js" in _cmdline(pid)]
         assert len(drivers) == 1
         os.kill(drivers[0], signal.SIGKILL)  # its browsers go with it, unclosed
@@ -97,11 +91,9 @@ def test_a_killed_shared_driver_leaves_nothing_in_the_temporary_directory(
 def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, temp_dir):
     sim = simulator("--generation-seconds", "3")
     args = start_args(sim.post_url(), count=2, parallel=1)
-    env = {**os.environ, "GROKBATCH_HOME": str(home), **_env(temp_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "grokbatch", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_cli(home, *args, env_extra=_env(temp_dir))
     try:
-        _wait_until(lambda: len(_in_progress(home)) == 1, proc)
+        wait_for_run(lambda: len(_in_progress(home)) == 1, "an item in progress", proc)
         # The whole run at once, browser included (`processes_of_home` leaves out our own
         # children: the runner).
         for pid in [proc.pid, *processes_of_home(home)]:
@@ -129,20 +121,6 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
-
-
-def _wait_until(condition, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + _STATE_TIMEOUT_S
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (FileNotFoundError, json.JSONDecodeError, KeyError):
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"the run ended first: {proc.communicate()[1]}")
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for the run")
 
 
 def _kill_if_alive(proc: subprocess.Popen[str]) -> None:
