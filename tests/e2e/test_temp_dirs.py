@@ -34,6 +34,7 @@ from tests.e2e.clihelpers import (
 
 pytestmark = pytest.mark.e2e
 
+
 @pytest.fixture
 def temp_dir() -> Iterator[Path]:
     """An empty temporary directory for the run (its TMPDIR), with a short path: Chromium
