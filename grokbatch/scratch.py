@@ -12,6 +12,10 @@ with `--disable-dev-shm-usage`, so it must stay on the same file system), and re
 when it ends. It holds a lock in it all run long, taken before the directory has its
 name: a run that finds such a directory with its lock free removes it, for the run that
 made it was killed.
+
+A temporary directory whose path is too long for Chromium's socket (a Unix socket's path
+has a limit) is one no browser starts in, with or without a directory of the run's own;
+the run's directory then goes in /tmp instead.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ _STAGING_PREFIX = ".grokbatch-new-"
 _LOCK_NAME = ".run.lock"
 # The deepest path Chromium makes in it: a Unix socket's (paths.MAX_SOCKET_PATH).
 _CHROMIUM_SOCKET = "org.chromium.Chromium.XXXXXX/SingletonSocket"
+_MKDTEMP_LETTERS = 8  # the random part of a name tempfile.mkdtemp makes
+# Where the run's directory goes when the temporary directory's path is too long.
+_SHORT_BASE = Path("/tmp")
 # A run names its directory a moment after making it; one still unnamed after this was
 # left by a run killed in that moment.
 _STAGING_STALE_S = 10.0
@@ -49,10 +56,15 @@ class ScratchDir:
 
     @classmethod
     def create(cls, base: Path | None = None) -> ScratchDir | None:
-        """A new scratch directory in `base` (the temporary directory), its lock held, once
-        those of killed runs are gone; None when none can be made, or its path would be too
-        long for Chromium's socket (the run then leaves TMPDIR as it is)."""
-        base = base or Path(tempfile.gettempdir())
+        """A new scratch directory in `base` (default: the temporary directory, or /tmp if
+        its path is too long), its lock held, once those of killed runs are gone; None when
+        none can be made, or its path would be too long for Chromium's socket (the run then
+        leaves TMPDIR as it is)."""
+        base = base or _default_base()
+        if not _fits(base):
+            logger.debug("no scratch directory for the run: {} is too long a path for "
+                         "Chromium's socket", base)
+            return None
         remove_stale(base)
         try:
             staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=base))  # 0700
@@ -62,8 +74,6 @@ class ScratchDir:
         path = staging.with_name(PREFIX + staging.name.removeprefix(_STAGING_PREFIX))
         lock = None
         try:
-            if len(os.fsencode(path / _CHROMIUM_SOCKET)) > paths.MAX_SOCKET_PATH:
-                raise OSError(f"{path} is too long a path for Chromium's socket")
             lock = locks.try_lock(staging / _LOCK_NAME)  # nobody else knows it: never None
             if lock is None:
                 raise OSError(f"{staging} is locked")
@@ -81,6 +91,21 @@ class ScratchDir:
         gone), then let its lock go."""
         shutil.rmtree(self.path, ignore_errors=True)
         self._lock.close()
+
+
+def _fits(base: Path) -> bool:
+    """Whether Chromium's socket fits in a scratch directory made in `base`."""
+    longest = base / f"{PREFIX}{'x' * _MKDTEMP_LETTERS}" / _CHROMIUM_SOCKET
+    return len(os.fsencode(longest)) <= paths.MAX_SOCKET_PATH
+
+
+def _default_base() -> Path:
+    """The temporary directory, or /tmp when a scratch directory there would be too deep
+    for Chromium's socket and /tmp is one we can write in."""
+    base = Path(tempfile.gettempdir())
+    if not _fits(base) and os.access(_SHORT_BASE, os.W_OK | os.X_OK):
+        return _SHORT_BASE
+    return base
 
 
 def remove_stale(base: Path) -> int:

@@ -107,6 +107,20 @@ def test_no_directory_when_chromium_s_socket_would_not_fit(tmp_path: Path) -> No
     assert list(deep.iterdir()) == []
 
 
+def test_a_temporary_directory_too_deep_for_chromium_gives_way_to_tmp(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deep = tmp_path / ("d" * 70)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    made = ScratchDir.create()
+    assert made is not None
+    try:
+        assert made.path.parent == Path("/tmp")
+    finally:
+        made.remove()
+    assert list(deep.iterdir()) == []
+
+
 def test_use_makes_it_this_process_s_and_its_children_s(
         base: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMPDIR", "/tmp")

@@ -71,6 +71,23 @@ def test_a_hard_stop_leaves_nothing_in_the_temporary_directory(
     assert _left_in(temp_dir) == []
 
 
+def test_a_temporary_directory_too_deep_for_chromium_s_socket_still_runs(
+        home, simulator, temp_dir):
+    # Chromium keeps a Unix socket two levels down in its temporary directory: in this one
+    # its path would pass the limit (107 bytes), and no browser could start. The run's
+    # directory goes in /tmp instead. (Not much deeper, or multiprocessing's own socket
+    # for the fork server does not fit either: the run then stops at once, saying so.)
+    deep = temp_dir / ("d" * 50)
+    deep.mkdir()
+    assert 62 <= len(str(deep)) <= 75
+    sim = simulator("--generation-seconds", "0.5")
+    result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=1),
+                     env_extra=_env(deep))
+    assert result.code == 0, result.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 2
+    assert _left_in(deep) == []
+
+
 def test_a_killed_shared_driver_leaves_nothing_in_the_temporary_directory(
         home, simulator, temp_dir):
     sim = simulator("--generation-seconds", "1.5")
