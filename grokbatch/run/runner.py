@@ -132,13 +132,18 @@ class ParallelRunner:
         self.timeline = timeline or Timeline()
 
     # ----------------------------------------------------------------- workers
+    @property
+    def temp_dir(self) -> Path | None:
+        """The run's temporary directory (`scratch.py`), if it has one."""
+        return self.scratch.path if self.scratch else None
+
     def _spawn(self) -> None:
         worker = worker_id(self.next_worker)
         self.next_worker += 1
         spec = WorkerSpec.for_run(self.config, worker, self.files, self.manifest.path,
                                   self.account_profile, self.prompts,
                                   self.drivers.socket_for(worker_number(worker)),
-                                  self.scratch.path if self.scratch else None)
+                                  self.temp_dir)
         start = StartSignal(self.ctx)
         if self.started_claiming:
             start.say(Word.GO)
@@ -343,7 +348,7 @@ class ParallelRunner:
             self.scratch = ScratchDir.create()
             if self.config.shared_driver:
                 self.drivers = SharedDrivers.start(
-                    workers, self.scratch.path if self.scratch else None)
+                    workers, self.temp_dir)
             if workers:
                 start_fork_server()  # while the drivers start
             self.drivers.wait_ready()

@@ -147,6 +147,11 @@ def manifest(home: Path, job: str = "job") -> dict[str, Any]:
     return doc
 
 
+def in_progress(home: Path, job: str = "job") -> list[dict[str, Any]]:
+    """The job's items a worker is making now."""
+    return [i for i in manifest(home, job)["items"] if i["status"] == "IN_PROGRESS"]
+
+
 def statuses(doc: dict[str, Any]) -> list[str]:
     """The status of every item."""
     return [item["status"] for item in doc["items"]]

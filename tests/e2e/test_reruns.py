@@ -21,6 +21,7 @@ import pytest
 from tests.e2e.clihelpers import (
     RUN_TIMEOUT_S,
     assert_prompt_absent,
+    in_progress,
     manifest,
     popen_cli,
     processes_of_home,
@@ -31,10 +32,6 @@ from tests.e2e.clihelpers import (
 )
 
 pytestmark = pytest.mark.e2e
-
-def _in_progress(home: Path, job: str = "job") -> list[dict]:
-    return [i for i in manifest(home, job)["items"] if i["status"] == "IN_PROGRESS"]
-
 
 def _processes_mentioning(text: str) -> list[int]:
     pids = []
@@ -129,7 +126,7 @@ def test_second_run_of_the_same_job_exits_4_while_the_first_holds_the_lock(home,
     args = start_args(sim.post_url(), count=4, parallel=1)
     first = popen_cli(home, *args)
     try:
-        wait_for_run(lambda: bool(_in_progress(home)), "an item in progress", first)
+        wait_for_run(lambda: bool(in_progress(home)), "an item in progress", first)
         second = run_cli(home, *args)
         assert second.code == 4
         assert f"PID {first.pid}" in second.stderr
@@ -142,7 +139,7 @@ def test_sigint_finishes_current_videos_exits_130_and_rerun_completes(home, simu
     sim = simulator("--generation-seconds", "1.5")
     args = start_args(sim.post_url(), count=8, parallel=2)
     proc = popen_cli(home, *args)
-    wait_for_run(lambda: "COMPLETED" in statuses(manifest(home)) and bool(_in_progress(home)),
+    wait_for_run(lambda: "COMPLETED" in statuses(manifest(home)) and bool(in_progress(home)),
                  "a completed video and one in progress", proc)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
@@ -165,8 +162,8 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
     sim = simulator("--generation-seconds", "3")
     args = start_args(sim.post_url(), count=6, parallel=2)
     proc = popen_cli(home, *args, own_group=True)
-    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
-    busy = [i["index"] for i in _in_progress(home)]
+    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+    busy = [i["index"] for i in in_progress(home)]
     os.killpg(proc.pid, signal.SIGTERM)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 130, stderr
@@ -182,8 +179,8 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
 def test_killed_worker_is_replaced_and_the_run_still_completes(home, simulator):
     sim = simulator("--generation-seconds", "1")
     proc = popen_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
-    wait_for_run(lambda: bool(_in_progress(home)), "an item in progress", proc)
-    victim = _in_progress(home)[0]
+    wait_for_run(lambda: bool(in_progress(home)), "an item in progress", proc)
+    victim = in_progress(home)[0]
     os.kill(victim["workerPid"], signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
@@ -198,7 +195,7 @@ def test_killed_worker_is_replaced_and_the_run_still_completes(home, simulator):
 def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
     sim = simulator("--generation-seconds", "1.5")
     proc = popen_cli(home, *start_args(sim.post_url(), count=3, parallel=1))
-    wait_for_run(lambda: bool(_in_progress(home)), "an item in progress", proc)
+    wait_for_run(lambda: bool(in_progress(home)), "an item in progress", proc)
     profile = str(home / "runs" / "job" / "worker-profiles" / "worker-0")
     browsers = _processes_mentioning(f"--user-data-dir={profile}")
     assert browsers
@@ -218,8 +215,8 @@ def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulat
     args = start_args(sim.post_url(), count=6, parallel=2)
     before = _driver_socket_dirs()
     proc = popen_cli(home, *args)
-    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
-    worker_pids = [i["workerPid"] for i in _in_progress(home)]
+    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+    worker_pids = [i["workerPid"] for i in in_progress(home)]
     profiles = str(home / "runs" / "job" / "worker-profiles")
     sockets = _driver_socket_dirs() - before
     assert len(sockets) == 1  # the run's shared driver
@@ -263,8 +260,8 @@ def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simu
     sim = simulator("--generation-seconds", "30")  # nobody finishes a video on their own
     args = start_args(sim.post_url(), "--timeout", "60", count=4, parallel=2)
     proc = popen_cli(home, *args)
-    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
-    worker_pids = [i["workerPid"] for i in _in_progress(home)]
+    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+    worker_pids = [i["workerPid"] for i in in_progress(home)]
     proc.send_signal(signal.SIGINT)
     log = home / "runs" / "job" / "run.log"
     wait_for_run(lambda: "press Ctrl-C again" in log.read_text(),
@@ -283,10 +280,10 @@ def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simu
 def test_sigkill_of_the_whole_tree_then_any_run_command_leaves_no_profile_copy(home, simulator):
     sim = simulator("--generation-seconds", "3")
     proc = popen_cli(home, *start_args(sim.post_url(), count=4, parallel=2))
-    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
     profiles = home / "runs" / "job" / "worker-profiles"
     # Everything of the run at once, browsers included (they run in sessions of their own).
-    for pid in [proc.pid, *(i["workerPid"] for i in _in_progress(home)),
+    for pid in [proc.pid, *(i["workerPid"] for i in in_progress(home)),
                 *_processes_mentioning(f"--user-data-dir={profiles}")]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
@@ -380,7 +377,7 @@ def test_a_killed_shared_driver_costs_its_workers_their_browsers_and_the_run_com
         home, simulator):
     sim = simulator("--generation-seconds", "1.5")
     proc = popen_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
-    wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
     drivers = sorted(set(processes_of_home(home)) & set(_processes_mentioning("shared_driver.js")))
     assert len(drivers) == 1  # two workers, one driver
     os.kill(drivers[0], signal.SIGKILL)

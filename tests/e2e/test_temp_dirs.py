@@ -22,6 +22,7 @@ import pytest
 
 from tests.e2e.clihelpers import (
     RUN_TIMEOUT_S,
+    in_progress,
     manifest,
     popen_cli,
     processes_left_by_run,
@@ -52,10 +53,6 @@ def _env(temp_dir: Path) -> dict[str, str]:
 
 def _left_in(temp_dir: Path) -> list[str]:
     return sorted(p.name for p in temp_dir.iterdir())
-
-
-def _in_progress(home: Path) -> list[dict]:
-    return [i for i in manifest(home)["items"] if i["status"] == "IN_PROGRESS"]
 
 
 @pytest.mark.parametrize("drivers", [(), ("--own-drivers",)], ids=["shared", "own"])
@@ -94,7 +91,7 @@ def test_a_killed_shared_driver_leaves_nothing_in_the_temporary_directory(
     proc = popen_cli(home, *start_args(sim.post_url(), count=4, parallel=2),
                      env_extra=_env(temp_dir))
     try:
-        wait_for_run(lambda: len(_in_progress(home)) == 2, "two items in progress", proc)
+        wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
         drivers = [pid for pid in processes_of_home(home) if b"shared_driver.js" in _cmdline(pid)]
         assert len(drivers) == 1
         os.kill(drivers[0], signal.SIGKILL)  # its browsers go with it, unclosed
@@ -111,7 +108,7 @@ def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, tem
     args = start_args(sim.post_url(), count=2, parallel=1)
     proc = popen_cli(home, *args, env_extra=_env(temp_dir))
     try:
-        wait_for_run(lambda: len(_in_progress(home)) == 1, "an item in progress", proc)
+        wait_for_run(lambda: len(in_progress(home)) == 1, "an item in progress", proc)
         # The whole run at once, browser included (`processes_of_home` leaves out our own
         # children: the runner).
         for pid in [proc.pid, *processes_of_home(home)]:
