@@ -7,6 +7,7 @@ on a browser check, a hung browser) and may be killed itself: each such kill lef
 directory in /tmp for good (a cron job that runs into its quota every day, two a day).
 
 So a run gives its drivers and browsers a temporary directory of its own (TMPDIR), 0700,
+where its fork server keeps its socket too (`worker_entry.start_fork_server`),
 beside the others in the temporary directory (Chromium keeps its shared memory there too,
 with `--disable-dev-shm-usage`, so it must stay on the same file system), and removes it
 when it ends. It holds a lock in it all run long, taken before the directory has its

@@ -162,6 +162,24 @@ def test_a_fork_server_that_does_not_end_when_told_is_killed_and_the_stop_comes_
     assert again.exitcode == 0
 
 
+def test_the_fork_server_listens_in_the_run_s_directory_and_leaves_no_trace_elsewhere(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    before = config.get("tempdir")
+    worker_entry.start_fork_server(run_dir)
+    assert [p.name[:9] for p in run_dir.iterdir()] == ["listener-"]
+    assert config.get("tempdir") == before  # this process's other sockets: as they were
+    quick = worker_context().Process(target=_exit_at_once)
+    quick.start()
+    quick.join(_WAIT_S)
+    assert quick.exitcode == 0
+    stop_fork_server()
+    assert _fork_server_children() == []
+
+
 def test_a_worker_names_its_process_after_its_id() -> None:
     code = ("from grokbatch.run.worker_entry import name_process\n"
             "name_process('worker-12')\n"

@@ -350,7 +350,7 @@ class ParallelRunner:
                 self.drivers = SharedDrivers.start(
                     workers, self.temp_dir)
             if workers:
-                start_fork_server()  # while the drivers start
+                start_fork_server(self.temp_dir)  # while the drivers start
             self.drivers.wait_ready()
             self.timeline.runner_mark("drivers")
             if self.drivers.drivers:

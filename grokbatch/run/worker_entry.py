@@ -28,6 +28,7 @@ from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from multiprocessing.synchronize import Semaphore
+from pathlib import Path
 from typing import Any
 
 from grokbatch import scratch
@@ -70,11 +71,40 @@ def worker_context() -> ForkServerContext:
     return context
 
 
-def start_fork_server() -> None:
+def start_fork_server(temp_dir: Path | None = None) -> None:
     """Start the fork server now (it takes about 0.2 s to import what a worker needs), not
-    with the first worker: the run can do other work meanwhile."""
-    with _bare_main_module():
+    with the first worker: the run can do other work meanwhile. Its socket goes in
+    `temp_dir` if given (see `_socket_dir`)."""
+    with _bare_main_module(), _socket_dir(temp_dir):
         forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _socket_dir(path: Path | None) -> Iterator[None]:
+    """Have multiprocessing make the fork server's socket in `path`, the run's directory
+    (`scratch.py`), which goes with the run however it ends.
+
+    Left to itself, multiprocessing makes it in a directory of its own in the temporary
+    directory (pymp-*), which it removes at exit: a killed runner left it for good. And in a
+    temporary directory with a long path, the socket's path is past a Unix socket's limit:
+    the run could not start. The run's directory always has room for Chromium's socket,
+    which is deeper.
+    """
+    if path is None:
+        yield
+        return
+    # Private, as is the fork server's pid below; multiprocessing.util.get_temp_dir() reads
+    # it. A Python that no longer does makes its pymp-* directory as before.
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    before = config.get("tempdir")
+    config["tempdir"] = str(path)
+    try:
+        yield
+    finally:
+        if before is None:
+            config.pop("tempdir", None)
+        else:
+            config["tempdir"] = before
 
 
 def stop_fork_server() -> None:
