@@ -100,6 +100,16 @@ def _held_item(doc: ManifestDocument, index: int, worker_id: str) -> Item:
     return item
 
 
+def _claimable(doc: ManifestDocument) -> list[Item]:
+    """The items a claim may give: PENDING ones, less those that would generate once the
+    site's quota allows this run no more generations (`generationBudget`; None: no limit)."""
+    budget = doc.get("generationBudget")
+    spent = isinstance(budget, int) and budget <= 0
+    return [item for item in doc["items"]
+            if item["status"] == ItemStatus.PENDING.value
+            and not (spent and not item.get("downloadOnly"))]
+
+
 class _Txn:
     """One transaction's document; set `dirty` when it was changed and must be written."""
 
@@ -196,6 +206,10 @@ class Manifest:
         file afresh: the caller owns what it gets)."""
         return read_manifest_file(self.path)
 
+    def has_claimable_item(self) -> bool:
+        """Whether a claim would give an item now (a read: nothing is claimed)."""
+        return bool(_claimable(self.snapshot()))
+
     # ----------------------------------------------------------------- work queue
     def claim_next_item(self, worker_id: str, pid: int | None = None,
                         stopping: Callable[[], bool] | None = None) -> Item | None:
@@ -210,15 +224,10 @@ class Manifest:
             if stopping is not None and stopping():
                 return None
             doc = txn.doc
-            # How many more generations the site's quota allows this run (None: no limit).
             budget = doc.get("generationBudget")
-            allowed = [
-                item for item in doc["items"]
-                if item["status"] == ItemStatus.PENDING.value and not (
-                    not item.get("downloadOnly") and isinstance(budget, int) and budget <= 0)
-            ]
             # Fewest failed attempts first: an item retried after a failure waits at the back.
-            for item in sorted(allowed, key=lambda i: (len(i.get("history", ())), i["index"]))[:1]:
+            for item in sorted(_claimable(doc),
+                               key=lambda i: (len(i.get("history", ())), i["index"]))[:1]:
                 if not item.get("downloadOnly") and isinstance(budget, int):
                     doc["generationBudget"] = budget - 1
                 item.update({

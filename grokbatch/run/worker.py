@@ -1,6 +1,7 @@
 """One worker process: its own profile copy and Chromium, claiming items until none is left.
 
-    copy profile -> launch browser -> open the permalink -> wait for the runner's word
+    anything left for it? -> copy profile -> launch browser -> open the permalink
+      -> wait for the runner's word
       (asked: look at the page for the run) -> go: loop: stop set? -> claim -> generate
       -> save -> record
 
@@ -129,6 +130,10 @@ class Worker:
     def run(self) -> WorkerExit:
         """Work until no item is left or the stop flag is set; return the exit code."""
         spec = self.spec
+        if not self._needed():
+            logger.debug("{}: nothing left for it; leaving before its browser starts",
+                         spec.worker_id)
+            return WorkerExit.OK
         self.events.state(WorkerState.STARTING)
         copy_profile(spec.account_profile, spec.profile_dir)
         self.events.mark("profile")
@@ -162,6 +167,24 @@ class Worker:
                 self._close_browser()
         self.events.state(WorkerState.STOPPED)
         return WorkerExit.OK
+
+    def _needed(self) -> bool:
+        """Whether this worker may still have something to do: once the runner has let the
+        workers claim, whether a claim would give an item now; before that, yes (the
+        quota is not known yet, and this worker's page may be the one the runner looks at);
+        no once the runner told it to leave.
+
+        Asked once it holds its launch slot, before its driver and browser start. With
+        more workers than the videos need (`--parallel 100` for 100 videos of a few
+        seconds), the first ones had made every video while the last still waited for a
+        slot; each then started a browser for nothing, a CPU-second taken from the workers
+        that were generating, and the run waited for them all.
+        """
+        word = (Word.GO if self.start_signal is None
+                else self.start_signal.wait_for({Word.GO, Word.LEAVE}, 0))
+        if word is Word.GO:
+            return self.manifest.has_claimable_item()
+        return word is None
 
     def _wait_for_go(self) -> bool:
         """Wait for the runner's word (True: go). Meanwhile, if the runner asks, look at

@@ -101,6 +101,15 @@ def test_a_quota_smaller_than_the_batch_starts_only_what_it_allows(home, simulat
     stats = sim.stats()
     assert stats["generationsStarted"] == 3
     assert stats["rateLimitedAttempts"] == 0
+    assert doc["generationBudget"] == 0
+
+    # A new quota window: the rerun looks at the page again, whatever budget the last run
+    # left in the manifest, and makes the rest.
+    sim.reset()
+    rerun = run_cli(home, *start_args(sim.post_url(), "--cooldown", "0", count=6, parallel=2))
+    assert rerun.code == 0, rerun.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 6
+    assert sim.stats()["generationsStarted"] == 3
 
 
 def test_a_moderated_video_in_the_captured_stream_is_moderated_never_completed(home, simulator):
