@@ -1,4 +1,5 @@
-"""A run's scratch directory: where its drivers and browsers keep their temporary files.
+"""A run's scratch directory: where its drivers and browsers keep their temporary files
+(and a command's that starts a browser of its own: `for_command`).
 
 Chromium keeps its singleton socket in a directory of its own in the temporary directory,
 and Playwright's driver keeps one for its artifacts. Each removes its directory when it
@@ -26,6 +27,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -131,6 +133,29 @@ def remove_stale(base: Path) -> int:
                 shutil.rmtree(directory, ignore_errors=True)
             removed += 1
     return removed
+
+
+@contextlib.contextmanager
+def for_command() -> Iterator[Path | None]:
+    """A scratch directory for a command that starts a driver and a browser of its own
+    (`accounts add`, `doctor`): this process's temporary directory while the block runs
+    (start the driver in it), removed after (once the driver is gone). One that a killed
+    command left is removed by the next run or command, as a killed run's is."""
+    made = ScratchDir.create()
+    if made is None:
+        yield None
+        return
+    env_before, tempdir_before = os.environ.get("TMPDIR"), tempfile.tempdir
+    use(made.path)
+    try:
+        yield made.path
+    finally:
+        if env_before is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = env_before
+        tempfile.tempdir = tempdir_before
+        made.remove()
 
 
 def use(path: Path | None) -> None:

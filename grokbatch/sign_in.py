@@ -19,6 +19,7 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
+from grokbatch import scratch
 from grokbatch.browser import find_browser, launch_persistent
 from grokbatch.errors import NoBrowserError, SiteUnreachableError
 from grokbatch.logs import first_line
@@ -41,6 +42,7 @@ class SignInBrowser:
     def __enter__(self) -> SignInBrowser:
         with self._stack as stack:
             self._stop = stack.enter_context(_stop_on_signal())
+            stack.enter_context(scratch.for_command())  # closed after the driver below
             self.playwright = stack.enter_context(sync_playwright())
             self.choice = find_browser(self.playwright, self.browser_path)
             self._stack = stack.pop_all()  # all went well: keep them open until __exit__

@@ -19,6 +19,7 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
+from grokbatch import scratch
 from grokbatch.browser import find_browser, launch_persistent
 from grokbatch.logs import redact
 from grokbatch.paths import make_private_dir, write_private_file
@@ -54,7 +55,7 @@ def look_at_page(
     remove_profile(copy)
     copy_profile(profile, copy)
     try:
-        with sync_playwright() as playwright:
+        with scratch.for_command(), sync_playwright() as playwright:
             choice = find_browser(playwright, browser_path, headless_shell=headless_shell)
             result.browser = choice.describe()
             context = launch_persistent(playwright, copy, choice, headless=True,

@@ -1,5 +1,6 @@
 """A run's drivers and browsers keep their temporary files in a directory of the run's own,
-which goes with the run, however it ends (grokbatch/scratch.py).
+which goes with the run, however it ends (grokbatch/scratch.py); so do the commands that
+start a browser of their own.
 
 Each test gives the run an empty temporary directory of its own (TMPDIR) and looks at what
 is in it after the run. Chromium leaves its singleton directory (`org.chromium.Chromium.*`)
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.clihelpers import (
+    ALIAS,
     RUN_TIMEOUT_S,
     in_progress,
     manifest,
@@ -128,6 +130,38 @@ def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, tem
     assert statuses(manifest(home)) == ["COMPLETED"] * 2
     # Nor did multiprocessing keep the fork server's socket in a directory of its own
     # (pymp-*), which the runner removes at its exit, and a SIGKILL skips.
+    assert _left_in(temp_dir) == []
+
+
+def test_a_command_s_own_browser_keeps_its_files_in_a_directory_the_next_command_removes(
+        home, simulator, temp_dir):
+    # `accounts add` waits for a sign-in in a browser of its own; killed there, with its
+    # driver and browser, it leaves that browser's files in a directory of its own.
+    sim = simulator()  # no --auto-login: the page asks to sign in, and add waits
+    profile = home / "accounts" / "waiting" / "profile"
+    proc = popen_cli(home, "accounts", "add", "waiting", "--url", f"{sim.url}/imagine",
+                     "--headless", "--timeout", "600", env_extra=_env(temp_dir))
+    try:
+        wait_for_run(lambda: (profile / "Default").is_dir()
+                     and bool(list(temp_dir.glob("grokbatch-run-*/org.chromium.Chromium.*"))),
+                     "the browser to start", proc)
+        for pid in [proc.pid, *processes_of_home(home)]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        _kill_if_alive(proc)
+    assert processes_left_by_run(home) == []
+    (killed,) = temp_dir.glob("grokbatch-run-*")
+    assert list(killed.glob("org.chromium.Chromium.*"))
+    assert not list(temp_dir.glob("org.chromium.Chromium.*"))
+
+    # `doctor` looks at the page in a browser of its own, in a directory of its own, which
+    # goes with it; and it removes the one the killed command left.
+    sim_signed_in = simulator("--auto-login")
+    result = run_cli(home, "doctor", "--account", ALIAS, "--permalink",
+                     sim_signed_in.post_url(), env_extra=_env(temp_dir))
+    assert "signed in   yes" in result.stdout, result.stdout + result.stderr
     assert _left_in(temp_dir) == []
 
 
