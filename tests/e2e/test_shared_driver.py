@@ -126,14 +126,23 @@ def clients() -> Iterator[list[_Client]]:
         client.close()
 
 
+@pytest.fixture
+def temp_dir() -> Iterator[Path]:
+    """The drivers' temporary directory, as a run gives them its own: a browser they end
+    leaves its files there, not in /tmp. Short: the driver's socket goes in it."""
+    path = Path(tempfile.mkdtemp(prefix="gb-tmp-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def _node_children(pid: int) -> list[int]:
     return [p for p in _descendants(pid) if "node" in _cmdline(p).split(" ")[0]]
 
 
 def test_two_workers_share_one_driver_and_a_gone_worker_takes_only_its_browser(
-        grokbatch_home, simulator, chromium_path, clients, tmp_path):
+        grokbatch_home, simulator, chromium_path, clients, tmp_path, temp_dir):
     sim = simulator("--auto-login")
-    shared = SharedDrivers.start(2)
+    shared = SharedDrivers.start(2, temp_dir)
     try:
         shared.wait_ready()
         assert len(shared.drivers) == 1  # one driver serves up to WORKERS_PER_DRIVER
@@ -234,14 +243,14 @@ def test_doctor_s_check_of_the_shared_driver_says_whether_workers_can_share_one(
 
 
 def test_a_worker_gone_while_its_browser_starts_leaves_no_browser(
-        grokbatch_home, simulator, chromium_path, clients, tmp_path):
+        grokbatch_home, simulator, chromium_path, clients, tmp_path, temp_dir):
     sim = simulator("--auto-login")
     started, execs = tmp_path / "launch-started", tmp_path / "chromium-exec"
     slow = tmp_path / "slow-chromium"  # a browser that takes its time to start
     slow.write_text(f'#!/bin/sh\ntouch "{started}"\nsleep 1\ntouch "{execs}"\n'
                     f'exec "{chromium_path}" "$@"\n')
     slow.chmod(0o755)
-    shared = SharedDrivers.start(1)
+    shared = SharedDrivers.start(1, temp_dir)
     try:
         shared.wait_ready()
         client = _Client(shared.socket_for(0), str(slow), tmp_path / "p", sim.post_url())
