@@ -76,6 +76,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--headless-shell", action="store_true",
                         help="run grokbatch with Chromium's headless shell (its option of "
                              "that name)")
+    parser.add_argument("--quota", type=int, default=None, metavar="Q",
+                        help="the runs part: the account may make Q videos (the simulator's "
+                             "quota); a run makes Q of B and exits 75 (default: no quota)")
     parser.add_argument("--out", default="bench.json", help="JSON results (bench.json)")
     args = parser.parse_args(argv)
     if any("=" not in e for e in args.env):
@@ -100,6 +103,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.long_run_shape = long_run
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.quota is not None and args.quota < 0:
+        parser.error("--quota must be at least 0")
     if args.quick:
         args.workers = "1,4"
         args.videos = 8
@@ -152,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
                    "env": args.run_env,
                    "generationSeconds": args.generation_seconds,
                    "baselineVideos": args.baseline_videos, "quick": args.quick,
+                   "quota": args.quota,
                    "parts": sorted(args.parts)},
         "loadBefore": list(os.getloadavg()),
     }
@@ -177,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             save()
         if "runs" in args.parts or "memory" in args.parts:
             bench_runs_part(results, args.parts, args.worker_counts, args.videos,
-                            args.generation_seconds, args.with_download, args.run_env, save)
+                            args.generation_seconds, args.with_download, args.run_env, save,
+                            quota=args.quota)
         if "startup" in args.parts:
             results["startup"] = bench_startup_part(args.startup_scenarios, args.repeat,
                                                     args.run_env, save)

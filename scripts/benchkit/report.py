@@ -102,8 +102,11 @@ def render_report(results: dict[str, Any]) -> str:
         parts += ["", "## grokbatch runs (simulator subprocess, headless Chromium)", ""]
         rows = []
         for r in runs:
+            quota = r.get("quota")
             rows.append([
-                r["workers"], r["videos"], r["T"], r.get("wallS"), r.get("idealS"),
+                r["workers"],
+                r["videos"] if quota is None else f"{min(quota, r['videos'])} of {r['videos']}",
+                r["T"], r.get("wallS"), r.get("idealS"),
                 r.get("efficiency"), r.get("medianOverheadS"), r.get("p90OverheadS"),
                 r.get("startToFirstClaimS"),
                 ("ok" if r.get("ok") else f"FAILED exit {r.get('exitCode')}") +
@@ -116,7 +119,8 @@ def render_report(results: dict[str, Any]) -> str:
              "load1"], rows))
         parts.append("")
         parts.append("overhead = (completedAt - startedAt) - T per item; ideal = ceil(B/N)*T; "
-                     "check = exit 0 and simulator generationsCompleted == B. "
+                     "check = exit 0 and simulator generationsCompleted == B "
+                     "(with a quota Q < B: Q made, exit 75; ideal = ceil(Q/N)*T). "
                      "simulator maxConcurrent per run: "
                      + ", ".join(f"N={r['workers']}: {r.get('simMaxConcurrent')}" for r in runs))
         for r in runs:

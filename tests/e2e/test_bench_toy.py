@@ -69,3 +69,17 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
     assert len(figures) == 8 and all(t["verdict"] in ("PASS", "MISS") for t in figures)
     assert "## The issue's figures" in result.stdout
     assert "Start-up timeline" in result.stdout
+
+
+def test_bench_runs_with_a_quota_make_what_it_allows_and_say_so(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--only", "runs", "--workers", "3", "--videos", "4",
+         "--generation-seconds", "1", "--quota", "1", "--skip-baseline", "--out", str(out)],
+        capture_output=True, text=True, timeout=BENCH_TIMEOUT_S, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = json.loads(out.read_text())["runs"]
+    assert (row["quota"], row["exitCode"], row["simGenerationsCompleted"]) == (1, 75, 1)
+    assert row["ok"] is True, row.get("stderrTail")
+    assert _number(row["wallS"]) and row["idealS"] == 1.0
+    assert "| 1 of 4 " in result.stdout
