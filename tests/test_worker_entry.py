@@ -176,8 +176,27 @@ def test_the_fork_server_listens_in_the_run_s_directory_and_leaves_no_trace_else
     quick.start()
     quick.join(_WAIT_S)
     assert quick.exitcode == 0
+    # A fork server killed during the run: the next worker's start makes another, whose
+    # socket goes in the run's directory too.
+    [server] = _fork_server_children()
+    os.kill(server, signal.SIGKILL)
+    _wait_until_gone(server)
+    again = worker_context().Process(target=_exit_at_once)
+    with worker_entry._socket_dir(run_dir):
+        again.start()
+    again.join(_WAIT_S)
+    assert again.exitcode == 0
+    assert [p.name[:9] for p in run_dir.iterdir()] == ["listener-"] * 2
+    assert config.get("tempdir") == before
     stop_fork_server()
     assert _fork_server_children() == []
+
+
+def _wait_until_gone(pid: int) -> None:
+    deadline = time.monotonic() + _WAIT_S
+    while pid in _fork_server_children():
+        assert time.monotonic() < deadline, "the killed fork server is still there"
+        time.sleep(0.05)
 
 
 def test_a_worker_names_its_process_after_its_id() -> None:

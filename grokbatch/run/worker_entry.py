@@ -142,7 +142,7 @@ def start_worker(ctx: ForkServerContext, spec: WorkerSpec, stop: StopFlag, slots
     process = ctx.Process(target=worker_process,
                           args=(spec, stop, sender, slots, start),
                           name=spec.worker_id, daemon=False)
-    with _bare_main_module():
+    with _bare_main_module(), _socket_dir(spec.temp_dir):  # a fork server gone restarts
         process.start()
     sender.close()  # the worker holds the only write end: EOF means it is gone
     start.keep_saying_end()
