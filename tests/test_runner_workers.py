@@ -119,6 +119,18 @@ def test_a_hard_stop_before_the_look_asks_nobody_else_when_the_one_asked_dies(
     assert words(runner) == {"worker-1": None}
 
 
+def test_a_quota_for_fewer_workers_lets_those_furthest_along_go(tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, 4)
+    mark(runner, "worker-3", "gate")  # its browser is starting
+    mark(runner, "worker-2", "gate")
+    mark(runner, "worker-2", "browser")
+    page_loaded(runner, "worker-2")
+    runner.manifest.update_fields(generationBudget=2)  # as the judge sets it from the quota
+    runner._handle_event({"type": "look", "worker": "worker-2", "check": PageCheck(url=URL)})
+    assert words(runner) == {"worker-0": Word.LEAVE, "worker-1": Word.LEAVE,
+                             "worker-2": Word.GO, "worker-3": Word.GO}
+
+
 def test_a_halting_look_lets_no_worker_go(tmp_path: Path) -> None:
     halt = Halt(RunStatus.STOPPED_AUTH, 3, "sign in again")
     runner = make_runner(tmp_path, 2, halt)

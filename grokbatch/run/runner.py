@@ -86,6 +86,7 @@ class _WorkerHandle:
     startup_failed: bool = False
     page_loaded: bool = False  # it can look at the page for the run
     holds_slot: bool = False  # it holds a launch slot (between its "gate" and "browser" marks)
+    launched: bool = False  # it passed its launch gate: its browser is starting or up
 
 
 class ParallelRunner:
@@ -195,6 +196,7 @@ class ParallelRunner:
             return
         if mark in ("gate", "browser"):
             handle.holds_slot = mark == "gate"
+            handle.launched = True
         elif mark == "page":
             handle.page_loaded = True
             self._ask_for_look()
@@ -260,8 +262,10 @@ class ParallelRunner:
                 if fit > self.memory_cap else "")
 
     def _let_workers_claim(self) -> None:
-        """Tell the workers to go; those the quota leaves nothing to do, to leave."""
-        live = list(self.workers.values())
+        """Tell the workers to go; those the quota leaves nothing to do, to leave: the
+        workers furthest along go first (a page loaded, then a browser starting), so that
+        none whose browser is up leaves while one that has yet to start its own goes."""
+        live = sorted(self.workers.values(), key=lambda h: (not h.page_loaded, not h.launched))
         allowed = capacity.workers_within_budget(len(live), self.manifest.snapshot())
         if allowed < len(live):
             logger.info("the video quota leaves work for {} of {} worker(s)", allowed, len(live))
