@@ -111,19 +111,11 @@ def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, tem
     proc = popen_cli(home, *args, env_extra=_env(temp_dir))
     try:
         wait_for_run(lambda: len(in_progress(home)) == 1, "an item in progress", proc)
-        # The whole run at once, browser included (`processes_of_home` leaves out our own
-        # children: the runner).
-        for pid in [proc.pid, *processes_of_home(home)]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
+        _kill_with_all_it_started(proc, home)
     finally:
         _kill_if_alive(proc)
     assert processes_left_by_run(home) == []
-    (killed,) = temp_dir.glob("grokbatch-run-*")
-    # The browser kept its files there, not beside it.
-    assert list(killed.glob("org.chromium.Chromium.*"))
-    assert not list(temp_dir.glob("org.chromium.Chromium.*"))
+    _assert_browser_files_in_the_killed_directory(temp_dir)
 
     rerun = run_cli(home, *args, env_extra=_env(temp_dir))
     assert rerun.code == 0, rerun.stderr
@@ -145,16 +137,11 @@ def test_a_command_s_own_browser_keeps_its_files_in_a_directory_the_next_command
         wait_for_run(lambda: (profile / "Default").is_dir()
                      and bool(list(temp_dir.glob("grokbatch-run-*/org.chromium.Chromium.*"))),
                      "the browser to start", proc)
-        for pid in [proc.pid, *processes_of_home(home)]:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        proc.communicate(timeout=30)
+        _kill_with_all_it_started(proc, home)
     finally:
         _kill_if_alive(proc)
     assert processes_left_by_run(home) == []
-    (killed,) = temp_dir.glob("grokbatch-run-*")
-    assert list(killed.glob("org.chromium.Chromium.*"))
-    assert not list(temp_dir.glob("org.chromium.Chromium.*"))
+    _assert_browser_files_in_the_killed_directory(temp_dir)
 
     # `doctor` looks at the page in a browser of its own, in a directory of its own, which
     # goes with it; and it removes the one the killed command left.
@@ -163,6 +150,22 @@ def test_a_command_s_own_browser_keeps_its_files_in_a_directory_the_next_command
                      sim_signed_in.post_url(), env_extra=_env(temp_dir))
     assert "signed in   yes" in result.stdout, result.stdout + result.stderr
     assert _left_in(temp_dir) == []
+
+
+def _kill_with_all_it_started(proc: subprocess.Popen[str], home: Path) -> None:
+    """SIGKILL the command `proc` and all it started (drivers, browsers) at once
+    (`processes_of_home` leaves out our own children: the command itself)."""
+    for pid in [proc.pid, *processes_of_home(home)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+
+
+def _assert_browser_files_in_the_killed_directory(temp_dir: Path) -> None:
+    """The killed command's directory is left, with its browser's files in it, not beside."""
+    (killed,) = temp_dir.glob("grokbatch-run-*")
+    assert list(killed.glob("org.chromium.Chromium.*"))
+    assert not list(temp_dir.glob("org.chromium.Chromium.*"))
 
 
 def _cmdline(pid: int) -> bytes:
