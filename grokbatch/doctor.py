@@ -161,7 +161,8 @@ def format_report(report: DoctorReport) -> str:
     lines = [
         f"browser     {check.browser} {report.browser_version}".rstrip(),
         f"home        {report.home} ({'writable' if report.home_writable else 'NOT writable'})",
-        "driver      " + (f"shared by up to {WORKERS_PER_DRIVER} workers"
+        "driver      " + (f"shared, one for every {WORKERS_PER_DRIVER} workers (at most "
+                          "one per core)"
                           if report.shared_driver_error is None
                           else f"one per worker (a shared one: {report.shared_driver_error})"),
         f"page        {check.url} (HTTP {check.http_status or '-'})",

@@ -3,8 +3,9 @@
 Playwright's Python API talks to a driver, a Node.js process that drives the browsers.
 `sync_playwright()` starts one per process; a worker that started its own would carry
 about 55 MB more (its driver, less its share of a shared one) and spend 0.2 CPU-s more
-starting it. A run instead starts one shared driver for up to `WORKERS_PER_DRIVER`
-workers (`shared_driver.js`), and each worker reaches it through a Unix socket
+starting it. A run instead starts one shared driver for every `WORKERS_PER_DRIVER`
+workers, and no more than the machine has cores (`drivers_for`; `shared_driver.js`), and
+each worker reaches it through a Unix socket
 (`open_playwright`). A driver serves each worker as `cli.js run-driver` serves its one
 client: one connection, its own browsers, closed when the worker goes.
 
@@ -51,6 +52,21 @@ WORKERS_PER_DRIVER = 10
 # Loaded into every Playwright driver: the pages it drives keep no response bodies in their
 # renderers (see the script).
 DRIVER_PRELOAD = Path(__file__).with_name("driver_preload.js")
+
+
+def drivers_for(workers: int, cores: int | None = None) -> int:
+    """How many shared drivers `workers` workers get: one for every `WORKERS_PER_DRIVER`,
+    at most one per core (default: this machine's).
+
+    A driver is one Node.js thread: more drivers than cores do not run at once, and each
+    costs about 120 MB and 0.3 CPU-s to start, before any worker does (the runner waits
+    for them). On 2 cores, 86 workers making 172 videos of 30 s with 2 drivers instead of
+    9 (`scripts/bench.py --only runs --workers 100 --videos 172 --generation-seconds 30
+    --skip-baseline`, four runs each, in turn): the first claim 2.6-3.2 s after the start
+    instead of 4.0-5.5, the whole run 154-165 s instead of 158-176.
+    """
+    cores = max(1, cores if cores is not None else os.cpu_count() or 1)
+    return min(-(-workers // WORKERS_PER_DRIVER), cores)
 
 
 def _quoted(path: Path) -> str:
@@ -187,21 +203,21 @@ class SharedDriver:
 
 
 class SharedDrivers:
-    """A run's shared drivers, one for every `WORKERS_PER_DRIVER` workers (none: each
-    worker starts its own driver)."""
+    """A run's shared drivers (`drivers_for`; none: each worker starts its own driver)."""
 
     def __init__(self, drivers: list[SharedDriver] | None = None) -> None:
         self.drivers = drivers or []
         self._reported_dead: set[int] = set()
 
     @classmethod
-    def start(cls, workers: int, temp_dir: Path | None = None) -> SharedDrivers:
-        """Start the drivers `workers` workers need, without waiting for them; `temp_dir`
-        is their temporary directory, if given (the run's, `scratch.py`)."""
+    def start(cls, workers: int, temp_dir: Path | None = None,
+              cores: int | None = None) -> SharedDrivers:
+        """Start the drivers `workers` workers need (`drivers_for`), without waiting for
+        them; `temp_dir` is their temporary directory, if given (the run's, `scratch.py`)."""
         remove_stale_socket_dirs()
         drivers: list[SharedDriver] = []
         try:
-            for _ in range(-(-workers // WORKERS_PER_DRIVER)):
+            for _ in range(drivers_for(workers, cores)):
                 drivers.append(SharedDriver(temp_dir))
         except OSError as exc:
             logger.warning("the shared Playwright driver did not start ({}); each worker "

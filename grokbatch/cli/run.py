@@ -92,8 +92,9 @@ def start(
     ),
     shared_driver: bool | None = typer.Option(
         None, "--shared-driver/--own-drivers", envvar="GROKBATCH_SHARED_DRIVER",
-        help=f"Let up to {WORKERS_PER_DRIVER} workers share one Playwright driver (a Node.js "
-        "process): about 50 MB less memory per worker and a quicker start; the site sees the "
+        help=f"Let workers share Playwright drivers (Node.js processes), one for every "
+        f"{WORKERS_PER_DRIVER} workers and at most one per core: about 50 MB less memory per "
+        "worker and a quicker start; the site sees the "
         "same browser. "
         "--own-drivers gives each worker a driver of its own, as before, so a driver that "
         "fails takes only its worker's browser with it. Default: shared.",

@@ -79,6 +79,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quota", type=int, default=None, metavar="Q",
                         help="the runs part: the account may make Q videos (the simulator's "
                              "quota); a run makes Q of B and exits 75 (default: no quota)")
+    parser.add_argument("--peak-memory", action="store_true",
+                        help="the runs part: also sample each run's process tree (PSS every "
+                             "second) and report its peak")
     parser.add_argument("--out", default="bench.json", help="JSON results (bench.json)")
     args = parser.parse_args(argv)
     if any("=" not in e for e in args.env):
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                    "env": args.run_env,
                    "generationSeconds": args.generation_seconds,
                    "baselineVideos": args.baseline_videos, "quick": args.quick,
-                   "quota": args.quota,
+                   "quota": args.quota, "peakMemory": args.peak_memory,
                    "parts": sorted(args.parts)},
         "loadBefore": list(os.getloadavg()),
     }
@@ -184,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         if "runs" in args.parts or "memory" in args.parts:
             bench_runs_part(results, args.parts, args.worker_counts, args.videos,
                             args.generation_seconds, args.with_download, args.run_env, save,
-                            quota=args.quota)
+                            quota=args.quota, peak_memory=args.peak_memory)
         if "startup" in args.parts:
             results["startup"] = bench_startup_part(args.startup_scenarios, args.repeat,
                                                     args.run_env, save)

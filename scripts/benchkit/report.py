@@ -123,6 +123,10 @@ def render_report(results: dict[str, Any]) -> str:
                      "(with a quota Q < B: Q made, exit 75; ideal = ceil(Q/N)*T). "
                      "simulator maxConcurrent per run: "
                      + ", ".join(f"N={r['workers']}: {r.get('simMaxConcurrent')}" for r in runs))
+        peaks = [r for r in runs if r.get("treePeakMB") is not None]
+        if peaks:
+            parts.append("peak PSS of the run's process tree: " + ", ".join(
+                f"N={r['workers']}: {r['treePeakMB']:.0f} MB" for r in peaks))
         for r in runs:
             if r.get("error") or r.get("stderrTail"):
                 parts.append(f"\nN={r['workers']} problem: {r.get('error') or ''}\n"

@@ -162,7 +162,8 @@ def memory_n(worker_counts: list[int]) -> int | None:
 
 def bench_runs_part(results: dict[str, Any], parts: set[str], worker_counts: list[int],
                     videos: int, gen_s: float, with_download: bool, run_env: dict[str, str],
-                    save: Callable[[], None], quota: int | None = None) -> None:
+                    save: Callable[[], None], quota: int | None = None,
+                    peak_memory: bool = False) -> None:
     """The parts `runs` (every N) and `memory` (sampled in one of them), into `results`."""
     mem_n = memory_n(worker_counts) if "memory" in parts else None
     counts = worker_counts if "runs" in parts else [mem_n] if mem_n else []
@@ -178,7 +179,8 @@ def bench_runs_part(results: dict[str, Any], parts: set[str], worker_counts: lis
         sample = n == mem_n and not download
         try:
             row = bench_run(n, videos, gen_s, download=download, sample_memory=sample,
-                            run_env=run_env, quota=quota)
+                            run_env=run_env, quota=quota,
+                            sample_tree={} if peak_memory else None)
         except Exception as exc:
             log(f"N={n} failed: {exc!r}")
             row = {"workers": n, "videos": videos, "T": gen_s, "download": download,

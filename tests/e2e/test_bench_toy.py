@@ -71,11 +71,12 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
     assert "Start-up timeline" in result.stdout
 
 
-def test_bench_runs_with_a_quota_make_what_it_allows_and_say_so(tmp_path):
+def test_bench_runs_with_a_quota_make_what_it_allows_and_say_so_with_the_peak(tmp_path):
     out = tmp_path / "bench.json"
     result = subprocess.run(
         [sys.executable, str(SCRIPT), "--only", "runs", "--workers", "3", "--videos", "4",
-         "--generation-seconds", "1", "--quota", "1", "--skip-baseline", "--out", str(out)],
+         "--generation-seconds", "1", "--quota", "1", "--peak-memory", "--skip-baseline",
+         "--out", str(out)],
         capture_output=True, text=True, timeout=BENCH_TIMEOUT_S, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     (row,) = json.loads(out.read_text())["runs"]
@@ -83,3 +84,5 @@ def test_bench_runs_with_a_quota_make_what_it_allows_and_say_so(tmp_path):
     assert row["ok"] is True, row.get("stderrTail")
     assert _number(row["wallS"]) and row["idealS"] == 1.0
     assert "| 1 of 4 " in result.stdout
+    assert _number(row["treePeakMB"]) and row["treePeakMB"] > 0
+    assert "peak PSS of the run's process tree: N=3:" in result.stdout

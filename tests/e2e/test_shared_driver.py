@@ -199,8 +199,8 @@ def test_a_shared_driver_that_does_not_start_is_dropped_and_leaves_nothing(
         grokbatch_home, tmp_path, monkeypatch):
     node, _ = drivers._node_and_core()
     monkeypatch.setattr(drivers, "_node_and_core", lambda: (node, tmp_path / "no-playwright"))
-    shared = SharedDrivers.start(15)
-    assert len(shared.drivers) == 2  # 15 workers: two drivers of up to 10
+    shared = SharedDrivers.start(15, cores=4)
+    assert len(shared.drivers) == 2  # 15 workers: two drivers, one for every 10
     started = list(shared.drivers)
     shared.wait_ready()
     assert shared.drivers == []
