@@ -3,11 +3,11 @@
 Playwright's Python API talks to a driver, a Node.js process that drives the browsers.
 `sync_playwright()` starts one per process; a worker that started its own would carry
 about 55 MB more (its driver, less its share of a shared one) and spend 0.2 CPU-s more
-starting it. A run instead starts one shared driver for every `WORKERS_PER_DRIVER`
-workers, and no more than the machine has cores (`drivers_for`; `shared_driver.js`), and
-each worker reaches it through a Unix socket
-(`open_playwright`). A driver serves each worker as `cli.js run-driver` serves its one
-client: one connection, its own browsers, closed when the worker goes.
+starting it. A run instead starts shared drivers (`shared_driver.js`): one for every
+`WORKERS_PER_DRIVER` workers, no more than the machine has cores (`drivers_for`). Each
+worker reaches its driver through a Unix socket (`open_playwright`). A driver serves each
+worker as `cli.js run-driver` serves its one client: one connection, its own browsers,
+closed when the worker goes.
 
 The shared driver runs in a session of its own (a Ctrl-C on the terminal is the runner's
 to answer) and exits when its stdin ends: when the runner closes it, or when the runner is
@@ -45,9 +45,10 @@ from grokbatch.processes import kill_now
 if TYPE_CHECKING:  # the runner imports this module: no Playwright there
     from playwright.sync_api import Playwright
 
-# Workers one shared driver serves: a driver is one Node.js thread. Serving 10, it spends
-# 0.9 CPU-s starting their browsers, and keeps up after (bench startup, N=10: 100 videos
-# at efficiency 0.88, against 0.85 with a driver each).
+# Workers one shared driver serves (more when the cores run short, `drivers_for`): a driver
+# is one Node.js thread. Serving 10, it spends 0.9 CPU-s starting their browsers, and keeps
+# up after (bench startup, N=10: 100 videos at efficiency 0.88, against 0.85 with a driver
+# each).
 WORKERS_PER_DRIVER = 10
 # Loaded into every Playwright driver: the pages it drives keep no response bodies in their
 # renderers (see the script).
