@@ -83,6 +83,13 @@ def make_worker(manifest: Manifest, word: Word | None, *, signal: bool = True) -
     return Worker(spec, StopFlag(ctx), Events(conn, WORKER), start_signal=start)
 
 
+def assert_goes_on(worker: Worker, no_browser: list[str]) -> None:
+    """`worker` goes on to start its browser: its profile copy is the first thing it does."""
+    with pytest.raises(WentOn):
+        worker.run()
+    assert no_browser == ["copy_profile"]
+
+
 def test_told_to_go_with_every_item_claimed_it_leaves_without_a_browser(
     manifest: Manifest, no_browser: list[str],
 ) -> None:
@@ -113,9 +120,7 @@ def test_told_to_leave_it_leaves_without_a_browser(
 def test_with_an_item_to_claim_it_starts_its_browser(
     manifest: Manifest, no_browser: list[str], word: Word | None,
 ) -> None:
-    with pytest.raises(WentOn):
-        make_worker(manifest, word).run()
-    assert no_browser == ["copy_profile"]
+    assert_goes_on(make_worker(manifest, word), no_browser)
 
 
 def test_before_the_runner_s_word_a_budget_the_last_run_left_does_not_keep_it_back(
@@ -123,20 +128,17 @@ def test_before_the_runner_s_word_a_budget_the_last_run_left_does_not_keep_it_ba
 ) -> None:
     # The last run spent its quota; this run's look has not been made yet.
     manifest.update_fields(generationBudget=0)
-    with pytest.raises(WentOn):
-        make_worker(manifest, None).run()
-    assert no_browser == ["copy_profile"]
+    assert_goes_on(make_worker(manifest, None), no_browser)
 
 
 def test_a_worker_that_claims_at_once_asks_the_manifest(
     manifest: Manifest, no_browser: list[str],
 ) -> None:
-    with pytest.raises(WentOn):
-        make_worker(manifest, None, signal=False).run()
+    assert_goes_on(make_worker(manifest, None, signal=False), no_browser)
     for other in ("worker-0", "worker-2"):
         manifest.claim_next_item(other)
     assert make_worker(manifest, None, signal=False).run() == WorkerExit.OK
-    assert no_browser == ["copy_profile"]
+    assert no_browser == ["copy_profile"]  # the second asked nothing more
 
 
 def test_what_a_claim_would_give_is_what_a_claim_gives(manifest: Manifest) -> None:
