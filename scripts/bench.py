@@ -13,7 +13,9 @@ Parts (each can be skipped or selected with --only):
   baseline  scripts/naive_baseline.py: one browser, click, sleep 1 s, poll every 2 s
   startup   the issue's scenarios (N=1 B=5 T=3, N=5 B=20 T=3, N=10 B=100 T=5), each with
             the whole tree sampled: peak PSS / N, efficiency, first claims, and the
-            start-up timeline (per phase: when, how long, CPU of Python/driver/browser)
+            start-up timeline (per phase: when, how long, CPU of Python/driver/browser);
+            beside N=1, the memory floor: a plain Playwright script (scripts/floor_probe.py)
+            holding the same page in the same browser
   longrun   N=10 workers x 100 videos each of 1 s: each worker's memory at its 10th and
             its 100th video
 

@@ -1,11 +1,13 @@
 """The part `startup`: the issue's scenarios, each run with its whole process tree sampled
-(peak PSS / N, efficiency, first claims and the start-up timeline)."""
+(peak PSS / N, efficiency, first claims and the start-up timeline), and with N=1 the
+memory floor beside it (`floor`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from .floor import bench_floor
 from .numbers import fmt
 from .runs import bench_run
 from .spawn import log
@@ -20,8 +22,11 @@ _STARTUP_SAMPLING = {"cpu_every_s": 0.25, "cpu_for_s": 45.0, "pss_every_s": 1.0}
 
 def bench_startup_part(scenarios: dict[str, tuple[int, int, float]], repeat: int,
                        run_env: dict[str, str], save: Callable[[], None]) -> dict[str, Any]:
-    """Each start-up scenario `repeat` times, whole tree sampled; rows by scenario name."""
+    """Each start-up scenario `repeat` times, whole tree sampled; rows by scenario name,
+    and with n1 the memory floor as often (rows under "floor")."""
     out: dict[str, Any] = {"scenarios": {name: [] for name in scenarios}}
+    if "n1" in scenarios:
+        out["floor"] = []
     for rep in range(repeat):
         for name, (n, videos, gen_s) in scenarios.items():
             log(f"startup {name} ({rep + 1}/{repeat}): N={n}, B={videos}, T={gen_s}")
@@ -36,4 +41,14 @@ def bench_startup_part(scenarios: dict[str, tuple[int, int, float]], repeat: int
             log(f"  -> wall {fmt(row.get('wallS'))} s, efficiency {fmt(row.get('efficiency'))},"
                 f" first claims {fmt(row.get('firstClaimS'))}..{fmt(row.get('lastFirstClaimS'))}"
                 f" s, peak {fmt(row.get('treePeakMB'), 0)} MB")
+        if "n1" in scenarios:
+            log(f"memory floor ({rep + 1}/{repeat}): a plain Playwright script on the page")
+            try:
+                floor = bench_floor(run_env)
+            except Exception as exc:
+                log(f"memory floor failed: {exc!r}")
+                floor = {"error": repr(exc)}
+            out["floor"].append(floor)
+            save()
+            log(f"  -> {fmt(floor.get('treeMB'), 0)} MB")
     return out

@@ -51,6 +51,13 @@ def test_bench_at_toy_size_reports_the_startup_timeline_and_long_run_figures(tmp
         # Each worker's browser is found, under the shared driver, by its profile copy.
         assert phases["browser"]["cpuBrowserS"] > 0, name
         assert _number(row.get("sharedDriverCpuS")) and row["sharedDriverCpuS"] > 0, name
+    # Beside N=1, the memory floor: a plain Playwright script on the same page, in parts.
+    floor = doc["startup"]["floor"][0]
+    for key in ("treeMB", "chromiumMB", "driverMB", "pythonMB"):
+        assert _number(floor.get(key)) and floor[key] > 0, (key, floor)
+    parts = floor["chromiumMB"] + floor["driverMB"] + floor["pythonMB"]
+    assert abs(floor["treeMB"] - parts) < 0.01
+    assert "floor: " in result.stdout
     long_run = doc["longrun"][0]
     assert long_run.get("ok") is True, long_run.get("error")
     assert long_run["videoMb"] == 0.5  # the page played videos of half a MB
