@@ -747,3 +747,21 @@ def test_doctor_with_a_bad_permalink_or_browser_path_exits_2_and_writes_nothing(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0]
     assert sorted(p.name for p in grokbatch_home.iterdir()) == ["accounts"]
+
+
+@pytest.mark.parametrize(("variables", "noted"), [
+    ({"DEBUG": "pw:api", "DEBUG_FILE": "/tmp/pw.log"}, True),
+    ({"DEBUG": "*"}, True),
+    ({"PWDEBUG": "console"}, True),
+    ({"DEBUG": "1"}, False),  # someone else's DEBUG: Playwright would print nothing
+])
+def test_playwright_debug_variables_leave_the_environment_with_a_note_if_they_did_anything(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        variables: dict[str, str], noted: bool) -> None:
+    from grokbatch.cli.app import PLAYWRIGHT_DEBUG_ENV, drop_playwright_debug
+
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    drop_playwright_debug()
+    assert not set(PLAYWRIGHT_DEBUG_ENV) & set(os.environ)
+    assert ("Playwright's debug output" in capsys.readouterr().err) is noted

@@ -51,9 +51,29 @@ def root(
     """
 
 
+# Playwright's debug variables. No process grokbatch starts inherits them: DEBUG=pw:api
+# prints every Playwright call with its arguments (the prompt typed into the page) and
+# pw:protocol every message (the session cookies), on the console or into DEBUG_FILE, past
+# grokbatch's redaction; PWDEBUG opens Playwright's inspector and lifts every timeout.
+PLAYWRIGHT_DEBUG_ENV = ("DEBUG", "DEBUG_FILE", "PWDEBUG")
+
+
+def drop_playwright_debug() -> None:
+    """Take Playwright's debug variables out of this process's environment (so out of every
+    driver, worker and browser it starts), and say so if they would have done anything."""
+    dropped = {name: os.environ.pop(name) for name in PLAYWRIGHT_DEBUG_ENV
+               if name in os.environ}
+    namespaces = dropped.get("DEBUG", "")
+    if "PWDEBUG" in dropped or "pw" in namespaces or "*" in namespaces:
+        typer.echo("grokbatch: note: Playwright's debug output (DEBUG, PWDEBUG) is off: it "
+                   "shows the prompt and session cookies. GROKBATCH_DEBUG=1 logs more.",
+                   err=True)
+
+
 def main() -> None:
     """Console-script entry point."""
     debug = os.environ.get("GROKBATCH_DEBUG") == "1"
+    drop_playwright_debug()
     try:
         app(prog_name="grokbatch")
     except GrokBatchError as exc:

@@ -130,6 +130,18 @@ def test_parallel_one_runs_every_video_sequentially(home, simulator):
     assert stats["maxConcurrent"] == 1
 
 
+def test_playwright_debug_variables_reach_no_driver_so_the_prompt_is_not_printed(
+        home, simulator):
+    sim = simulator("--generation-seconds", "0.5")
+    debug = {"DEBUG": "pw:api,pw:protocol", "PWDEBUG": "1"}
+    result = run_cli(home, *start_args(sim.post_url(), count=1, parallel=1), env_extra=debug)
+    assert result.code == 0, result.stderr  # no inspector, no headed browser
+    assert manifest(home)["completedCount"] == 1
+    assert "Playwright's debug output (DEBUG, PWDEBUG) is off" in result.stderr
+    assert "pw:api" not in result.stderr and "pw:protocol" not in result.stderr
+    assert_prompt_absent(home, result)
+
+
 def test_rate_limit_stops_every_worker_and_leaves_the_rest_pending(home, simulator):
     sim = simulator("--generation-seconds", "0.5", "--rate-limit-after", "5")
     result = run_cli(home, *start_args(sim.post_url(), count=12, parallel=3))
