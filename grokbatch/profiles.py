@@ -184,19 +184,21 @@ def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def clear_worker_profiles(job: str) -> None:
+def clear_worker_profiles(job: str, *, keep_copies: bool = False) -> None:
     """Kill any browser still running on this job's worker profiles and delete the copies
-    (they hold session cookies). Call only while holding the job's lock, or when it is free:
-    then no live run uses them."""
+    (they hold session cookies), unless `keep_copies`: a run kept them on purpose. Call only
+    while holding the job's lock, or when it is free: then no live run uses them."""
     root = paths.run_files(job).worker_profiles
     if kill_browsers_using(root):
         logger.debug("job {}: stopped browsers a finished run left behind", job)
-    remove_profile(root)
+    if not keep_copies:
+        remove_profile(root)
 
 
-def clean_dead_run(job: str) -> None:
-    """Remove what a dead run of `job` left (browsers, profile copies), if none is live."""
+def clean_dead_run(job: str, *, keep_copies: bool = False) -> None:
+    """What a dead run of `job` left, if none is live: its browsers stopped, its profile
+    copies removed unless it kept them on purpose (`keep_copies`, from --keep-profiles)."""
     if not paths.run_files(job).worker_profiles.exists():
         return
     with contextlib.suppress(JobLockedError), job_lock(job):
-        clear_worker_profiles(job)
+        clear_worker_profiles(job, keep_copies=keep_copies)

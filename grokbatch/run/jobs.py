@@ -186,14 +186,14 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                     return _nothing_left(job, doc, started)
                 logger.info("job {}: resuming, {} of {} left", job, doc["pendingCount"],
                             doc["batchSize"])
-                manifest.update_fields(settings={"cooldownSeconds": config.cooldown_s})
+                manifest.update_fields(settings=_settings(config))
             else:
                 manifest = Manifest.create(
                     manifest_path, job_name=job, account_alias=config.account,
                     permalink=config.permalink, count=config.count, prompt=config.prompt,
                     prompts=[{"prompt": r["prompt"], "count": r["count"]} for r in rows]
                     if rows is not None else None,
-                    settings={"cooldownSeconds": config.cooldown_s},
+                    settings=_settings(config),
                 )
                 logger.info("job {}: created with {} video(s); {}", job,
                             manifest.snapshot()["batchSize"],
@@ -218,6 +218,13 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             if not config.keep_profiles:
                 clear_worker_profiles(job)
             logger.remove(log_sink)
+
+
+def _settings(config: RunConfig) -> dict[str, Any]:
+    """What the manifest keeps of the last run's settings: its cooldown (`run status` says
+    when a rerun may start) and whether it kept its profile copies (`run status` and
+    `run report` remove those a dead run left, unless it kept them on purpose)."""
+    return {"cooldownSeconds": config.cooldown_s, "keepProfiles": config.keep_profiles}
 
 
 def log_summary(summary: RunSummary) -> None:

@@ -38,11 +38,15 @@ def cooldown_until(doc: ManifestDocument, cooldown_s: float | None = None) -> da
 def _read(job: str) -> ManifestDocument:
     """The job's manifest, checked and with its counters recomputed (see manifest.py)."""
     path = paths.manifest_file(job)
-    if path.exists():
-        clean_dead_run(job)
     if not path.exists():
         raise ManifestError(f"no job named {job!r} (see `grokbatch run list`)")
-    return Manifest(path).snapshot()
+    try:
+        doc = Manifest(path).snapshot()
+    except ManifestError:
+        clean_dead_run(job)  # the copies hold session cookies, whatever the manifest says
+        raise
+    clean_dead_run(job, keep_copies=bool(doc.get("settings", {}).get("keepProfiles")))
+    return doc
 
 
 def _shown_status(job: str, doc: ManifestDocument) -> str:

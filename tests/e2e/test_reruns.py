@@ -303,6 +303,11 @@ def test_keep_profiles_keeps_each_worker_copy_and_no_browser(home, simulator):
     assert (profiles / "worker-0").is_dir()
     assert (profiles / "worker-0").stat().st_mode & 0o777 == 0o700
     assert _processes_mentioning(str(profiles)) == []
+    # Kept on purpose: looking at the run does not take them away, as it does a dead run's.
+    for command in (("run", "status", "job"), ("run", "report", "job")):
+        looked = run_cli(home, *command)
+        assert looked.code == 0, looked.stderr
+        assert (profiles / "worker-0" / "Default").is_dir(), command
 
 
 def test_a_frozen_renderer_ends_its_attempt_as_timeout_and_the_video_is_made_again(
