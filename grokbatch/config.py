@@ -58,7 +58,9 @@ _SECONDS_LIMITS: dict[str, tuple[str, float, bool]] = {
 # variable is not shown to other users by `ps`.
 PROMPT_ENV = "GROKBATCH_PROMPT"
 
-# The original tool wrote timeouts in milliseconds (60000); nobody means a 1000 s video.
+# The original tool wrote timeouts in milliseconds (60000). A plain number in a config
+# file is seconds while it is within the key's limit (1200 is 20 minutes); one of 1000 or
+# more beyond that limit can only be the original tool's milliseconds.
 _MILLISECONDS_THRESHOLD = 1000
 
 GROK_HOSTS = frozenset({"grok.com", "www.grok.com"})
@@ -221,7 +223,9 @@ def _coerce(field_name: str, key: str, value: Any) -> Any:
         check_seconds(f"config key {key!r}", value, highest, zero_ok=zero_ok)
     if field_name in _SECONDS_FIELDS:
         seconds = parse_duration(value, f"config key {key!r}")
-        if isinstance(value, int | float) and seconds >= _MILLISECONDS_THRESHOLD:
+        highest = _SECONDS_LIMITS[field_name][1]
+        if isinstance(value, int | float) and seconds > highest and (
+                seconds >= _MILLISECONDS_THRESHOLD):
             seconds /= 1000.0
         return seconds
     if field_name == "cooldown_s":

@@ -132,13 +132,20 @@ def test_original_node_tool_config_loads_unchanged(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("raw", "seconds"), [(60000, 60.0), (120000, 120.0), (90, 90.0), ("90s", 90.0), ("2m", 120.0)]
+    ("key", "raw", "seconds"),
+    [("timeout", 60000, 60.0), ("timeout", 120000, 120.0), ("timeout", 90, 90.0),
+     ("timeout", "90s", 90.0), ("timeout", "2m", 120.0),
+     # Within the key's limit a number is seconds, however large: 20 minutes, not 1.2 s.
+     ("timeout", 1200, 1200.0), ("timeout", 3600, 3600.0), ("shutdownGrace", 1800, 1800.0),
+     # Beyond it, only the original tool's milliseconds make sense.
+     ("timeout", 3601, 3.601), ("pageLoadTimeout", 5000, 5.0), ("elementTimeout", 1000, 1.0),
+     ("pageLoadTimeout", 600, 600.0), ("timeout", "1200000ms", 1200.0)],
 )
-def test_timeout_numbers_of_1000_or_more_are_milliseconds(
-    tmp_path: Path, raw: Any, seconds: float
+def test_a_timeout_number_is_seconds_up_to_its_limit_and_milliseconds_beyond(
+    tmp_path: Path, key: str, raw: Any, seconds: float
 ) -> None:
-    values = read_config_file(write_config(tmp_path, {"timeout": raw}))
-    assert values["timeout_s"] == seconds
+    values = read_config_file(write_config(tmp_path, {key: raw}))
+    assert values[cfg.CONFIG_KEYS[key]] == pytest.approx(seconds)
 
 
 def test_every_documented_config_key_is_accepted(tmp_path: Path) -> None:
