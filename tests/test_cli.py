@@ -389,6 +389,28 @@ def test_finished_job_rerun_exits_0_with_nothing_left_and_no_prompt_anywhere(
         assert SECRET not in text
 
 
+def test_rerun_of_videos_that_used_their_attempts_says_how_to_retry_them(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    fake_account()
+    manifest = make_job(grokbatch_home, count=2, completed=1)
+    for attempt in range(3):  # three TIMEOUTs: the default --max-attempts
+        item = manifest.claim_next_item("w1")
+        assert item is not None
+        manifest.update_item(item["index"], "w1", status=ItemStatus.FAILED,
+                             error_kind="TIMEOUT", error="no result")
+        if attempt < 2:
+            manifest.reset_for_rerun(3)
+    result = cli(*start_args("--job-name", JOB, "--prompt", SECRET, "--json"))
+    assert result.returncode == 0, result.stderr  # nothing left to do, as the table says
+    summary = json.loads(result.stdout)
+    assert summary["failedByKind"] == {"TIMEOUT": 1}
+    assert "1 used the 3 attempts a video may have (TIMEOUT 1)" in summary["message"]
+    assert "--max-attempts" in summary["message"]
+    assert "higher --max-attempts" in paths.run_log_file(JOB).read_text(encoding="utf-8")
+    assert manifest.snapshot()["items"][1]["status"] == "FAILED"  # no generation spent
+
+
 def test_rerun_inside_rate_limit_cooldown_exits_75(cli: Cli, fake_account: Callable[..., Path],
                                                    grokbatch_home: Path) -> None:
     fake_account()

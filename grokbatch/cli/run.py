@@ -106,7 +106,9 @@ def start(
         None, help="Wait after a rate limit before a rerun may start (default 2h; 0 = none)."
     ),
     max_attempts: int | None = typer.Option(
-        None, "--max-attempts", help="Tries per video for retryable failures (default 3)."
+        None, "--max-attempts",
+        help="Tries per video for retryable failures, counted over every run of the job "
+        "(default 3): raise it to retry videos that used theirs."
     ),
     max_video_mb: int | None = typer.Option(
         None, "--max-video-mb", help="Refuse to save a video larger than this (MB; default 200)."

@@ -17,6 +17,7 @@ from grokbatch.manifest.document import (
     new_item,
     status_counts,
 )
+from grokbatch.manifest.resume import attempts_used_up, retried_by_rerun
 from grokbatch.manifest.store import DEFAULT_LEASE, Manifest, read_manifest_file
 
 __all__ = [
@@ -27,8 +28,10 @@ __all__ = [
     "Manifest",
     "ManifestDocument",
     "RunStatus",
+    "attempts_used_up",
     "failed_by_kind",
     "new_item",
     "read_manifest_file",
+    "retried_by_rerun",
     "status_counts",
 ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from grokbatch.errors import ManifestError
 from grokbatch.manifest.document import (
     LEGACY_RATE_LIMITED,
+    Item,
     ItemStatus,
     ManifestDocument,
     RunStatus,
@@ -19,26 +20,40 @@ from grokbatch.manifest.document import (
 )
 from grokbatch.outcomes import RETRYABLE
 
+_RETRYABLE_KINDS = frozenset(outcome.value for outcome in RETRYABLE)
+
+
+def _failed_retryably(item: Item) -> bool:
+    """Whether the item failed in a way that another attempt may mend."""
+    return (item["status"] == ItemStatus.FAILED.value
+            and item.get("errorKind") in _RETRYABLE_KINDS)
+
+
+def retried_by_rerun(doc: ManifestDocument, max_attempts: int) -> list[Item]:
+    """The items a rerun puts back in the queue: retryable FAILED ones with attempts left,
+    and legacy RATE_LIMITED ones. CONTENT_MODERATED items and items that used up
+    `max_attempts` stay FAILED: attempts count over every run of the job, since each may
+    have cost a generation of the quota."""
+    return [item for item in doc["items"]
+            if item["status"] == LEGACY_RATE_LIMITED
+            or (_failed_retryably(item) and item["attempts"] < max_attempts)]
+
 
 def reset_for_rerun(doc: ManifestDocument, max_attempts: int) -> list[int]:
-    """Retryable FAILED items (and legacy RATE_LIMITED ones) go back to PENDING; return
-    their indices.
-
-    CONTENT_MODERATED items and items that used up `max_attempts` stay FAILED.
-    """
-    retryable = {outcome.value for outcome in RETRYABLE}
+    """Put back in the queue what a rerun retries (`retried_by_rerun`); return their
+    indices."""
     reset: list[int] = []
-    for item in doc["items"]:
-        status = item["status"]
-        again = status == LEGACY_RATE_LIMITED or (
-            status == ItemStatus.FAILED.value
-            and item.get("errorKind") in retryable
-            and item["attempts"] < max_attempts
-        )
-        if again:
-            requeue(item, None)
-            reset.append(item["index"])
+    for item in retried_by_rerun(doc, max_attempts):
+        requeue(item, None)
+        reset.append(item["index"])
     return reset
+
+
+def attempts_used_up(doc: ManifestDocument, max_attempts: int) -> list[Item]:
+    """The FAILED items a rerun with `max_attempts` would retry but for the attempts they
+    have had already."""
+    return [item for item in doc["items"]
+            if _failed_retryably(item) and item["attempts"] >= max_attempts]
 
 
 def requeue_missing_downloads(doc: ManifestDocument, run_dir: Path) -> list[int]:

@@ -32,6 +32,8 @@ from grokbatch.manifest import (
     Manifest,
     ManifestDocument,
     RunStatus,
+    attempts_used_up,
+    failed_by_kind,
     status_counts,
 )
 from grokbatch.profiles import clear_worker_profiles
@@ -39,7 +41,7 @@ from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_html_report
 from grokbatch.run.runner import ParallelRunner
 from grokbatch.run.status import cooldown_until
-from grokbatch.run.summary import Halt, RunSummary
+from grokbatch.run.summary import Halt, RunSummary, used_up_note
 from grokbatch.run.timeline import Timeline
 from grokbatch.site.page_check import PageCheck, challenge_message, unknown_language_message
 from grokbatch.site.selectors import Selectors
@@ -137,13 +139,20 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
                 f"the account's video quota is used up until {when}: rerun then")
 
 
-def _nothing_left(job: str, doc: ManifestDocument, started: float) -> RunSummary:
+def _nothing_left(job: str, doc: ManifestDocument, max_attempts: int,
+                  started: float) -> RunSummary:
     counts = status_counts(doc)
     logger.info("job {}: nothing left to do ({} completed, {} failed for good)",
                 job, counts["COMPLETED"], counts["FAILED"])
+    message = "nothing left to do"
+    used_up = attempts_used_up(doc, max_attempts)
+    if used_up:
+        note = used_up_note(used_up, max_attempts)
+        message += "; " + note
+        logger.info("job {}: {}", job, note)
     return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=doc["status"],
-                      exit_code=ExitCode.OK, counts=counts, failed_by_kind={},
-                      wall_s=time.monotonic() - started, message="nothing left to do")
+                      exit_code=ExitCode.OK, counts=counts, failed_by_kind=failed_by_kind(doc),
+                      wall_s=time.monotonic() - started, message=message)
 
 
 def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
@@ -183,7 +192,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                                     job, len(missing))
                 doc = manifest.snapshot()
                 if not doc["pendingCount"]:
-                    return _nothing_left(job, doc, started)
+                    return _nothing_left(job, doc, config.max_attempts, started)
                 logger.info("job {}: resuming, {} of {} left", job, doc["pendingCount"],
                             doc["batchSize"])
                 manifest.update_fields(settings=_settings(config))

@@ -427,7 +427,7 @@ class ParallelRunner:
             status, code, message = self.halted.status, self.halted.exit_code, self.halted.message
         else:
             status, code, message = final_status(self.stop_reason, self.stop_message, counts,
-                                                 unsaved, doc)
+                                                 unsaved, doc, self.config.max_attempts)
         self.manifest.set_status(status, message if status is not RunStatus.COMPLETED else None)
         return RunSummary(
             job_name=self.job_name,

@@ -7,12 +7,20 @@ the exit code and the one line that says what to do next.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grokbatch.errors import ExitCode
-from grokbatch.manifest import ItemStatus, ManifestDocument, RunStatus
+from grokbatch.manifest import (
+    Item,
+    ItemStatus,
+    ManifestDocument,
+    RunStatus,
+    attempts_used_up,
+    retried_by_rerun,
+)
 from grokbatch.run.worker_protocol import StopReason
 
 
@@ -56,8 +64,8 @@ class RunSummary:
 
 
 def final_status(stop_reason: StopReason | None, stop_message: str | None,
-                 counts: dict[str, int], unsaved: int, doc: ManifestDocument
-                 ) -> tuple[RunStatus, int, str]:
+                 counts: dict[str, int], unsaved: int, doc: ManifestDocument,
+                 max_attempts: int) -> tuple[RunStatus, int, str]:
     """A finished run's status, exit code and message, from why it stopped (if it did
     early), its item counts and how many made videos are not saved."""
     if stop_reason is StopReason.AUTH_REQUIRED:
@@ -76,9 +84,25 @@ def final_status(stop_reason: StopReason | None, stop_message: str | None,
                 "the account's video quota allows no more videos now: rerun the same "
                 "command later for the rest")
     if counts[ItemStatus.PENDING.value] or counts[ItemStatus.FAILED.value]:
+        used_up = attempts_used_up(doc, max_attempts)
+        again = counts[ItemStatus.PENDING.value] + len(retried_by_rerun(doc, max_attempts))
+        said = [f"a rerun retries {again}"] if again else []
+        if used_up:
+            said.append(used_up_note(used_up, max_attempts))
+        if not said:
+            return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
+                    "some videos failed for good: `grokbatch run status` says why")
         return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
-                "some videos failed or were not made: rerun to retry what can be retried")
+                "some videos failed or were not made: " + "; ".join(said))
     if unsaved:
         return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
                 f"{unsaved} video(s) made but not saved: rerun to fetch them")
     return RunStatus.COMPLETED, ExitCode.OK, "every video completed"
+
+
+def used_up_note(used_up: list[Item], max_attempts: int) -> str:
+    """What to do about videos that failed after every attempt they may have."""
+    kinds = Counter(str(item.get("errorKind")) for item in used_up)
+    listed = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items()))
+    return (f"{len(used_up)} used the {max_attempts} attempts a video may have ({listed}): "
+            "a rerun tries them again only with a higher --max-attempts")

@@ -1,0 +1,66 @@
+"""A finished run's status and message (`grokbatch.run.summary.final_status`): what it
+tells the user to do about the videos that failed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grokbatch.errors import ExitCode
+from grokbatch.manifest import RunStatus, attempts_used_up, retried_by_rerun, status_counts
+from grokbatch.manifest.document import new_document
+from grokbatch.manifest.resume import reset_for_rerun
+from grokbatch.run.summary import final_status
+
+MAX_ATTEMPTS = 3
+
+
+def _doc(*items: tuple[str, str | None, int]) -> Any:
+    """A document whose items have these (status, errorKind, attempts)."""
+    doc = new_document(job_name="j", account_alias="a", permalink="https://grok.com/imagine/post/x",
+                       count=len(items), prompt=None, prompts=None, settings=None)
+    for item, (status, kind, attempts) in zip(doc["items"], items, strict=True):
+        item.update(status=status, errorKind=kind, attempts=attempts)
+    return doc
+
+
+def _finish(doc: Any) -> tuple[RunStatus, int, str]:
+    return final_status(None, None, status_counts(doc), 0, doc, MAX_ATTEMPTS)
+
+
+def test_videos_that_used_their_attempts_are_named_with_how_to_retry_them() -> None:
+    doc = _doc(("COMPLETED", None, 1), ("FAILED", "TIMEOUT", 3), ("FAILED", "TIMEOUT", 3))
+    status, code, message = _finish(doc)
+    assert (status, code) == (RunStatus.FAILED, ExitCode.FAILED_ITEMS)
+    assert "a rerun retries" not in message  # it would not: promising it misled
+    assert "2 used the 3 attempts a video may have (TIMEOUT 2)" in message
+    assert "higher --max-attempts" in message
+
+
+def test_what_a_rerun_retries_is_counted_apart_from_what_it_does_not() -> None:
+    doc = _doc(("PENDING", None, 0), ("FAILED", "NETWORK_ERROR", 1),
+               ("FAILED", "GENERATION_ERROR", 3), ("FAILED", "CONTENT_MODERATED", 1))
+    _, code, message = _finish(doc)
+    assert code == ExitCode.FAILED_ITEMS
+    assert "a rerun retries 2" in message  # the pending one and the network error
+    assert "1 used the 3 attempts a video may have (GENERATION_ERROR 1)" in message
+
+
+def test_only_moderated_videos_failed_and_no_rerun_is_promised() -> None:
+    doc = _doc(("COMPLETED", None, 1), ("FAILED", "CONTENT_MODERATED", 1))
+    _, code, message = _finish(doc)
+    assert code == ExitCode.FAILED_ITEMS
+    assert message == "some videos failed for good: `grokbatch run status` says why"
+
+
+def test_the_messages_agree_with_what_a_rerun_does() -> None:
+    doc = _doc(("FAILED", "TIMEOUT", 2), ("FAILED", "TIMEOUT", 3),
+               ("FAILED", "CONTENT_MODERATED", 1), ("RATE_LIMITED", None, 1))
+    retried = [item["index"] for item in retried_by_rerun(doc, MAX_ATTEMPTS)]
+    used_up = [item["index"] for item in attempts_used_up(doc, MAX_ATTEMPTS)]
+    assert (retried, used_up) == ([0, 3], [1])
+    assert attempts_used_up(doc, MAX_ATTEMPTS + 1) == []  # a higher limit retries it
+    assert reset_for_rerun(doc, MAX_ATTEMPTS) == retried
+
+
+def test_a_complete_run_is_ok() -> None:
+    assert _finish(_doc(("COMPLETED", None, 1)))[:2] == (RunStatus.COMPLETED, ExitCode.OK)
