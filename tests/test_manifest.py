@@ -143,7 +143,8 @@ def test_claim_gives_lowest_pending_item_then_none_when_empty(manifest_path: Pat
     assert first["startedAt"] and first["leaseExpiresAt"]
 
 
-def test_claim_skips_completed_items_and_reuses_released_ones(manifest_path: Path) -> None:
+def test_claim_skips_completed_items_and_reuses_released_ones_without_an_attempt_spent(
+        manifest_path: Path) -> None:
     manifest = make_manifest(manifest_path, count=3)
     a = manifest.claim_next_item("w1")
     b = manifest.claim_next_item("w2")
@@ -152,7 +153,7 @@ def test_claim_skips_completed_items_and_reuses_released_ones(manifest_path: Pat
     manifest.release_item(b["index"], "w2", reason="stopping")
     again = manifest.claim_next_item("w3")
     assert again is not None and again["index"] == 1
-    assert again["attempts"] == 2
+    assert again["attempts"] == 1  # the released claim made no attempt: only this one
 
 
 def test_claim_gives_nothing_once_the_run_is_stopping_asked_with_the_manifest_locked(
@@ -333,7 +334,9 @@ def test_requeue_abandoned_requeues_items_of_dead_worker_pids(manifest_path: Pat
     assert manifest.requeue_abandoned() == [0]
     items = manifest.snapshot()["items"]
     assert items[0]["status"] == "PENDING"
+    assert items[0]["attempts"] == 0  # its worker died: grokbatch's failure, not the video's
     assert items[1]["status"] == "IN_PROGRESS" and items[1]["workerId"] == "alive"
+    assert items[1]["attempts"] == 1
 
 
 def test_requeue_abandoned_leaves_live_leased_items_alone(manifest_path: Path) -> None:
@@ -875,3 +878,18 @@ def test_what_a_run_writes_passes_the_checks(manifest_path: Path) -> None:
     doc = Manifest.open(manifest_path).snapshot()
     assert doc["items"][0]["status"] == "PENDING"
     assert doc["generationBudget"] == 4
+
+
+def test_a_release_gives_back_the_attempt_and_the_budget_an_abandoned_claim_only_the_attempt(
+        manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=2)
+    manifest.update_fields(generationBudget=2)
+    released = manifest.claim_next_item("w1")
+    abandoned = manifest.claim_next_item("gone", pid=dead_pid())
+    assert released and abandoned and manifest.snapshot()["generationBudget"] == 0
+    manifest.release_item(released["index"], "w1", "not started")  # no generation started
+    assert manifest.requeue_abandoned() == [abandoned["index"]]
+    doc = manifest.snapshot()
+    assert [(i["status"], i["attempts"]) for i in doc["items"]] == [("PENDING", 0)] * 2
+    # The dead worker's generation may have started, and cost the quota: its share stays spent.
+    assert doc["generationBudget"] == 1

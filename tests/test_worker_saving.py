@@ -47,16 +47,18 @@ class FakeGenerator:
     """Makes a video at `next_url` when asked (or ends as `outcome`); counts how often it
     was asked."""
 
-    def __init__(self, next_url: str | None = None, outcome: Outcome = Outcome.COMPLETED
-                 ) -> None:
+    def __init__(self, next_url: str | None = None, outcome: Outcome = Outcome.COMPLETED,
+                 *, clicked: bool = True) -> None:
         self.page = FakePage()
         self.next_url = next_url
         self.outcome = outcome
+        self.clicked = clicked  # False: the attempt ended before its generate click
         self.generations = 0
 
     def generate(self, prompt: str | None, label: str) -> GenerationResult:
         self.generations += 1
-        return GenerationResult(self.outcome, video_url=self.next_url, elapsed_s=1.0)
+        return GenerationResult(self.outcome, video_url=self.next_url, elapsed_s=1.0,
+                                clicked=self.clicked)
 
 
 @pytest.fixture

@@ -29,7 +29,8 @@ def test_signed_out_stops_the_run_before_the_item_goes_back_and_no_one_claims_it
     process_next(worker)
     assert stop_when_released == [True]
     doc = manifest.snapshot()
-    assert [(i["status"], i["attempts"]) for i in doc["items"]] == [("PENDING", 1),
+    # Signed out: no video was made, so no attempt is spent.
+    assert [(i["status"], i["attempts"]) for i in doc["items"]] == [("PENDING", 0),
                                                                      ("PENDING", 0)]
     # Another worker of the run, asking as the worker loop does, gets nothing.
     assert manifest.claim_next_item("worker-1", stopping=worker.stop.is_set) is None

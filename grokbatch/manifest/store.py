@@ -280,12 +280,17 @@ class Manifest:
             txn.dirty = True
 
     def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
-        """Give back an item a worker holds without a result (stop, rate limit)."""
+        """Give back an item a worker holds without a result (stop, rate limit, no
+        generation started): the claim's attempt is taken back, since none was made, and
+        so is the generation it took from the run's budget, unless the site made a video."""
         with self._transaction() as txn:
             doc = txn.doc
             item = item_at(doc, index)
             if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
-                requeue(item, reason)
+                budget = doc.get("generationBudget")
+                if isinstance(budget, int) and not item.get("videoUrl"):
+                    doc["generationBudget"] = budget + 1
+                _give_back(item, reason)
                 txn.dirty = True
 
     def renew_lease(self, worker_id: str) -> int:
@@ -304,7 +309,8 @@ class Manifest:
         """Put IN_PROGRESS items back to PENDING whose holder is gone or whose lease expired.
 
         A holder is gone when it is named in `dead_workers` or its recorded PID no longer
-        exists. Returns the indices requeued.
+        exists. Its claim's attempt is taken back: a worker that died (killed, crashed, its
+        run killed) is grokbatch's failure, not the video's. Returns the indices requeued.
         """
         now = self.clock()
         requeued: list[int] = []
@@ -316,7 +322,7 @@ class Manifest:
                 lease = parse_iso(item.get("leaseExpiresAt"))
                 gone = item["workerId"] in dead_workers or not pid_alive(item.get("workerPid"))
                 if gone or lease is None or lease <= now:
-                    requeue(item, "abandoned by its worker")
+                    _give_back(item, "abandoned by its worker")
                     requeued.append(item["index"])
                     txn.dirty = True
         return requeued
@@ -355,3 +361,10 @@ class Manifest:
                     raise ValueError("items are changed through the item methods")
                 cast("dict[str, Any]", doc)[key] = value  # top-level fields are open JSON
                 txn.dirty = True
+
+
+def _give_back(item: Item, reason: str | None) -> None:
+    """Back to the queue without a result: the claim counted an attempt that was not made
+    (`claim_next_item`), so it is taken back."""
+    requeue(item, reason)
+    item["attempts"] = max(0, item["attempts"] - 1)

@@ -59,6 +59,10 @@ from grokbatch.site.selectors import Selectors
 _MAX_RELAUNCHES = 3
 # A video's hard deadline past its timeout: a page reload and one control wait, plus slack.
 _DEADLINE_SLACK_S = 5.0
+# Videos in a row a worker could not start (the page did not load, a control was missing)
+# before it leaves the rest for a rerun: the site is down or has changed, and each try
+# takes a second or so. None of them spends an attempt.
+_UNSTARTED_IN_A_ROW = 3
 
 
 class Worker:
@@ -80,6 +84,7 @@ class Worker:
         # A browser that dies is relaunched, a few times at most: a browser that keeps
         # dying on this machine is the runner's to replace.
         self.relaunches_left = _MAX_RELAUNCHES
+        self.unstarted = 0  # videos in a row that failed before their generate click
         self.current_index: int | None = None
         self.watchdog = Watchdog(spec, self.manifest)
         self.saver = VideoSaver(spec, self.manifest, events)
@@ -146,7 +151,9 @@ class Worker:
                 self._launch(playwright, choice)
             except PlaywrightError as exc:
                 error = first_line(str(exc))
-                logger.error("{}: browser did not start: {}", spec.worker_id, error)
+                what = "browser did not start" if self.context is None else (
+                    "the site's page did not load")
+                logger.error("{}: {}: {}", spec.worker_id, what, error)
                 self._close_browser()
                 self.events.startup_failed(error)
                 return WorkerExit.STARTUP_FAILED
@@ -250,6 +257,11 @@ class Worker:
                 processed += 1
                 if processed % GIVE_BACK_EVERY == 0:
                     give_back_free_memory()  # what the manifest's transactions left free
+                if self.unstarted >= _UNSTARTED_IN_A_ROW:
+                    logger.error("{}: {} videos in a row could not be started; it leaves the "
+                                 "rest for a rerun (`grokbatch doctor` checks the page)",
+                                 spec.worker_id, self.unstarted)
+                    break
         finally:
             watchdog.finished.set()
 
@@ -281,7 +293,8 @@ class Worker:
             self.watchdog.arm(None)
         if self.watchdog.deadline_hit.is_set():
             result = GenerationResult(Outcome.TIMEOUT, "no result by the video's hard deadline; "
-                                      "the browser was stopped", elapsed_s=result.elapsed_s)
+                                      "the browser was stopped", elapsed_s=result.elapsed_s,
+                                      clicked=result.clicked)
         browser_gone = (result.outcome is Outcome.BROWSER_CRASHED
                         or self.watchdog.deadline_hit.is_set() or self.generator.page.is_closed())
         self._record(item, result)
@@ -303,6 +316,8 @@ class Worker:
         index = item["index"]
         worker = spec.worker_id
         outcome = result.outcome
+        if result.clicked:
+            self.unstarted = 0
         if outcome is Outcome.COMPLETED:
             # Recorded while the item is still held, before any upscale or download: from
             # here on a failure (even this process dying) can cost the file, never the
@@ -329,6 +344,14 @@ class Worker:
                 logger.warning("{}: rate limit reached; every worker stops", worker)
             else:
                 logger.error("{}: signed out; every worker stops", worker)
+        elif outcome in RETRYABLE and (not result.clicked or runner_gone()):
+            # No generation started, or the run ended under this worker (killed): the video
+            # goes back to the queue without spending one of its attempts.
+            self.unstarted += not result.clicked
+            self.manifest.release_item(index, worker, result.error)
+            logger.warning("{}: video #{} {} ({}); it goes back to the queue", worker, index,
+                           "was not started" if not result.clicked else "outlived its run",
+                           outcome.value)
         elif outcome in RETRYABLE and item["attempts"] < spec.max_attempts:
             self.manifest.retry_later(index, worker, outcome.value, result.error)
             logger.warning("{}: video #{} failed ({}); it goes to the back of the queue "

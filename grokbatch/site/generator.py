@@ -57,6 +57,10 @@ class GenerationResult:
     video_url: str | None = None
     elapsed_s: float = 0.0
     choice: str | None = None
+    # Whether the generate control was clicked: only then may a generation have started,
+    # and cost the quota. An attempt that ended before (the page did not load, a control
+    # was missing) is no attempt at all.
+    clicked: bool = False
 
 
 class _Deadline:
@@ -126,6 +130,7 @@ class VideoGenerator:
         self.post = PostPage(page, self.watch, element_timeout_s=element_timeout_s,
                              worker_id=worker_id)
         self.crashed = False  # the page's renderer crashed (its 'crash' event)
+        self._clicked = False  # this attempt clicked the generate control
         page.on("crash", self._on_crash)
 
     def _on_crash(self, page: Page) -> None:
@@ -177,6 +182,7 @@ class VideoGenerator:
         if found is None:
             raise _AttemptFailed(Outcome.GENERATION_ERROR,
                                  "no generate control found on the page (run `grokbatch doctor`)")
+        self._clicked = True  # from here on a generation may start, whatever happens next
         try:
             self.page.locator(_GENERATE).first.click(timeout=self.element_ms)
             return None
@@ -198,6 +204,7 @@ class VideoGenerator:
         """Make one video with `prompt` (None: the site's default); `label` names it in logs."""
         started = time.monotonic()
         made: list[str] = []
+        self._clicked = False
         try:
             self.garbage.attempt_starting()
             if self._needs_reload or not self.page.url.startswith(self.permalink):
@@ -307,6 +314,7 @@ class VideoGenerator:
             video_url=video_url,
             elapsed_s=time.monotonic() - started,
             choice=choice,
+            clicked=self._clicked,
         )
 
     # ----------------------------------------------------------------- debug
