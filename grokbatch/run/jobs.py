@@ -97,10 +97,9 @@ def _check_cooldown(doc: ManifestDocument, config: RunConfig) -> None:
     until = cooldown_until(doc, config.cooldown_s)
     if until is not None and datetime.now(timezone.utc) < until:
         local = until.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-        raise CooldownError(
-            f"job stopped on a rate limit; cooldown lasts until {local}: rerun then "
-            "(or pass --cooldown 0 / --force)"
-        )
+        why = ("the site's video quota allows no video" if doc.get("cooldownUntil")
+               else "job stopped on a rate limit; cooldown lasts")
+        raise CooldownError(f"{why} until {local}: rerun then (or pass --cooldown 0 / --force)")
 
 
 def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageCheck) -> Halt | None:

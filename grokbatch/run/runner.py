@@ -30,11 +30,19 @@ from typing import Any
 from loguru import logger
 
 from grokbatch import paths
+from grokbatch.clock import now_iso
 from grokbatch.config import RunConfig
 from grokbatch.drivers import SharedDrivers
 from grokbatch.heap import steady_heap
 from grokbatch.logs import log_forwarded
-from grokbatch.manifest import ItemStatus, Manifest, RunStatus, failed_by_kind, status_counts
+from grokbatch.manifest import (
+    ItemStatus,
+    Manifest,
+    ManifestDocument,
+    RunStatus,
+    failed_by_kind,
+    status_counts,
+)
 from grokbatch.processes import kill_now
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.run import capacity
@@ -417,6 +425,14 @@ class ParallelRunner:
             self.progress.refresh()
 
     # ----------------------------------------------------------------- the end
+    def _after_spent_budget(self, doc: ManifestDocument) -> None:
+        """The run made every video the site's quota allowed it, and the site refused none:
+        a rerun may start when the quota said more would be allowed, or at once if it did
+        not say (its look at the page finds out before any video starts), not after the
+        cooldown of a rate limit."""
+        told = (doc.get("lastQuota") or {}).get("nextAvailableAt")
+        self.manifest.update_fields(cooldownUntil=told or now_iso())
+
     def _finish(self, wall_s: float) -> RunSummary:
         doc = self.manifest.snapshot()
         counts = status_counts(doc)
@@ -429,6 +445,9 @@ class ParallelRunner:
             status, code, message = final_status(self.stop_reason, self.stop_message, counts,
                                                  unsaved, doc, self.config.max_attempts)
         self.manifest.set_status(status, message if status is not RunStatus.COMPLETED else None)
+        if (status is RunStatus.STOPPED_RATE_LIMIT and self.halted is None
+                and self.stop_reason is not StopReason.RATE_LIMIT):
+            self._after_spent_budget(doc)
         return RunSummary(
             job_name=self.job_name,
             run_dir=self.files.dir,

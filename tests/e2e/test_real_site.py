@@ -103,6 +103,13 @@ def test_a_quota_smaller_than_the_batch_starts_only_what_it_allows(home, simulat
     assert stats["rateLimitedAttempts"] == 0
     assert doc["generationBudget"] == 0
 
+    # No 429 came, so no rate limit's cooldown holds back the rerun: it looks at the page
+    # at once, finds the quota still spent, and stops with the site's own time for it.
+    spent = run_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
+    assert spent.code == 75, spent.stderr
+    assert "video quota is used up until" in spent.stderr
+    assert sim.stats()["generationsStarted"] == 3
+
     # A new quota window: the rerun looks at the page again, whatever budget the last run
     # left in the manifest, and makes the rest.
     sim.reset()
