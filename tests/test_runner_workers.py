@@ -1,7 +1,7 @@
 """runner.py: the runner, not the workers, decides which worker looks at the page for the
 whole run: the first whose page loads, another if that one dies before it tells, nobody
 once the run is stopping. A worker killed while it launches its browser leaves its launch
-slot to the others.
+slot to the others. A worker that stops renewing its hold on a video is stopped.
 
 The runner is real, with a real manifest; its workers are stood in for by handles whose
 events the test hands to it.
@@ -9,6 +9,7 @@ events the test hands to it.
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,43 @@ def test_once_a_dead_worker_is_reaped_every_launch_slot_is_free_again_and_no_mor
         runner.launch_gate.release()  # before its "browser" mark, or on its way out
     runner._reap(handle)
     assert free_slots(runner) == slots
+
+
+class SleepingProcess:
+    """A live worker process (a `sleep` leading its own process group)."""
+
+    def __init__(self) -> None:
+        self.popen = subprocess.Popen(["sleep", "60"], start_new_session=True)
+        self.pid = self.popen.pid
+        self.sentinel = -1
+        self.exitcode = None
+
+    def alive_after(self, seconds: float) -> bool:
+        try:
+            self.popen.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return True
+        return False
+
+
+def test_a_worker_that_stopped_renewing_its_hold_on_a_video_is_stopped_and_no_other(
+        tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, 2)
+    frozen, working = SleepingProcess(), SleepingProcess()
+    try:
+        runner.workers["worker-0"].process = frozen  # type: ignore[assignment]
+        runner.workers["worker-1"].process = working  # type: ignore[assignment]
+        assert runner.manifest.claim_next_item("worker-0") is not None
+        runner._stop_lapsed()
+        assert frozen.alive_after(0.5)  # its lease still runs
+        later = runner.manifest.clock() + runner.manifest.lease * 2
+        runner.manifest.clock = lambda: later  # worker-0 renewed nothing meanwhile
+        assert runner.manifest.claim_next_item("worker-1") is not None  # leased from now on
+        assert runner.manifest.lapsed_holders() == {"worker-0"}
+        runner._stop_lapsed()
+        assert not frozen.alive_after(5.0)
+        assert working.alive_after(0.5)
+    finally:
+        for process in (frozen, working):
+            process.popen.kill()
+            process.popen.wait()

@@ -305,6 +305,15 @@ class Manifest:
                     txn.dirty = True
         return renewed
 
+    def lapsed_holders(self) -> set[str]:
+        """The workers holding an IN_PROGRESS item whose lease has lapsed: they stopped
+        renewing it, whether or not their process is still there."""
+        now = self.clock()
+        held = [item for item in self.snapshot()["items"]
+                if item["status"] == ItemStatus.IN_PROGRESS.value and item["workerId"]]
+        return {str(item["workerId"]) for item in held
+                if (lease := parse_iso(item.get("leaseExpiresAt"))) is not None and lease <= now}
+
     def requeue_abandoned(self, dead_workers: frozenset[str] = frozenset()) -> list[int]:
         """Put IN_PROGRESS items back to PENDING whose holder is gone or whose lease expired.
 

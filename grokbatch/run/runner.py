@@ -80,6 +80,9 @@ _WATCH_INTERVAL_S = 0.25
 _MIN_LAUNCH_SLOTS = 2
 # After a hard kill, how long to wait for a worker's process to be reaped.
 _REAP_TIMEOUT_S = 5.0
+# How often the runner looks for a worker that holds a video but stopped renewing its
+# lease (frozen, or wedged where its own watchdog cannot run): a manifest read each time.
+_LEASE_CHECK_S = 15.0
 
 # Judges the first worker's look at the page: a halt if the run must not go on.
 Judge = Callable[[PageCheck], Halt | None]
@@ -393,7 +396,11 @@ class ParallelRunner:
     def _watch(self) -> None:
         """Until every worker is gone: pass on events, reap the dead, answer signals."""
         announced = 0
+        next_lease_check = time.monotonic() + _LEASE_CHECK_S
         while self.workers and self.halted is None:
+            if time.monotonic() >= next_lease_check:
+                next_lease_check = time.monotonic() + _LEASE_CHECK_S
+                self._stop_lapsed()
             if self.signals > announced:
                 if announced == 0:
                     self.stop_reason = self.stop_reason or StopReason.INTERRUPTED
@@ -423,6 +430,17 @@ class ParallelRunner:
                     self._reap(handle)
             self.drivers.report_exited()
             self.progress.refresh()
+
+    def _stop_lapsed(self) -> None:
+        """Kill each worker whose lease on its video lapsed: it stopped renewing it (frozen,
+        or wedged where its own watchdog cannot run), so the run would wait for it forever.
+        It is then reaped as any dead worker: its video goes back to the queue, and a
+        replacement may start."""
+        for worker in sorted(self.manifest.lapsed_holders() & set(self.workers)):
+            pid = self.workers[worker].process.pid
+            logger.warning("{} stopped renewing its hold on its video; stopping it", worker)
+            if pid is not None:
+                kill_now(pid, group=True)
 
     # ----------------------------------------------------------------- the end
     def _after_spent_budget(self, doc: ManifestDocument) -> None:
