@@ -111,6 +111,12 @@ def _default_base() -> Path:
     return base
 
 
+def remove_left_behind() -> int:
+    """Remove the scratch directories killed runs left where runs make theirs; return how
+    many. Every `run start` does, even one that stops before any worker starts."""
+    return remove_stale(_default_base())
+
+
 def remove_stale(base: Path) -> int:
     """Remove the scratch directories in `base` of runs that were killed (ours, lock
     free); return how many."""

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from loguru import logger
 
-from grokbatch import accounts, paths
+from grokbatch import accounts, paths, scratch
 from grokbatch.config import RunConfig
 from grokbatch.errors import (
     CooldownError,
@@ -170,6 +170,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     paths.make_private_dir(run_dir)
     with job_lock(job):
         remove_stale_temp_files(run_dir)
+        scratch.remove_left_behind()  # what killed runs left, whether or not this one runs
         clear_worker_profiles(job)  # copies a killed run left behind
         log_sink = add_run_log(paths.run_log_file(job))
         try:

@@ -125,6 +125,25 @@ def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, tem
     assert _left_in(temp_dir) == []
 
 
+def test_a_run_that_stops_before_any_worker_still_removes_a_killed_runs_directory(
+        home, simulator, temp_dir):
+    sim = simulator("--generation-seconds", "3")
+    finished = start_args(sim.post_url(), count=1, parallel=1, job="finished")
+    assert run_cli(home, *finished).code == 0
+    proc = popen_cli(home, *start_args(sim.post_url(), count=2, parallel=1),
+                     env_extra=_env(temp_dir))
+    try:
+        wait_for_run(lambda: len(in_progress(home)) == 1, "an item in progress", proc)
+        _kill_with_all_it_started(proc, home)
+    finally:
+        _kill_if_alive(proc)
+    _assert_browser_files_in_the_killed_directory(temp_dir)
+    nothing = run_cli(home, *finished, env_extra=_env(temp_dir))
+    assert nothing.code == 0, nothing.stderr
+    assert "nothing left to do" in nothing.stderr
+    assert _left_in(temp_dir) == []
+
+
 def test_a_command_s_own_browser_keeps_its_files_in_a_directory_the_next_command_removes(
         home, simulator, temp_dir):
     # `accounts add` waits for a sign-in in a browser of its own; killed there, with its
