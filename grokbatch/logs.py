@@ -28,6 +28,8 @@ from grokbatch.errors import DiskError
 from grokbatch.paths import NO_FOLLOW, PRIVATE_FILE_MODE
 
 REDACTED = "[prompt]"
+# GROKBATCH_DEBUG=1: DEBUG lines on the console, and a traceback with an error.
+DEBUG_ENV = "GROKBATCH_DEBUG"
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {extra[source]: <9} | {message}"
 
@@ -98,8 +100,15 @@ class _RedactingStream:
         return bool(getattr(self.stream, "isatty", lambda: False)())
 
 
-def configure_console(*, verbose: bool = False, stream: TextIO | None = None) -> None:
-    """Reset loguru to one console sink on stderr (stdout is kept for --json output)."""
+def debugging() -> bool:
+    """Whether GROKBATCH_DEBUG=1: DEBUG lines on the console, a traceback with an error."""
+    return os.environ.get(DEBUG_ENV) == "1"
+
+
+def configure_console(*, verbose: bool | None = None, stream: TextIO | None = None) -> None:
+    """Reset loguru to one console sink on stderr (stdout is kept for --json output), with
+    DEBUG lines if `verbose` (default: `debugging()`)."""
+    verbose = debugging() if verbose is None else verbose
     logger.remove()
     logger.configure(extra={"source": "runner"})
     out = stream or sys.stderr

@@ -787,3 +787,16 @@ def test_playwright_debug_variables_leave_the_environment_with_a_note_if_they_di
     drop_playwright_debug()
     assert not set(PLAYWRIGHT_DEBUG_ENV) & set(os.environ)
     assert ("Playwright's debug output" in capsys.readouterr().err) is noted
+
+
+def test_grokbatch_debug_adds_a_traceback_and_keeps_the_exit_code_and_the_redaction(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    args = ["run", "start", "--account", "nobody", "--permalink", PERMALINK, "--prompt", SECRET]
+    plain = cli(*args)
+    debugging = cli(*args, env_extra={"GROKBATCH_DEBUG": "1"})
+    assert plain.returncode == debugging.returncode == 2
+    assert "Traceback" not in plain.stderr
+    assert "Traceback" in debugging.stderr
+    assert "unknown account" in debugging.stderr
+    assert SECRET not in debugging.stderr + debugging.stdout

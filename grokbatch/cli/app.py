@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 
 import typer
 
@@ -17,7 +18,7 @@ from grokbatch.cli.doctor import doctor
 from grokbatch.cli.run import run_app
 from grokbatch.cli.simulator import simulator_app
 from grokbatch.errors import ExitCode, GrokBatchError
-from grokbatch.logs import redact
+from grokbatch.logs import configure_console, debugging, redact
 
 app = typer.Typer(
     name="grokbatch",
@@ -72,27 +73,28 @@ def drop_playwright_debug() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    debug = os.environ.get("GROKBATCH_DEBUG") == "1"
+    debug = debugging()
     drop_playwright_debug()
+    configure_console()  # redacting, on stderr; not loguru's own sink, which prints all
     try:
         app(prog_name="grokbatch")
     except GrokBatchError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, and the same exit code as without it
+            typer.echo(redact(traceback.format_exc()), err=True)
         typer.echo(f"grokbatch: error: {redact(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except OSError as exc:  # the disk or the system said no: not a bug, say what and where
         if debug:
-            raise
+            typer.echo(redact(traceback.format_exc()), err=True)
         where = f"{exc.filename}: " if exc.filename else ""
         typer.echo(f"grokbatch: error: {redact(where + (exc.strerror or str(exc)))}", err=True)
         sys.exit(ExitCode.FAILED)
     except Exception as exc:  # a bug: one line, no locals, unless debugging
         if debug:
-            raise
+            typer.echo(redact(traceback.format_exc()), err=True)
         typer.echo(
-            f"grokbatch: internal error: {type(exc).__name__}: {redact(str(exc))} "
-            "(set GROKBATCH_DEBUG=1 for a traceback)",
+            f"grokbatch: internal error: {type(exc).__name__}: {redact(str(exc))}"
+            + ("" if debug else " (set GROKBATCH_DEBUG=1 for a traceback)"),
             err=True,
         )
         sys.exit(ExitCode.FAILED_ITEMS)

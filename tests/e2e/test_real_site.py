@@ -183,6 +183,7 @@ def test_doctor_on_a_good_page_finds_every_selector(home, simulator):
     sim = simulator(*SITE_2026, "--lang", "ja")
     result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(), "--json")
     assert result.code == 0, result.stdout + result.stderr
+    assert "DEBUG" not in result.stderr  # no developer's log line without GROKBATCH_DEBUG
     report = json.loads(result.stdout)
     assert report["signedIn"] is True and report["ok"] is True
     assert report["language"] == "ja" and report["wordsLanguage"] == "ja"
