@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from grokbatch import paths
+from grokbatch.browser import no_display
 from grokbatch.clock import now_iso
 from grokbatch.config import check_seconds, split_http_url
 from grokbatch.errors import (
@@ -203,6 +204,9 @@ def add_account(
     paths.validate_name(alias, "account alias")
     split_http_url(url, "--url")
     check_seconds("--timeout", timeout_s, MAX_SIGN_IN_S, zero_ok=False)
+    if not headless and (reason := no_display()):
+        raise UsageError(f"{reason}: sign in from a desktop session (or `ssh -X`), or copy a "
+                         "signed-in Chrome profile with `grokbatch accounts import`")
     from grokbatch.sign_in import SignInBrowser  # Playwright: only to add an account
 
     # The browser is found before anything is written.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,16 @@ class BrowserChoice:
     def describe(self) -> str:
         """A short description for the log."""
         return self.executable_path or f"channel {self.channel}"
+
+
+def no_display() -> str | None:
+    """Why a browser window cannot open here (None: it can, as far as one can tell):
+    on Linux a window needs an X or Wayland display, which cron and ssh sessions lack."""
+    if not sys.platform.startswith("linux"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return "no display for a browser window (DISPLAY is not set, as under cron or ssh)"
 
 
 def check_browser_path(value: str) -> Path:

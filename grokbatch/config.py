@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import SplitResult, urlsplit
 
-from grokbatch.browser import check_browser_path
+from grokbatch.browser import check_browser_path, no_display
 from grokbatch.errors import ConfigError, UsageError
 from grokbatch.paths import validate_name
 
@@ -306,6 +306,11 @@ def validate(config: RunConfig) -> RunConfig:
     if config.headless_shell and config.headed:
         raise UsageError("--headless-shell (headlessShell) runs the browsers without windows: "
                          "it cannot go with --headed (headed)")
+    if config.headed and (reason := no_display()):
+        raise UsageError(f"--headed (headed): {reason}; run without it")
+    if config.auto_upscale and config.resolution == "720p":
+        raise UsageError("--upscale (autoUpscale) asks the site for HD from a 480p video: "
+                         "it cannot go with --resolution 720p (resolution)")
     if config.auto_delete and not config.auto_download:
         raise UsageError("autoDelete needs autoDownload: a video is deleted only once saved")
     return config

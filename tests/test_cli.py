@@ -800,3 +800,13 @@ def test_grokbatch_debug_adds_a_traceback_and_keeps_the_exit_code_and_the_redact
     assert "Traceback" in debugging.stderr
     assert "unknown account" in debugging.stderr
     assert SECRET not in debugging.stderr + debugging.stdout
+
+
+def test_accounts_add_without_a_display_says_how_to_sign_in_and_keeps_nothing(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    result = cli("accounts", "add", "main", env_extra={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert result.returncode == 2, result.stderr
+    assert "DISPLAY is not set" in result.stderr
+    assert "accounts import" in result.stderr
+    assert not (grokbatch_home / "accounts" / "main").exists()

@@ -25,6 +25,12 @@ PERMALINK = "http://127.0.0.1:9/imagine/post/abc123"
 BASE = {"account": "acct", "permalink": PERMALINK}
 
 
+@pytest.fixture
+def with_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A display for a headed browser, as a desktop session has (`browser.no_display`)."""
+    monkeypatch.setenv("DISPLAY", ":99")
+
+
 def write_config(tmp_path: Path, doc: Any, name: str = "config.json") -> Path:
     path = tmp_path / name
     path.write_text(json.dumps(doc), encoding="utf-8")
@@ -59,7 +65,7 @@ def test_defaults_apply_when_neither_file_nor_flag_sets_a_key() -> None:
     assert config.count_given is False
 
 
-def test_config_file_beats_defaults_for_several_keys(tmp_path: Path) -> None:
+def test_config_file_beats_defaults_for_several_keys(tmp_path: Path, with_display: None) -> None:
     path = write_config(
         tmp_path,
         {**BASE, "count": 7, "parallel": 3, "headed": True, "timeout": 90,
@@ -109,7 +115,7 @@ def test_prompts_file_in_config_is_relative_to_the_config_file(tmp_path: Path) -
 
 
 # --------------------------------------------------------------------------- Node tool keys
-def test_original_node_tool_config_loads_unchanged(tmp_path: Path) -> None:
+def test_original_node_tool_config_loads_unchanged(tmp_path: Path, with_display: None) -> None:
     node_config = {
         "account": "acct",
         "permalink": "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001",
@@ -536,3 +542,18 @@ def test_max_video_mb_is_read_from_a_config_file_and_checked(tmp_path: Path) -> 
                     ' "maxVideoMb": 0}')
     with pytest.raises(UsageError):
         cfg.build_run_config(path, {})
+
+
+def test_headed_without_a_display_is_refused_before_anything_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(cfg.sys, "platform", "linux")
+    with pytest.raises(UsageError, match="DISPLAY is not set"):
+        build_run_config(None, no_flags(**BASE, headed=True))
+
+
+def test_upscale_with_720p_is_refused_as_the_site_upscales_only_480p(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="480p"):
+        build_run_config(None, no_flags(**BASE, auto_upscale=True, resolution="720p"))
+    assert build_run_config(None, no_flags(**BASE, auto_upscale=True, resolution="480p"))
