@@ -322,9 +322,10 @@ def read_prompt_file(path: Path) -> str:
 
 
 def _read_text(path: Path, what: str) -> str:
-    """A UTF-8 text file's content, or ConfigError naming `what` and the cause."""
+    """A UTF-8 text file's content (without the byte-order mark some editors write), or
+    ConfigError naming `what` and the cause."""
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError(f"{what} {path} does not exist") from None
     except OSError as exc:

@@ -557,3 +557,9 @@ def test_upscale_with_720p_is_refused_as_the_site_upscales_only_480p(tmp_path: P
     with pytest.raises(UsageError, match="480p"):
         build_run_config(None, no_flags(**BASE, auto_upscale=True, resolution="720p"))
     assert build_run_config(None, no_flags(**BASE, auto_upscale=True, resolution="480p"))
+
+
+def test_a_config_file_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"parallel": 3}).encode())
+    assert read_config_file(path)["parallel"] == 3

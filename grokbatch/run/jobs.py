@@ -207,7 +207,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                 logger.info("job {}: created with {} video(s); {}", job,
                             manifest.snapshot()["batchSize"],
                             "prompt provided" if config.prompt else
-                            (f"{len(rows)} prompt rows" if rows else "no prompt"))
+                            (f"{len(rows)} prompt row(s)" if rows else "no prompt"))
             accounts.touch_last_used(config.account)
 
             def judge(check: PageCheck) -> Halt | None:
