@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loguru import logger
+
 from grokbatch import drivers, paths
-from grokbatch.errors import NoBrowserError
+from grokbatch.errors import DiskError, NoBrowserError
 
 if TYPE_CHECKING:  # config imports this module, and the runner config: no Playwright there
     from playwright.sync_api import BrowserContext, Playwright
@@ -206,7 +208,10 @@ def launch_persistent(
     timeout_s: float,
 ) -> BrowserContext:
     """Launch a browser on `profile_dir`, bounded by `timeout_s`."""
-    paths.make_private_dir(paths.crash_dumps_dir())
+    try:
+        paths.make_private_dir(paths.crash_dumps_dir())
+    except DiskError as exc:  # a home no one can write in (`doctor` says so): no dumps
+        logger.debug("no crash-dumps directory: {}", exc)
     return playwright.chromium.launch_persistent_context(
         str(profile_dir),
         executable_path=choice.executable_path,

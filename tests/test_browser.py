@@ -74,3 +74,25 @@ def test_an_explicit_browser_path_wins_over_the_headless_shell(nowhere: Path,
     mine = _executable(tmp_path / "my-chrome")
     choice = find_browser(_playwright(None), str(mine), headless_shell=True)  # type: ignore[arg-type]
     assert choice.executable_path == str(mine)
+
+
+def test_a_home_where_no_crash_dumps_directory_can_be_made_still_launches(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # `doctor` on a read-only home reports that the home is not writable: the look at the
+    # page must not end first on the crash-dumps directory it cannot make.
+    def read_only(path: Path) -> Path:
+        raise browser.DiskError(f"cannot create directory {path}: Read-only file system")
+
+    launched: list[dict[str, object]] = []
+
+    def launch_persistent_context(user_data_dir: str, **options: object) -> str:
+        launched.append(options)
+        return "context"
+
+    monkeypatch.setattr(browser.paths, "make_private_dir", read_only)
+    playwright = SimpleNamespace(chromium=SimpleNamespace(
+        launch_persistent_context=launch_persistent_context))
+    context = browser.launch_persistent(playwright, tmp_path / "profile",  # type: ignore[arg-type]
+                                        browser.BrowserChoice(executable_path="/bin/true"),
+                                        headless=True, timeout_s=5)
+    assert context == "context" and len(launched) == 1

@@ -41,7 +41,9 @@ def start(
     prompts_file: Path | None = typer.Option(
         None, "--prompts-file", help="CSV with a 'prompt' column and optional 'count' column."
     ),
-    count: int | None = typer.Option(None, help="Videos to make (1-1000; default 10)."),
+    count: int | None = typer.Option(
+        None, help="Videos to make (1-1000; default 10); with --prompts-file, per row without "
+        "a count of its own."),
     parallel: int | None = typer.Option(
         None, help="Worker processes at most (1-100; default 10). Fewer start when there are "
         "fewer videos left, or when the available memory holds fewer (about "
