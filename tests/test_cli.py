@@ -684,7 +684,10 @@ def test_status_of_a_garbage_lease_exits_2_naming_field_and_item(
     result = cli("run", "status", JOB, "--json")
     assert result.returncode == 2
     assert "item 1 field leaseExpiresAt is 'yesterday'" in result.stderr
-    assert result.stdout == ""
+    # A script reading --json gets one document either way: here, the error.
+    error = json.loads(result.stdout)
+    assert error["exitCode"] == 2
+    assert "item 1 field leaseExpiresAt is 'yesterday'" in error["error"]
     assert manifest.path.read_bytes() == written
 
 
@@ -810,3 +813,14 @@ def test_accounts_add_without_a_display_says_how_to_sign_in_and_keeps_nothing(
     assert "DISPLAY is not set" in result.stderr
     assert "accounts import" in result.stderr
     assert not (grokbatch_home / "accounts" / "main").exists()
+
+
+def test_a_json_run_start_that_fails_prints_the_error_as_its_json_and_never_the_prompt(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    result = cli("run", "start", "--account", "nobody", "--permalink", PERMALINK,
+                 "--prompt", SECRET, "--json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout) == {
+        "error": result.stderr.strip().removeprefix("grokbatch: "), "exitCode": 2}
+    assert SECRET not in result.stdout + result.stderr

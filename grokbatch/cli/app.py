@@ -6,9 +6,11 @@ code; commands just raise.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import traceback
+from typing import NoReturn
 
 import typer
 
@@ -73,28 +75,29 @@ def drop_playwright_debug() -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    debug = debugging()
     drop_playwright_debug()
     configure_console()  # redacting, on stderr; not loguru's own sink, which prints all
     try:
         app(prog_name="grokbatch")
     except GrokBatchError as exc:
-        if debug:  # the traceback, and the same exit code as without it
-            typer.echo(redact(traceback.format_exc()), err=True)
-        typer.echo(f"grokbatch: error: {redact(str(exc))}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(f"error: {exc}", exc.exit_code)
     except OSError as exc:  # the disk or the system said no: not a bug, say what and where
-        if debug:
-            typer.echo(redact(traceback.format_exc()), err=True)
         where = f"{exc.filename}: " if exc.filename else ""
-        typer.echo(f"grokbatch: error: {redact(where + (exc.strerror or str(exc)))}", err=True)
-        sys.exit(ExitCode.FAILED)
+        _fail(f"error: {where}{exc.strerror or exc}", ExitCode.FAILED)
     except Exception as exc:  # a bug: one line, no locals, unless debugging
-        if debug:
-            typer.echo(redact(traceback.format_exc()), err=True)
-        typer.echo(
-            f"grokbatch: internal error: {type(exc).__name__}: {redact(str(exc))}"
-            + ("" if debug else " (set GROKBATCH_DEBUG=1 for a traceback)"),
-            err=True,
-        )
-        sys.exit(ExitCode.FAILED_ITEMS)
+        _fail(f"internal error: {type(exc).__name__}: {exc}"
+              + ("" if debugging() else " (set GROKBATCH_DEBUG=1 for a traceback)"),
+              ExitCode.FAILED_ITEMS)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    """End with `message` as one line on stderr (after the traceback with
+    GROKBATCH_DEBUG=1) and exit `code`; with --json, also one JSON document on stdout that
+    says the same, so a script reading it gets one either way. Prompts are redacted."""
+    if debugging():
+        typer.echo(redact(traceback.format_exc()), err=True)
+    message = redact(message)
+    typer.echo(f"grokbatch: {message}", err=True)
+    if "--json" in sys.argv[1:]:
+        typer.echo(json.dumps({"error": message, "exitCode": int(code)}))
+    sys.exit(code)
