@@ -229,6 +229,10 @@ def import_account(alias: str, chrome_profile: Path, *, url: str = DEFAULT_SITE_
     """Copy an existing signed-in Chrome/Chromium user-data directory as `alias`."""
     paths.validate_name(alias, "account alias")
     source = Path(chrome_profile).expanduser()
+    if not source.is_dir():
+        raise UsageError(f"{source} does not exist or is not a directory: give Chrome's "
+                         "user-data directory (chrome://version shows it as Profile Path, "
+                         "without the last part)")
     if not (source / "Local State").is_file() and not (source / "Default").is_dir():
         raise UsageError(
             f"{source} is not a Chrome user-data directory (no 'Local State' or 'Default')"

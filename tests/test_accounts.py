@@ -109,6 +109,13 @@ def test_a_failed_import_leaves_no_account(grokbatch_home: Path, tmp_path: Path,
     assert not (grokbatch_home / "accounts" / "copied").exists()
 
 
+def test_importing_from_a_directory_that_is_not_there_says_so(grokbatch_home: Path,
+                                                                tmp_path: Path) -> None:
+    with pytest.raises(accounts.UsageError, match="does not exist"):
+        accounts.import_account("copied", tmp_path / "no-such-profile")
+    assert not (grokbatch_home / "accounts" / "copied").exists()
+
+
 def test_an_account_whose_site_url_no_longer_parses_is_still_listed(
     fake_account: Callable[..., Path]
 ) -> None:
