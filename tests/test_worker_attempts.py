@@ -14,6 +14,7 @@ import pytest
 
 from grokbatch.outcomes import Outcome
 from grokbatch.run import worker as worker_module
+from grokbatch.site.generator import GenerationResult
 from tests.test_worker_saving import FakeGenerator, make_worker, process_next
 
 
@@ -71,3 +72,22 @@ def test_a_moderated_video_still_fails_for_good(
     worker, _ = make_worker(tmp_path, FakeGenerator(outcome=Outcome.CONTENT_MODERATED))
     process_next(worker)
     assert _attempts(worker) == [("FAILED", 1)]
+
+
+class OneVideoWillNotStart(FakeGenerator):
+    """Video #0 fails before its generate click every time; the others are made."""
+
+    def generate(self, prompt: str | None, label: str) -> GenerationResult:
+        self.clicked = "#0" not in label
+        self.outcome = Outcome.COMPLETED if self.clicked else Outcome.GENERATION_ERROR
+        return super().generate(prompt, label)
+
+
+def test_a_video_that_will_not_start_waits_at_the_back_while_the_others_are_made(
+        tmp_path: Path) -> None:
+    generator = OneVideoWillNotStart(next_url="http://127.0.0.1:9/v.mp4")
+    worker, manifest = make_worker(tmp_path, generator, count=4, auto_download=False)
+    worker._work_loop(None, None)  # type: ignore[arg-type]  # no relaunch needed
+    assert _attempts(worker) == [("PENDING", 0)] + [("COMPLETED", 1)] * 3
+    # Tried first, then after the others, then until three in a row had failed.
+    assert len(manifest.snapshot()["items"][0]["history"]) == 4

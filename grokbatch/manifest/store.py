@@ -267,30 +267,31 @@ class Manifest:
                         doc["lastError"] = item["error"]
             return item
 
-    def retry_later(self, index: int, worker_id: str, error_kind: str, error: str | None) -> None:
+    def retry_later(self, index: int, worker_id: str, error_kind: str, error: str | None,
+                    *, attempted: bool = True) -> None:
         """A held item's attempt failed in a way worth another try: record the failure in
-        its `history` and put it back at the end of the queue."""
+        its `history` and put it back at the end of the queue. Not `attempted`: it failed
+        before any generation could start, so it spends none of the item's attempts."""
         with self._transaction() as txn:
             doc = txn.doc
             item = _held_item(doc, index, worker_id)
             item.update({"errorKind": error_kind, "error": error})
             note_attempt(item)
-            requeue(item, None)
+            if attempted:
+                requeue(item, None)
+            else:
+                _unclaim(doc, item, None)
             doc["lastError"] = error
             txn.dirty = True
 
     def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
-        """Give back an item a worker holds without a result (stop, rate limit, no
-        generation started): the claim's attempt is taken back, since none was made, and
-        so is the generation it took from the run's budget, unless the site made a video."""
+        """Give back an item a worker holds without a result (stop, rate limit, its run
+        gone): it spends none of the item's attempts (`_unclaim`)."""
         with self._transaction() as txn:
             doc = txn.doc
             item = item_at(doc, index)
             if item["workerId"] == worker_id and item["status"] == ItemStatus.IN_PROGRESS.value:
-                budget = doc.get("generationBudget")
-                if isinstance(budget, int) and not item.get("videoUrl"):
-                    doc["generationBudget"] = budget + 1
-                _give_back(item, reason)
+                _unclaim(doc, item, reason)
                 txn.dirty = True
 
     def renew_lease(self, worker_id: str) -> int:
@@ -377,3 +378,12 @@ def _give_back(item: Item, reason: str | None) -> None:
     (`claim_next_item`), so it is taken back."""
     requeue(item, reason)
     item["attempts"] = max(0, item["attempts"] - 1)
+
+
+def _unclaim(doc: ManifestDocument, item: Item, reason: str | None) -> None:
+    """Back to the queue as if never claimed: its attempt taken back (`_give_back`), and
+    the generation the claim took from the run's budget, unless the site made a video."""
+    budget = doc.get("generationBudget")
+    if isinstance(budget, int) and not item.get("videoUrl"):
+        doc["generationBudget"] = budget + 1
+    _give_back(item, reason)

@@ -344,14 +344,18 @@ class Worker:
                 logger.warning("{}: rate limit reached; every worker stops", worker)
             else:
                 logger.error("{}: signed out; every worker stops", worker)
-        elif outcome in RETRYABLE and (not result.clicked or runner_gone()):
-            # No generation started, or the run ended under this worker (killed): the video
-            # goes back to the queue without spending one of its attempts.
-            self.unstarted += not result.clicked
-            self.manifest.release_item(index, worker, result.error)
-            logger.warning("{}: video #{} {} ({}); it goes back to the queue", worker, index,
-                           "was not started" if not result.clicked else "outlived its run",
-                           outcome.value)
+        elif outcome in RETRYABLE and not result.clicked:
+            # No generation started: to the back of the queue, no attempt spent.
+            self.unstarted += 1
+            self.manifest.retry_later(index, worker, outcome.value, result.error,
+                                      attempted=False)
+            logger.warning("{}: video #{} was not started ({}); it goes to the back of the "
+                           "queue", worker, index, outcome.value)
+        elif outcome in RETRYABLE and runner_gone():
+            # Its run was killed, and the driver and browser with it: not the video's fault.
+            self.manifest.release_item(index, worker, "its run ended before the video did")
+            logger.warning("{}: video #{} outlived its run ({}); it goes back to the queue",
+                           worker, index, outcome.value)
         elif outcome in RETRYABLE and item["attempts"] < spec.max_attempts:
             self.manifest.retry_later(index, worker, outcome.value, result.error)
             logger.warning("{}: video #{} failed ({}); it goes to the back of the queue "
