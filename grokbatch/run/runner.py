@@ -30,7 +30,7 @@ from typing import Any
 from loguru import logger
 
 from grokbatch import paths
-from grokbatch.clock import now_iso
+from grokbatch.clock import iso, parse_iso, utc_now
 from grokbatch.config import RunConfig
 from grokbatch.drivers import SharedDrivers
 from grokbatch.heap import steady_heap
@@ -448,8 +448,9 @@ class ParallelRunner:
         a rerun may start when the quota said more would be allowed, or at once if it did
         not say (its look at the page finds out before any video starts), not after the
         cooldown of a rate limit."""
-        told = (doc.get("lastQuota") or {}).get("nextAvailableAt")
-        self.manifest.update_fields(cooldownUntil=told or now_iso())
+        told = parse_iso((doc.get("lastQuota") or {}).get("nextAvailableAt"))
+        now = utc_now()
+        self.manifest.update_fields(cooldownUntil=iso(told if told and told > now else now))
 
     def _finish(self, wall_s: float) -> RunSummary:
         doc = self.manifest.snapshot()

@@ -21,13 +21,14 @@ from grokbatch.report import write_html_report
 
 def cooldown_until(doc: ManifestDocument, cooldown_s: float | None = None) -> datetime | None:
     """When a job stopped by a rate limit may run again: the site's own `nextAvailableAt`
-    when the quota told it, else the rate-limit time plus the cooldown setting."""
+    when the quota told it at that stop, else the rate-limit time plus the cooldown
+    setting (a time the site told before that stop says nothing of it)."""
     if doc.get("status") != RunStatus.STOPPED_RATE_LIMIT.value:
         return None
     told = parse_iso(doc.get("cooldownUntil"))
-    if told is not None:
-        return told
     limited_at = parse_iso(doc.get("rateLimitedAt"))
+    if told is not None and (limited_at is None or told >= limited_at):
+        return told
     if limited_at is None:
         return None
     seconds = cooldown_s if cooldown_s is not None else float(

@@ -1,0 +1,38 @@
+"""When a job stopped on a rate limit may run again (`run.status.cooldown_until`)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from grokbatch.run.status import cooldown_until
+
+LIMITED = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)
+HOUR = timedelta(hours=1)
+
+
+def _stopped(**fields: Any) -> Any:
+    return {"status": "STOPPED_RATE_LIMIT", "rateLimitedAt": LIMITED.isoformat(),
+            "settings": {"cooldownSeconds": 7200}, **fields}
+
+
+def test_the_site_s_own_time_at_the_stop_wins() -> None:
+    told = LIMITED + 5 * HOUR
+    assert cooldown_until(_stopped(cooldownUntil=told.isoformat())) == told
+
+
+def test_without_it_the_cooldown_setting_runs_from_the_limit() -> None:
+    assert cooldown_until(_stopped(cooldownUntil=None)) == LIMITED + 2 * HOUR
+    assert cooldown_until(_stopped(cooldownUntil=None), cooldown_s=600) == (
+        LIMITED + timedelta(seconds=600))
+
+
+def test_a_time_the_site_told_before_this_stop_does_not_cut_its_cooldown_short() -> None:
+    # An earlier run stopped on the quota until a time now past; this one met a 429 and
+    # the site said no time: the rate limit's cooldown holds.
+    stale = LIMITED - 3 * HOUR
+    assert cooldown_until(_stopped(cooldownUntil=stale.isoformat())) == LIMITED + 2 * HOUR
+
+
+def test_a_job_that_did_not_stop_on_a_limit_has_no_cooldown() -> None:
+    assert cooldown_until({"status": "COMPLETED", "cooldownUntil": None}) is None
