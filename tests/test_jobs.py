@@ -43,6 +43,40 @@ def test_default_job_name_of_two_long_aliases_differs() -> None:
     assert first != second
 
 
+SAME_POST = ["https://grok.com/imagine/post/abc-123", "https://grok.com/imagine/post/abc-123/",
+             "https://www.grok.com/imagine/post/abc-123?source=share",
+             "https://GROK.com/imagine/post/abc-123#top"]
+
+
+def test_one_post_written_several_ways_is_one_job() -> None:
+    configs = [RunConfig(account="main", permalink=url, prompt="p") for url in SAME_POST]
+    assert {jobs._default_job(c, None) for c in configs} == {
+        default_job_name("main", SAME_POST[0], None, "p")}
+    other = RunConfig(account="main", permalink="https://grok.com/imagine/post/abc-124",
+                      prompt="p")
+    assert jobs._default_job(other, None) != jobs._default_job(configs[0], None)
+    for config in configs:  # and resumes it, whichever way the job was first written
+        jobs._check_same_job({"accountAlias": "main", "permalink": SAME_POST[2],  # type: ignore[typeddict-item]
+                              "prompt": "p"}, config, None)
+    with pytest.raises(jobs.JobMismatchError):
+        jobs._check_same_job({"accountAlias": "main", "permalink": SAME_POST[0],  # type: ignore[typeddict-item]
+                              "prompt": "p"}, other, None)
+
+
+def test_a_job_an_older_grokbatch_named_from_the_url_as_given_is_still_found() -> None:
+    config = RunConfig(account="main", permalink=SAME_POST[2], prompt="p")
+    as_given = default_job_name("main", SAME_POST[2], None, "p")
+    assert jobs._default_job(config, None) != as_given  # a new job: the post's own name
+    Manifest.create(paths.manifest_file(as_given), job_name=as_given, account_alias="main",
+                    permalink=SAME_POST[2], count=1, prompt="p")
+    assert jobs._default_job(config, None) == as_given  # never a second job for it
+
+
+def test_the_simulator_s_port_is_part_of_the_post() -> None:
+    assert jobs.same_post("http://127.0.0.1:8123/imagine/post/x/") == (
+        "http://127.0.0.1:8123/imagine/post/x")
+
+
 def test_default_job_name_that_fits_is_what_older_versions_made() -> None:
     """Jobs started before names were shortened are found by the same command."""
     name = default_job_name("main", "https://grok.com/imagine/post/abc123", None, "p")

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from loguru import logger
 
 from grokbatch import accounts, paths, scratch
-from grokbatch.config import RunConfig
+from grokbatch.config import RunConfig, same_post
 from grokbatch.errors import (
     CooldownError,
     ExitCode,
@@ -68,6 +68,17 @@ def default_job_name(account: str, permalink: str, prompts: list[dict[str, Any]]
     return f"{account[:room]}-{post_id}-{digest}"
 
 
+def _default_job(config: RunConfig, rows: list[dict[str, Any]] | None) -> str:
+    """The job a command without --job-name means: named from its post however its URL was
+    written (`same_post`), so a link pasted another way resumes the same job; or the job an
+    older grokbatch named from the URL as given, if there is one."""
+    named = default_job_name(config.account, same_post(config.permalink), rows, config.prompt)
+    as_given = default_job_name(config.account, config.permalink, rows, config.prompt)
+    if as_given != named and paths.manifest_file(as_given).exists():
+        return as_given
+    return named
+
+
 def _prompt_texts(config: RunConfig) -> tuple[list[dict[str, Any]] | None, tuple[str | None, ...]]:
     if config.prompts_file is not None:
         rows = load_prompts_file(config.prompts_file, config.count)
@@ -80,7 +91,7 @@ def _check_same_job(doc: ManifestDocument, config: RunConfig,
     """Refuse to continue a job with a different permalink, prompt(s) or account."""
     if doc.get("accountAlias") != config.account:
         raise JobMismatchError("this job was made with another account; use a new --job-name")
-    if doc.get("permalink") != config.permalink:
+    if same_post(str(doc.get("permalink"))) != same_post(config.permalink):
         raise JobMismatchError("this job was made with another permalink; use a new --job-name")
     old = [r["prompt"] for r in doc["prompts"]] if "prompts" in doc else doc.get("prompt")
     new = [r["prompt"] for r in rows] if rows is not None else config.prompt
@@ -164,8 +175,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     Selectors.load(config.selectors)  # a bad file is a usage error, before any work
     for text in prompts:
         register_secret(text)
-    job = config.job_name or default_job_name(config.account, config.permalink, rows,
-                                               config.prompt)
+    job = config.job_name or _default_job(config, rows)
     run_dir = paths.run_dir(job)
     paths.make_private_dir(run_dir)
     with job_lock(job):
