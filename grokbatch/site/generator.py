@@ -296,6 +296,9 @@ class VideoGenerator:
             return self._finish(Outcome.BROWSER_CRASHED, "the browser closed", started)
         if time.monotonic() - started >= self.timeout_s:
             return self._fail(Outcome.TIMEOUT, started, f"no video within {self.timeout_s:.0f} s")
+        if "net::err_" in message:  # the browser's own word: the site could not be reached
+            return self._fail(Outcome.NETWORK_ERROR, started,
+                              f"the site could not be reached: {first_line(str(exc))}")
         return self._fail(Outcome.GENERATION_ERROR, started,
                           f"page did not respond: {first_line(str(exc))}")
 

@@ -420,6 +420,8 @@ def test_a_site_that_goes_down_mid_run_costs_no_attempt_and_the_rerun_makes_the_
     assert "FAILED" not in statuses(doc)
     assert all(item["attempts"] <= 1 for item in doc["items"] if item["status"] == "PENDING")
     assert "videos in a row could not be started" in stderr
+    kinds = {h["errorKind"] for item in doc["items"] for h in item.get("history", [])}
+    assert "NETWORK_ERROR" in kinds and "GENERATION_ERROR" not in kinds  # the site, not it
     back = simulator("--generation-seconds", "0.5", "--port", port)  # the site is back
     result = run_cli(home, *start_args(back.post_url(), count=6, parallel=2))
     assert result.code == 0, result.stderr
