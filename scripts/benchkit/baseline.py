@@ -8,7 +8,7 @@ import statistics
 from typing import Any
 
 from .numbers import median, percentile
-from .spawn import PY, ROOT, Spawned, add_account, grokbatch_env, log, start_simulator, temp_dir
+from .spawn import PY, ROOT, Spawned, add_account, bench_site, grokbatch_env, log
 from .targets import run_row
 
 # The baseline's budget: each video with this much slack, plus a start.
@@ -18,10 +18,7 @@ _START_SLACK_S = 120.0
 
 def bench_baseline(videos: int, gen_s: float) -> dict[str, Any]:
     """The naive baseline's `videos` videos of `gen_s` seconds on a fresh simulator."""
-    with temp_dir("bench-baseline-") as tmp:
-        home = tmp / "home"
-        home.mkdir()
-        sim = start_simulator(gen_s)
+    with bench_site("bench-baseline-", gen_s) as (tmp, home, sim):
         spawned = None
         try:
             add_account(home, sim.url, tmp)
@@ -41,7 +38,6 @@ def bench_baseline(videos: int, gen_s: float) -> dict[str, Any]:
         finally:
             if spawned is not None:
                 spawned.close()
-            sim.stop()
     per = result["perVideoSeconds"]
     result["meanPerVideoS"] = statistics.fmean(per) if per else None
     result["medianPerVideoS"] = median(per)

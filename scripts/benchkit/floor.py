@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .proctree import cmdline, pss_kb, tree_pids
-from .spawn import PY, Spawned, grokbatch_env, start_simulator, temp_dir
+from .spawn import PY, Spawned, bench_site, grokbatch_env
 
 PROBE = Path(__file__).resolve().parents[1] / "floor_probe.py"
 # The same simulator as the start-up scenario n1 (its T does not matter: nothing is made).
@@ -35,10 +35,7 @@ def wants_headless_shell(run_env: dict[str, str]) -> bool:
 def bench_floor(run_env: dict[str, str]) -> dict[str, Any]:
     """One probe on a fresh simulator: the most its tree held over a few samples, split
     into its Python, the driver and Chromium (MB)."""
-    with temp_dir("bench-floor-") as tmp:
-        home = tmp / "home"
-        home.mkdir()
-        sim = start_simulator(_SIM_GENERATION_S)
+    with bench_site("bench-floor-", _SIM_GENERATION_S) as (tmp, home, sim):
         probe = None
         try:
             args = [PY, str(PROBE), sim.post_url("bench1"), str(tmp / "profile")]
@@ -56,7 +53,6 @@ def bench_floor(run_env: dict[str, str]) -> dict[str, Any]:
         finally:
             if probe is not None:
                 probe.close(grace_s=_STOP_GRACE_S)
-            sim.stop()
 
 
 def _wait_ready(probe: Spawned) -> None:

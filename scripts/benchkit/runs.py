@@ -18,7 +18,7 @@ from grokbatch.profiles import tree_size
 from .memory import MemorySampler
 from .numbers import fmt, median, percentile
 from .sampler import RunSampler
-from .spawn import PY, Spawned, add_account, grokbatch_env, log, start_simulator, temp_dir
+from .spawn import PY, Spawned, add_account, bench_site, grokbatch_env, log
 from .timeline import tree_figures
 
 # A run's budget: every worker's share of videos, each with this much slack, plus a start.
@@ -83,10 +83,7 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
     made = videos if quota is None else min(videos, quota)  # what a good run makes
     if quota is not None:
         sim_args = (*sim_args, "--quota", str(quota))
-    with temp_dir(f"bench-run-n{n}-") as tmp:
-        home = tmp / "home"
-        home.mkdir()
-        sim = start_simulator(gen_s, sim_args)
+    with bench_site(f"bench-run-n{n}-", gen_s, sim_args) as (tmp, home, sim):
         run = None
         sampler = None
         tree: RunSampler | None = None
@@ -148,7 +145,6 @@ def bench_run(n: int, videos: int, gen_s: float, *, download: bool, sample_memor
                 tree.finished.set()
             if run is not None:
                 run.close(grace_s=_RUN_STOP_GRACE_S)
-            sim.stop()
     return row
 
 

@@ -44,6 +44,22 @@ def temp_dir(prefix: str) -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def bench_site(prefix: str, gen_s: float, sim_args: tuple[str, ...] = ()
+               ) -> Iterator[tuple[Path, Path, SimulatorProcess]]:
+    """What one measurement runs in: a fresh temporary directory, an empty grokbatch home
+    in it, and a simulator of `gen_s`-second generations (`start_simulator`); yields
+    (directory, home, simulator), all gone on the way out."""
+    with temp_dir(prefix) as tmp:
+        home = tmp / "home"
+        home.mkdir()
+        sim = start_simulator(gen_s, sim_args)
+        try:
+            yield tmp, home, sim
+        finally:
+            sim.stop()
+
+
 def grokbatch_env(home: Path) -> dict[str, str]:
     """The environment of a grokbatch command: this home, no debug, no proxy."""
     env = dict(os.environ, GROKBATCH_HOME=str(home), PYTHONUNBUFFERED="1")
