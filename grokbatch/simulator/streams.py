@@ -123,16 +123,30 @@ class ChunkedWriter:
 
 
 def play(writer: ChunkedWriter, events: list[StreamEvent], record: Callable[[], object]) -> None:
-    """Send ``events`` over ``writer``; ``record`` is called at the Record event."""
+    """Send ``events`` over ``writer``; ``record`` is called at the Record event.
+
+    A browser that goes away (closed, killed) does not stop the generation: the site
+    makes the video all the same, on its own post, and only the rest of the stream is
+    lost. (grokbatch must assume the real site does so: a video started by a try that
+    died is looked for on its post before another is made.) ClientGone only when the
+    server stops.
+    """
+    gone = False
     for event in events:
-        if isinstance(event, Line):
-            writer.line(event.obj)
-        elif isinstance(event, Pause):
+        if isinstance(event, Pause):
             writer.pause(event.seconds)
         elif isinstance(event, Record):
             record()
+        elif gone:
+            continue
+        elif isinstance(event, Line):
+            try:
+                writer.line(event.obj)
+            except ClientGone:
+                gone = True
         elif event.how == "end":
-            writer.end()
+            with contextlib.suppress(ClientGone):
+                writer.end()
         elif event.how == "drop":
             writer.drop()
         else:
