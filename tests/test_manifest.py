@@ -758,6 +758,13 @@ def test_a_missing_top_level_key_is_a_manifest_error_naming_it(manifest_path: Pa
         ("promptIndex", 3, r"item 1 field promptIndex"),
         ("video", {"path": "x.mp4"}, r"item 1 field video"),
         ("index", 0, r"item 1 field index must be 1"),
+        ("generation", {"videoPostIds": ["p"]}, r"item 1 field generation must hold"),
+        ("generation", {"videoPostIds": "p", "startedAt": "2025-01-31T12:00:00+00:00"},
+         r"item 1 field generation must hold"),
+        ("generation", {"videoPostIds": [""], "startedAt": "2025-01-31T12:00:00+00:00"},
+         r"item 1 field generation must hold"),
+        ("generation", {"videoPostIds": ["p"], "startedAt": "soon"},
+         r"item 1 field generation.startedAt is 'soon'"),
     ],
 )
 def test_a_garbage_item_field_is_a_manifest_error_naming_field_and_item(
@@ -893,3 +900,28 @@ def test_a_release_gives_back_the_attempt_and_the_budget_an_abandoned_claim_only
     assert [(i["status"], i["attempts"]) for i in doc["items"]] == [("PENDING", 0)] * 2
     # The dead worker's generation may have started, and cost the quota: its share stays spent.
     assert doc["generationBudget"] == 1
+
+
+# --------------------------------------------------------------------------- a started generation
+_GENERATION = {"videoPostIds": ["post-a", "post-b"], "startedAt": "2026-12-02T05:00:00+00:00"}
+
+
+def test_a_started_generation_outlives_every_way_back_to_the_queue(manifest_path: Path) -> None:
+    # Where the site makes a video is kept through a release, a retry and an abandoned
+    # claim: the next try looks there before it makes another.
+    manifest = make_manifest(manifest_path, count=1)
+    for give_back in (
+        lambda: manifest.release_item(0, "w"),
+        lambda: manifest.retry_later(0, "w", "NETWORK_ERROR", "the stream broke off"),
+        lambda: manifest.requeue_abandoned(frozenset({"w"})),
+    ):
+        assert manifest.claim_next_item("w") is not None
+        manifest.update_item(0, "w", generation=_GENERATION)
+        give_back()
+        item = manifest.snapshot()["items"][0]
+        assert item["status"] == "PENDING"
+        assert item["generation"] == _GENERATION
+        assert not item.get("downloadOnly")  # no video URL yet: it is looked for, not fetched
+    assert manifest.claim_next_item("w") is not None
+    manifest.update_item(0, "w", generation=None)
+    assert manifest.snapshot()["items"][0]["generation"] is None

@@ -72,6 +72,15 @@ class HdVideo(TypedDict, total=False):
     sha256: str
 
 
+class SiteGeneration(TypedDict):
+    """A generation the site started for an item, as its stream first named it: each of
+    its videos' own post (the kept one first), and when. Should the worker not live to
+    see the end, the next one looks on those posts for the video before making another."""
+
+    videoPostIds: list[str]
+    startedAt: str
+
+
 class Attempt(TypedDict):
     """One failed attempt, as an item's `history` keeps it."""
 
@@ -101,6 +110,7 @@ class Item(_ItemKeys, total=False):
     promptIndex: int
     history: list[Attempt]
     videoUrl: str | None
+    generation: SiteGeneration | None
     choice: str | None
     video: VideoRecord | None
     hdVideo: HdVideo | None
@@ -165,6 +175,7 @@ class ItemChanges(TypedDict, total=False):
     video: VideoRecord | None
     hd_video: HdVideo | None
     video_url: str | None
+    generation: SiteGeneration | None
     choice: str | None
     deleted: bool
     generation_s: float

@@ -44,7 +44,7 @@ class VideoSaver:
                 logger.warning("{}: video #{}: {}; it is gone, so it is generated again",
                                spec.worker_id, index, fetched.get("error"))
                 self.manifest.update_item(index, spec.worker_id, video_url=None, video=None,
-                                          download_only=None)
+                                          download_only=None, generation=None)
                 return False
             if fetched.get("video"):
                 fetched.update(error=None, error_kind=None)

@@ -25,11 +25,17 @@ from playwright.sync_api import BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
+from grokbatch.clock import now_iso, parse_iso, utc_now
 from grokbatch.drivers import driver_listens, open_playwright
-from grokbatch.errors import SiteChallengeError, UnknownLanguageError
+from grokbatch.errors import (
+    ManifestError,
+    NotItemHolderError,
+    SiteChallengeError,
+    UnknownLanguageError,
+)
 from grokbatch.heap import GIVE_BACK_EVERY, give_back_free_memory
-from grokbatch.logs import first_line, register_secret, worker_sink
-from grokbatch.manifest import Item, ItemStatus, Manifest
+from grokbatch.logs import first_line, redact, register_secret, worker_sink
+from grokbatch.manifest import Item, ItemStatus, Manifest, SiteGeneration
 from grokbatch.outcomes import RETRYABLE, Outcome
 from grokbatch.paths import RunFiles
 from grokbatch.profiles import copy_profile, kill_browsers_using, remove_profile
@@ -49,7 +55,7 @@ from grokbatch.run.worker_protocol import (
     WorkerState,
     runner_gone,
 )
-from grokbatch.site.generator import GenerationResult, VideoGenerator
+from grokbatch.site.generator import LOOK_AGAIN_S, GenerationResult, VideoGenerator
 from grokbatch.site.page_check import PageCheck, challenge_message
 from grokbatch.site.preflight import look_at_loaded_page
 from grokbatch.site.quota import fetch_quota
@@ -93,6 +99,20 @@ class Worker:
         """The page reported generation progress: show it in the live display."""
         self.events.state(WorkerState.GENERATING, item=self.current_index, progress=percent)
 
+    def _on_started(self, video_posts: list[str]) -> None:
+        """The site started the current video: keep where it will be (its video posts),
+        so that if this process does not live to see it, the next try finds it there
+        instead of making it again."""
+        if self.current_index is None:
+            return
+        generation: SiteGeneration = {"videoPostIds": video_posts, "startedAt": now_iso()}
+        try:
+            self.manifest.update_item(self.current_index, self.spec.worker_id,
+                                      generation=generation)
+        except (NotItemHolderError, ManifestError) as exc:
+            logger.warning("{}: video #{}: where the site makes it was not kept: {}",
+                           self.spec.worker_id, self.current_index, exc)
+
     # ----------------------------------------------------------------- browser
     def _leave_launch_gate(self) -> None:
         if self.launch_gate is not None:
@@ -117,7 +137,7 @@ class Worker:
             element_timeout_s=spec.element_timeout_s, page_load_timeout_s=spec.page_load_timeout_s,
             debug_dir=RunFiles(spec.run_dir).debug, worker_id=spec.worker_id,
             video_duration=spec.video_duration, resolution=spec.resolution, choice=spec.choice,
-            on_progress=self._on_progress)
+            on_progress=self._on_progress, on_started=self._on_started)
         self.generator.open_post()
         self.events.mark("page")
 
@@ -279,6 +299,9 @@ class Worker:
             assert self.context is not None and self.generator is not None
             if self.saver.fetch_again(item, self.context, self.generator):
                 return
+        elif (item.get("generation") and not item.get("videoUrl")
+              and self._find_made(item, playwright, choice)):
+            return  # an earlier try started it, and did not live to see its end
         self.events.state(WorkerState.GENERATING, item=index)
         assert self.generator is not None
         self.watchdog.arm(spec.timeout_s + spec.page_load_timeout_s + spec.element_timeout_s
@@ -295,6 +318,64 @@ class Worker:
             result = GenerationResult(Outcome.TIMEOUT, "no result by the video's hard deadline; "
                                       "the browser was stopped", elapsed_s=result.elapsed_s,
                                       clicked=result.clicked)
+        self._after(item, result, playwright, choice)
+
+    def _find_made(self, item: Item, playwright: Playwright, choice: BrowserChoice) -> bool:
+        """Look for the video an earlier try started (`Item.generation`) on its own post
+        page, for the rest of that generation's time; True once the item is dealt with
+        (the video found and kept, the look failed, or the run is stopping), False when
+        the site shows no such video and this worker is to make it now."""
+        spec, index, worker = self.spec, item["index"], self.spec.worker_id
+        generation = item.get("generation")
+        assert generation is not None, "only an item whose video an earlier try started"
+        posts = list(generation["videoPostIds"])
+        if spec.choice == "second" and len(posts) > 1:
+            posts[0], posts[1] = posts[1], posts[0]
+        started_at = parse_iso(generation["startedAt"])
+        since = (utc_now() - started_at).total_seconds() if started_at else spec.timeout_s
+        wait_s = min(spec.timeout_s, max(0.0, spec.timeout_s - since))
+        assert self.generator is not None
+        self.events.state(WorkerState.GENERATING, item=index)
+        self.watchdog.arm(wait_s + LOOK_AGAIN_S + len(posts) * (
+            spec.page_load_timeout_s + spec.element_timeout_s) + _DEADLINE_SLACK_S)
+        started = time.monotonic()
+        url: str | None = None
+        error: str | None = None
+        try:
+            url = self.generator.find_made_video(
+                posts, wait_s, give_up=lambda: self.stop.is_set() or runner_gone())
+        except PlaywrightError as exc:
+            error = first_line(str(exc))
+        finally:
+            self.watchdog.arm(None)
+        elapsed = time.monotonic() - started
+        if url is None and (error is not None or self.watchdog.deadline_hit.is_set()):
+            # Not seen either way: the next try looks again, and nothing is made meanwhile.
+            result = GenerationResult(Outcome.NETWORK_ERROR, redact(
+                f"the page of the video an earlier try started did not load: {error}"
+                if error else "no answer from the page of the video an earlier try started"),
+                elapsed_s=elapsed)
+            self._after(item, result, playwright, choice)
+            return True
+        if url is not None:
+            logger.info("{}: video #{}: found the video an earlier try started, made while "
+                        "no one watched; kept, not made again", worker, index)
+            self._after(item, GenerationResult(Outcome.COMPLETED, video_url=url, elapsed_s=elapsed,
+                                               clicked=True, found_again=True), playwright, choice)
+            return True
+        if self.stop.is_set() or runner_gone():
+            self.manifest.release_item(index, worker)  # the next run looks again
+            self.events.state(WorkerState.IDLE)
+            return True
+        logger.info("{}: video #{}: the site shows no video from the try that started it; it "
+                    "is made now", worker, index)
+        self.manifest.update_item(index, worker, generation=None)
+        return False
+
+    def _after(self, item: Item, result: GenerationResult, playwright: Playwright,
+               choice: BrowserChoice) -> None:
+        """Record `result`, then start the browser again if it was lost on the way."""
+        assert self.generator is not None
         browser_gone = (result.outcome is Outcome.BROWSER_CRASHED
                         or self.watchdog.deadline_hit.is_set() or self.generator.page.is_closed())
         self._record(item, result)
@@ -302,7 +383,7 @@ class Worker:
             if self.relaunches_left <= 0:
                 raise RuntimeError("the browser keeps dying")
             self.relaunches_left -= 1
-            logger.warning("{}: the browser was lost; starting it again", spec.worker_id)
+            logger.warning("{}: the browser was lost; starting it again", self.spec.worker_id)
             self._relaunch(playwright, choice)
 
     def _relaunch(self, playwright: Playwright, choice: BrowserChoice) -> None:
@@ -318,21 +399,26 @@ class Worker:
         outcome = result.outcome
         if result.clicked:
             self.unstarted = 0
+        if result.clicked and result.made_none:
+            # Nothing to look for on its video post: the site said it made no video.
+            self.manifest.update_item(index, worker, generation=None)
         if outcome is Outcome.COMPLETED:
             # Recorded while the item is still held, before any upscale or download: from
             # here on a failure (even this process dying) can cost the file, never the
             # video, since a requeued item holding a videoUrl is only downloaded.
-            self.manifest.update_item(
-                index, worker, video_url=result.video_url, choice=result.choice,
-                generation_s=round(result.elapsed_s, 3), download_only=None,
-            )
+            made_now: dict[str, Any] = {} if result.found_again else {
+                "generation_s": round(result.elapsed_s, 3)}
+            self.manifest.update_item(index, worker, video_url=result.video_url,
+                                      choice=result.choice, download_only=None, **made_now)
             changes: dict[str, Any] = {"status": ItemStatus.COMPLETED, "error": None,
                                        "error_kind": None}
             assert self.context is not None and self.generator is not None
             changes.update(self.saver.after_generation(index, result.video_url, self.context,
                                                        self.generator))
             self.manifest.update_item(index, worker, **changes)
-            logger.info("{}: video #{} completed in {:.1f} s", worker, index, result.elapsed_s)
+            if not result.found_again:
+                logger.info("{}: video #{} completed in {:.1f} s", worker, index,
+                            result.elapsed_s)
             if changes.get("error_kind"):
                 outcome = Outcome.DOWNLOAD_ERROR
         elif outcome.stops_run:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
@@ -46,6 +46,10 @@ GROK_ASSETS = "https://assets.grok.com/"
 _GROK_HOSTS = ("grok.com", "www.grok.com")
 # What page.js marks as the generate control.
 _GENERATE = '[data-grokbatch-target="generate"]'
+# Looking for a made video on its post's page: how long one look waits for the video to
+# play, and how long between looks while the site may still be making it.
+_LOOK_MS = 5_000
+LOOK_AGAIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,11 @@ class GenerationResult:
     # and cost the quota. An attempt that ended before (the page did not load, a control
     # was missing) is no attempt at all.
     clicked: bool = False
+    # The video of an earlier try, found on its post's page: nothing was generated now.
+    found_again: bool = False
+    # The site itself said it made no video (its stream, or its error message): a later
+    # try has nothing to look for on the video's post.
+    made_none: bool = False
 
 
 class _Deadline:
@@ -80,6 +89,12 @@ def challenge_response(response: Response | None) -> bool:
     headers = response.headers
     return headers.get("cf-mitigated") == "challenge" or "text/html" in headers.get(
         "content-type", "")
+
+
+def video_post_url(permalink: str, post_id: str) -> str:
+    """The page of the post `post_id` on the permalink's site (each video is a post)."""
+    parts = urlsplit(permalink)
+    return f"{parts.scheme}://{parts.netloc}/imagine/post/{quote(post_id, safe='')}"
 
 
 def resolve_video_url(raw: str, page_url: str) -> str:
@@ -111,7 +126,11 @@ class VideoGenerator:
         resolution: str | None = None,
         choice: str = "first",
         on_progress: Callable[[int], None] | None = None,
+        on_started: Callable[[list[str]], None] | None = None,
     ) -> None:
+        """`on_started` is told the video posts of each generation as soon as the stream
+        names them: where its videos can be found again (`find_made_video`) if this
+        process does not live to see them."""
         self.page = page
         self.permalink = permalink
         self.selectors = selectors
@@ -123,6 +142,7 @@ class VideoGenerator:
         self.video_duration = video_duration
         self.resolution = resolution
         self.choice = choice
+        self.on_started = on_started
         self._needs_reload = False
         self._options_chosen = False
         self.watch = PageWatch(page, selectors, on_progress)
@@ -227,6 +247,8 @@ class VideoGenerator:
             page_event = self.watch.wait(mode="generate", since_generation=since,
                                          old_srcs=old, want_progress=True,
                                          timeout_ms=deadline.ms())
+            if page_event.get("posts") and self.on_started is not None:
+                self.on_started(list(page_event["posts"]))
             if page_event["kind"] == "progress":
                 page_event = self.watch.wait(mode="generate", since_generation=since,
                                              old_srcs=old, timeout_ms=deadline.ms())
@@ -244,6 +266,32 @@ class VideoGenerator:
                 return self._finish(Outcome.COMPLETED, None, started, video_url=made[0])
             return self._playwright_failure(exc, started)
 
+    # ----------------------------------------------------------------- a made video
+    def find_made_video(self, post_ids: list[str], wait_s: float,
+                        give_up: Callable[[], bool]) -> str | None:
+        """The absolute URL of the video the site made on one of `post_ids` (a
+        generation's video posts, the kept one first), or None when none shows one.
+
+        For a generation started by a process that did not live to see its end: the site
+        went on making it. Each post's own page is looked at, again every
+        `LOOK_AGAIN_S` for `wait_s` (the rest of the generation's time) while its video
+        may still be in the making; at least once. PlaywrightError if a page will not
+        load: the look is then worth another try, not a new generation.
+        """
+        end = time.monotonic() + wait_s
+        self._needs_reload = True  # the permalink is loaded again before the next video
+        while True:
+            for post_id in post_ids:
+                self.page.goto(video_post_url(self.permalink, post_id),
+                               timeout=self.page_load_timeout_s * 1000,
+                               wait_until="domcontentloaded")
+                src = self.watch.shown_video(min(self.element_ms, _LOOK_MS))
+                if src:
+                    return resolve_video_url(src, self.page.url)
+            if time.monotonic() + LOOK_AGAIN_S >= end or give_up():
+                return None
+            time.sleep(LOOK_AGAIN_S)
+
     def _page_failure(self, page_event: dict[str, Any], started: float) -> GenerationResult:
         if page_event["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
             raise SiteChallengeError(challenge_message())
@@ -253,7 +301,9 @@ class VideoGenerator:
             if quota is not None and quota.available:
                 # The words said "limit", but the site's quota says videos may start.
                 outcome = Outcome.GENERATION_ERROR
-        return self._fail(outcome, started, page_event.get("detail"))
+        # A broken stream says nothing of the video: the site may be making it still.
+        return self._fail(outcome, started, page_event.get("detail"),
+                          made_none=outcome is not Outcome.NETWORK_ERROR)
 
     def _settle(self, page_event: dict[str, Any], since: int, old: list[str], made: list[str],
                 deadline: _Deadline, started: float) -> GenerationResult:
@@ -302,15 +352,16 @@ class VideoGenerator:
         return self._fail(Outcome.GENERATION_ERROR, started,
                           f"page did not respond: {first_line(str(exc))}")
 
-    def _fail(self, outcome: Outcome, started: float, detail: str | None = None
-              ) -> GenerationResult:
+    def _fail(self, outcome: Outcome, started: float, detail: str | None = None, *,
+              made_none: bool = False) -> GenerationResult:
         message = detail or _MESSAGES.get(outcome, outcome.value.lower())
         self._needs_reload = True
         self.save_debug(outcome.value)
-        return self._finish(outcome, message, started)
+        return self._finish(outcome, message, started, made_none=made_none)
 
     def _finish(self, outcome: Outcome, error: str | None, started: float, *,
-                video_url: str | None = None, choice: str | None = None) -> GenerationResult:
+                video_url: str | None = None, choice: str | None = None,
+                made_none: bool = False) -> GenerationResult:
         return GenerationResult(
             outcome=outcome,
             error=redact(error) if error else None,
@@ -318,6 +369,7 @@ class VideoGenerator:
             elapsed_s=time.monotonic() - started,
             choice=choice,
             clicked=self._clicked,
+            made_none=made_none,
         )
 
     # ----------------------------------------------------------------- debug

@@ -19,6 +19,7 @@ from typing import Any
 
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from grokbatch.site.selectors import Selectors
 from grokbatch.site.words import SiteWords
@@ -111,6 +112,17 @@ class PageWatch:
     def choice_shown(self) -> bool:
         """Whether the "which video do you prefer?" dialog is showing."""
         return bool(self._call("choiceShown"))
+
+    def shown_video(self, timeout_ms: float) -> str | None:
+        """The src of the video the page shows, once it can play; None if none can
+        within `timeout_ms`."""
+        try:
+            src: str = wait_for_value(
+                self.page, "arg => window.__grokbatchPage.shownVideo(arg)",
+                arg=self._base, timeout_ms=timeout_ms, polling=_POLL_MS)
+        except PlaywrightTimeoutError:
+            return None
+        return src
 
     def wait(self, *, mode: str, since_generation: int, old_srcs: list[str],
              timeout_ms: float, want_progress: bool = False,

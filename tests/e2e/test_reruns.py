@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -176,22 +177,32 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
     assert sim.stats()["generationsCompleted"] == Counter(statuses(doc))["COMPLETED"]
 
 
-def test_killed_worker_is_replaced_and_the_run_still_completes(home, simulator):
-    sim = simulator("--generation-seconds", "1")
+def _started_on_the_site(home: Path) -> list[dict[str, Any]]:
+    """The items in progress whose generation the site has started (the stream named
+    its video's post, and the worker kept it)."""
+    return [item for item in in_progress(home) if item.get("generation")]
+
+
+def test_killed_worker_is_replaced_and_its_video_is_found_not_made_again(home, simulator):
+    sim = simulator("--generation-seconds", "2")
     proc = popen_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
-    wait_for_run(lambda: bool(in_progress(home)), "an item in progress", proc)
-    victim = in_progress(home)[0]
+    wait_for_run(lambda: bool(_started_on_the_site(home)), "a generation started", proc)
+    victim = _started_on_the_site(home)[0]
     os.kill(victim["workerPid"], signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
     doc = manifest(home)
     assert statuses(doc) == ["COMPLETED"] * 6
     killed = doc["items"][victim["index"]]
-    # It went back to the queue and was made again; the killed worker was grokbatch's
-    # failure, not the video's, so that attempt is not counted.
+    # The site went on making its video: the next try found it on the video's own post
+    # and kept it. The killed worker was grokbatch's failure, not the video's, so that
+    # attempt is not counted.
     assert killed["attempts"] == 1
+    assert killed["generation"]["videoPostIds"] == victim["generation"]["videoPostIds"]
+    assert (home / "runs" / "job" / Path(killed["video"]["path"])).is_file()
     assert "replacement" in stderr
-    assert sim.stats()["generationsCompleted"] >= 6
+    assert "not made again" in stderr
+    assert sim.stats()["generationsStarted"] == 6
 
 
 def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
@@ -218,7 +229,7 @@ def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulat
     args = start_args(sim.post_url(), count=6, parallel=2)
     before = _driver_socket_dirs()
     proc = popen_cli(home, *args)
-    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+    wait_for_run(lambda: len(_started_on_the_site(home)) == 2, "two generations started", proc)
     worker_pids = [i["workerPid"] for i in in_progress(home)]
     profiles = str(home / "runs" / "job" / "worker-profiles")
     sockets = _driver_socket_dirs() - before
@@ -242,8 +253,11 @@ def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulat
     assert statuses(manifest(home)) == ["COMPLETED"] * 6
     assert not killed_runs_temp.exists()  # the rerun did
     # The kill was grokbatch's failure, not the videos': the two in flight spent no
-    # attempt (a few such kills must not fail a video for good).
+    # attempt (a few such kills must not fail a video for good), and the site, which
+    # made them all the same, was not asked for them again: the rerun found them.
     assert [item["attempts"] for item in manifest(home)["items"]] == [1] * 6
+    assert sim.stats()["generationsStarted"] == 6
+    assert rerun.stderr.count("not made again") == 2
 
 
 def _driver_socket_dirs() -> set[Path]:
@@ -316,14 +330,14 @@ def test_keep_profiles_keeps_each_worker_copy_and_no_browser(home, simulator):
         assert (profiles / "worker-0" / "Default").is_dir(), command
 
 
-def test_a_frozen_renderer_ends_its_attempt_as_timeout_and_the_video_is_made_again(
+def test_a_frozen_renderer_ends_its_attempt_as_timeout_and_the_video_made_is_kept(
         home, simulator, tmp_path):
     sim = simulator("--generation-seconds", "1")
     config = tmp_path / "fast.json"
     config.write_text(json.dumps({"pageLoadTimeout": 5, "elementTimeout": 3}))
     proc = popen_cli(home, "run", "start", "--config", str(config),
                      *start_args(sim.post_url(), "--timeout", "4", count=1, parallel=1)[2:])
-    wait_for_run(lambda: sim.stats()["generationsStarted"] >= 1, "a generation", proc)
+    wait_for_run(lambda: bool(_started_on_the_site(home)), "a generation started", proc)
     profile = home / "runs" / "job" / "worker-profiles" / "worker-0"
     _signal_renderers(profile, signal.SIGSTOP)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
@@ -332,6 +346,29 @@ def test_a_frozen_renderer_ends_its_attempt_as_timeout_and_the_video_is_made_aga
     assert item["status"] == "COMPLETED"
     assert [h["errorKind"] for h in item["history"]] == ["TIMEOUT"]
     assert _processes_mentioning(str(profile)) == []
+    # The site made the video while the page was frozen: the retry found it on the
+    # video's post instead of making another.
+    assert sim.stats()["generationsStarted"] == 1
+    assert "not made again" in stderr
+
+
+def test_a_video_the_site_shows_nowhere_after_a_broken_stream_is_made_again(
+        home, simulator, tmp_path):
+    # The second generation's stream breaks off and the site makes no video of it: the
+    # retry looks on its post for the rest of its time, finds nothing, and makes it.
+    sim = simulator("--generation-seconds", "1", "--network-error-every", "2")
+    result = run_cli(home, *start_args(sim.post_url(), "--timeout", "8", "--max-attempts", "2",
+                                       count=2, parallel=1))
+    assert result.code == 0, result.stderr
+    first, second = manifest(home)["items"]
+    assert [first["status"], second["status"]] == ["COMPLETED", "COMPLETED"]
+    assert [h["errorKind"] for h in second["history"]] == ["NETWORK_ERROR"]
+    assert second["attempts"] == 2
+    assert "it is made now" in result.stderr
+    assert "not made again" not in result.stderr
+    stats = sim.stats()
+    assert stats["generationsStarted"] == 3
+    assert stats["generationsCompleted"] == 2
 
 
 def _signal_renderers(profile: Path, signum: int) -> None:
@@ -430,3 +467,27 @@ def test_a_site_that_goes_down_mid_run_costs_no_attempt_and_the_rerun_makes_the_
     # the videos the first one made, so one made but not yet fetched is made again too.
     saved = sum(1 for item in doc["items"] if item.get("video"))
     assert back.stats()["generationsCompleted"] == 6 - saved
+
+
+def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, simulator):
+    # The 2026 page and the captured stream; each generation makes two videos and asks
+    # which one to keep. The run dies before the pair is made: the rerun keeps the pair's
+    # second video (the --choice) from its post, and asks the site for nothing.
+    sim = simulator("--layout", "2026", "--stream-format", "captured", "--choice-every", "1",
+                    "--generation-seconds", "2")
+    args = start_args(sim.post_url(), "--choice", "second", count=1, parallel=1)
+    proc = popen_cli(home, *args)
+    wait_for_run(lambda: bool(_started_on_the_site(home)), "a generation started", proc)
+    (started,) = _started_on_the_site(home)
+    assert len(started["generation"]["videoPostIds"]) == 2
+    proc.kill()
+    proc.communicate(timeout=30)
+    rerun = run_cli(home, *args)
+    assert rerun.code == 0, rerun.stderr
+    item = manifest(home)["items"][0]
+    assert item["status"] == "COMPLETED"
+    assert (home / "runs" / "job" / Path(item["video"]["path"])).is_file()
+    assert "not made again" in rerun.stderr
+    stats = sim.stats()
+    assert stats["generationsStarted"] == 1
+    assert stats["choicesAnswered"] == 0  # no one was there to answer

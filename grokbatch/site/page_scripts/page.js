@@ -44,8 +44,10 @@
     if (!gen) return;
     const id = String(gen.videoId || gen.videoPostId || gen.sideBySideIndex || 'video');
     const video = (state.videos[id] = state.videos[id] || {
-      index: Number(gen.sideBySideIndex || 0), progress: 0, moderated: false, url: null });
+      index: Number(gen.sideBySideIndex || 0), progress: 0, moderated: false, url: null,
+      post: null });
     if (typeof gen.progress === 'number') video.progress = gen.progress;
+    if (gen.videoPostId) video.post = String(gen.videoPostId);
     if (gen.moderated) video.moderated = true;
     if (gen.videoUrl) video.url = String(gen.videoUrl);
     const all = Object.values(state.videos);
@@ -154,6 +156,11 @@
   const pauseAll = () => all('video').forEach((v) => { try { v.pause(); } catch (e) {} });
   const madeUrls = () => Object.values(state.videos).filter((v) => v.url && !v.moderated)
     .sort((a, b) => a.index - b.index).map((v) => v.url);
+  // The posts the site made for this generation's videos (each video is a post of its
+  // own), named by the stream from its first object on: where a video made while nobody
+  // watched can be found again.
+  const videoPosts = () => Object.values(state.videos).filter((v) => v.post)
+    .sort((a, b) => a.index - b.index).map((v) => v.post);
   const pageProgress = (arg) => all(arg.progress).some((e) => visible(e) &&
     /^\s*\d{1,3}\s*%\s*$/.test(e.textContent || ''));
 
@@ -172,14 +179,15 @@
       return false;
     }
     if (fresh) {
-      if (made.length) return { kind: 'made', made };
+      if (made.length) return { kind: 'made', made, posts: videoPosts() };
       if (state.failure) return { kind: 'failure', outcome: state.failure, source: 'stream',
                                   detail: state.detail };
       if (state.streamError) return { kind: 'failure', outcome: 'GENERATION_ERROR',
                                       source: 'stream', detail: 'the stream reported an error' };
       if (!state.ended) {  // still streaming: nothing on the page can end it
         const p = state.lastProgress;
-        return arg.wantProgress && p !== null ? { kind: 'progress', source: 'stream' } : false;
+        return arg.wantProgress && p !== null
+          ? { kind: 'progress', source: 'stream', posts: videoPosts() } : false;
       }
       if (state.broken) return { kind: 'failure', outcome: 'NETWORK_ERROR', source: 'stream',
                                  detail: 'the stream broke off' };
@@ -288,6 +296,14 @@
     return { src, marked: true };
   };
 
-  window.__grokbatchPage = { check, snapshot, markGenerate, markChoice,
+  // A video post's page: the src of the video it shows, once it can play (null before).
+  const shownVideo = (arg) => {
+    const video = all('video').find((v) => visible(v) && !v.closest(arg.choiceDialog) &&
+      srcOf(v) && playable(v));
+    if (video) pauseAll();
+    return video ? video.src || srcOf(video) : null;
+  };
+
+  window.__grokbatchPage = { check, snapshot, markGenerate, markChoice, shownVideo,
                              choiceShown: (arg) => !!choiceDialog(arg) };
 }
