@@ -205,17 +205,6 @@ def validate_permalink(url: str) -> str:
     return url.strip()
 
 
-def same_post(permalink: str) -> str:
-    """`permalink` written one way for every way of writing the same post: no query or
-    fragment (`?source=share`), no trailing slash, the host in lower case without `www.`."""
-    parts = urlsplit(permalink.strip())
-    host = (parts.hostname or "").lower().removeprefix("www.")
-    if ":" in host:  # an IPv6 literal
-        host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.lower()}://{host}{port}{parts.path.rstrip('/')}"
-
-
 def _coerce(field_name: str, key: str, value: Any) -> Any:
     """Turn one config-file value into the field's type, or raise ConfigError naming `key`."""
     if value is None:

@@ -20,6 +20,7 @@ from grokbatch.manifest import ItemStatus, Manifest, RunStatus
 from grokbatch.run import jobs, status
 from grokbatch.run.jobs import default_job_name
 from grokbatch.run.summary import RunSummary
+from grokbatch.site import post_urls
 
 UUID_POST = "https://grok.com/imagine/post/0b7f3c1e-1234-4abc-9def-000000000001"
 
@@ -73,7 +74,7 @@ def test_a_job_an_older_grokbatch_named_from_the_url_as_given_is_still_found() -
 
 
 def test_the_simulator_s_port_is_part_of_the_post() -> None:
-    assert jobs.same_post("http://127.0.0.1:8123/imagine/post/x/") == (
+    assert post_urls.same_post("http://127.0.0.1:8123/imagine/post/x/") == (
         "http://127.0.0.1:8123/imagine/post/x")
 
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from grokbatch.site.generator import challenge_response, resolve_video_url, video_post_url
+from grokbatch.site.generator import challenge_response, resolve_video_url
 from grokbatch.site.quota import QuotaAnswer, parse_quota
 
 
@@ -75,18 +75,6 @@ def test_a_json_refusal_is_signed_out_and_a_browser_check_is_not():
 )
 def test_stream_video_urls_become_absolute(raw, page, expected):
     assert resolve_video_url(raw, page) == expected
-
-
-@pytest.mark.parametrize(
-    ("permalink", "expected"),
-    [("https://grok.com/imagine/post/img-1", "https://grok.com/imagine/post/vid-2"),
-     ("https://www.grok.com/imagine/post/img-1/?source=share",
-      "https://www.grok.com/imagine/post/vid-2"),
-     ("http://127.0.0.1:8123/imagine/post/img-1", "http://127.0.0.1:8123/imagine/post/vid-2")],
-)
-def test_a_video_post_is_on_the_permalinks_site(permalink, expected):
-    assert video_post_url(permalink, "vid-2") == expected
-    assert video_post_url(permalink, "../x?y").endswith("/imagine/post/..%2Fx%3Fy")
 
 
 class _Response:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from loguru import logger
 
 from grokbatch import accounts, paths, scratch
-from grokbatch.config import RunConfig, same_post
+from grokbatch.config import RunConfig
 from grokbatch.errors import (
     CooldownError,
     ExitCode,
@@ -44,6 +44,7 @@ from grokbatch.run.status import cooldown_until
 from grokbatch.run.summary import Halt, RunSummary, used_up_note
 from grokbatch.run.timeline import Timeline
 from grokbatch.site.page_check import PageCheck, challenge_message, unknown_language_message
+from grokbatch.site.post_urls import same_post
 from grokbatch.site.selectors import Selectors
 
 # How much of the post id a default job name keeps: enough to tell posts apart at a glance.

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
@@ -38,6 +38,7 @@ from grokbatch.site.page_check import challenge_message, unknown_language_messag
 from grokbatch.site.page_memory import PageGarbage
 from grokbatch.site.pagewatch import PageWatch
 from grokbatch.site.post_page import PostPage
+from grokbatch.site.post_urls import same_post, video_post_url
 from grokbatch.site.quota import fetch_quota
 from grokbatch.site.selectors import Selectors
 
@@ -89,12 +90,6 @@ def challenge_response(response: Response | None) -> bool:
     headers = response.headers
     return headers.get("cf-mitigated") == "challenge" or "text/html" in headers.get(
         "content-type", "")
-
-
-def video_post_url(permalink: str, post_id: str) -> str:
-    """The page of the post `post_id` on the permalink's site (each video is a post)."""
-    parts = urlsplit(permalink)
-    return f"{parts.scheme}://{parts.netloc}/imagine/post/{quote(post_id, safe='')}"
 
 
 def resolve_video_url(raw: str, page_url: str) -> str:
@@ -227,7 +222,7 @@ class VideoGenerator:
         self._clicked = False
         try:
             self.garbage.attempt_starting()
-            if self._needs_reload or not self.page.url.startswith(self.permalink):
+            if self._needs_reload or same_post(self.page.url) != same_post(self.permalink):
                 self.open_post()
             self.post.dismiss_banner()
             self._choose_options()
