@@ -472,10 +472,12 @@ def test_a_site_that_goes_down_mid_run_costs_no_attempt_and_the_rerun_makes_the_
 def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, simulator):
     # The 2026 page and the captured stream; each generation makes two videos and asks
     # which one to keep. The run dies before the pair is made: the rerun keeps the pair's
-    # second video (the --choice) from its post, and asks the site for nothing.
+    # second video (the --choice) from its post, upscales, saves and deletes it there, and
+    # asks the site for no other video.
     sim = simulator("--layout", "2026", "--stream-format", "captured", "--choice-every", "1",
                     "--generation-seconds", "2")
-    args = start_args(sim.post_url(), "--choice", "second", count=1, parallel=1)
+    args = start_args(sim.post_url(), "--choice", "second", "--upscale", "--delete",
+                      count=1, parallel=1)
     proc = popen_cli(home, *args)
     wait_for_run(lambda: bool(_started_on_the_site(home)), "a generation started", proc)
     (started,) = _started_on_the_site(home)
@@ -487,7 +489,10 @@ def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, 
     item = manifest(home)["items"][0]
     assert item["status"] == "COMPLETED"
     assert (home / "runs" / "job" / Path(item["video"]["path"])).is_file()
+    assert (home / "runs" / "job" / Path(item["hdVideo"]["path"])).is_file()
+    assert item["deleted"] is True
     assert "not made again" in rerun.stderr
     stats = sim.stats()
     assert stats["generationsStarted"] == 1
     assert stats["choicesAnswered"] == 0  # no one was there to answer
+    assert (stats["upscales"], stats["deletes"]) == (1, 1)
