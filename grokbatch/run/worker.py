@@ -335,7 +335,7 @@ class Worker:
         since = (utc_now() - started_at).total_seconds() if started_at else spec.timeout_s
         wait_s = min(spec.timeout_s, max(0.0, spec.timeout_s - since))
         assert self.generator is not None
-        self.events.state(WorkerState.GENERATING, item=index)
+        self.events.state(WorkerState.LOOKING, item=index)
         self.watchdog.arm(wait_s + LOOK_AGAIN_S + len(posts) * (
             spec.page_load_timeout_s + spec.element_timeout_s) + _DEADLINE_SLACK_S)
         started = time.monotonic()

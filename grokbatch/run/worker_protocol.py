@@ -73,6 +73,7 @@ class WorkerState(str, Enum):
     STARTING = "starting"
     IDLE = "idle"
     GENERATING = "generating"
+    LOOKING = "looking for"  # the video of a try that died, on its own post
     UPSCALING = "upscaling"
     DOWNLOADING = "downloading"
     STOPPED = "stopped"
