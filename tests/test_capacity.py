@@ -49,11 +49,15 @@ def test_injected_available_memory_wins_over_meminfo(monkeypatch: pytest.MonkeyP
 def test_the_quota_budget_keeps_only_as_many_workers_busy_plus_those_fetching() -> None:
     from grokbatch.run.capacity import workers_within_budget
 
-    items = [{"status": "PENDING"}, {"status": "PENDING", "downloadOnly": True},
-             {"status": "COMPLETED", "downloadOnly": True}]
+    # One to make; one made and only to be fetched; one started by a try that died, only
+    # to be looked for; one done.
+    started = {"videoPostIds": ["p"], "startedAt": "2026-12-02T05:00:00+00:00"}
+    items = [{"status": "PENDING"}, {"status": "PENDING", "downloadOnly": True, "videoUrl": "u"},
+             {"status": "PENDING", "generation": started},
+             {"status": "COMPLETED", "downloadOnly": True, "videoUrl": "v"}]
     assert workers_within_budget(5, {"items": items}) == 5  # no budget known: no limit
-    assert workers_within_budget(5, {"items": items, "generationBudget": 2}) == 3
-    assert workers_within_budget(5, {"items": items, "generationBudget": 0}) == 1
+    assert workers_within_budget(5, {"items": items, "generationBudget": 2}) == 4
+    assert workers_within_budget(5, {"items": items, "generationBudget": 0}) == 2
     assert workers_within_budget(2, {"items": items, "generationBudget": 9}) == 2
 
 

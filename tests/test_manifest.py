@@ -925,3 +925,54 @@ def test_a_started_generation_outlives_every_way_back_to_the_queue(manifest_path
     assert manifest.claim_next_item("w") is not None
     manifest.update_item(0, "w", generation=None)
     assert manifest.snapshot()["items"][0]["generation"] is None
+
+
+def test_a_started_video_is_looked_for_whatever_the_budget_and_takes_nothing_from_it(
+        manifest_path: Path) -> None:
+    # The try that started it paid for its generation: looking for the video is free, and
+    # allowed even once the quota allows no more generations.
+    manifest = make_manifest(manifest_path, count=2)
+    manifest.update_fields(generationBudget=1)
+    assert manifest.claim_next_item("w")["index"] == 0  # type: ignore[index]
+    manifest.update_item(0, "w", generation=_GENERATION)
+    manifest.requeue_abandoned(frozenset({"w"}))
+    assert manifest.snapshot()["generationBudget"] == 0  # spent by the try that started it
+    looked_for = manifest.claim_next_item("w")
+    assert looked_for is not None and looked_for["index"] == 0  # claimable on a spent budget
+    assert manifest.snapshot()["generationBudget"] == 0
+    manifest.release_item(0, "w")  # a stop during the look: nothing to give back
+    assert manifest.snapshot()["generationBudget"] == 0
+    assert manifest.claim_next_item("w")["index"] == 0  # type: ignore[index]
+    assert manifest.claim_next_item("w2") is None  # item 1 would generate: no budget
+
+
+def test_making_anew_takes_a_generation_from_the_budget_or_gives_the_video_back(
+        manifest_path: Path) -> None:
+    manifest = make_manifest(manifest_path, count=1)
+    manifest.update_fields(generationBudget=0)
+    assert manifest.claim_next_item("w") is None  # it would generate
+    manifest.update_fields(generationBudget=1)
+    assert manifest.claim_next_item("w") is not None
+    manifest.update_item(0, "w", generation=_GENERATION)
+    manifest.requeue_abandoned(frozenset({"w"}))
+    manifest.update_fields(generationBudget=0)
+    assert manifest.claim_next_item("w") is not None
+    # The site shows nothing of it, and the quota allows no more: back, as it was, and not
+    # claimable again in this run (no loop of looks).
+    assert manifest.make_anew(0, "w") is False
+    item = manifest.snapshot()["items"][0]
+    assert (item["status"], item["attempts"], item["generation"]) == ("PENDING", 0, None)
+    assert manifest.snapshot()["generationBudget"] == 0
+    assert manifest.claim_next_item("w") is None
+    # With a generation left, it is made now, and takes it.
+    manifest.update_fields(generationBudget=1)
+    assert manifest.claim_next_item("w") is not None
+    assert manifest.snapshot()["generationBudget"] == 0  # a plain claim: it generates
+    manifest.update_item(0, "w", generation=_GENERATION)
+    manifest.requeue_abandoned(frozenset({"w"}))
+    manifest.update_fields(generationBudget=1)
+    assert manifest.claim_next_item("w") is not None
+    assert manifest.snapshot()["generationBudget"] == 1  # a look: free
+    assert manifest.make_anew(0, "w") is True
+    assert manifest.snapshot()["generationBudget"] == 0
+    assert manifest.snapshot()["items"][0]["generation"] is None

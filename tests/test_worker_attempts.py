@@ -91,3 +91,14 @@ def test_a_video_that_will_not_start_waits_at_the_back_while_the_others_are_made
     assert _attempts(worker) == [("PENDING", 0)] + [("COMPLETED", 1)] * 3
     # Tried first, then after the others, then until three in a row had failed.
     assert len(manifest.snapshot()["items"][0]["history"]) == 4
+
+
+def test_a_worker_whose_run_was_killed_claims_nothing_more(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its driver may outlive the killed runner by a moment: no new video starts then.
+    monkeypatch.setattr(worker_module, "runner_gone", lambda: True)
+    generator = FakeGenerator(next_url="http://127.0.0.1:9/v.mp4")
+    worker, _ = make_worker(tmp_path, generator, count=2, auto_download=False)
+    worker._work_loop(None, None)  # type: ignore[arg-type]
+    assert generator.generations == 0
+    assert _attempts(worker) == [("PENDING", 0)] * 2

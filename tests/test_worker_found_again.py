@@ -19,7 +19,8 @@ from playwright.sync_api import Error as PlaywrightError
 from grokbatch.clock import iso, utc_now
 from grokbatch.outcomes import Outcome
 from grokbatch.run import worker as worker_module
-from grokbatch.site.generator import GenerationResult
+from grokbatch.site import generator as generator_module
+from grokbatch.site.generator import GenerationResult, VideoGenerator
 from tests.test_worker_saving import WORKER, FakeGenerator, item0, make_worker, process_next
 
 MADE_URL = "http://127.0.0.1:9/assets/users/u/generated/v/generated_video.mp4"
@@ -151,3 +152,53 @@ def test_a_generation_is_kept_when_it_starts_and_dropped_when_the_site_says_it_m
     generator.generate = said_no_video  # type: ignore[method-assign]
     process_next(worker)
     assert item0(manifest)["generation"] is None  # nothing for a later try to look for
+
+
+class _Posts:
+    """Stands in for the pages of video posts: each look at a post answers from its list
+    (None: no video yet), and takes `look_s` of a clock the test moves."""
+
+    def __init__(self, answers: dict[str, list[str | None]], look_s: float = 5.0) -> None:
+        self.answers = answers
+        self.look_s = look_s
+        self.now = 0.0
+        self.looked: list[str] = []
+
+    def look(self, post_id: str) -> str | None:
+        self.looked.append(post_id)
+        self.now += self.look_s
+        answers = self.answers[post_id]
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+
+def _generator_on(posts: _Posts, monkeypatch: pytest.MonkeyPatch) -> VideoGenerator:
+    generator = VideoGenerator.__new__(VideoGenerator)  # no page: its looks are stood in for
+    generator._needs_reload = False
+    generator._video_on_post = posts.look  # type: ignore[method-assign]
+    monkeypatch.setattr(generator_module.time, "monotonic", lambda: posts.now)
+    return generator
+
+
+def test_of_a_pair_made_together_the_preferred_video_is_kept_whichever_was_seen_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pair appeared between the looks at the preferred post and at the other one.
+    posts = _Posts({"preferred": [None, "A"], "other": ["B"]})
+    generator = _generator_on(posts, monkeypatch)
+    assert generator.find_made_video(["preferred", "other"], 60, give_up=lambda: False) == "A"
+    assert posts.looked == ["preferred", "other", "preferred"]
+
+
+def test_the_look_goes_on_to_the_end_of_the_generations_time(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 10 s left, 5 s a look: the video that appears for the second look is found.
+    posts = _Posts({"post": [None, "V"]})
+    generator = _generator_on(posts, monkeypatch)
+    assert generator.find_made_video(["post"], 10, give_up=lambda: False) == "V"
+    posts = _Posts({"post": [None]})
+    generator = _generator_on(posts, monkeypatch)
+    assert generator.find_made_video(["post"], 10, give_up=lambda: False) is None
+    assert posts.looked == ["post", "post"]  # then its time was up
+    posts = _Posts({"post": [None]})
+    generator = _generator_on(posts, monkeypatch)
+    assert generator.find_made_video(["post"], 0, give_up=lambda: False) is None
+    assert posts.looked == ["post"]  # at least once

@@ -16,6 +16,7 @@ from grokbatch.manifest.document import (
     SiteGeneration,
     failed_by_kind,
     new_item,
+    started_on_site,
     status_counts,
 )
 from grokbatch.manifest.resume import attempts_used_up, retried_by_rerun
@@ -35,5 +36,6 @@ __all__ = [
     "new_item",
     "read_manifest_file",
     "retried_by_rerun",
+    "started_on_site",
     "status_counts",
 ]

@@ -282,6 +282,13 @@ def note_attempt(item: Item) -> None:
     item["history"] = [*item.get("history", []), entry][-_HISTORY_KEPT:]
 
 
+def started_on_site(item: Mapping[str, Any]) -> bool:
+    """Whether the site made this item's video (its `videoUrl`) or started it (its
+    `generation`): its next try asks the site for no new video, only fetches or looks
+    for that one, and the quota it spent was spent by the try that started it."""
+    return bool(item.get("videoUrl") or item.get("generation"))
+
+
 def requeue(item: Item, reason: str | None) -> None:
     """Back to PENDING; an item whose video the site already made only downloads it.
 

@@ -40,6 +40,7 @@ from grokbatch.manifest.document import (
     note_attempt,
     recount,
     requeue,
+    started_on_site,
     stored_changes,
 )
 from grokbatch.manifest.schema import check_document
@@ -102,12 +103,13 @@ def _held_item(doc: ManifestDocument, index: int, worker_id: str) -> Item:
 
 def _claimable(doc: ManifestDocument) -> list[Item]:
     """The items a claim may give: PENDING ones, less those that would generate once the
-    site's quota allows this run no more generations (`generationBudget`; None: no limit)."""
+    site's quota allows this run no more generations (`generationBudget`; None: no limit).
+    A video the site made or started is fetched or looked for whatever the quota says."""
     budget = doc.get("generationBudget")
     spent = isinstance(budget, int) and budget <= 0
     return [item for item in doc["items"]
             if item["status"] == ItemStatus.PENDING.value
-            and not (spent and not item.get("downloadOnly"))]
+            and not (spent and not started_on_site(item))]
 
 
 class _Txn:
@@ -228,7 +230,7 @@ class Manifest:
             # Fewest failed attempts first: an item retried after a failure waits at the back.
             for item in sorted(_claimable(doc),
                                key=lambda i: (len(i.get("history", ())), i["index"]))[:1]:
-                if not item.get("downloadOnly") and isinstance(budget, int):
+                if not started_on_site(item) and isinstance(budget, int):
                     doc["generationBudget"] = budget - 1
                 item.update({
                     "status": ItemStatus.IN_PROGRESS.value,
@@ -283,6 +285,25 @@ class Manifest:
                 _unclaim(doc, item, None)
             doc["lastError"] = error
             txn.dirty = True
+
+    def make_anew(self, index: int, worker_id: str) -> bool:
+        """The site shows no video of the held item's earlier try (`generation`): it is to
+        be made now. Forget that try and take the new generation from the run's budget;
+        when the quota allows no more, give the item back instead, as if never claimed
+        (its claim took nothing from the budget: the earlier try had paid), and say so:
+        False."""
+        with self._transaction() as txn:
+            doc = txn.doc
+            item = _held_item(doc, index, worker_id)
+            item["generation"] = None
+            txn.dirty = True
+            budget = doc.get("generationBudget")
+            if isinstance(budget, int) and budget <= 0:
+                _give_back(item, None)
+                return False
+            if isinstance(budget, int):
+                doc["generationBudget"] = budget - 1
+            return True
 
     def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
         """Give back an item a worker holds without a result (stop, rate limit, its run
@@ -382,8 +403,9 @@ def _give_back(item: Item, reason: str | None) -> None:
 
 def _unclaim(doc: ManifestDocument, item: Item, reason: str | None) -> None:
     """Back to the queue as if never claimed: its attempt taken back (`_give_back`), and
-    the generation the claim took from the run's budget, unless the site made a video."""
+    the generation the claim took from the run's budget, unless the site made or started
+    a video for it (then the quota was spent, or the claim took nothing)."""
     budget = doc.get("generationBudget")
-    if isinstance(budget, int) and not item.get("videoUrl"):
+    if isinstance(budget, int) and not started_on_site(item):
         doc["generationBudget"] = budget + 1
     _give_back(item, reason)

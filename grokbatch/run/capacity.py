@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grokbatch.manifest import started_on_site
+
 if TYPE_CHECKING:  # light: the runner imports this module
     from grokbatch.manifest import ManifestDocument
 
@@ -74,9 +76,11 @@ def room_for_another(live_workers: int, available_mb: int | None,
 
 def workers_within_budget(workers: int, doc: ManifestDocument) -> int:
     """How many of `workers` the job's generation budget keeps busy (no idle browsers):
-    one per video the quota still allows, plus one per made video only to be fetched."""
+    one per video the quota still allows, plus one per video the site made or started
+    (only fetched, or looked for)."""
     budget = doc.get("generationBudget")
     if not isinstance(budget, int):
         return workers
-    fetch_only = sum(1 for i in doc["items"] if i["status"] == "PENDING" and i.get("downloadOnly"))
-    return max(1, min(workers, budget + fetch_only))
+    no_generation = sum(1 for i in doc["items"]
+                        if i["status"] == "PENDING" and started_on_site(i))
+    return max(1, min(workers, budget + no_generation))

@@ -29,11 +29,13 @@ from grokbatch.files import remove_stale_temp_files
 from grokbatch.locks import job_lock
 from grokbatch.logs import add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
+    ItemStatus,
     Manifest,
     ManifestDocument,
     RunStatus,
     attempts_used_up,
     failed_by_kind,
+    started_on_site,
     status_counts,
 )
 from grokbatch.profiles import clear_worker_profiles
@@ -144,8 +146,16 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
                            "the rest wait for a rerun", job, quota.remaining, left)
         return None
     until = quota.next_available_at
-    manifest.update_fields(cooldownUntil=until.isoformat() if until else None)
     when = until.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z") if until else "later"
+    no_generation = [item for item in manifest.snapshot()["items"]
+                     if item["status"] == ItemStatus.PENDING.value and started_on_site(item)]
+    if no_generation:
+        # The site made or started them: fetching one, or looking for it, asks for nothing.
+        logger.warning("job {}: the account's video quota is used up until {}; this run only "
+                       "fetches or looks for the {} video(s) the site already made or started",
+                       job, when, len(no_generation))
+        return None
+    manifest.update_fields(cooldownUntil=until.isoformat() if until else None)
     return Halt(RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
                 f"the account's video quota is used up until {when}: rerun then")
 

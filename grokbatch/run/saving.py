@@ -32,7 +32,7 @@ class VideoSaver:
     def fetch_again(self, item: Item, context: BrowserContext,
                     generator: VideoGenerator) -> bool:
         """An item the site already made (at its `videoUrl`): save it, never make it again.
-        False if the site no longer has it (the item is cleared, to be generated again)."""
+        False if the site no longer has it (the item is cleared, to be made anew)."""
         spec, index, url = self.spec, item["index"], item.get("videoUrl")
         assert url, "only an item holding its video's URL is fetched again"
         outcome = Outcome.COMPLETED
@@ -41,8 +41,7 @@ class VideoSaver:
             self.events.state(WorkerState.DOWNLOADING, item=index)
             fetched, gone = self.download(index, url, context, generator)
             if gone:
-                logger.warning("{}: video #{}: {}; it is gone, so it is generated again",
-                               spec.worker_id, index, fetched.get("error"))
+                logger.warning("{}: video #{}: {}", spec.worker_id, index, fetched.get("error"))
                 self.manifest.update_item(index, spec.worker_id, video_url=None, video=None,
                                           download_only=None, generation=None)
                 return False

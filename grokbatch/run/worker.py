@@ -55,7 +55,7 @@ from grokbatch.run.worker_protocol import (
     WorkerState,
     runner_gone,
 )
-from grokbatch.site.generator import LOOK_AGAIN_S, GenerationResult, VideoGenerator
+from grokbatch.site.generator import GenerationResult, VideoGenerator
 from grokbatch.site.page_check import PageCheck, challenge_message
 from grokbatch.site.preflight import look_at_loaded_page
 from grokbatch.site.quota import fetch_quota
@@ -260,8 +260,10 @@ class Worker:
         processed = 0
         try:
             while not self.stop.is_set():
-                item = self.manifest.claim_next_item(spec.worker_id,
-                                                     stopping=self.stop.is_set)
+                # A run killed under it (its driver may outlive it by a moment) starts
+                # nothing more: the rerun does.
+                item = self.manifest.claim_next_item(
+                    spec.worker_id, stopping=lambda: self.stop.is_set() or runner_gone())
                 if item is None:
                     break
                 if first:
@@ -297,7 +299,8 @@ class Worker:
             # The site already made this video: save it, never make it again, unless the
             # site says it no longer has it.
             assert self.context is not None and self.generator is not None
-            if self.saver.fetch_again(item, self.context, self.generator):
+            if (self.saver.fetch_again(item, self.context, self.generator)
+                    or not self._make_anew(index, "the site no longer has it")):
                 return
         elif (item.get("generation") and not item.get("videoUrl")
               and self._find_made(item, playwright, choice)):
@@ -336,7 +339,8 @@ class Worker:
         wait_s = min(spec.timeout_s, max(0.0, spec.timeout_s - since))
         assert self.generator is not None
         self.events.state(WorkerState.LOOKING, item=index)
-        self.watchdog.arm(wait_s + LOOK_AGAIN_S + len(posts) * (
+        # Its last round may look at each post twice (a pair's preferred one again).
+        self.watchdog.arm(wait_s + 2 * len(posts) * (
             spec.page_load_timeout_s + spec.element_timeout_s) + _DEADLINE_SLACK_S)
         started = time.monotonic()
         url: str | None = None
@@ -360,16 +364,27 @@ class Worker:
         if url is not None:
             logger.info("{}: video #{}: found the video an earlier try started, made while "
                         "no one watched; kept, not made again", worker, index)
-            self._after(item, GenerationResult(Outcome.COMPLETED, video_url=url, elapsed_s=elapsed,
-                                               clicked=True, found_again=True), playwright, choice)
+            kept = GenerationResult(Outcome.COMPLETED, video_url=url, elapsed_s=elapsed,
+                                    choice=spec.choice if len(posts) > 1 else None,
+                                    clicked=True, found_again=True)
+            self._after(item, kept, playwright, choice)
             return True
         if self.stop.is_set() or runner_gone():
             self.manifest.release_item(index, worker)  # the next run looks again
             self.events.state(WorkerState.IDLE)
             return True
-        logger.info("{}: video #{}: the site shows no video from the try that started it; it "
-                    "is made now", worker, index)
-        self.manifest.update_item(index, worker, generation=None)
+        return not self._make_anew(index, "the site shows no video from the try that started it")
+
+    def _make_anew(self, index: int, why: str) -> bool:
+        """The held video is to be made again (`why`): True if the quota allows it now;
+        else it is given back for a rerun."""
+        worker = self.spec.worker_id
+        if self.manifest.make_anew(index, worker):
+            logger.info("{}: video #{}: {}; it is made now", worker, index, why)
+            return True
+        logger.info("{}: video #{}: {}; the quota allows no more videos in this run, so it "
+                    "waits for a rerun", worker, index, why)
+        self.events.state(WorkerState.IDLE)
         return False
 
     def _after(self, item: Item, result: GenerationResult, playwright: Playwright,

@@ -114,6 +114,11 @@ class SimulatorProcess:
         with _NO_PROXY.open(f"{self.url}/__sim/stats", timeout=_REQUEST_TIMEOUT_S) as resp:
             return dict(json.load(resp))
 
+    def videos(self) -> list[dict[str, Any]]:
+        """``GET /__sim/videos``: every video the site has now."""
+        with _NO_PROXY.open(f"{self.url}/__sim/videos", timeout=_REQUEST_TIMEOUT_S) as resp:
+            return list(json.load(resp)["videos"])
+
     def reset(self) -> dict[str, Any]:
         """``POST /__sim/reset``; returns the fresh stats."""
         req = urllib.request.Request(f"{self.url}/__sim/reset", data=b"", method="POST")

@@ -158,6 +158,8 @@ class SimulatorHandler(RestHandler):
             return
         if path == "/__sim/stats":
             self._send_json(self.server.state.stats())
+        elif path == "/__sim/videos":
+            self._send_json(self.server.state.videos_json())
         elif path == "/sign-in":
             next_path = _safe_next(parse_qs(url.query).get("next", [None])[0])
             self._send_html(self.server.pages.sign_in(next_path))

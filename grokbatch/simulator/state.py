@@ -320,6 +320,15 @@ class SimulatorState:
             self._counters.deletes += 1
             return True
 
+    def videos_json(self) -> dict[str, Any]:
+        """Every video the site has now (deleted ones are gone), for tests: which post
+        each is on, and which post it was made from."""
+        with self._lock:
+            return {"videos": [
+                {"videoId": v.video_id, "videoPostId": v.video_post_id,
+                 "parentPostId": v.post_id, "upscaled": v.upscaled, "resolution": v.resolution}
+                for v in self._videos.values()]}
+
     def quota_info(self, session_id: str) -> dict[str, Any]:
         """The ``quota_info`` body for a session; counts the call."""
         with self._lock:

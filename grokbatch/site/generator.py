@@ -48,9 +48,8 @@ _GROK_HOSTS = ("grok.com", "www.grok.com")
 # What page.js marks as the generate control.
 _GENERATE = '[data-grokbatch-target="generate"]'
 # Looking for a made video on its post's page: how long one look waits for the video to
-# play, and how long between looks while the site may still be making it.
+# play (and so how often a post is looked at while the site may still be making it).
 _LOOK_MS = 5_000
-LOOK_AGAIN_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -268,24 +267,34 @@ class VideoGenerator:
         generation's video posts, the kept one first), or None when none shows one.
 
         For a generation started by a process that did not live to see its end: the site
-        went on making it. Each post's own page is looked at, again every
-        `LOOK_AGAIN_S` for `wait_s` (the rest of the generation's time) while its video
-        may still be in the making; at least once. PlaywrightError if a page will not
-        load: the look is then worth another try, not a new generation.
+        went on making it. The posts' pages are looked at in turn, each for up to
+        `_LOOK_MS`, until `wait_s` (the rest of the generation's time) has passed; at
+        least once. PlaywrightError if a page will not load: the look is then worth
+        another try, not a new generation.
         """
         end = time.monotonic() + wait_s
         self._needs_reload = True  # the permalink is loaded again before the next video
         while True:
-            for post_id in post_ids:
-                self.page.goto(video_post_url(self.permalink, post_id),
-                               timeout=self.page_load_timeout_s * 1000,
-                               wait_until="domcontentloaded")
-                src = self.watch.shown_video(min(self.element_ms, _LOOK_MS))
-                if src:
-                    return resolve_video_url(src, self.page.url)
-            if time.monotonic() + LOOK_AGAIN_S >= end or give_up():
+            for n, post_id in enumerate(post_ids):
+                src = self._video_on_post(post_id)
+                if src is None:
+                    continue
+                # The videos of a pair are made together: one preferred to this one may
+                # have come since its page was looked at.
+                for preferred in post_ids[:n]:
+                    better = self._video_on_post(preferred)
+                    if better is not None:
+                        return better
+                return src
+            if time.monotonic() >= end or give_up():
                 return None
-            time.sleep(LOOK_AGAIN_S)
+
+    def _video_on_post(self, post_id: str) -> str | None:
+        """The absolute URL of the video that the post's own page shows, once it plays."""
+        self.page.goto(video_post_url(self.permalink, post_id),
+                       timeout=self.page_load_timeout_s * 1000, wait_until="domcontentloaded")
+        src = self.watch.shown_video(min(self.element_ms, _LOOK_MS))
+        return resolve_video_url(src, self.page.url) if src else None
 
     def _page_failure(self, page_event: dict[str, Any], started: float) -> GenerationResult:
         if page_event["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun

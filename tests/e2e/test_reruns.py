@@ -492,7 +492,44 @@ def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, 
     assert (home / "runs" / "job" / Path(item["hdVideo"]["path"])).is_file()
     assert item["deleted"] is True
     assert "not made again" in rerun.stderr
+    assert item["choice"] == "second"
+    # The kept (second) video was deleted after it was saved; the other is still there.
+    first_post, _ = started["generation"]["videoPostIds"]
+    assert [v["videoPostId"] for v in sim.videos()] == [first_post]
     stats = sim.stats()
     assert stats["generationsStarted"] == 1
     assert stats["choicesAnswered"] == 0  # no one was there to answer
     assert (stats["upscales"], stats["deletes"]) == (1, 1)
+
+
+def test_a_killed_runs_started_video_is_looked_for_though_the_quota_is_used_up(
+        home, simulator):
+    # A quota of 1 for 2 videos: the run is killed while the site makes the first. The
+    # rerun's look at the page finds the quota used up, yet looks for that video (which
+    # asks the site for nothing) and keeps it; the second waits for the quota.
+    sim = simulator("--quota", "1", "--generation-seconds", "2")
+    args = start_args(sim.post_url(), count=2, parallel=1)
+    proc = popen_cli(home, *args)
+    wait_for_run(lambda: bool(_started_on_the_site(home)), "a generation started", proc)
+    proc.kill()
+    proc.communicate(timeout=30)
+    rerun = run_cli(home, *args)
+    assert rerun.code == 75, rerun.stderr
+    assert "only fetches or looks for the 1 video(s)" in rerun.stderr
+    assert "not made again" in rerun.stderr
+    assert statuses(manifest(home)) == ["COMPLETED", "PENDING"]
+    assert sim.stats()["generationsStarted"] == 1
+
+
+def test_a_video_found_again_costs_the_runs_quota_budget_nothing_more(home, simulator):
+    # A quota of 3 for 3 videos, and a worker killed while the site makes its video: the
+    # replacement finds that video, and the budget still holds the other two generations.
+    sim = simulator("--quota", "3", "--generation-seconds", "2")
+    proc = popen_cli(home, *start_args(sim.post_url(), count=3, parallel=2))
+    wait_for_run(lambda: bool(_started_on_the_site(home)), "a generation started", proc)
+    os.kill(_started_on_the_site(home)[0]["workerPid"], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 3
+    assert "not made again" in stderr
+    assert sim.stats()["generationsStarted"] == 3
