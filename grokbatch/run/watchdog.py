@@ -20,6 +20,8 @@ from grokbatch.manifest import Manifest
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.run.worker_protocol import WorkerExit, WorkerSpec, runner_gone
 
+# A video's hard deadline past its own time: a page reload and one control wait, plus slack.
+DEADLINE_SLACK_S = 5.0
 # How often the watchdog looks for a vanished parent: the runner being SIGKILLed must
 # not leave browsers running for long.
 _PARENT_CHECK_S = 0.5

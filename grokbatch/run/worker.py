@@ -25,7 +25,7 @@ from playwright.sync_api import BrowserContext, Page, Playwright
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tune_driver
-from grokbatch.clock import now_iso, parse_iso, utc_now
+from grokbatch.clock import now_iso
 from grokbatch.drivers import driver_listens, open_playwright
 from grokbatch.errors import (
     ManifestError,
@@ -34,13 +34,14 @@ from grokbatch.errors import (
     UnknownLanguageError,
 )
 from grokbatch.heap import GIVE_BACK_EVERY, give_back_free_memory
-from grokbatch.logs import first_line, redact, register_secret, worker_sink
+from grokbatch.logs import first_line, register_secret, worker_sink
 from grokbatch.manifest import Item, ItemStatus, Manifest, SiteGeneration
 from grokbatch.outcomes import RETRYABLE, Outcome
 from grokbatch.paths import RunFiles
 from grokbatch.profiles import copy_profile, kill_browsers_using, remove_profile
+from grokbatch.run.looking import look_for_started
 from grokbatch.run.saving import VideoSaver
-from grokbatch.run.watchdog import Watchdog
+from grokbatch.run.watchdog import DEADLINE_SLACK_S, Watchdog
 from grokbatch.run.worker_protocol import (
     START_POLL_S,
     START_SIGNAL_MAX_WAIT_S,
@@ -63,8 +64,6 @@ from grokbatch.site.selectors import Selectors
 
 # Browser relaunches one worker makes before it gives up (and the runner replaces it).
 _MAX_RELAUNCHES = 3
-# A video's hard deadline past its timeout: a page reload and one control wait, plus slack.
-_DEADLINE_SLACK_S = 5.0
 # Videos in a row a worker could not start (the page did not load, a control was missing)
 # before it leaves the rest for a rerun: the site is down or has changed, and each try
 # takes a second or so. None of them spends an attempt.
@@ -308,7 +307,7 @@ class Worker:
         self.events.state(WorkerState.GENERATING, item=index)
         assert self.generator is not None
         self.watchdog.arm(spec.timeout_s + spec.page_load_timeout_s + spec.element_timeout_s
-                          + _DEADLINE_SLACK_S)
+                          + DEADLINE_SLACK_S)
         try:
             result = self.generator.generate(prompt, label)
         except (SiteChallengeError, UnknownLanguageError) as exc:
@@ -324,53 +323,19 @@ class Worker:
         self._after(item, result, playwright, choice)
 
     def _find_made(self, item: Item, playwright: Playwright, choice: BrowserChoice) -> bool:
-        """Look for the video an earlier try started (`Item.generation`) on its own post
-        page, for the rest of that generation's time; True once the item is dealt with
-        (the video found and kept, the look failed, or the run is stopping), False when
-        the site shows no such video and this worker is to make it now."""
-        spec, index, worker = self.spec, item["index"], self.spec.worker_id
-        generation = item.get("generation")
-        assert generation is not None, "only an item whose video an earlier try started"
-        posts = list(generation["videoPostIds"])
-        if spec.choice == "second" and len(posts) > 1:
-            posts[0], posts[1] = posts[1], posts[0]
-        started_at = parse_iso(generation["startedAt"])
-        since = (utc_now() - started_at).total_seconds() if started_at else spec.timeout_s
-        wait_s = min(spec.timeout_s, max(0.0, spec.timeout_s - since))
-        assert self.generator is not None
+        """Look for the video an earlier try started (`looking`); True once the item is
+        dealt with (the video found and kept, the look failed, the run is stopping, the
+        quota allows no new one), False when this worker is to make it now."""
+        index, generation = item["index"], item.get("generation")
+        assert generation is not None and self.generator is not None
         self.events.state(WorkerState.LOOKING, item=index)
-        # Its last round may look at each post twice (a pair's preferred one again).
-        self.watchdog.arm(wait_s + 2 * len(posts) * (
-            spec.page_load_timeout_s + spec.element_timeout_s) + _DEADLINE_SLACK_S)
-        started = time.monotonic()
-        url: str | None = None
-        error: str | None = None
-        try:
-            url = self.generator.find_made_video(
-                posts, wait_s, give_up=lambda: self.stop.is_set() or runner_gone())
-        except PlaywrightError as exc:
-            error = first_line(str(exc))
-        finally:
-            self.watchdog.arm(None)
-        elapsed = time.monotonic() - started
-        if url is None and (error is not None or self.watchdog.deadline_hit.is_set()):
-            # Not seen either way: the next try looks again, and nothing is made meanwhile.
-            result = GenerationResult(Outcome.NETWORK_ERROR, redact(
-                f"the page of the video an earlier try started did not load: {error}"
-                if error else "no answer from the page of the video an earlier try started"),
-                elapsed_s=elapsed)
+        result = look_for_started(index, generation, self.spec, self.generator, self.watchdog,
+                                  give_up=lambda: self.stop.is_set() or runner_gone())
+        if result is not None:
             self._after(item, result, playwright, choice)
             return True
-        if url is not None:
-            logger.info("{}: video #{}: found the video an earlier try started, made while "
-                        "no one watched; kept, not made again", worker, index)
-            kept = GenerationResult(Outcome.COMPLETED, video_url=url, elapsed_s=elapsed,
-                                    choice=spec.choice if len(posts) > 1 else None,
-                                    clicked=True, found_again=True)
-            self._after(item, kept, playwright, choice)
-            return True
         if self.stop.is_set() or runner_gone():
-            self.manifest.release_item(index, worker)  # the next run looks again
+            self.manifest.release_item(index, self.spec.worker_id)  # the next run looks again
             self.events.state(WorkerState.IDLE)
             return True
         return not self._make_anew(index, "the site shows no video from the try that started it")
