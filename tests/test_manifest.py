@@ -957,11 +957,12 @@ def test_making_anew_takes_a_generation_from_the_budget_or_gives_the_video_back(
     manifest.requeue_abandoned(frozenset({"w"}))
     manifest.update_fields(generationBudget=0)
     assert manifest.claim_next_item("w") is not None
-    # The site shows nothing of it, and the quota allows no more: back, as it was, and not
-    # claimable again in this run (no loop of looks).
+    # The site shows nothing of it, and the quota allows no more: back, as the claim left
+    # it (one attempt: the generation the earlier try asked for), and not claimable again
+    # in this run (no loop of looks).
     assert manifest.make_anew(0, "w") is False
     item = manifest.snapshot()["items"][0]
-    assert (item["status"], item["attempts"], item["generation"]) == ("PENDING", 0, None)
+    assert (item["status"], item["attempts"], item["generation"]) == ("PENDING", 1, None)
     assert manifest.snapshot()["generationBudget"] == 0
     assert manifest.claim_next_item("w") is None
     # With a generation left, it is made now, and takes it.
@@ -975,4 +976,22 @@ def test_making_anew_takes_a_generation_from_the_budget_or_gives_the_video_back(
     assert manifest.snapshot()["generationBudget"] == 1  # a look: free
     assert manifest.make_anew(0, "w") is True
     assert manifest.snapshot()["generationBudget"] == 0
-    assert manifest.snapshot()["items"][0]["generation"] is None
+    item = manifest.snapshot()["items"][0]
+    assert (item["generation"], item["attempts"]) == (None, 3)  # a third generation asked
+
+
+def test_attempts_count_the_generations_asked_for_not_the_claims(manifest_path: Path) -> None:
+    # Attempts count over every run since each may have cost a generation: a claim that
+    # only fetches a made video, or looks for a started one, counts none, and a try that
+    # died after the site started its video keeps the one it asked for.
+    manifest = make_manifest(manifest_path, count=2)
+    manifest.claim_next_item("w")
+    manifest.claim_next_item("w")
+    manifest.update_item(0, "w", generation=_GENERATION)  # #0's generation started
+    manifest.requeue_abandoned(frozenset({"w"}))  # both workers died
+    assert [i["attempts"] for i in manifest.snapshot()["items"]] == [1, 0]
+    assert manifest.claim_next_item("w")["index"] == 0  # type: ignore[index]  # a look
+    manifest.update_item(0, "w", video_url="http://x/v.mp4")  # found
+    manifest.release_item(0, "w")  # stopped before it was saved: fetched later
+    assert manifest.claim_next_item("w")["index"] == 0  # type: ignore[index]  # a fetch
+    assert manifest.snapshot()["items"][0]["attempts"] == 1

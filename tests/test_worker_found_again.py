@@ -83,6 +83,7 @@ def test_a_video_the_site_shows_nowhere_is_made_now(tmp_path: Path) -> None:
     item = item0(worker.manifest)
     assert item["status"] == "COMPLETED"
     assert generator.generations == 1
+    assert item["attempts"] == 2  # the earlier try's generation, and this one
     # The new generation's own post replaced the one that showed nothing.
     assert item["generation"]["videoPostIds"] == ["post-of-generation-1"]
 
@@ -93,7 +94,8 @@ def test_a_look_that_could_not_load_the_page_makes_nothing_and_is_tried_again(
     worker = _started_earlier(tmp_path, generator)
     process_next(worker)
     item = item0(worker.manifest)
-    assert (item["status"], item["attempts"]) == ("PENDING", 0)
+    # Its one attempt is the generation the earlier try asked for; the look spent none.
+    assert (item["status"], item["attempts"]) == ("PENDING", 1)
     assert item["generation"]["videoPostIds"] == ["first-post"]  # looked for again next time
     assert item["errorKind"] == "NETWORK_ERROR"
     assert generator.generations == 0
@@ -107,7 +109,7 @@ def test_a_stop_during_the_look_gives_the_video_back_still_to_be_looked_for(
     worker.stop.set()
     process_next(worker)
     item = item0(worker.manifest)
-    assert (item["status"], item["attempts"]) == ("PENDING", 0)
+    assert (item["status"], item["attempts"]) == ("PENDING", 1)
     assert item["generation"]["videoPostIds"] == ["first-post"]
     assert generator.generations == 0
 

@@ -143,6 +143,7 @@ def test_video_url_is_in_the_manifest_before_the_download_so_a_kill_then_only_do
     item = item0(manifest)
     assert (item["status"], item["videoUrl"], item.get("downloadOnly")) == ("COMPLETED", url, None)
     assert (run_dir / item["video"]["path"]).read_bytes() == VIDEO
+    assert item["attempts"] == 1  # the one generation; the kill and the fetch counted none
 
 
 def test_saving_that_fails_ends_as_download_error_keeping_the_url_not_as_a_crash(
@@ -180,6 +181,10 @@ def test_download_only_item_whose_download_fails_again_stays_made_and_is_not_gen
     # and a rerun asks for the download again, never for a generation
     assert manifest.requeue_missing_downloads(run_dir) == [0]
     assert item0(manifest)["downloadOnly"] is True
+    process_next(worker)
+    # Fetching it twice counted no attempt: attempts count generations asked for.
+    assert item0(manifest)["attempts"] == 1
+    assert generator.generations == 0
 
 
 def test_download_only_item_gone_from_the_site_is_generated_again_and_the_log_says_so(

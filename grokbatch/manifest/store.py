@@ -230,11 +230,14 @@ class Manifest:
             # Fewest failed attempts first: an item retried after a failure waits at the back.
             for item in sorted(_claimable(doc),
                                key=lambda i: (len(i.get("history", ())), i["index"]))[:1]:
-                if not started_on_site(item) and isinstance(budget, int):
+                # A video the site made or started is fetched or looked for: that asks the
+                # site for no generation, so it costs neither the budget nor an attempt.
+                generates = not started_on_site(item)
+                if generates and isinstance(budget, int):
                     doc["generationBudget"] = budget - 1
                 item.update({
                     "status": ItemStatus.IN_PROGRESS.value,
-                    "attempts": item["attempts"] + 1,
+                    "attempts": item["attempts"] + generates,
                     "workerId": worker_id,
                     "workerPid": pid if pid is not None else os.getpid(),
                     "startedAt": now_iso(),
@@ -287,22 +290,23 @@ class Manifest:
             txn.dirty = True
 
     def make_anew(self, index: int, worker_id: str) -> bool:
-        """The site shows no video of the held item's earlier try (`generation`): it is to
-        be made now. Forget that try and take the new generation from the run's budget;
-        when the quota allows no more, give the item back instead, as if never claimed
-        (its claim took nothing from the budget: the earlier try had paid), and say so:
-        False."""
+        """The held item's video is to be made now, though its claim asked for none (the
+        site no longer shows the video it made or started): forget that video, and count
+        the new generation, in the item's attempts and in the run's budget. When the
+        quota allows no more, give the item back instead, as its claim left it (it took
+        neither), and say so: False."""
         with self._transaction() as txn:
             doc = txn.doc
             item = _held_item(doc, index, worker_id)
-            item["generation"] = None
+            item.update({"generation": None, "videoUrl": None, "downloadOnly": None})
             txn.dirty = True
             budget = doc.get("generationBudget")
             if isinstance(budget, int) and budget <= 0:
-                _give_back(item, None)
+                requeue(item, None)
                 return False
             if isinstance(budget, int):
                 doc["generationBudget"] = budget - 1
+            item["attempts"] += 1
             return True
 
     def release_item(self, index: int, worker_id: str, reason: str | None = None) -> None:
@@ -396,9 +400,11 @@ class Manifest:
 
 def _give_back(item: Item, reason: str | None) -> None:
     """Back to the queue without a result: the claim counted an attempt that was not made
-    (`claim_next_item`), so it is taken back."""
+    (`claim_next_item`), so it is taken back; unless the site made or started a video for
+    it (then a generation was asked for, or the claim counted none)."""
+    if not started_on_site(item):
+        item["attempts"] = max(0, item["attempts"] - 1)
     requeue(item, reason)
-    item["attempts"] = max(0, item["attempts"] - 1)
 
 
 def _unclaim(doc: ManifestDocument, item: Item, reason: str | None) -> None:

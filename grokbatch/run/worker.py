@@ -299,7 +299,7 @@ class Worker:
             # site says it no longer has it.
             assert self.context is not None and self.generator is not None
             if (self.saver.fetch_again(item, self.context, self.generator)
-                    or not self._make_anew(index, "the site no longer has it")):
+                    or not self._make_anew(item, "the site no longer has it")):
                 return
         elif (item.get("generation") and not item.get("videoUrl")
               and self._find_made(item, playwright, choice)):
@@ -338,13 +338,14 @@ class Worker:
             self.manifest.release_item(index, self.spec.worker_id)  # the next run looks again
             self.events.state(WorkerState.IDLE)
             return True
-        return not self._make_anew(index, "the site shows no video from the try that started it")
+        return not self._make_anew(item, "the site shows no video from the try that started it")
 
-    def _make_anew(self, index: int, why: str) -> bool:
-        """The held video is to be made again (`why`): True if the quota allows it now;
-        else it is given back for a rerun."""
-        worker = self.spec.worker_id
+    def _make_anew(self, item: Item, why: str) -> bool:
+        """The held video is to be made again (`why`): True if the quota allows it now
+        (it counts as an attempt); else it is given back for a rerun."""
+        index, worker = item["index"], self.spec.worker_id
         if self.manifest.make_anew(index, worker):
+            item["attempts"] += 1  # as the claim would have counted it
             logger.info("{}: video #{}: {}; it is made now", worker, index, why)
             return True
         logger.info("{}: video #{}: {}; the quota allows no more videos in this run, so it "
