@@ -125,13 +125,12 @@ def _check_item(item: Any, position: int, statuses: frozenset[str], prompt_count
         ):
             raise _Bad("promptIndex", f"must be a row number from 0 to {prompt_count - 1}")
         generation = item.get("generation")
-        if generation is not None and not (
-            isinstance(generation, dict) and isinstance(generation.get("startedAt"), str)
-            and isinstance(generation.get("videoPostIds"), list)
-            and all(isinstance(p, str) and p for p in generation["videoPostIds"])
-        ):
-            raise _Bad("generation", "must hold videoPostIds (a list of post ids) and startedAt")
         if generation is not None:
+            if not (isinstance(generation, dict) and isinstance(generation.get("startedAt"), str)
+                    and isinstance(generation.get("videoPostIds"), list)
+                    and all(isinstance(p, str) and p for p in generation["videoPostIds"])):
+                raise _Bad("generation",
+                           "must hold videoPostIds (a list of post ids) and startedAt")
             _check_time({"generation.startedAt": generation["startedAt"]}, "generation.startedAt")
         video = item.get("video")
         if video is not None and not (

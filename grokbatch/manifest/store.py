@@ -298,7 +298,8 @@ class Manifest:
         with self._transaction() as txn:
             doc = txn.doc
             item = _held_item(doc, index, worker_id)
-            item.update({"generation": None, "videoUrl": None, "downloadOnly": None})
+            item.update({"generation": None, "videoUrl": None, "downloadOnly": None,
+                         "video": None})
             txn.dirty = True
             budget = doc.get("generationBudget")
             if isinstance(budget, int) and budget <= 0:

@@ -32,7 +32,7 @@ class VideoSaver:
     def fetch_again(self, item: Item, context: BrowserContext,
                     generator: VideoGenerator) -> bool:
         """An item the site already made (at its `videoUrl`): save it, never make it again.
-        False if the site no longer has it (the item is cleared, to be made anew)."""
+        False if the site no longer has it: it is to be made anew (`Manifest.make_anew`)."""
         spec, index, url = self.spec, item["index"], item.get("videoUrl")
         assert url, "only an item holding its video's URL is fetched again"
         outcome = Outcome.COMPLETED
@@ -42,8 +42,6 @@ class VideoSaver:
             fetched, gone = self.download(index, url, context, generator)
             if gone:
                 logger.warning("{}: video #{}: {}", spec.worker_id, index, fetched.get("error"))
-                self.manifest.update_item(index, spec.worker_id, video_url=None, video=None,
-                                          download_only=None, generation=None)
                 return False
             if fetched.get("video"):
                 fetched.update(error=None, error_kind=None)
