@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from grokbatch.manifest import ItemStatus, Manifest
+from grokbatch.manifest import ItemStatus, Manifest, Saving, left_to_save
 
 URL = "https://assets.grok.com/users/u/generated/v/generated_video.mp4"
 
@@ -80,6 +80,37 @@ def test_completed_item_with_its_download_failed_is_requeued_download_only_on_re
     assert manifest.claim_next_item("worker-0") is not None
     manifest.update_item(0, "worker-0", video_url=URL, status=ItemStatus.COMPLETED,
                          video=None, error_kind="DOWNLOAD_ERROR", error="HTTP 500")
-    assert manifest.requeue_missing_downloads(tmp_path / "runs" / "job") == [0]
+    assert manifest.requeue_unsaved(tmp_path / "runs" / "job", Saving(download=True)) == [0]
     item = items(manifest)[0]
     assert (item["status"], item["videoUrl"], item["downloadOnly"]) == ("PENDING", URL, True)
+
+
+def _saved_file(run_dir: Path, name: str) -> dict[str, Any]:
+    (run_dir / name).write_bytes(b"video")
+    return {"path": name, "bytes": 5, "sha256": "-"}
+
+
+@pytest.mark.parametrize(("recorded", "saving", "left"), [
+    ({}, Saving(download=True), {"video"}),
+    ({}, Saving(download=True, upscale=True, delete=True), {"video", "upscale", "hd", "delete"}),
+    ({"video": "saved"}, Saving(download=True, upscale=True), {"upscale", "hd"}),
+    ({"video": "saved", "hdVideo": {"url": URL}}, Saving(download=True, upscale=True), {"hd"}),
+    ({"video": "saved", "hdVideo": "saved"}, Saving(download=True, upscale=True, delete=True),
+     {"delete"}),
+    ({"video": "saved", "deleted": True}, Saving(download=True, upscale=True, delete=True),
+     set()),  # gone from the site: nothing to upscale or delete there
+    ({"video": "missing"}, Saving(download=True), {"video"}),  # recorded, but not on disk
+    ({}, Saving(download=False, upscale=True), {"upscale"}),
+])
+def test_left_to_save_is_what_the_run_asks_less_what_the_item_records_as_done(
+    tmp_path: Path, recorded: dict[str, Any], saving: Saving, left: set[str],
+) -> None:
+    item: dict[str, Any] = {"videoUrl": URL}
+    for key, value in recorded.items():
+        if value == "saved":
+            value = {**_saved_file(tmp_path, f"{key}.mp4"), "url": URL}
+        elif value == "missing":
+            value = {"path": "gone.mp4", "bytes": 5, "sha256": "-"}
+        item[key] = value
+    assert left_to_save(item, tmp_path, saving) == left
+    assert left_to_save({"videoUrl": None}, tmp_path, saving) == frozenset()  # nothing made

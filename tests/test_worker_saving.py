@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from grokbatch.manifest import Manifest
+from grokbatch.manifest import Manifest, Saving
 from grokbatch.outcomes import Outcome
 from grokbatch.run.worker import Worker
 from grokbatch.run.worker_protocol import Events, StopFlag, WorkerSpec
@@ -75,7 +75,8 @@ def run_dir(tmp_path: Path) -> Path:
 
 
 def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool = True,
-                count: int = 1) -> tuple[Worker, Manifest]:
+                count: int = 1, auto_upscale: bool = False,
+                auto_delete: bool = False) -> tuple[Worker, Manifest]:
     manifest_path = run_dir / "manifest.json"
     if not manifest_path.exists():
         Manifest.create(manifest_path, job_name="job", account_alias="acct",
@@ -86,7 +87,8 @@ def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool 
         account_profile=run_dir / "unused", profile_dir=run_dir / "unused",
         permalink="http://127.0.0.1:9/imagine/post/abc", prompts=("p",), headless=True,
         timeout_s=10.0, element_timeout_s=5.0, page_load_timeout_s=10.0, browser_path=None,
-        selectors_file=None, auto_download=auto_download,
+        selectors_file=None, auto_download=auto_download, auto_upscale=auto_upscale,
+        auto_delete=auto_delete,
     )
     conn, _ = Pipe()
     worker = Worker(spec, StopFlag(multiprocessing.get_context()), Events(conn, WORKER))
@@ -179,7 +181,7 @@ def test_download_only_item_whose_download_fails_again_stays_made_and_is_not_gen
         "COMPLETED", "DOWNLOAD_ERROR", url)
     assert item.get("video") is None
     # and a rerun asks for the download again, never for a generation
-    assert manifest.requeue_missing_downloads(run_dir) == [0]
+    assert manifest.requeue_unsaved(run_dir, Saving(download=True)) == [0]
     assert item0(manifest)["downloadOnly"] is True
     process_next(worker)
     # Fetching it twice counted no attempt: attempts count generations asked for.

@@ -56,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path: str) -> None:
         log = self.server.log
-        if path == "/video.mp4":
+        if path in ("/video.mp4", "/video_hd.mp4"):
             if COOKIE not in (self.headers.get("Cookie") or ""):
                 self._send(403, b"forbidden")
             else:

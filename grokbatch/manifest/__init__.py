@@ -4,7 +4,8 @@
 - `schema`: the check every read makes before grokbatch trusts a file;
 - `store`: `Manifest`, the file under its lock, and the queue (claim, update, release,
   renew, requeue);
-- `resume`: what a rerun puts back in the queue, and how a job grows.
+- `resume`: what a rerun puts back in the queue, what is left of saving a made video, and
+  how a job grows.
 """
 
 from grokbatch.manifest.document import (
@@ -19,20 +20,37 @@ from grokbatch.manifest.document import (
     started_on_site,
     status_counts,
 )
-from grokbatch.manifest.resume import attempts_used_up, retried_by_rerun
+from grokbatch.manifest.resume import (
+    DELETE,
+    HD_FILE,
+    UPSCALE,
+    VIDEO_FILE,
+    Saving,
+    attempts_used_up,
+    file_saved,
+    left_to_save,
+    retried_by_rerun,
+)
 from grokbatch.manifest.store import DEFAULT_LEASE, Manifest, read_manifest_file
 
 __all__ = [
     "DEFAULT_LEASE",
+    "DELETE",
+    "HD_FILE",
     "SCHEMA_VERSION",
+    "UPSCALE",
+    "VIDEO_FILE",
     "Item",
     "ItemStatus",
     "Manifest",
     "ManifestDocument",
     "RunStatus",
+    "Saving",
     "SiteGeneration",
     "attempts_used_up",
     "failed_by_kind",
+    "file_saved",
+    "left_to_save",
     "new_item",
     "read_manifest_file",
     "retried_by_rerun",

@@ -1,12 +1,16 @@
-"""What a rerun of a job puts back in the queue, and how a job grows.
+"""What a rerun of a job puts back in the queue, what is left of saving a made video, and
+how a job grows.
 
-Each function changes a manifest document in place and returns what it changed (falsy
+Each function that takes a document changes it in place and returns what it changed (falsy
 when nothing), so `Manifest` can apply it as one transaction and write only if needed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
 from grokbatch.errors import ManifestError
 from grokbatch.manifest.document import (
@@ -56,20 +60,81 @@ def attempts_used_up(doc: ManifestDocument, max_attempts: int) -> list[Item]:
             if _failed_retryably(item) and item["attempts"] >= max_attempts]
 
 
-def requeue_missing_downloads(doc: ManifestDocument, run_dir: Path) -> list[int]:
-    """COMPLETED items whose video file is missing go back to PENDING to be fetched again
-    (marked `downloadOnly`, so a worker downloads them without generating anew)."""
+@dataclass(frozen=True)
+class Saving:
+    """What a run does with each video the site makes: its download, upscale and delete
+    settings (`--download`, `--upscale`, `--delete`)."""
+
+    download: bool
+    upscale: bool = False
+    delete: bool = False
+
+
+# The steps of saving a made video, as `left_to_save` names them.
+UPSCALE: Final = "upscale"
+VIDEO_FILE: Final = "video"
+HD_FILE: Final = "hd"
+DELETE: Final = "delete"
+
+
+def file_saved(record: Mapping[str, Any] | None, run_dir: Path) -> bool:
+    """Whether a saved file's record (`video`, `hdVideo`) names a file that is there, whole."""
+    if not record or not record.get("path"):
+        return False
+    path = run_dir / record["path"]
+    return path.is_file() and path.stat().st_size == record.get("bytes")
+
+
+def left_to_save(item: Mapping[str, Any], run_dir: Path, saving: Saving) -> frozenset[str]:
+    """What a run saving as `saving` still has to do with the video the site made for
+    `item` (at its `videoUrl`), by what the item records as done: `UPSCALE` (no HD copy
+    yet), `VIDEO_FILE` and `HD_FILE` (that file is not saved), `DELETE`. A video deleted
+    from the site is upscaled no more."""
+    if not item.get("videoUrl"):
+        return frozenset()
+    left: set[str] = set()
+    deleted = bool(item.get("deleted"))
+    hd = item.get("hdVideo") or {}
+    if saving.download and not file_saved(item.get("video"), run_dir):
+        left.add(VIDEO_FILE)
+    if saving.upscale and not deleted:
+        if not hd.get("url"):
+            left.add(UPSCALE)
+        if saving.download and not file_saved(hd, run_dir):
+            left.add(HD_FILE)
+    if saving.delete and not deleted:
+        left.add(DELETE)
+    return frozenset(left)
+
+
+def _left_by_its_run(item: Item, run_dir: Path, saving: Saving) -> frozenset[str]:
+    """`left_to_save` for a COMPLETED item, but only the steps its own run asked for
+    (its `hdVideo` says an upscale was, `deleted: false` that a delete was), and only those
+    that its video's post is known for (`generation`): a rerun that only adds a flag does
+    not take up the videos already done."""
+    left = set(left_to_save(item, run_dir, saving))
+    if "hdVideo" not in item:
+        left -= {UPSCALE, HD_FILE}
+    if item.get("deleted") is not False:
+        left.discard(DELETE)
+    if not item.get("generation"):  # nowhere to upscale or delete it
+        left -= {UPSCALE, DELETE}
+        if not (item.get("hdVideo") or {}).get("url"):
+            left.discard(HD_FILE)
+    return frozenset(left)
+
+
+def requeue_unsaved(doc: ManifestDocument, run_dir: Path, saving: Saving) -> list[int]:
+    """COMPLETED items whose video is not saved in full go back to PENDING, to be finished
+    without generating anew (marked `downloadOnly`): a video file that is missing, or an
+    HD copy or a delete that their run asked for and did not finish (`_left_by_its_run`)."""
     requeued: list[int] = []
     for item in doc["items"]:
         if item["status"] != ItemStatus.COMPLETED.value or not item.get("videoUrl"):
             continue
-        video = item.get("video")
-        if video is not None:
-            path = run_dir / video["path"]
-            if path.is_file() and path.stat().st_size == video["bytes"]:
-                continue
-        requeue(item, None)  # it holds a videoUrl: download only
-        requeued.append(item["index"])
+        if _left_by_its_run(item, run_dir, saving):
+            requeue(item, None)  # it holds a videoUrl: saved, never made again
+            requeued.append(item["index"])
     return requeued
 
 

@@ -299,7 +299,8 @@ class Manifest:
             doc = txn.doc
             item = _held_item(doc, index, worker_id)
             item.update({"generation": None, "videoUrl": None, "downloadOnly": None,
-                         "video": None})
+                         "video": None, "hdVideo": None})
+            item.pop("deleted", None)
             txn.dirty = True
             budget = doc.get("generationBudget")
             if isinstance(budget, int) and budget <= 0:
@@ -367,10 +368,10 @@ class Manifest:
         """Prepare a rerun (`resume.reset_for_rerun`); return the indices reset."""
         return self._apply(lambda doc: resume.reset_for_rerun(doc, max_attempts))
 
-    def requeue_missing_downloads(self, run_dir: Path) -> list[int]:
-        """Requeue, download only, COMPLETED items whose video file is missing
-        (`resume.requeue_missing_downloads`); return their indices."""
-        return self._apply(lambda doc: resume.requeue_missing_downloads(doc, run_dir))
+    def requeue_unsaved(self, run_dir: Path, saving: resume.Saving) -> list[int]:
+        """Requeue, to be saved and never made again, COMPLETED items whose video is not
+        saved in full (`resume.requeue_unsaved`); return their indices."""
+        return self._apply(lambda doc: resume.requeue_unsaved(doc, run_dir, saving))
 
     def extend(self, count: int) -> int:
         """Grow a single-prompt job to `count` items (`resume.extend`); return how many

@@ -33,6 +33,7 @@ from grokbatch.manifest import (
     Manifest,
     ManifestDocument,
     RunStatus,
+    Saving,
     attempts_used_up,
     failed_by_kind,
     started_on_site,
@@ -206,11 +207,11 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                 if config.count_given and rows is None:
                     manifest.extend(config.count)
                 manifest.reset_for_rerun(config.max_attempts)
-                if config.auto_download:
-                    missing = manifest.requeue_missing_downloads(run_dir)
-                    if missing:
-                        logger.info("job {}: {} video file(s) missing; fetching them again",
-                                    job, len(missing))
+                unsaved = manifest.requeue_unsaved(run_dir, saving_of(config))
+                if unsaved:
+                    logger.info("job {}: {} made video(s) not saved in full (a missing file, "
+                                "HD copy or delete); finishing them, making none again", job,
+                                len(unsaved))
                 doc = manifest.snapshot()
                 if not doc["pendingCount"]:
                     return _nothing_left(job, doc, config.max_attempts, started)
@@ -248,6 +249,12 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             if not config.keep_profiles:
                 clear_worker_profiles(job)
             logger.remove(log_sink)
+
+
+def saving_of(config: RunConfig) -> Saving:
+    """What the run does with each made video."""
+    return Saving(download=config.auto_download, upscale=config.auto_upscale,
+                  delete=config.auto_delete)
 
 
 def _settings(config: RunConfig) -> dict[str, Any]:

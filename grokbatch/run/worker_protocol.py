@@ -33,6 +33,7 @@ from grokbatch.run.timeline import mark_event
 
 if TYPE_CHECKING:  # not imported at run time: a worker imports this module first
     from grokbatch.config import RunConfig
+    from grokbatch.manifest.resume import Saving
     from grokbatch.paths import RunFiles
 
 # Longest a worker waits for a launch slot before it launches anyway.
@@ -143,6 +144,14 @@ class WorkerSpec:
             keep_profile=config.keep_profiles, max_attempts=config.max_attempts,
             max_video_mb=config.max_video_mb, driver_socket=driver_socket, temp_dir=temp_dir,
         )
+
+    @property
+    def saving(self) -> Saving:
+        """What the worker does with each video the site makes."""
+        from grokbatch.manifest.resume import Saving  # the manifest: only when needed
+
+        return Saving(download=self.auto_download, upscale=self.auto_upscale,
+                      delete=self.auto_delete)
 
     @property
     def number(self) -> int:

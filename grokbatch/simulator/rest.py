@@ -71,6 +71,7 @@ class RestHandler(HandlerBase):
             self._send_json({"error": {"code": 9, "message": "Only 480p videos upscale"}}, 400)
             return
         hd_url = video_url(session_id, video_id, hd=True)
+        self.server.state.start_upscale()
         with contextlib.suppress(ClientGone):
             stream_upscale(
                 self._start_stream(),

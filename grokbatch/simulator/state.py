@@ -295,6 +295,11 @@ class SimulatorState:
                 self._counters.download_errors += 1
             return failed
 
+    def start_upscale(self) -> None:
+        """Count an upscale asked for (`upscales` counts those finished)."""
+        with self._lock:
+            self._counters.upscales_started += 1
+
     def mark_upscaled(self, video_id: str) -> bool:
         """Flag a video as upscaled; False when it is unknown."""
         with self._lock:

@@ -28,6 +28,7 @@ class Counters:
     max_concurrent: int = 0
     video_requests: int = 0
     download_errors: int = 0
+    upscales_started: int = 0
     upscales: int = 0
     deletes: int = 0
     sign_ins: int = 0
@@ -58,6 +59,7 @@ class Counters:
             "sessions": sessions,
             "videoRequests": self.video_requests,
             "downloadErrors": self.download_errors,
+            "upscalesStarted": self.upscales_started,
             "upscales": self.upscales,
             "deletes": self.deletes,
             "signIns": self.sign_ins,

@@ -219,13 +219,22 @@ def stream_upscale(
     hd_url: str,
     on_done: Callable[[], object],
 ) -> None:
-    """Stream upscale progress 0..100, calling ``on_done`` before the final line."""
+    """Stream upscale progress 0..100, calling ``on_done`` before the final line.
+
+    As with a generation (`play`), a browser that goes away does not stop the upscale: the
+    video has its HD copy all the same. ClientGone only when the server stops.
+    """
+    gone = False
     for progress in range(0, 101, 5):
         if progress:
             writer.pause(interval_s)
         if progress == 100:
             on_done()
-            writer.line({"progress": 100, "hdMediaUrl": hd_url})
-        else:
-            writer.line({"progress": progress, "hdMediaUrl": None})
-    writer.end()
+        if gone:
+            continue
+        try:
+            writer.line({"progress": progress, "hdMediaUrl": hd_url if progress == 100 else None})
+        except ClientGone:
+            gone = True
+    if not gone:
+        writer.end()

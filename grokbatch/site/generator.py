@@ -289,6 +289,15 @@ class VideoGenerator:
             if time.monotonic() >= end or give_up():
                 return None
 
+    def open_video_post(self, post_ids: list[str], video_url: str) -> bool:
+        """Open the page of the made video at `video_url`, one of `post_ids` (its
+        generation's video posts): True once that page shows it, so that what is left of
+        saving it (its HD copy, its delete) is done there. PlaywrightError if a page will
+        not load."""
+        self._needs_reload = True  # the permalink is loaded again before the next video
+        return any(self._video_on_post(post_id) is not None and self.post.shows_video(video_url)
+                   for post_id in post_ids)
+
     def _video_on_post(self, post_id: str) -> str | None:
         """The absolute URL of the video that the post's own page shows, once it plays."""
         self.page.goto(video_post_url(self.permalink, post_id),

@@ -11,6 +11,7 @@ generator's business: these methods click, and say whether it worked.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
@@ -23,6 +24,11 @@ from grokbatch.site.selectors import Selectors
 
 # What page.js marks in the choice dialog as the control to click for the kept video.
 _CHOICE = '[data-grokbatch-target="choice"]'
+# The path of each video's file on the page (a <video src>, or its <source>).
+_VIDEO_PATHS = """() => [...document.querySelectorAll('video')].map((v) => {
+  const src = v.currentSrc || v.getAttribute('src') || v.querySelector('source')?.src || '';
+  return src ? new URL(src, document.baseURI).pathname : '';
+})"""
 # Opening an options menu shows its items within this long, or it is the wrong menu.
 _MENU_OPEN_MS = 2_000
 # Options triggers tried, at most, to find a resolution or length item.
@@ -103,10 +109,13 @@ class PostPage:
         self.page.locator(item_selector).first.click(timeout=self.element_ms)
 
     def upscale(self, timeout_s: float) -> str | None:
-        """Ask for the HD version of the shown video; its absolute URL, or None if it failed."""
+        """Ask for the HD version of the shown video; its absolute URL, or None if it failed.
+        A video that has one already (an earlier try asked for it) shows it: it is taken,
+        not asked for again."""
         try:
             hd = self.page.locator(self.loc.hd_video)
-            self._open_more_options(self.loc.upscale_item)
+            if not hd.count():
+                self._open_more_options(self.loc.upscale_item)
             hd.first.wait_for(state="attached", timeout=timeout_s * 1000)
             src = hd.first.get_attribute("src") or ""
             url: str = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
@@ -114,6 +123,12 @@ class PostPage:
         except PlaywrightError as exc:
             logger.warning("{}: upscale failed: {}", self.worker_id, first_line(str(exc)))
             return None
+
+    def shows_video(self, url: str) -> bool:
+        """Whether one of the page's videos plays the file at `url` (by its path: the
+        host and the query may differ)."""
+        paths: list[str] = self.page.evaluate(_VIDEO_PATHS)
+        return urlsplit(url).path in paths
 
     def delete_video(self) -> bool:
         """Delete the shown video from the site; True once it is gone from the page."""

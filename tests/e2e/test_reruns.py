@@ -502,6 +502,39 @@ def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, 
     assert (stats["upscales"], stats["deletes"]) == (1, 1)
 
 
+def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post(
+        home, simulator):
+    # The run dies while the site upscales its video, and the site finishes the upscale
+    # without it. The rerun opens the video's own post, takes the HD copy the page shows
+    # (asking for no second upscale), saves both files and deletes the video there; it
+    # asks the site for no video.
+    sim = simulator("--generation-seconds", "4")  # an upscale takes 2 s
+    args = start_args(sim.post_url(), "--upscale", "--delete", count=1, parallel=1)
+    proc = popen_cli(home, *args)
+    wait_for_run(lambda: sim.stats()["upscalesStarted"] == 1, "an upscale asked for", proc)
+    proc.kill()
+    proc.communicate(timeout=30)
+    # Its worker, left without its run, may have recorded the video as saved without HD.
+    killed = manifest(home)["items"][0]
+    assert killed["videoUrl"] and not killed.get("hdVideo") and not killed.get("deleted")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not sim.stats()["upscales"]:
+        time.sleep(0.1)
+    assert sim.stats()["upscales"] == 1
+    rerun = run_cli(home, *args)
+    assert rerun.code == 0, rerun.stderr
+    item = manifest(home)["items"][0]
+    assert item["status"] == "COMPLETED"
+    assert (home / "runs" / "job" / Path(item["video"]["path"])).is_file()
+    assert (home / "runs" / "job" / Path(item["hdVideo"]["path"])).is_file()
+    assert item["hdVideo"]["url"].endswith("_hd.mp4")
+    assert item["deleted"] is True
+    assert sim.videos() == []  # deleted once saved: nothing left behind on the site
+    stats = sim.stats()
+    assert (stats["generationsStarted"], stats["upscalesStarted"], stats["deletes"]) == (1, 1, 1)
+    assert_prompt_absent(home, rerun)
+
+
 def test_a_killed_runs_started_video_is_looked_for_though_the_quota_is_used_up(
         home, simulator):
     # A quota of 1 for 2 videos: the run is killed while the site makes the first. The

@@ -1,0 +1,223 @@
+"""saving.py: what a try that died or failed left undone of saving a made video (its
+upscale, a file, its delete) is done by the next one, on the video's own post, and the
+video is never made again.
+
+The worker runs its real code against a real manifest and a real HTTP server on loopback;
+only the browser is stood in for (its cookies, user agent, and the generator's page).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+from grokbatch.manifest import Manifest, Saving
+from grokbatch.site.generator import GenerationResult
+from tests.test_worker_saving import (
+    WORKER,
+    FakeGenerator,
+    item0,
+    make_worker,
+    process_next,
+)
+from tests.video_server import VIDEO, ServerLog, video_server
+
+POSTS = ["first-post", "second-post"]
+ALL_STEPS = Saving(download=True, upscale=True, delete=True)
+
+
+class PostGenerator(FakeGenerator):
+    """A generator whose page can open a made video's post (`shows`: whether that post
+    shows the video, or an exception to raise), upscale it to `hd_url` and delete it."""
+
+    def __init__(self, hd_url: str | None = None, shows: bool | Exception = True,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hd_url = hd_url
+        self.shows = shows
+        self.opened: list[tuple[list[str], str]] = []
+        self.upscales = 0
+        self.deletes = 0
+        self.on_started: Any = None
+
+    def generate(self, prompt: str | None, label: str) -> GenerationResult:
+        if self.on_started is not None:  # as the stream names the video's post
+            self.on_started(["post-of-the-video"])
+        return super().generate(prompt, label)
+
+    def open_video_post(self, post_ids: list[str], video_url: str) -> bool:
+        self.opened.append((post_ids, video_url))
+        if isinstance(self.shows, Exception):
+            raise self.shows
+        return self.shows
+
+    def upscale(self) -> str | None:
+        self.upscales += 1
+        return self.hd_url
+
+    def delete_video(self) -> bool:
+        self.deletes += 1
+        return True
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, ServerLog]]:
+    with video_server() as served:
+        yield served
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "runs" / "job"
+    path.mkdir(parents=True)
+    return path
+
+
+def saving_worker(run_dir: Path, generator: PostGenerator, saving: Saving = ALL_STEPS) -> Any:
+    """A worker that saves videos as `saving` says; its generations name their post."""
+    worker, _ = make_worker(run_dir, generator, auto_download=saving.download,
+                            auto_upscale=saving.upscale, auto_delete=saving.delete)
+    generator.on_started = worker._on_started
+    return worker
+
+
+def killed_after_made(run_dir: Path, url: str, *, posts: list[str] | None = POSTS,
+                      **recorded: Any) -> Manifest:
+    """A manifest whose only video the site made at `url` (on `posts`), whose worker was
+    killed before it finished saving it (having recorded `recorded`)."""
+    _, manifest = make_worker(run_dir, FakeGenerator())
+    assert manifest.claim_next_item(WORKER) is not None
+    if posts:
+        manifest.update_item(0, WORKER, generation={"videoPostIds": posts,
+                                                    "startedAt": "2026-12-02T07:00:00+00:00"})
+    manifest.update_item(0, WORKER, video_url=url, **recorded)
+    assert manifest.requeue_abandoned(frozenset({WORKER})) == [0]
+    assert item0(manifest)["downloadOnly"] is True
+    return manifest
+
+
+def test_a_video_killed_before_its_upscale_is_upscaled_saved_and_deleted_on_its_post(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, _ = server
+    url, hd_url = f"{base}/video.mp4", f"{base}/video_hd.mp4"
+    manifest = killed_after_made(run_dir, url)
+    generator = PostGenerator(hd_url=hd_url)
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert generator.generations == 0
+    assert generator.opened == [(POSTS, url)]  # the post that shows the kept video
+    assert (generator.upscales, generator.deletes) == (1, 1)
+    assert (item["status"], item.get("downloadOnly"), item["deleted"]) == (
+        "COMPLETED", None, True)
+    assert (run_dir / item["video"]["path"]).read_bytes() == VIDEO
+    assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
+    assert item["hdVideo"]["url"] == hd_url
+    assert item["attempts"] == 1
+
+
+def test_a_video_killed_after_its_upscale_is_not_upscaled_again(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, log = server
+    url, hd_url = f"{base}/video.mp4", f"{base}/video_hd.mp4"
+    manifest = killed_after_made(run_dir, url, hd_video={"url": hd_url})
+    generator = PostGenerator(hd_url="http://127.0.0.1:9/never-asked")
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert (generator.upscales, generator.deletes, generator.generations) == (0, 1, 0)
+    assert log.requests["/video_hd.mp4"] == 1
+    assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
+    assert (item["status"], item["deleted"]) == ("COMPLETED", True)
+
+
+def test_an_hd_copy_that_failed_to_download_is_fetched_by_a_rerun_then_the_video_deleted(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, log = server
+    url, hd_url = f"{base}/video.mp4", f"{base}/flaky"
+    log.failures_left["/flaky"] = 1000  # the HD copy cannot be had in the first run
+    generator = PostGenerator(hd_url=hd_url, next_url=url)
+    worker = saving_worker(run_dir, generator)
+    process_next(worker)
+    item = item0(worker.manifest)
+    assert (item["status"], item["errorKind"], item["deleted"]) == (
+        "COMPLETED", "DOWNLOAD_ERROR", False)  # not deleted: not all of it is saved
+    assert item["hdVideo"] == {"url": hd_url}
+    assert generator.deletes == 0
+
+    log.failures_left["/flaky"] = 0
+    assert worker.manifest.requeue_unsaved(run_dir, ALL_STEPS) == [0]
+    sd_requests = log.requests["/video.mp4"]
+    process_next(worker)
+    item = item0(worker.manifest)
+    assert log.requests["/video.mp4"] == sd_requests  # the saved file is not fetched again
+    assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
+    assert (item["status"], item["errorKind"], item["deleted"]) == ("COMPLETED", None, True)
+    assert (generator.generations, generator.upscales, generator.deletes) == (1, 1, 1)
+    assert generator.opened == [(["post-of-the-video"], url)]
+    assert worker.manifest.requeue_unsaved(run_dir, ALL_STEPS) == []  # nothing left
+
+
+def test_a_post_that_will_not_load_leaves_the_upscale_and_delete_to_a_rerun(
+        server: tuple[str, ServerLog], run_dir: Path, log_lines: list[str]) -> None:
+    base, _ = server
+    url = f"{base}/video.mp4"
+    manifest = killed_after_made(run_dir, url)
+    generator = PostGenerator(shows=PlaywrightError("net::ERR_CONNECTION_REFUSED"))
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert (run_dir / item["video"]["path"]).read_bytes() == VIDEO  # what could be, is saved
+    assert (item["status"], item["hdVideo"], item["deleted"]) == ("COMPLETED", None, False)
+    assert (generator.upscales, generator.deletes, generator.generations) == (0, 0, 0)
+    assert any("its post did not load" in line and "a rerun tries again" in line
+               for line in log_lines)
+    assert manifest.requeue_unsaved(run_dir, ALL_STEPS) == [0]
+
+
+def test_a_post_that_shows_another_video_is_not_upscaled_or_deleted(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, _ = server
+    manifest = killed_after_made(run_dir, f"{base}/video.mp4")
+    generator = PostGenerator(hd_url=f"{base}/video_hd.mp4", shows=False)
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert (generator.upscales, generator.deletes) == (0, 0)
+    assert (item["status"], item["deleted"]) == ("COMPLETED", False)
+
+
+def test_a_video_whose_post_is_unknown_is_saved_and_left_on_the_site_for_good(
+        server: tuple[str, ServerLog], run_dir: Path, log_lines: list[str]) -> None:
+    # Made by a grokbatch that did not keep a video's post: nowhere to upscale or delete it.
+    base, _ = server
+    manifest = killed_after_made(run_dir, f"{base}/video.mp4", posts=None)
+    generator = PostGenerator(hd_url=f"{base}/video_hd.mp4")
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert generator.opened == []
+    assert (run_dir / item["video"]["path"]).read_bytes() == VIDEO
+    assert (item["status"], item["deleted"]) == ("COMPLETED", False)
+    assert any("its post is not known" in line for line in log_lines)
+    assert manifest.requeue_unsaved(run_dir, ALL_STEPS) == []  # a rerun could do no more
+
+
+def test_a_rerun_that_adds_upscale_or_delete_leaves_the_videos_already_done_alone(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, _ = server
+    generator = PostGenerator(next_url=f"{base}/video.mp4")
+    worker = saving_worker(run_dir, generator, Saving(download=True))
+    process_next(worker)
+    assert item0(worker.manifest)["status"] == "COMPLETED"
+    assert worker.manifest.requeue_unsaved(run_dir, ALL_STEPS) == []
+    assert generator.opened == []
+
+
+def test_a_video_made_anew_forgets_the_hd_copy_and_delete_of_the_one_the_site_lost(
+        run_dir: Path) -> None:
+    manifest = killed_after_made(run_dir, "http://127.0.0.1:9/gone",
+                                 hd_video={"url": "http://127.0.0.1:9/gone_hd"}, deleted=True)
+    assert manifest.claim_next_item(WORKER) is not None
+    assert manifest.make_anew(0, WORKER)
+    item = item0(manifest)
+    assert (item["videoUrl"], item["hdVideo"], item.get("deleted")) == (None, None, None)
