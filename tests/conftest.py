@@ -3,8 +3,9 @@
 Every test gets its own empty GROKBATCH_HOME, so nothing a test writes can leak into the
 user's data directory or into another test. ``simulator("--rate-limit-after", "2")``
 starts ``grokbatch simulator serve --port 0 ...`` (grokbatch.simulator.process.
-SimulatorProcess), waits for its ``listening on`` line and stops it at teardown. Browser
-fixtures live in tests/e2e/conftest.py.
+SimulatorProcess), waits for its ``listening on`` line and stops it at teardown.
+``server`` serves videos on loopback for the tests of saving (tests/video_server.py), and
+``run_dir`` is a job's empty run directory. Browser fixtures live in tests/e2e/conftest.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from loguru import logger
 
 from grokbatch.simulator.process import SimulatorProcess
+from tests.video_server import ServerLog, video_server
 
 # A CLI call that needs no browser finishes in a second or two; 60 s means it hung.
 CLI_TIMEOUT_S = 60
@@ -106,3 +108,16 @@ def simulator() -> Iterator[Callable[..., SimulatorProcess]]:
     yield start
     for sim in started:
         sim.stop()
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, ServerLog]]:
+    with video_server() as served:
+        yield served
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "runs" / "job"
+    path.mkdir(parents=True)
+    return path

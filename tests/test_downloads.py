@@ -9,7 +9,6 @@ import errno
 import hashlib
 import stat
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from grokbatch import downloads
 from grokbatch.downloads import MB, READ_CHUNK_BYTES, BrowserIdentity, download_video
 from grokbatch.errors import DownloadError, VideoGoneError, VideoTooLargeError
 from grokbatch.files import AtomicFile
-from tests.video_server import COOKIE, VIDEO, ServerLog, video_server
+from tests.video_server import COOKIE, VIDEO, ServerLog
 
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) HeadlessChrome/126.0 grokbatch-test"
 # A cap small enough to be crossed quickly, still ten read buffers large.
@@ -27,19 +26,6 @@ _TEST_CAP = 10 * MB
 # as served though never read. Loopback buffers autotune up to a few MB.
 _SOCKET_SLACK = 8 * MB
 _TIMEOUT_S = 10.0
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, ServerLog]]:
-    with video_server() as served:
-        yield served
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "runs" / "job"
-    path.mkdir(parents=True)
-    return path
 
 
 def identity(cookies_seen: list[str] | None = None) -> BrowserIdentity:

@@ -8,11 +8,9 @@ only the browser is stood in for (its cookies, user agent, and the generator's p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.manifest import Manifest, Saving
@@ -24,7 +22,7 @@ from tests.test_worker_saving import (
     make_worker,
     process_next,
 )
-from tests.video_server import VIDEO, ServerLog, video_server
+from tests.video_server import VIDEO, ServerLog
 
 POSTS = ["first-post", "second-post"]
 ALL_STEPS = Saving(download=True, upscale=True, delete=True)
@@ -62,19 +60,6 @@ class PostGenerator(FakeGenerator):
     def delete_video(self) -> bool:
         self.deletes += 1
         return True
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, ServerLog]]:
-    with video_server() as served:
-        yield served
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "runs" / "job"
-    path.mkdir(parents=True)
-    return path
 
 
 def saving_worker(run_dir: Path, generator: PostGenerator, saving: Saving = ALL_STEPS) -> Any:

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-from collections.abc import Iterator
 from multiprocessing import Pipe
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from grokbatch.manifest import Manifest, Saving
 from grokbatch.outcomes import Outcome
 from grokbatch.run.worker import Worker
 from grokbatch.run.worker_protocol import Events, StopFlag, WorkerSpec
 from grokbatch.site.generator import GenerationResult
-from tests.video_server import COOKIE, VIDEO, ServerLog, video_server
+from tests.video_server import COOKIE, VIDEO, ServerLog
 
 WORKER = "worker-0"
 
@@ -59,19 +56,6 @@ class FakeGenerator:
         self.generations += 1
         return GenerationResult(self.outcome, video_url=self.next_url, elapsed_s=1.0,
                                 clicked=self.clicked)
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, ServerLog]]:
-    with video_server() as served:
-        yield served
-
-
-@pytest.fixture
-def run_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "runs" / "job"
-    path.mkdir(parents=True)
-    return path
 
 
 def make_worker(run_dir: Path, generator: FakeGenerator, *, auto_download: bool = True,

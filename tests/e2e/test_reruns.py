@@ -486,11 +486,7 @@ def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, 
     proc.communicate(timeout=30)
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
-    item = manifest(home)["items"][0]
-    assert item["status"] == "COMPLETED"
-    assert (home / "runs" / "job" / Path(item["video"]["path"])).is_file()
-    assert (home / "runs" / "job" / Path(item["hdVideo"]["path"])).is_file()
-    assert item["deleted"] is True
+    item = _saved_in_full(home)
     assert "not made again" in rerun.stderr
     assert item["choice"] == "second"
     # The kept (second) video was deleted after it was saved; the other is still there.
@@ -500,6 +496,17 @@ def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, 
     assert stats["generationsStarted"] == 1
     assert stats["choicesAnswered"] == 0  # no one was there to answer
     assert (stats["upscales"], stats["deletes"]) == (1, 1)
+
+
+def _saved_in_full(home: Path) -> dict[str, Any]:
+    """The job's only item, completed with its video and HD files saved, and deleted from
+    the site."""
+    item = manifest(home)["items"][0]
+    assert item["status"] == "COMPLETED"
+    assert (home / "runs" / "job" / Path(item["video"]["path"])).is_file()
+    assert (home / "runs" / "job" / Path(item["hdVideo"]["path"])).is_file()
+    assert item["deleted"] is True
+    return item
 
 
 def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post(
@@ -523,12 +530,7 @@ def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post
     assert sim.stats()["upscales"] == 1
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
-    item = manifest(home)["items"][0]
-    assert item["status"] == "COMPLETED"
-    assert (home / "runs" / "job" / Path(item["video"]["path"])).is_file()
-    assert (home / "runs" / "job" / Path(item["hdVideo"]["path"])).is_file()
-    assert item["hdVideo"]["url"].endswith("_hd.mp4")
-    assert item["deleted"] is True
+    assert _saved_in_full(home)["hdVideo"]["url"].endswith("_hd.mp4")
     assert sim.videos() == []  # deleted once saved: nothing left behind on the site
     stats = sim.stats()
     assert (stats["generationsStarted"], stats["upscalesStarted"], stats["deletes"]) == (1, 1, 1)
