@@ -98,9 +98,9 @@ class VideoSaver:
         if VIDEO_FILE in left:
             self.events.state(WorkerState.DOWNLOADING, item=index)
             fetched, gone = self.download(index, url, context, generator)
-            if gone:
-                return fetched, True
             changes.update(fetched)
+            if gone:
+                return changes, True
             saved[VIDEO_FILE] = fetched.get("video") is not None
         if HD_FILE in left and hd_url:
             self.events.state(WorkerState.DOWNLOADING, item=index)
@@ -125,6 +125,7 @@ class VideoSaver:
                            "grokbatch kept it), so it cannot be upscaled or deleted here",
                            spec.worker_id, index)
             return False
+        self.events.state(WorkerState.LOOKING, item=index)
         try:
             if generator.open_video_post(posts, url):
                 return True

@@ -74,7 +74,7 @@ class WorkerState(str, Enum):
     STARTING = "starting"
     IDLE = "idle"
     GENERATING = "generating"
-    LOOKING = "looking for"  # the video of a try that died, on its own post
+    LOOKING = "looking for"  # a video an earlier try started or made, on its own post
     UPSCALING = "upscaling"
     DOWNLOADING = "downloading"
     STOPPED = "stopped"
