@@ -60,11 +60,14 @@ def start(
         None, "--download/--no-download", help="Save each video under videos/ (default on)."
     ),
     upscale: bool | None = typer.Option(
-        None, "--upscale/--no-upscale", help="Also request and save the HD version."
+        None, "--upscale/--no-upscale",
+        help="Also request and save the HD version. A rerun finishes an upscale that a "
+        "killed or failed try left undone, and never asks for one twice.",
     ),
     delete: bool | None = typer.Option(
         None, "--delete/--no-delete",
-        help="Delete each video from the site once every enabled download succeeded.",
+        help="Delete each video from the site once every enabled download succeeded (a "
+        "rerun deletes those whose files it had to save first).",
     ),
     video_duration: str | None = typer.Option(
         None, "--video-duration", help="Video length from the site's menu: 6s, 10s or max."
