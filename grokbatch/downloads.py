@@ -132,6 +132,17 @@ def download_video(
     raise DownloadError(f"download failed after {attempts} attempts: {last}")
 
 
+def video_gone(url: str, identity: BrowserIdentity, *, timeout_s: float) -> bool:
+    """Whether the site says it no longer has the video at `url` (404/410), asking for its
+    first byte only; False when it has it, or when it did not answer (nothing is known)."""
+    try:
+        conn, response = _open(url, identity, timeout_s, byte_range="bytes=0-0")
+    except DownloadError:
+        return False
+    conn.close()
+    return response.status in _GONE
+
+
 def _fetch_once(url: str, target_stem: Path, base_dir: Path, identity: BrowserIdentity,
                 timeout_s: float, max_bytes: int) -> VideoFile:
     """One GET streamed to a temp file that becomes the video, or is deleted."""
@@ -204,9 +215,11 @@ def _stream_body(response: http.client.HTTPResponse, out: AtomicFile,
     return size, sha.hexdigest(), ext
 
 
-def _open(url: str, identity: BrowserIdentity,
-          timeout_s: float) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
-    """GET `url` (following redirects, with the cookies for each hop); the open response.
+def _open(url: str, identity: BrowserIdentity, timeout_s: float, *,
+          byte_range: str | None = None
+          ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+    """GET `url` (following redirects, with the cookies for each hop; only `byte_range` of
+    it if given); the open response.
 
     `timeout_s` bounds the connect and every single read of the socket.
     """
@@ -221,6 +234,8 @@ def _open(url: str, identity: BrowserIdentity,
         else:
             conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
         headers = {"User-Agent": identity.user_agent, "Accept": "*/*"}
+        if byte_range:
+            headers["Range"] = byte_range
         try:
             cookie = identity.cookies_for(url)
         except PlaywrightError as exc:

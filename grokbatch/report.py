@@ -54,7 +54,7 @@ def render_report(doc: ManifestDocument, *, include_prompts: bool = False) -> st
         if include_prompts:
             caption += f" · {esc(prompts[item.get('promptIndex') or 0])}"
         hd = item.get("hdVideo")
-        hd_link = f' · <a href="{esc(hd["path"])}">HD</a>' if hd else ""
+        hd_link = f' · <a href="{esc(hd["path"])}">HD</a>' if hd and hd.get("path") else ""
         figures.append(
             f'<figure><video controls preload="metadata" src="{esc(video["path"])}"></video>'
             f"<figcaption>{caption}{hd_link}</figcaption></figure>"

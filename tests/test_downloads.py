@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from grokbatch import downloads
-from grokbatch.downloads import MB, READ_CHUNK_BYTES, BrowserIdentity, download_video
+from grokbatch.downloads import (
+    MB,
+    READ_CHUNK_BYTES,
+    BrowserIdentity,
+    download_video,
+    video_gone,
+)
 from grokbatch.errors import DownloadError, VideoGoneError, VideoTooLargeError
 from grokbatch.files import AtomicFile
 from tests.video_server import COOKIE, VIDEO, ServerLog
@@ -174,3 +180,12 @@ def test_full_disk_while_writing_is_a_download_error_leaving_no_partial_file(
         fetch(f"{base}/video.mp4", run_dir)
     assert log.requests["/video.mp4"] == 1  # the disk won't be emptied in a second
     assert files_under(run_dir / "videos") == []
+
+
+def test_video_gone_is_true_only_when_the_site_says_so(server: tuple[str, ServerLog]) -> None:
+    base, log = server
+    assert video_gone(f"{base}/gone", identity(), timeout_s=_TIMEOUT_S)
+    assert not video_gone(f"{base}/video.mp4", identity(), timeout_s=_TIMEOUT_S)
+    assert not video_gone(f"{base}/error", identity(), timeout_s=_TIMEOUT_S)  # unknown
+    assert not video_gone("http://127.0.0.1:9/x.mp4", identity(), timeout_s=_TIMEOUT_S)
+    assert log.headers[0]["Range"] == "bytes=0-0"  # it asks for one byte, not the video

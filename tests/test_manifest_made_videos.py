@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from grokbatch.manifest import ItemStatus, Manifest, Saving, left_to_save
+from grokbatch.manifest import ItemStatus, Manifest, Saving, files_lost, left_to_save
 
 URL = "https://assets.grok.com/users/u/generated/v/generated_video.mp4"
 
@@ -101,6 +101,11 @@ def _saved_file(run_dir: Path, name: str) -> dict[str, Any]:
      set()),  # gone from the site: nothing to upscale or delete there
     ({"video": "missing"}, Saving(download=True), {"video"}),  # recorded, but not on disk
     ({}, Saving(download=False, upscale=True), {"upscale"}),
+    # An HD copy whose URL is known is saved by a run that does not upscale.
+    ({"video": "saved", "hdVideo": {"url": URL}}, Saving(download=True), {"hd"}),
+    ({"video": "saved", "hdVideo": {"askedAt": "2026-12-02T07:00:00+00:00"}},
+     Saving(download=True, upscale=True), {"upscale", "hd"}),
+    ({"video": "missing", "deleted": True}, Saving(download=True), set()),
 ])
 def test_left_to_save_is_what_the_run_asks_less_what_the_item_records_as_done(
     tmp_path: Path, recorded: dict[str, Any], saving: Saving, left: set[str],
@@ -114,3 +119,17 @@ def test_left_to_save_is_what_the_run_asks_less_what_the_item_records_as_done(
         item[key] = value
     assert left_to_save(item, tmp_path, saving) == left
     assert left_to_save({"videoUrl": None}, tmp_path, saving) == frozenset()  # nothing made
+
+
+def test_a_deleted_videos_missing_file_is_said_lost_not_fetched_or_made_again(
+    manifest: Manifest, tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "runs" / "job"
+    assert manifest.claim_next_item("worker-0") is not None
+    manifest.update_item(0, "worker-0", video_url=URL, status=ItemStatus.COMPLETED,
+                         video={"path": "videos/0.mp4", "bytes": 5, "sha256": "-"},
+                         deleted=True)
+    saving = Saving(download=True, upscale=True, delete=True)
+    assert manifest.requeue_unsaved(run_dir, saving) == []
+    assert files_lost(manifest.snapshot(), run_dir) == [0]
+    assert items(manifest)[0]["status"] == "COMPLETED"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.manifest import Manifest, Saving
@@ -41,6 +42,11 @@ class PostGenerator(FakeGenerator):
         self.upscales = 0
         self.deletes = 0
         self.on_started: Any = None
+        self.at_upscale: Any = None  # called as the site is asked to upscale
+        self.at_delete: Any = None  # called as the site is asked to delete
+        # The HD copy an earlier try's upscale made (or an exception: the page broke).
+        self.hd_shown: str | Exception | None = None
+        self.hd_waits: list[float] = []
 
     def generate(self, prompt: str | None, label: str) -> GenerationResult:
         if self.on_started is not None:  # as the stream names the video's post
@@ -55,10 +61,20 @@ class PostGenerator(FakeGenerator):
 
     def upscale(self) -> str | None:
         self.upscales += 1
+        if self.at_upscale is not None:
+            self.at_upscale()
         return self.hd_url
+
+    def wait_for_hd(self, wait_s: float) -> str | None:
+        self.hd_waits.append(wait_s)
+        if isinstance(self.hd_shown, Exception):
+            raise self.hd_shown
+        return self.hd_shown
 
     def delete_video(self) -> bool:
         self.deletes += 1
+        if self.at_delete is not None:
+            self.at_delete()
         return True
 
 
@@ -205,4 +221,90 @@ def test_a_video_made_anew_forgets_the_hd_copy_and_delete_of_the_one_the_site_lo
     assert manifest.claim_next_item(WORKER) is not None
     assert manifest.make_anew(0, WORKER)
     item = item0(manifest)
-    assert (item["videoUrl"], item["hdVideo"], item.get("deleted")) == (None, None, None)
+    assert item["videoUrl"] is None
+    # Gone, not null: a rerun that adds --upscale must not take the new video for one its
+    # own run asked to upscale.
+    assert "hdVideo" not in item and "deleted" not in item
+
+
+def test_a_video_deleted_by_a_try_that_died_before_it_said_so_is_recorded_deleted(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    # Its files were recorded before the site was asked to delete it; the site did, and
+    # the worker died. The next try finds the post without it and the site without the
+    # video (404): it is deleted, not made again.
+    base, _ = server
+    (run_dir / "videos").mkdir()
+    for name in ("0.mp4", "0-hd.mp4"):
+        (run_dir / "videos" / name).write_bytes(VIDEO)
+    record = {"bytes": len(VIDEO), "sha256": "-"}
+    manifest = killed_after_made(
+        run_dir, f"{base}/gone", video={**record, "path": "videos/0.mp4"},
+        hd_video={**record, "path": "videos/0-hd.mp4", "url": f"{base}/gone-hd"})
+    generator = PostGenerator(shows=False, next_url=f"{base}/video.mp4")
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert (item["status"], item["deleted"], item["videoUrl"]) == (
+        "COMPLETED", True, f"{base}/gone")
+    assert (generator.generations, generator.upscales, generator.deletes) == (0, 0, 0)
+    assert manifest.requeue_unsaved(run_dir, ALL_STEPS) == []  # done for good
+
+
+def test_the_files_and_the_upscale_are_recorded_before_the_site_is_asked(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, _ = server
+    generator = PostGenerator(hd_url=f"{base}/video_hd.mp4", next_url=f"{base}/video.mp4")
+    worker = saving_worker(run_dir, generator)
+    seen: dict[str, Any] = {}
+    generator.at_upscale = lambda: seen.update(upscale=item0(worker.manifest))
+    generator.at_delete = lambda: seen.update(delete=item0(worker.manifest))
+    process_next(worker)
+    # A death during the upscale leaves its time: the next try waits for it, not asks again.
+    assert set(seen["upscale"]["hdVideo"]) == {"askedAt"}
+    # A death during the delete leaves both files recorded: the next try makes nothing.
+    assert seen["delete"]["video"]["path"] and seen["delete"]["hdVideo"]["path"]
+    assert "deleted" not in seen["delete"]
+    assert item0(worker.manifest)["deleted"] is True
+
+
+@pytest.mark.parametrize("made_meanwhile", [True, False])
+def test_an_upscale_an_earlier_try_asked_for_is_waited_for_before_another_is_asked(
+        server: tuple[str, ServerLog], run_dir: Path, made_meanwhile: bool) -> None:
+    base, _ = server
+    hd_url = f"{base}/video_hd.mp4"
+    manifest = killed_after_made(run_dir, f"{base}/video.mp4",
+                                 hd_video={"askedAt": "2000-01-01T00:00:00+00:00"})
+    generator = PostGenerator(hd_url=hd_url)
+    generator.hd_shown = hd_url if made_meanwhile else None
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert generator.hd_waits == [0.0]  # its time is long over: one look, no wait
+    assert generator.upscales == (0 if made_meanwhile else 1)
+    assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
+    assert item["deleted"] is True
+
+
+def test_a_post_that_breaks_while_an_earlier_upscale_is_waited_for_asks_for_no_other(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, _ = server
+    asked = {"askedAt": "2000-01-01T00:00:00+00:00"}
+    manifest = killed_after_made(run_dir, f"{base}/video.mp4", hd_video=asked)
+    generator = PostGenerator(hd_url=f"{base}/video_hd.mp4")
+    generator.hd_shown = PlaywrightError("Target page, context or browser has been closed")
+    process_next(saving_worker(run_dir, generator))
+    item = item0(manifest)
+    assert generator.upscales == 0
+    assert (item["hdVideo"], item["deleted"]) == (asked, False)  # a rerun looks again
+    assert manifest.requeue_unsaved(run_dir, ALL_STEPS) == [0]
+
+
+def test_a_rerun_without_upscale_saves_the_hd_copy_its_run_had_before_it_deletes(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, log = server
+    hd_url = f"{base}/video_hd.mp4"
+    manifest = killed_after_made(run_dir, f"{base}/video.mp4", hd_video={"url": hd_url})
+    generator = PostGenerator()
+    process_next(saving_worker(run_dir, generator, Saving(download=True, delete=True)))
+    item = item0(manifest)
+    assert log.requests["/video_hd.mp4"] == 1
+    assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
+    assert (item["deleted"], generator.upscales) == (True, 0)

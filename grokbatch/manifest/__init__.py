@@ -10,6 +10,7 @@
 
 from grokbatch.manifest.document import (
     SCHEMA_VERSION,
+    HdVideo,
     Item,
     ItemStatus,
     ManifestDocument,
@@ -28,6 +29,7 @@ from grokbatch.manifest.resume import (
     Saving,
     attempts_used_up,
     file_saved,
+    files_lost,
     left_to_save,
     retried_by_rerun,
 )
@@ -40,6 +42,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "UPSCALE",
     "VIDEO_FILE",
+    "HdVideo",
     "Item",
     "ItemStatus",
     "Manifest",
@@ -50,6 +53,7 @@ __all__ = [
     "attempts_used_up",
     "failed_by_kind",
     "file_saved",
+    "files_lost",
     "left_to_save",
     "new_item",
     "read_manifest_file",

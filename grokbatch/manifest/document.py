@@ -64,8 +64,10 @@ class VideoRecord(TypedDict):
 
 
 class HdVideo(TypedDict, total=False):
-    """The upscaled copy: its URL, and the file's record once it is saved."""
+    """The upscaled copy: when it was asked for, its URL once the site made it, and the
+    file's record once it is saved."""
 
+    askedAt: str
     url: str
     path: str
     bytes: int

@@ -88,21 +88,20 @@ def file_saved(record: Mapping[str, Any] | None, run_dir: Path) -> bool:
 def left_to_save(item: Mapping[str, Any], run_dir: Path, saving: Saving) -> frozenset[str]:
     """What a run saving as `saving` still has to do with the video the site made for
     `item` (at its `videoUrl`), by what the item records as done: `UPSCALE` (no HD copy
-    yet), `VIDEO_FILE` and `HD_FILE` (that file is not saved), `DELETE`. A video deleted
-    from the site is upscaled no more."""
-    if not item.get("videoUrl"):
+    yet), `VIDEO_FILE` and `HD_FILE` (that file is not saved; an HD copy whose URL is
+    known is saved even by a run that does not upscale), `DELETE`. Nothing for a video
+    deleted from the site: it cannot be fetched, upscaled or deleted any more."""
+    if not item.get("videoUrl") or item.get("deleted"):
         return frozenset()
     left: set[str] = set()
-    deleted = bool(item.get("deleted"))
     hd = item.get("hdVideo") or {}
     if saving.download and not file_saved(item.get("video"), run_dir):
         left.add(VIDEO_FILE)
-    if saving.upscale and not deleted:
-        if not hd.get("url"):
-            left.add(UPSCALE)
-        if saving.download and not file_saved(hd, run_dir):
-            left.add(HD_FILE)
-    if saving.delete and not deleted:
+    if saving.upscale and not hd.get("url"):
+        left.add(UPSCALE)
+    if saving.download and (saving.upscale or hd.get("url")) and not file_saved(hd, run_dir):
+        left.add(HD_FILE)
+    if saving.delete:
         left.add(DELETE)
     return frozenset(left)
 
@@ -136,6 +135,15 @@ def requeue_unsaved(doc: ManifestDocument, run_dir: Path, saving: Saving) -> lis
             requeue(item, None)  # it holds a videoUrl: saved, never made again
             requeued.append(item["index"])
     return requeued
+
+
+def files_lost(doc: ManifestDocument, run_dir: Path) -> list[int]:
+    """COMPLETED items deleted from the site once saved whose file (or HD copy) is no
+    longer on disk: nothing can fetch them again."""
+    return [item["index"] for item in doc["items"]
+            if item["status"] == ItemStatus.COMPLETED.value and item.get("deleted")
+            and any(record and record.get("path") and not file_saved(record, run_dir)
+                    for record in (item.get("video"), item.get("hdVideo")))]
 
 
 def extend(doc: ManifestDocument, count: int) -> int:

@@ -299,7 +299,8 @@ class Manifest:
             doc = txn.doc
             item = _held_item(doc, index, worker_id)
             item.update({"generation": None, "videoUrl": None, "downloadOnly": None,
-                         "video": None, "hdVideo": None})
+                         "video": None})
+            item.pop("hdVideo", None)  # absent: the new video's run did not ask for it
             item.pop("deleted", None)
             txn.dirty = True
             budget = doc.get("generationBudget")

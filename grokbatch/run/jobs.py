@@ -36,6 +36,7 @@ from grokbatch.manifest import (
     Saving,
     attempts_used_up,
     failed_by_kind,
+    files_lost,
     started_on_site,
     status_counts,
 )
@@ -210,8 +211,14 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                 unsaved = manifest.requeue_unsaved(run_dir, saving_of(config))
                 if unsaved:
                     logger.info("job {}: {} made video(s) not saved in full (a missing file, "
-                                "HD copy or delete); finishing them, making none again", job,
-                                len(unsaved))
+                                "HD copy or delete); finishing them", job, len(unsaved))
+                lost = files_lost(manifest.snapshot(), run_dir)
+                if lost:
+                    logger.warning("job {}: {} video(s) deleted from the site once saved "
+                                   "have a file missing under videos/ ({}); nothing can "
+                                   "fetch it again", job, len(lost),
+                                   ", ".join(f"#{i}" for i in lost[:10])
+                                   + (", ..." if len(lost) > 10 else ""))
                 doc = manifest.snapshot()
                 if not doc["pendingCount"]:
                     return _nothing_left(job, doc, config.max_attempts, started)

@@ -16,7 +16,8 @@ from loguru import logger
 from playwright.sync_api import BrowserContext
 from playwright.sync_api import Error as PlaywrightError
 
-from grokbatch.downloads import MB, browser_identity, download_video
+from grokbatch.clock import now_iso, parse_iso, utc_now
+from grokbatch.downloads import MB, browser_identity, download_video, video_gone
 from grokbatch.errors import DownloadError, VideoGoneError
 from grokbatch.logs import first_line
 from grokbatch.manifest import (
@@ -24,6 +25,7 @@ from grokbatch.manifest import (
     HD_FILE,
     UPSCALE,
     VIDEO_FILE,
+    HdVideo,
     Item,
     ItemStatus,
     Manifest,
@@ -33,6 +35,9 @@ from grokbatch.outcomes import Outcome
 from grokbatch.paths import RunFiles
 from grokbatch.run.worker_protocol import Events, WorkerSpec, WorkerState
 from grokbatch.site.generator import VideoGenerator
+
+# What the post of a made video shows, when it is opened to upscale or delete it there.
+_SHOWN, _NOT_SHOWN, _DELETED = "shown", "not shown", "deleted from the site"
 
 
 class VideoSaver:
@@ -52,14 +57,24 @@ class VideoSaver:
         spec, index, url = self.spec, item["index"], item.get("videoUrl")
         assert url, "only an item holding its video's URL is fetched again"
         left = left_to_save(item, spec.run_dir, spec.saving)
-        on_post = bool(left & {UPSCALE, DELETE}) and self._open_post(item, url, generator)
-        changes, gone = self._save(index, url, item, left, on_post, context, generator)
+        post = self._open_post(item, url, context, generator) if left & {UPSCALE, DELETE} \
+            else _NOT_SHOWN
+        if post is _DELETED and VIDEO_FILE not in left:
+            # Saved, and gone from the site: an earlier try deleted it and died before it
+            # could say so (or someone else did). Nothing is left to do with it there.
+            logger.info("{}: video #{}: saved, and the site no longer has it: deleted",
+                        spec.worker_id, index)
+            changes: dict[str, Any] = {"deleted": True}
+            gone = False
+        else:
+            changes, gone = self._save(index, url, item, left, post is _SHOWN, context,
+                                       generator)
         if gone:
             logger.warning("{}: video #{}: {}", spec.worker_id, index, changes.get("error"))
             return False
         if not changes.get("error_kind"):
             changes.update(error=None, error_kind=None)
-            if left & {VIDEO_FILE, HD_FILE}:
+            if changes.get("video") or (changes.get("hd_video") or {}).get("path"):
                 logger.info("{}: video #{} downloaded again", spec.worker_id, index)
         self.manifest.update_item(index, spec.worker_id, status=ItemStatus.COMPLETED,
                                   download_only=None, **changes)
@@ -87,13 +102,15 @@ class VideoSaver:
         spec = self.spec
         changes: dict[str, Any] = {}
         hd_url = (item.get("hdVideo") or {}).get("url")
-        if UPSCALE in left:  # (None: asked for and not had, which a rerun asks again)
+        if UPSCALE in left:  # (recorded without a URL: asked for and not had; asked again)
+            hd_record = item.get("hdVideo") or None
             if on_post:
                 self.events.state(WorkerState.UPSCALING, item=index)
-                hd_url = generator.upscale()
-            changes["hd_video"] = None if hd_url is None else {"url": hd_url}
+                hd_record = self._upscale(index, hd_record, generator)
+            changes["hd_video"] = hd_record
+            hd_url = hd_record.get("url") if hd_record else None
             if hd_url:  # kept at once, as the video's own URL is
-                self.manifest.update_item(index, spec.worker_id, hd_video=changes["hd_video"])
+                self.manifest.update_item(index, spec.worker_id, hd_video=hd_record)
         saved = {VIDEO_FILE: VIDEO_FILE not in left, HD_FILE: HD_FILE not in left}
         if VIDEO_FILE in left:
             self.events.state(WorkerState.DOWNLOADING, item=index)
@@ -111,12 +128,46 @@ class VideoSaver:
             elif saved[VIDEO_FILE]:  # the video's own failure, if any, says more
                 changes.update(error=hd["error"], error_kind=hd["error_kind"])
         if DELETE in left:  # a video is deleted from the site only once all of it is saved
-            changes["deleted"] = all(saved.values()) and on_post and generator.delete_video()
+            if all(saved.values()) and on_post:
+                # Its files are recorded first: should this process die once the site has
+                # deleted it, the next try finds them saved, and the video gone from the site.
+                self.manifest.update_item(index, spec.worker_id, **changes)
+                changes["deleted"] = generator.delete_video()
+            else:
+                changes["deleted"] = False
         return changes, False
 
-    def _open_post(self, item: Item, url: str, generator: VideoGenerator) -> bool:
-        """Open the post of the item's made video, for its upscale or delete: True once the
-        page shows it. Otherwise the log says why, and those steps wait for a rerun."""
+    def _upscale(self, index: int, asked: HdVideo | None,
+                 generator: VideoGenerator) -> HdVideo:
+        """The HD copy of the video the page shows: waited for when an earlier try asked
+        for it (`asked` says when; the site may be making it still), for the rest of its
+        time, else asked for now. Its record: with its URL, or when it was asked for."""
+        spec = self.spec
+        asked_at = parse_iso(asked["askedAt"]) if asked and asked.get("askedAt") else None
+        if asked and asked_at is not None:
+            since = (utc_now() - asked_at).total_seconds()
+            try:
+                url = generator.wait_for_hd(min(spec.timeout_s, max(0.0, spec.timeout_s - since)))
+            except PlaywrightError as exc:  # nothing is known: a rerun looks again
+                logger.warning("{}: video #{}: its post did not load again while it waited for "
+                               "its HD copy: {}", spec.worker_id, index, first_line(str(exc)))
+                return asked
+            if url:
+                logger.info("{}: video #{}: the HD copy an earlier try asked for is kept, "
+                            "not asked for again", spec.worker_id, index)
+                return {"url": url}
+        record: HdVideo = {"askedAt": now_iso()}
+        # Kept before the site is asked: should this process die now, the next try waits
+        # for this upscale instead of asking for a second one.
+        self.manifest.update_item(index, spec.worker_id, hd_video=record)
+        url = generator.upscale()
+        return {"url": url} if url else record
+
+    def _open_post(self, item: Item, url: str, context: BrowserContext,
+                   generator: VideoGenerator) -> str:
+        """Open the post of the item's made video, for its upscale or delete: `_SHOWN` once
+        the page shows it, `_DELETED` when it does not and the site no longer has the video
+        (404/410), else `_NOT_SHOWN`, with a log line that says why."""
         spec, index = self.spec, item["index"]
         generation = item.get("generation")
         posts = list(generation["videoPostIds"]) if generation else []
@@ -124,17 +175,27 @@ class VideoSaver:
             logger.warning("{}: video #{}: its post is not known (it was made before "
                            "grokbatch kept it), so it cannot be upscaled or deleted here",
                            spec.worker_id, index)
-            return False
+            return _NOT_SHOWN
         self.events.state(WorkerState.LOOKING, item=index)
         try:
             if generator.open_video_post(posts, url):
-                return True
+                return _SHOWN
             why = "its post does not show it"
         except PlaywrightError as exc:
             why = f"its post did not load: {first_line(str(exc))}"
+        if why.endswith("show it") and self._gone(url, context, generator):
+            return _DELETED
         logger.warning("{}: video #{}: {}, so it is not upscaled or deleted now; a rerun "
                        "tries again", spec.worker_id, index, why)
-        return False
+        return _NOT_SHOWN
+
+    def _gone(self, url: str, context: BrowserContext, generator: VideoGenerator) -> bool:
+        """Whether the site says it no longer has the video at `url` (False: unknown)."""
+        try:
+            identity = browser_identity(context, generator.page)
+        except PlaywrightError:
+            return False
+        return video_gone(url, identity, timeout_s=self.spec.page_load_timeout_s)
 
     def download(self, index: int, url: str, context: BrowserContext,
                  generator: VideoGenerator, suffix: str = "") -> tuple[dict[str, Any], bool]:

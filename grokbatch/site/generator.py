@@ -50,6 +50,9 @@ _GENERATE = '[data-grokbatch-target="generate"]'
 # Looking for a made video on its post's page: how long one look waits for the video to
 # play (and so how often a post is looked at while the site may still be making it).
 _LOOK_MS = 5_000
+# Waiting for the HD copy of an upscale an earlier try asked for: how often its post's page
+# is loaded again (a page does not learn of an upscale that it did not ask for itself).
+_HD_LOOK_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -297,6 +300,19 @@ class VideoGenerator:
         self._needs_reload = True  # the permalink is loaded again before the next video
         return any(self._video_on_post(post_id) is not None and self.post.shows_video(video_url)
                    for post_id in post_ids)
+
+    def wait_for_hd(self, wait_s: float) -> str | None:
+        """The absolute URL of the HD copy that the open video post shows, once it does:
+        for an upscale an earlier try asked for, which the site may still be making. The
+        page is loaded again every `_HD_LOOK_S` until `wait_s` has passed (looked at once
+        at least); None if no HD copy came. PlaywrightError if the page will not load."""
+        end = time.monotonic() + wait_s
+        while (url := self.post.shown_hd()) is None and time.monotonic() < end:
+            time.sleep(min(_HD_LOOK_S, max(0.0, end - time.monotonic())))
+            self.page.reload(timeout=self.page_load_timeout_s * 1000,
+                             wait_until="domcontentloaded")
+            self.watch.shown_video(min(self.element_ms, _LOOK_MS))
+        return url
 
     def _video_on_post(self, post_id: str) -> str | None:
         """The absolute URL of the video that the post's own page shows, once it plays."""

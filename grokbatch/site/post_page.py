@@ -117,12 +117,19 @@ class PostPage:
             if not hd.count():
                 self._open_more_options(self.loc.upscale_item)
             hd.first.wait_for(state="attached", timeout=timeout_s * 1000)
-            src = hd.first.get_attribute("src") or ""
-            url: str = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
-            return url
+            return self.shown_hd()
         except PlaywrightError as exc:
             logger.warning("{}: upscale failed: {}", self.worker_id, first_line(str(exc)))
             return None
+
+    def shown_hd(self) -> str | None:
+        """The absolute URL of the HD copy of the video the page shows, if it shows one."""
+        hd = self.page.locator(self.loc.hd_video)
+        if not hd.count():
+            return None
+        src = hd.first.get_attribute("src") or ""
+        url: str = self.page.evaluate("s => new URL(s, document.baseURI).href", src)
+        return url
 
     def shows_video(self, url: str) -> bool:
         """Whether one of the page's videos plays the file at `url` (by its path: the

@@ -512,9 +512,10 @@ def _saved_in_full(home: Path) -> dict[str, Any]:
 def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post(
         home, simulator):
     # The run dies while the site upscales its video, and the site finishes the upscale
-    # without it. The rerun opens the video's own post, takes the HD copy the page shows
-    # (asking for no second upscale), saves both files and deletes the video there; it
-    # asks the site for no video.
+    # without it. The rerun opens the video's own post, waits there for the HD copy (or
+    # takes the one the page shows, if the upscale is done by then) instead of asking for
+    # a second upscale, saves both files and deletes the video there; it asks the site
+    # for no video.
     sim = simulator("--generation-seconds", "4")  # an upscale takes 2 s
     args = start_args(sim.post_url(), "--upscale", "--delete", count=1, parallel=1)
     proc = popen_cli(home, *args)
@@ -523,11 +524,8 @@ def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post
     proc.communicate(timeout=30)
     # Its worker, left without its run, may have recorded the video as saved without HD.
     killed = manifest(home)["items"][0]
-    assert killed["videoUrl"] and not killed.get("hdVideo") and not killed.get("deleted")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and not sim.stats()["upscales"]:
-        time.sleep(0.1)
-    assert sim.stats()["upscales"] == 1
+    assert killed["videoUrl"] and killed["hdVideo"]["askedAt"]
+    assert not killed["hdVideo"].get("url") and not killed.get("deleted")
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
     assert _saved_in_full(home)["hdVideo"]["url"].endswith("_hd.mp4")
@@ -535,6 +533,23 @@ def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post
     stats = sim.stats()
     assert (stats["generationsStarted"], stats["upscalesStarted"], stats["deletes"]) == (1, 1, 1)
     assert_prompt_absent(home, rerun)
+
+
+def test_a_worker_killed_as_its_video_is_deleted_costs_no_second_video(home, simulator):
+    # The worker dies once the site was asked to delete its saved video. Its replacement
+    # finds the files saved and the video gone from the site: deleted, not made again.
+    sim = simulator("--generation-seconds", "2")
+    proc = popen_cli(home, *start_args(sim.post_url(), "--delete", count=1, parallel=1))
+    wait_for_run(lambda: sim.stats()["deletes"] == 1, "the video deleted", proc)
+    os.kill(manifest(home)["items"][0]["workerPid"] or 0, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    item = manifest(home)["items"][0]
+    assert (item["status"], item["deleted"]) == ("COMPLETED", True)
+    assert (home / "runs" / "job" / Path(item["video"]["path"])).is_file()
+    stats = sim.stats()
+    assert (stats["generationsStarted"], stats["deletes"]) == (1, 1)
+    assert sim.videos() == []
 
 
 def test_a_killed_runs_started_video_is_looked_for_though_the_quota_is_used_up(
