@@ -123,6 +123,9 @@ def serve(
     challenge: bool = typer.Option(
         False, "--challenge", help="Answer every page and /rest call with a 403 browser check."
     ),
+    upscale_seconds: float | None = typer.Option(
+        None, min=0.0, help="How long an upscale takes (default: half a generation)."
+    ),
     video_mb: float = typer.Option(
         0.0,
         min=0.0,
@@ -161,6 +164,7 @@ def serve(
             navigate_to_video_post=navigate_to_video_post,
             challenge=challenge,
             video_mb=video_mb,
+            upscale_seconds=upscale_seconds,
         )
     except ValueError as exc:
         _usage_error(_in_flag_terms(str(exc)))

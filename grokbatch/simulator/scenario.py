@@ -109,6 +109,7 @@ class SimulatorOptions:
     navigate_to_video_post: bool = False
     challenge: bool = False
     video_mb: float = 0.0  # pad each generated video to about this many MB (0: as shipped)
+    upscale_seconds: float | None = None  # how long an upscale takes (None: half a generation)
 
     def __post_init__(self) -> None:
         """Reject values that would make the scenario meaningless (ValueError, one line)."""
@@ -118,6 +119,9 @@ class SimulatorOptions:
             raise ValueError("host must not be empty")
         if not 0 <= self.generation_seconds <= _MAX_GENERATION_S:  # also refuses NaN
             raise ValueError(f"generation_seconds must be between 0 and {_MAX_GENERATION_S:.0f}")
+        if self.upscale_seconds is not None and not (
+                0 <= self.upscale_seconds <= _MAX_GENERATION_S):  # also refuses NaN
+            raise ValueError(f"upscale_seconds must be between 0 and {_MAX_GENERATION_S:.0f}")
         if not 0 <= self.video_mb <= MAX_VIDEO_MB:  # also refuses NaN
             raise ValueError(
                 f"video_mb must be between 0 and {MAX_VIDEO_MB:.0f} (MB), not {self.video_mb:g}"
@@ -274,7 +278,10 @@ class Scenario:
         return self.options.generation_seconds / (len(CAPTURED_PROGRESS) - 1)
 
     def upscale_step_interval_s(self) -> float:
-        """Seconds between progress lines of an upscale (half the generation time)."""
+        """Seconds between progress lines of an upscale (`upscale_seconds`, by default half
+        the generation time)."""
+        if self.options.upscale_seconds is not None:
+            return self.options.upscale_seconds * PROGRESS_STEP_PERCENT / 100
         return self.step_interval_s() / 2
 
 

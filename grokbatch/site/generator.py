@@ -304,15 +304,18 @@ class VideoGenerator:
     def wait_for_hd(self, wait_s: float) -> str | None:
         """The absolute URL of the HD copy that the open video post shows, once it does:
         for an upscale an earlier try asked for, which the site may still be making. The
-        page is loaded again every `_HD_LOOK_S` until `wait_s` has passed (looked at once
-        at least); None if no HD copy came. PlaywrightError if the page will not load."""
+        page is loaded again after each `_HD_LOOK_S` without it, until `wait_s` has passed
+        (looked at once at least); None if no HD copy came. PlaywrightError if the page
+        will not load."""
         end = time.monotonic() + wait_s
-        while (url := self.post.shown_hd()) is None and time.monotonic() < end:
-            time.sleep(min(_HD_LOOK_S, max(0.0, end - time.monotonic())))
+        while True:
+            left_s = max(0.0, end - time.monotonic())
+            url = self.post.shown_hd(min(_HD_LOOK_S, left_s) * 1000)
+            if url is not None or time.monotonic() >= end:
+                return url
             self.page.reload(timeout=self.page_load_timeout_s * 1000,
                              wait_until="domcontentloaded")
             self.watch.shown_video(min(self.element_ms, _LOOK_MS))
-        return url
 
     def _video_on_post(self, post_id: str) -> str | None:
         """The absolute URL of the video that the post's own page shows, once it plays."""

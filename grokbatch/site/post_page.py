@@ -10,12 +10,14 @@ generator's business: these methods click, and say whether it worked.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from grokbatch.logs import first_line, redact
 from grokbatch.paths import make_private_dir, write_private_file
@@ -122,9 +124,13 @@ class PostPage:
             logger.warning("{}: upscale failed: {}", self.worker_id, first_line(str(exc)))
             return None
 
-    def shown_hd(self) -> str | None:
-        """The absolute URL of the HD copy of the video the page shows, if it shows one."""
+    def shown_hd(self, timeout_ms: float = 0) -> str | None:
+        """The absolute URL of the HD copy of the video the page shows, once it shows one
+        (waiting up to `timeout_ms` for it); None if it does not."""
         hd = self.page.locator(self.loc.hd_video)
+        if timeout_ms > 0:
+            with contextlib.suppress(PlaywrightTimeoutError):
+                hd.first.wait_for(state="attached", timeout=timeout_ms)
         if not hd.count():
             return None
         src = hd.first.get_attribute("src") or ""

@@ -516,7 +516,8 @@ def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post
     # takes the one the page shows, if the upscale is done by then) instead of asking for
     # a second upscale, saves both files and deletes the video there; it asks the site
     # for no video.
-    sim = simulator("--generation-seconds", "4")  # an upscale takes 2 s
+    # An upscale longer than the rerun takes to reach the video's post.
+    sim = simulator("--generation-seconds", "2", "--upscale-seconds", "8")
     args = start_args(sim.post_url(), "--upscale", "--delete", count=1, parallel=1)
     proc = popen_cli(home, *args)
     wait_for_run(lambda: sim.stats()["upscalesStarted"] == 1, "an upscale asked for", proc)
@@ -529,6 +530,7 @@ def test_a_run_killed_while_its_video_is_upscaled_is_finished_on_the_videos_post
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
     assert _saved_in_full(home)["hdVideo"]["url"].endswith("_hd.mp4")
+    assert "the HD copy an earlier try asked for is kept" in rerun.stderr
     assert sim.videos() == []  # deleted once saved: nothing left behind on the site
     stats = sim.stats()
     assert (stats["generationsStarted"], stats["upscalesStarted"], stats["deletes"]) == (1, 1, 1)
