@@ -161,6 +161,25 @@ def test_an_hd_copy_that_failed_to_download_is_fetched_by_a_rerun_then_the_video
     assert worker.manifest.requeue_unsaved(run_dir, ALL_STEPS) == []  # nothing left
 
 
+def test_an_upscale_that_did_not_come_through_is_a_download_error_a_rerun_finishes(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, _ = server
+    generator = PostGenerator(hd_url=None, next_url=f"{base}/video.mp4")
+    worker = saving_worker(run_dir, generator)
+    process_next(worker)
+    item = item0(worker.manifest)
+    # Not saved in full, so not "every video completed" (the run exits 1), nor deleted.
+    assert (item["status"], item["errorKind"], item["deleted"]) == (
+        "COMPLETED", "DOWNLOAD_ERROR", False)
+    assert "upscale" in item["error"]
+    assert worker.manifest.requeue_unsaved(run_dir, ALL_STEPS) == [0]
+    generator.hd_shown = f"{base}/video_hd.mp4"  # the site made it after all
+    process_next(worker)
+    item = item0(worker.manifest)
+    assert (item["errorKind"], item["deleted"], generator.upscales) == (None, True, 1)
+    assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
+
+
 def test_a_post_that_will_not_load_leaves_the_upscale_and_delete_to_a_rerun(
         server: tuple[str, ServerLog], run_dir: Path, log_lines: list[str]) -> None:
     base, _ = server

@@ -75,7 +75,7 @@ class VideoSaver:
         if not changes.get("error_kind"):
             changes.update(error=None, error_kind=None)
             if changes.get("video") or (changes.get("hd_video") or {}).get("path"):
-                logger.info("{}: video #{} downloaded again", spec.worker_id, index)
+                logger.info("{}: video #{} saved, not made again", spec.worker_id, index)
         self.manifest.update_item(index, spec.worker_id, status=ItemStatus.COMPLETED,
                                   download_only=None, **changes)
         outcome = Outcome.DOWNLOAD_ERROR if changes.get("error_kind") else Outcome.COMPLETED
@@ -127,6 +127,9 @@ class VideoSaver:
                 changes["hd_video"] = {**hd["video"], "url": hd_url}
             elif saved[VIDEO_FILE]:  # the video's own failure, if any, says more
                 changes.update(error=hd["error"], error_kind=hd["error_kind"])
+        elif HD_FILE in left and saved[VIDEO_FILE]:  # not saved in full: a rerun asks again
+            changes.update(error="no HD copy: the upscale did not come through",
+                           error_kind=Outcome.DOWNLOAD_ERROR.value)
         if DELETE in left:  # a video is deleted from the site only once all of it is saved
             if all(saved.values()) and on_post:
                 # Its files are recorded first: should this process die once the site has
@@ -146,8 +149,11 @@ class VideoSaver:
         asked_at = parse_iso(asked["askedAt"]) if asked and asked.get("askedAt") else None
         if asked and asked_at is not None:
             since = (utc_now() - asked_at).total_seconds()
+            wait_s = min(spec.timeout_s, max(0.0, spec.timeout_s - since))
+            logger.info("{}: video #{}: an earlier try asked for its HD copy; waiting up to "
+                        "{:.0f} s for it before asking again", spec.worker_id, index, wait_s)
             try:
-                url = generator.wait_for_hd(min(spec.timeout_s, max(0.0, spec.timeout_s - since)))
+                url = generator.wait_for_hd(wait_s)
             except PlaywrightError as exc:  # nothing is known: a rerun looks again
                 logger.warning("{}: video #{}: its post did not load again while it waited for "
                                "its HD copy: {}", spec.worker_id, index, first_line(str(exc)))
