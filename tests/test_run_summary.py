@@ -9,7 +9,7 @@ from grokbatch.errors import ExitCode
 from grokbatch.manifest import RunStatus, attempts_used_up, retried_by_rerun, status_counts
 from grokbatch.manifest.document import new_document
 from grokbatch.manifest.resume import reset_for_rerun
-from grokbatch.run.summary import final_status
+from grokbatch.run.summary import final_status, not_saved_in_full
 
 MAX_ATTEMPTS = 3
 
@@ -64,3 +64,17 @@ def test_the_messages_agree_with_what_a_rerun_does() -> None:
 
 def test_a_complete_run_is_ok() -> None:
     assert _finish(_doc(("COMPLETED", None, 1)))[:2] == (RunStatus.COMPLETED, ExitCode.OK)
+
+
+def test_a_video_without_its_hd_copy_is_not_saved_in_full_and_the_run_says_so() -> None:
+    doc = _doc(("COMPLETED", None, 1), ("COMPLETED", "DOWNLOAD_ERROR", 1),
+               ("COMPLETED", None, 1))
+    video = {"path": "videos/0.mp4", "bytes": 5, "sha256": "-"}
+    doc["items"][0]["video"] = video
+    doc["items"][1]["video"] = video  # its file is saved, its HD copy is not
+    assert not_saved_in_full(doc, download=False) == 1
+    assert not_saved_in_full(doc, download=True) == 2  # and #2 has no file at all
+    status, code, message = final_status(None, None, status_counts(doc), 1, doc,
+                                         MAX_ATTEMPTS)
+    assert (status, code) == (RunStatus.FAILED, ExitCode.FAILED_ITEMS)
+    assert "not saved (in full): rerun" in message

@@ -36,7 +36,6 @@ from grokbatch.drivers import SharedDrivers
 from grokbatch.heap import steady_heap
 from grokbatch.logs import log_forwarded
 from grokbatch.manifest import (
-    ItemStatus,
     Manifest,
     ManifestDocument,
     RunStatus,
@@ -47,7 +46,7 @@ from grokbatch.processes import kill_now
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.run import capacity
 from grokbatch.run.progress import Progress
-from grokbatch.run.summary import Halt, RunSummary, final_status
+from grokbatch.run.summary import Halt, RunSummary, final_status, not_saved_in_full
 from grokbatch.run.timeline import Timeline
 from grokbatch.run.worker_entry import (
     start_fork_server,
@@ -455,9 +454,7 @@ class ParallelRunner:
     def _finish(self, wall_s: float) -> RunSummary:
         doc = self.manifest.snapshot()
         counts = status_counts(doc)
-        unsaved = sum(1 for i in doc["items"]
-                      if i["status"] == ItemStatus.COMPLETED.value and self.config.auto_download
-                      and not i.get("video"))
+        unsaved = not_saved_in_full(doc, self.config.auto_download)
         if self.halted is not None:
             status, code, message = self.halted.status, self.halted.exit_code, self.halted.message
         else:

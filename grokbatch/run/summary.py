@@ -21,6 +21,7 @@ from grokbatch.manifest import (
     attempts_used_up,
     retried_by_rerun,
 )
+from grokbatch.outcomes import Outcome
 from grokbatch.run.worker_protocol import StopReason
 
 
@@ -63,6 +64,16 @@ class RunSummary:
         }
 
 
+def not_saved_in_full(doc: ManifestDocument, download: bool) -> int:
+    """How many COMPLETED items hold a video the site made that is not saved in full: a
+    file, or the HD copy, could not be had (DOWNLOAD_ERROR), or (when the run downloads)
+    the video's file is not recorded."""
+    return sum(1 for item in doc["items"]
+               if item["status"] == ItemStatus.COMPLETED.value
+               and (item.get("errorKind") == Outcome.DOWNLOAD_ERROR.value
+                    or (download and not item.get("video"))))
+
+
 def final_status(stop_reason: StopReason | None, stop_message: str | None,
                  counts: dict[str, int], unsaved: int, doc: ManifestDocument,
                  max_attempts: int) -> tuple[RunStatus, int, str]:
@@ -96,7 +107,7 @@ def final_status(stop_reason: StopReason | None, stop_message: str | None,
                 "some videos failed or were not made: " + "; ".join(said))
     if unsaved:
         return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
-                f"{unsaved} video(s) made but not saved: rerun to fetch them")
+                f"{unsaved} video(s) made but not saved (in full): rerun to fetch them")
     return RunStatus.COMPLETED, ExitCode.OK, "every video completed"
 
 
