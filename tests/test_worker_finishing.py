@@ -8,12 +8,14 @@ only the browser is stood in for (its cookies, user agent, and the generator's p
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from grokbatch.clock import iso, utc_now
 from grokbatch.manifest import Manifest, Saving
 from grokbatch.site.generator import GenerationResult
 from tests.test_worker_saving import (
@@ -278,7 +280,8 @@ def test_the_files_and_the_upscale_are_recorded_before_the_site_is_asked(
     generator.at_delete = lambda: seen.update(delete=item0(worker.manifest))
     process_next(worker)
     # A death during the upscale leaves its time: the next try waits for it, not asks again.
-    assert set(seen["upscale"]["hdVideo"]) == {"askedAt"}
+    assert set(seen["upscale"]["hdVideo"]) == {"askedAt", "waitSeconds"}
+    assert seen["upscale"]["hdVideo"]["waitSeconds"] == worker.spec.timeout_s
     # A death during the delete leaves both files recorded: the next try makes nothing.
     assert seen["delete"]["video"]["path"] and seen["delete"]["hdVideo"]["path"]
     assert "deleted" not in seen["delete"]
@@ -300,6 +303,23 @@ def test_an_upscale_an_earlier_try_asked_for_is_waited_for_before_another_is_ask
     assert generator.upscales == (0 if made_meanwhile else 1)
     assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
     assert item["deleted"] is True
+
+
+def test_a_rerun_with_a_shorter_timeout_waits_the_time_the_asking_try_gave_the_upscale(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    base, _ = server
+    hd_url = f"{base}/video_hd.mp4"
+    asked_at = iso(utc_now() - timedelta(seconds=5))
+    killed_after_made(run_dir, f"{base}/video.mp4",
+                      hd_video={"askedAt": asked_at, "waitSeconds": 90.0})
+    generator = PostGenerator(hd_url=hd_url)
+    generator.hd_shown = hd_url
+    worker = saving_worker(run_dir, generator)
+    assert worker.spec.timeout_s < 85  # this run's own --timeout is shorter
+    process_next(worker)
+    (waited,) = generator.hd_waits
+    assert 80 < waited <= 85  # what is left of the asking try's 90 s
+    assert generator.upscales == 0
 
 
 def test_a_post_that_breaks_while_an_earlier_upscale_is_waited_for_asks_for_no_other(

@@ -64,10 +64,11 @@ class VideoRecord(TypedDict):
 
 
 class HdVideo(TypedDict, total=False):
-    """The upscaled copy: when it was asked for, its URL once the site made it, and the
-    file's record once it is saved."""
+    """The upscaled copy: when it was asked for and how long its try would wait for it,
+    its URL once the site made it, and the file's record once it is saved."""
 
     askedAt: str
+    waitSeconds: float
     url: str
     path: str
     bytes: int

@@ -149,7 +149,9 @@ class VideoSaver:
         asked_at = parse_iso(asked["askedAt"]) if asked and asked.get("askedAt") else None
         if asked and asked_at is not None:
             since = (utc_now() - asked_at).total_seconds()
-            wait_s = min(spec.timeout_s, max(0.0, spec.timeout_s - since))
+            # The rest of the time the asking try gave it (or this run gives, if longer).
+            limit = max(spec.timeout_s, asked.get("waitSeconds") or 0.0)
+            wait_s = min(limit, max(0.0, limit - since))
             logger.info("{}: video #{}: an earlier try asked for its HD copy; waiting up to "
                         "{:.0f} s for it before asking again", spec.worker_id, index, wait_s)
             try:
@@ -162,7 +164,7 @@ class VideoSaver:
                 logger.info("{}: video #{}: the HD copy an earlier try asked for is kept, "
                             "not asked for again", spec.worker_id, index)
                 return {"url": url}
-        record: HdVideo = {"askedAt": now_iso()}
+        record: HdVideo = {"askedAt": now_iso(), "waitSeconds": spec.timeout_s}
         # Kept before the site is asked: should this process die now, the next try waits
         # for this upscale instead of asking for a second one.
         self.manifest.update_item(index, spec.worker_id, hd_video=record)
