@@ -188,11 +188,11 @@ class VideoSaver:
         try:
             if generator.open_video_post(posts, url):
                 return _SHOWN
+            if self._gone(url, context, generator):  # the post loaded, without it
+                return _DELETED
             why = "its post does not show it"
         except PlaywrightError as exc:
             why = f"its post did not load: {first_line(str(exc))}"
-        if why.endswith("show it") and self._gone(url, context, generator):
-            return _DELETED
         logger.warning("{}: video #{}: {}, so it is not upscaled or deleted now; a rerun "
                        "tries again", spec.worker_id, index, why)
         return _NOT_SHOWN
