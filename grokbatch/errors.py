@@ -125,5 +125,14 @@ class VideoTooLargeError(DownloadError):
     """The video is larger than the configured cap."""
 
 
-class UnknownLanguageError(UsageError):
+class PageMismatchError(UsageError):
+    """The site's page lacks what the run's settings need: no video can be made as asked,
+    so the run stops (exit 2) before it spends a try on it."""
+
+
+class UnknownLanguageError(PageMismatchError):
     """The site's UI language has no words in grokbatch (and none in --selectors)."""
+
+
+class OptionNotOfferedError(PageMismatchError):
+    """The site's video options hold no length or resolution like the one asked for."""

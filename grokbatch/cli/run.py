@@ -70,7 +70,10 @@ def start(
         "rerun deletes those whose files it had to save first).",
     ),
     video_duration: str | None = typer.Option(
-        None, "--video-duration", help="Video length from the site's menu: 6s, 10s or max."
+        None, "--video-duration",
+        help="Video length from the site's menu: one it offers (6s or 10s in 2026), or max "
+        "for the longest (default: the site's). One the menu does not offer stops the run "
+        "before any video starts (exit 2).",
     ),
     choice: str | None = typer.Option(
         None, "--choice",
@@ -79,7 +82,8 @@ def start(
     ),
     resolution: str | None = typer.Option(
         None, "--resolution",
-        help="Video resolution from the site's menu: 480p or 720p (default: the site's).",
+        help="Video resolution from the site's menu: 480p or 720p (default: the site's). If "
+        "the menu offers none like it, the run stops before any video starts (exit 2).",
     ),
     keep_profiles: bool | None = typer.Option(
         None, "--keep-profiles", help="Keep worker profile copies after the run."

@@ -30,8 +30,8 @@ from grokbatch.drivers import driver_listens, open_playwright
 from grokbatch.errors import (
     ManifestError,
     NotItemHolderError,
+    PageMismatchError,
     SiteChallengeError,
-    UnknownLanguageError,
 )
 from grokbatch.heap import GIVE_BACK_EVERY, give_back_free_memory
 from grokbatch.logs import first_line, register_secret, worker_sink
@@ -176,7 +176,7 @@ class Worker:
                 self._close_browser()
                 self.events.startup_failed(error)
                 return WorkerExit.STARTUP_FAILED
-            except (SiteChallengeError, UnknownLanguageError) as exc:
+            except (SiteChallengeError, PageMismatchError) as exc:
                 self._stop_run(exc)
                 self._close_browser()
                 return WorkerExit.OK
@@ -243,8 +243,9 @@ class Worker:
         self.events.mark("look")
         self.events.look(check)
 
-    def _stop_run(self, exc: SiteChallengeError | UnknownLanguageError) -> None:
-        """The page cannot be worked (a browser check, a language without words): stop all."""
+    def _stop_run(self, exc: SiteChallengeError | PageMismatchError) -> None:
+        """The page cannot be worked (a browser check, a language without words, an option
+        asked for that it does not offer): stop all."""
         challenge = isinstance(exc, SiteChallengeError)
         message = challenge_message(self.spec.account) if challenge else str(exc)
         logger.error("{}: {}", self.spec.worker_id, message)
@@ -310,7 +311,7 @@ class Worker:
                           + DEADLINE_SLACK_S)
         try:
             result = self.generator.generate(prompt, label)
-        except (SiteChallengeError, UnknownLanguageError) as exc:
+        except (SiteChallengeError, PageMismatchError) as exc:
             self._stop_run(exc)  # before the item goes back: no one may claim it then
             self.manifest.release_item(index, spec.worker_id)
             return

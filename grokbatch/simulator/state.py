@@ -176,6 +176,7 @@ class SimulatorState:
                 counters.info_toasts_shown += 1
             bump(counters.by_length, str(length_s))
             bump(counters.by_resolution, resolution)
+            bump(counters.by_mode, mode)
             bump(counters.by_parent_post, post_id)
             parent_video = self._videos.get(self._video_posts.get(post_id, ""))
             image_post_id = parent_video.image_post_id if parent_video else post_id

@@ -41,6 +41,7 @@ class Counters:
     challenges_served: int = 0
     by_length: dict[str, int] = field(default_factory=dict)
     by_resolution: dict[str, int] = field(default_factory=_by_resolution)
+    by_mode: dict[str, int] = field(default_factory=dict)
     by_parent_post: dict[str, int] = field(default_factory=dict)
 
     def to_json(self, sessions: int, completed_by_session: dict[str, int]) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class Counters:
             "generationsBySession": completed_by_session,
             "generationsByLength": dict(self.by_length),
             "generationsByResolution": dict(self.by_resolution),
+            "generationsByMode": dict(self.by_mode),
             "generationsByParentPost": dict(self.by_parent_post),
             "choicesShown": self.choices_shown,
             "choicesAnswered": self.choices_answered,

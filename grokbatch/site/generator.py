@@ -31,7 +31,7 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response
 
-from grokbatch.errors import SiteChallengeError, UnknownLanguageError
+from grokbatch.errors import PageMismatchError, SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, redact
 from grokbatch.outcomes import Outcome
 from grokbatch.site.page_check import challenge_message, unknown_language_message
@@ -255,7 +255,7 @@ class VideoGenerator:
             return self._settle(page_event, since, old, made, deadline, started)
         except _AttemptFailed as failed:
             return self._fail(failed.outcome, started, failed.detail)
-        except (SiteChallengeError, UnknownLanguageError):
+        except (SiteChallengeError, PageMismatchError):
             raise
         except PlaywrightError as exc:
             if made:  # the site made it: keep it, whatever the page did afterwards

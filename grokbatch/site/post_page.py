@@ -11,14 +11,16 @@ generator's business: these methods click, and say whether it worked.
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from grokbatch.errors import OptionNotOfferedError
 from grokbatch.logs import first_line, redact
 from grokbatch.paths import make_private_dir, write_private_file
 from grokbatch.site.pagewatch import PageWatch, wait_for_value
@@ -31,6 +33,8 @@ _VIDEO_PATHS = """() => [...document.querySelectorAll('video')].map((v) => {
   const src = v.currentSrc || v.getAttribute('src') || v.querySelector('source')?.src || '';
   return src ? new URL(src, document.baseURI).pathname : '';
 })"""
+# An options item that names a video length: "6s", "10 s" (the whole text).
+_LENGTH_TEXT = re.compile(r"^\s*(\d{1,3})\s*s\s*$", re.IGNORECASE)
 # Opening an options menu shows its items within this long, or it is the wrong menu.
 _MENU_OPEN_MS = 2_000
 # Options triggers tried, at most, to find a resolution or length item.
@@ -71,31 +75,57 @@ class PostPage:
             banner.wait_for(state="hidden", timeout=self.element_ms)
 
     def choose_options(self, video_duration: str | None, resolution: str | None) -> None:
-        """Pick the video length ("max": the longest) and resolution; None keeps the site's."""
+        """Pick the video length ("max": the longest) and resolution; None keeps the site's.
+        Raises OptionNotOfferedError when the options hold none like the one asked for."""
         if video_duration:
-            duration = "" if video_duration == "max" else video_duration
-            selector = self.loc.video_duration_item.format(duration=duration)
-            if video_duration == "max":
-                selector += " >> nth=-1"
-            self._pick_option(selector)
+            self._pick_length(video_duration)
         if resolution:
-            self._pick_option(self.loc.resolution_item.format(resolution=resolution))
+            item = self.page.locator(self.loc.resolution_item.format(resolution=resolution))
+            if not self._open_options(item.first):
+                raise OptionNotOfferedError(_not_offered("resolution", resolution, [],
+                                                         "--resolution"))
+            self._click_option(item.first)
 
-    def _pick_option(self, item_selector: str) -> None:
-        """Click an options item, opening whichever options UI holds it first."""
-        item = self.page.locator(item_selector).first
-        if not item.is_visible():
-            triggers = self.page.locator(self.loc.video_options_button)
-            for n in range(min(triggers.count(), _MAX_TRIGGERS)):
-                trigger = triggers.nth(n)
-                if not trigger.is_visible():
-                    continue
-                trigger.click(timeout=self.element_ms)
-                try:
-                    item.wait_for(state="visible", timeout=_MENU_OPEN_MS)
-                    break
-                except PlaywrightError:
-                    self.page.keyboard.press("Escape")
+    def _pick_length(self, wanted: str) -> None:
+        """Click the length item that `wanted` names, or the longest for "max", telling the
+        lengths ("6s", "10 s") from the other items of the same options by their text: the
+        mode (Normal, Fun, Spicy) sits beside them and is never clicked."""
+        lengths = self.page.locator(self.loc.video_duration_item.format(duration="")).filter(
+            has_text=_LENGTH_TEXT)
+        offered: list[tuple[int, int, str]] = []  # (seconds, index, text) of each shown
+        if self._open_options(lengths.first):
+            for index, text in enumerate(lengths.all_inner_texts()):
+                match = _LENGTH_TEXT.match(text)
+                if match and lengths.nth(index).is_visible():
+                    offered.append((int(match[1]), index, text.strip()))
+        seconds = None if wanted == "max" else int(wanted.rstrip("s"))
+        picked = [o for o in offered if seconds is None or o[0] == seconds]
+        if not picked:
+            if offered:
+                self.page.keyboard.press("Escape")
+            raise OptionNotOfferedError(_not_offered("video length", wanted,
+                                                     [o[2] for o in offered],
+                                                     "--video-duration"))
+        self._click_option(lengths.nth(max(picked)[1]))
+
+    def _open_options(self, item: Locator) -> bool:
+        """Show `item`, opening whichever options UI holds it; whether it is shown."""
+        if item.is_visible():
+            return True
+        triggers = self.page.locator(self.loc.video_options_button)
+        for n in range(min(triggers.count(), _MAX_TRIGGERS)):
+            trigger = triggers.nth(n)
+            if not trigger.is_visible():
+                continue
+            trigger.click(timeout=self.element_ms)
+            try:
+                item.wait_for(state="visible", timeout=_MENU_OPEN_MS)
+                return True
+            except PlaywrightError:
+                self.page.keyboard.press("Escape")
+        return False
+
+    def _click_option(self, item: Locator) -> None:
         item.click(timeout=self.element_ms)
         if item.is_visible():  # a settings popover stays open after a pick: close it
             self.page.keyboard.press("Escape")
@@ -199,3 +229,13 @@ class PostPage:
         except PlaywrightError as exc:
             logger.debug("{}: debug snapshot incomplete: {}", self.worker_id,
                          first_line(str(exc)))
+
+
+def _not_offered(what: str, wanted: str, offered: list[str], flag: str) -> str:
+    """What to say when the site's options hold no `what` like `wanted`."""
+    if wanted == "max" and not offered:
+        return (f"the site's video options offer no video length to choose from: leave out "
+                f"{flag} to keep the site's")
+    shown = f" (they offer {', '.join(offered)})" if offered else ""
+    return (f"the site's video options offer no {what} {wanted}{shown}: choose another "
+            f"with {flag}, or leave it out to keep the site's")

@@ -179,6 +179,37 @@ def test_the_resolution_is_chosen_in_whichever_options_ui_the_page_has(
     assert sim.stats()["generationsByResolution"] == {"480p": 0, "720p": 2}
 
 
+@pytest.mark.parametrize("options_ui", ["menu", "radiogroup"])
+def test_the_longest_length_is_picked_among_the_lengths_and_the_mode_is_left_alone(
+        home, simulator, options_ui):
+    # The 2026 options hold the mode (Normal, Fun, Spicy) beside the lengths: "max" is the
+    # longest length, never the last item.
+    sim = simulator(*SITE_2026, "--options-ui", options_ui)
+    result = run_cli(home, *start_args(sim.post_url(), "--video-duration", "max", count=2,
+                                       parallel=1))
+    assert result.code == 0, result.stderr
+    stats = sim.stats()
+    assert stats["generationsByLength"] == {"10": 2}
+    assert stats["generationsByMode"] == {"custom": 2}  # a typed prompt; never "spicy"
+
+
+@pytest.mark.parametrize(("layout", "asked", "said"), [
+    (SITE_2026, ("--video-duration", "15s"), "offer no video length 15s (they offer 6s, 10s)"),
+    (("--generation-seconds", "0.5"), ("--resolution", "720p"), "offer no resolution 720p"),
+])
+def test_an_option_the_site_does_not_offer_stops_the_run_before_any_video_starts(
+        home, simulator, layout, asked, said):
+    sim = simulator(*layout)
+    result = run_cli(home, *start_args(sim.post_url(), *asked, count=3, parallel=2))
+    assert result.code == 2, result.stderr
+    assert said in result.stderr
+    assert sim.stats()["generationsStarted"] == 0
+    doc = manifest(home)
+    assert statuses(doc) == ["PENDING"] * 3
+    assert [item["attempts"] for item in doc["items"]] == [0] * 3
+    assert_prompt_absent(home, result)
+
+
 def test_doctor_on_a_good_page_finds_every_selector(home, simulator):
     sim = simulator(*SITE_2026, "--lang", "ja")
     result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(), "--json")
