@@ -389,6 +389,22 @@ def test_finished_job_rerun_exits_0_with_nothing_left_and_no_prompt_anywhere(
         assert SECRET not in text
 
 
+def test_a_rerun_that_finds_nothing_left_records_how_the_job_ended(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    # Interrupted while its last videos finished: the job is done, not INTERRUPTED for good.
+    fake_account()
+    manifest = make_job(grokbatch_home, count=2, completed=2)
+    manifest.set_status(RunStatus.INTERRUPTED, "interrupted: rerun the same command to finish")
+    result = cli(*start_args("--job-name", JOB, "--prompt", SECRET, "--json"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "COMPLETED"
+    doc = manifest.snapshot()
+    assert (doc["status"], doc["stopReason"]) == ("COMPLETED", None)
+    listing = json.loads(cli("run", "list", "--json").stdout)
+    assert [row["status"] for row in listing] == ["COMPLETED"]
+
+
 def test_rerun_of_videos_that_used_their_attempts_says_how_to_retry_them(
     cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
 ) -> None:

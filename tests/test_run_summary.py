@@ -10,6 +10,7 @@ from grokbatch.manifest import RunStatus, attempts_used_up, retried_by_rerun, st
 from grokbatch.manifest.document import new_document
 from grokbatch.manifest.resume import reset_for_rerun
 from grokbatch.run.summary import final_status, not_saved_in_full
+from grokbatch.run.worker_protocol import StopReason
 
 MAX_ATTEMPTS = 3
 
@@ -78,3 +79,20 @@ def test_a_video_without_its_hd_copy_is_not_saved_in_full_and_the_run_says_so() 
                                          MAX_ATTEMPTS)
     assert (status, code) == (RunStatus.FAILED, ExitCode.FAILED_ITEMS)
     assert "not saved (in full): rerun" in message
+
+
+def test_an_interrupted_run_with_nothing_left_ends_as_any_run_would() -> None:
+    # Every video finished while the run wound down: nothing for a rerun to do.
+    done = _doc(("COMPLETED", None, 1), ("COMPLETED", None, 1))
+    assert final_status(StopReason.INTERRUPTED, None, status_counts(done), 0, done,
+                        MAX_ATTEMPTS) == (RunStatus.COMPLETED, ExitCode.OK,
+                                          "every video completed")
+    moderated = _doc(("COMPLETED", None, 1), ("FAILED", "CONTENT_MODERATED", 1))
+    status, code, _ = final_status(StopReason.INTERRUPTED, None, status_counts(moderated), 0,
+                                   moderated, MAX_ATTEMPTS)
+    assert (status, code) == (RunStatus.FAILED, ExitCode.FAILED_ITEMS)
+    left = _doc(("COMPLETED", None, 1), ("PENDING", None, 1))
+    status, code, message = final_status(StopReason.INTERRUPTED, None, status_counts(left), 0,
+                                         left, MAX_ATTEMPTS)
+    assert (status, code) == (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED)
+    assert "rerun the same command to finish" in message

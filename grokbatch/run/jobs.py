@@ -162,9 +162,16 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
                 f"the account's video quota is used up until {when}: rerun then")
 
 
-def _nothing_left(job: str, doc: ManifestDocument, max_attempts: int,
+def _nothing_left(job: str, manifest: Manifest, max_attempts: int,
                   started: float) -> RunSummary:
+    """A rerun that finds nothing to do: the job's status says how it ended (an earlier run
+    stopped early may have left it INTERRUPTED or rate limited), and the exit is 0."""
+    doc = manifest.snapshot()
     counts = status_counts(doc)
+    ended = RunStatus.FAILED if counts[ItemStatus.FAILED.value] else RunStatus.COMPLETED
+    if doc["status"] != ended.value:
+        manifest.set_status(ended, None if ended is RunStatus.COMPLETED else
+                            "some videos failed for good: `grokbatch run status` says why")
     logger.info("job {}: nothing left to do ({} completed, {} failed for good)",
                 job, counts["COMPLETED"], counts["FAILED"])
     message = "nothing left to do"
@@ -173,7 +180,7 @@ def _nothing_left(job: str, doc: ManifestDocument, max_attempts: int,
         note = used_up_note(used_up, max_attempts)
         message += "; " + note
         logger.info("job {}: {}", job, note)
-    return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=doc["status"],
+    return RunSummary(job_name=job, run_dir=paths.run_dir(job), status=ended.value,
                       exit_code=ExitCode.OK, counts=counts, failed_by_kind=failed_by_kind(doc),
                       wall_s=time.monotonic() - started, message=message)
 
@@ -221,7 +228,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                                    + (", ..." if len(lost) > 10 else ""))
                 doc = manifest.snapshot()
                 if not doc["pendingCount"]:
-                    return _nothing_left(job, doc, config.max_attempts, started)
+                    return _nothing_left(job, manifest, config.max_attempts, started)
                 logger.info("job {}: resuming, {} of {} left", job, doc["pendingCount"],
                             doc["batchSize"])
                 manifest.update_fields(settings=_settings(config))

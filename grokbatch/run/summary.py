@@ -87,7 +87,9 @@ def final_status(stop_reason: StopReason | None, stop_message: str | None,
     if stop_reason is StopReason.RATE_LIMIT:
         return (RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
                 "stopped by the site's rate limit: rerun the same command later")
-    if stop_reason is StopReason.INTERRUPTED:
+    left = counts[ItemStatus.PENDING.value] + counts[ItemStatus.IN_PROGRESS.value]
+    if stop_reason is StopReason.INTERRUPTED and left:
+        # Interrupted with nothing left (every video finished in the grace): as any end.
         return (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED,
                 "interrupted: rerun the same command to finish")
     if counts[ItemStatus.PENDING.value] and doc.get("generationBudget") == 0:
