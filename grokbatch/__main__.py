@@ -1,6 +1,6 @@
 """`python -m grokbatch` runs the command line."""
 
-from grokbatch.cli.app import main
+from grokbatch.cli.entry import main
 
 if __name__ == "__main__":
     main()

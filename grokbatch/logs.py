@@ -13,6 +13,7 @@ process), which replaces each registered secret (the prompts of the run) with
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -98,6 +99,29 @@ class _RedactingStream:
 
     def isatty(self) -> bool:
         return bool(getattr(self.stream, "isatty", lambda: False)())
+
+
+class Hangup:
+    """Where the console goes when the terminal hangs up (SIGHUP: its window closed, its
+    ssh session dropped): to /dev/null. The run then winds down as on Ctrl-C and writes
+    its end to run.log, with no error from every line that would have gone to the gone
+    terminal. Which of stdout and stderr are a terminal is known before: a hung-up terminal
+    answers no question. `hang_up` only calls dup2, so a signal handler may call it."""
+
+    def __init__(self) -> None:
+        self.fds = [fd for fd in (1, 2) if os.isatty(fd)]
+        self.devnull = os.open(os.devnull, os.O_WRONLY) if self.fds else -1
+
+    def hang_up(self) -> None:
+        """Send the terminal's output to /dev/null."""
+        for fd in self.fds:
+            with contextlib.suppress(OSError):
+                os.dup2(self.devnull, fd)
+
+    def close(self) -> None:
+        if self.devnull >= 0:
+            os.close(self.devnull)
+            self.devnull = -1
 
 
 def debugging() -> bool:

@@ -90,7 +90,7 @@ class SignInBrowser:
 
 @contextlib.contextmanager
 def _stop_on_signal() -> Iterator[threading.Event]:
-    """An Event set by SIGINT or SIGTERM while the block runs (main thread only).
+    """An Event set by SIGINT, SIGTERM or SIGHUP while the block runs (main thread only).
 
     Without it, Ctrl-C while waiting for a sign-in was swallowed by Playwright's event
     loop, and the command waited out its whole timeout.
@@ -103,7 +103,8 @@ def _stop_on_signal() -> Iterator[threading.Event]:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, on_signal)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         yield stop
     finally:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +159,23 @@ def test_short_prompt_leaves_console_and_run_log_readable(tmp_path: Path) -> Non
 def test_prompt_of_four_characters_or_more_is_redacted_inside_words() -> None:
     register_secret("kiwi")
     assert redact("kiwifruit") == f"{REDACTED}fruit"
+
+
+def test_a_hang_up_sends_only_the_terminals_output_to_dev_null() -> None:
+    # stdout is a terminal, stderr a pipe (as with `2>file`): only the terminal is dropped.
+    master, slave = os.openpty()
+    child = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from grokbatch.logs import Hangup\n"
+         "hangup = Hangup(); print('before', flush=True); hangup.hang_up()\n"
+         "print('after', flush=True); print('to the pipe', file=sys.stderr); hangup.close()"],
+        stdout=slave, stderr=subprocess.PIPE, text=True, timeout=60, check=True)
+    os.close(slave)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the child's side is closed
+        while chunk := os.read(master, 4096):
+            shown += chunk
+    os.close(master)
+    assert b"before" in shown
+    assert b"after" not in shown
+    assert child.stderr == "to the pipe\n"

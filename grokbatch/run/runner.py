@@ -7,9 +7,10 @@ the runner asks the first worker whose page loads to look at it for the whole ru
 in, language, quota), and the runner's judge of that look stops the run or lets the
 workers go.
 
-The first SIGINT/SIGTERM sets the shared stop flag (workers finish their current video);
-a second one, or a worker still busy after the grace period, gets the worker's whole
-process group killed and its items released. A worker that dies is noticed at once: its
+The first SIGINT/SIGTERM/SIGHUP sets the shared stop flag (workers finish their current
+video; after a hang-up the console goes to /dev/null, the log goes on); a second SIGINT or
+SIGTERM, or a worker still busy after the grace period, gets the worker's whole process
+group killed and its items released. A worker that dies is noticed at once: its
 item goes back to PENDING and a replacement starts, at most `parallel` times per run.
 The runner alone writes the run's status.
 """
@@ -34,7 +35,7 @@ from grokbatch.clock import iso, parse_iso, utc_now
 from grokbatch.config import RunConfig
 from grokbatch.drivers import SharedDrivers
 from grokbatch.heap import steady_heap
-from grokbatch.logs import log_forwarded
+from grokbatch.logs import Hangup, log_forwarded
 from grokbatch.manifest import (
     Manifest,
     ManifestDocument,
@@ -138,6 +139,7 @@ class ParallelRunner:
         self.stop_reason: StopReason | None = None
         self.stop_message: str | None = None
         self.signals = 0
+        self.hangup: Hangup | None = None  # set while the run answers signals
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
         self.timeline = timeline or Timeline()
@@ -286,6 +288,11 @@ class ParallelRunner:
     # ----------------------------------------------------------------- stopping
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # No logging here (not safe in a signal handler): set flags, the loop reports.
+        if signum == signal.SIGHUP:
+            if self.hangup is not None:
+                self.hangup.hang_up()
+            if self.signals:  # the kernel and then the shell send one: never a hard stop
+                return
         self.signals += 1
         self.stop.set()
 
@@ -355,8 +362,10 @@ class ParallelRunner:
         workers = self._fit_in_memory(min(self.config.parallel, todo))
         steady_heap()  # the runner reads the manifest all run long too (grokbatch/heap.py)
         logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
+        self.hangup = Hangup()
         previous = {
-            sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+            sig: signal.signal(sig, self._on_signal)
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         }
         try:
             self.scratch = ScratchDir.create()
@@ -378,6 +387,9 @@ class ParallelRunner:
                 self._kill(handle)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            hangup, self.hangup = self.hangup, None
+            if hangup is not None:
+                hangup.close()
             self.progress.stop()
             self.manifest.requeue_abandoned(
                 frozenset(worker_id(n) for n in range(self.next_worker)))

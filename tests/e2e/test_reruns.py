@@ -8,10 +8,15 @@ nothing asserts on how long something took.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
+import subprocess
+import sys
 import tempfile
+import termios
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,6 +30,7 @@ from tests.e2e.clihelpers import (
     in_progress,
     manifest,
     popen_cli,
+    processes_left_by_run,
     processes_of_home,
     run_cli,
     start_args,
@@ -175,6 +181,68 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
         assert doc["items"][index]["attempts"] == 1
     assert "died" not in stderr
     assert sim.stats()["generationsCompleted"] == Counter(statuses(doc))["COMPLETED"]
+
+
+def _on_a_terminal(home: Path, args: list[str], env_extra: dict[str, str]) -> tuple[
+        subprocess.Popen[bytes], int, list[bytes]]:
+    """Start `grokbatch ARGS` on a pseudo-terminal of its own, as its controlling terminal
+    (the runner leads the terminal's session, as a shell's job would its group); the
+    terminal's output is read as it comes, until the terminal goes."""
+    master, slave = os.openpty()
+    env = {**os.environ, "GROKBATCH_HOME": str(home), **env_extra}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grokbatch", *args], env=env, stdin=slave, stdout=slave,
+        stderr=slave, start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(slave)
+    shown: list[bytes] = []
+
+    def read() -> None:
+        with contextlib.suppress(OSError):  # EIO once the terminal is gone
+            while chunk := os.read(master, 65536):
+                shown.append(chunk)
+
+    threading.Thread(target=read, daemon=True).start()
+    return proc, master, shown
+
+
+def test_a_terminal_that_hangs_up_stops_the_run_as_ctrl_c_does(home, simulator, tmp_path):
+    # The window closed or the ssh session dropped: the kernel hangs the run's terminal up
+    # (SIGHUP to the runner), and a shell sends one more. Before, the runner died of it at
+    # once: no summary, its temporary directory left, and a video killed in its first
+    # moment was made twice by the rerun.
+    sim = simulator("--generation-seconds", "3")
+    args = start_args(sim.post_url(), count=6, parallel=2)
+    temp_dir = tmp_path / "tmp"
+    temp_dir.mkdir()
+    proc, master, _ = _on_a_terminal(home, args, {"TMPDIR": str(temp_dir),
+                                                  "XDG_RUNTIME_DIR": ""})
+    try:
+        wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+        busy = [i["index"] for i in in_progress(home)]
+        os.close(master)  # the terminal hangs up
+        os.kill(proc.pid, signal.SIGHUP)  # and the shell passes the hang-up on
+        code = proc.wait(RUN_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 130
+    doc = manifest(home)
+    assert doc["status"] == "INTERRUPTED"
+    for index in busy:  # finished where they were, not killed and put back
+        assert doc["items"][index]["status"] == "COMPLETED"
+        assert doc["items"][index]["attempts"] == 1
+    log = (home / "runs" / "job" / "run.log").read_text()
+    assert "finishing current videos" in log
+    assert "stopping now" not in log  # two hang-ups are not a second Ctrl-C
+    assert "interrupted: rerun the same command to finish" in log
+    assert sim.stats()["generationsStarted"] == Counter(statuses(doc))["COMPLETED"]
+    assert processes_left_by_run(home) == []
+    assert list(temp_dir.iterdir()) == []
+    rerun = run_cli(home, *args)
+    assert rerun.code == 0, rerun.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 6
+    assert sim.stats()["generationsStarted"] == 6
 
 
 def _started_on_the_site(home: Path) -> list[dict[str, Any]]:
