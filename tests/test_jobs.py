@@ -186,6 +186,22 @@ def test_status_of_a_finished_run_is_what_the_manifest_says() -> None:
     assert report["status"] == report["recordedStatus"] == "COMPLETED"
 
 
+def test_status_counts_the_videos_made_but_not_saved_and_says_why_the_run_stopped() -> None:
+    # Before, such a run read "FAILED, 2 completed, 0 failed" with nothing saying why.
+    manifest = _make_job(count=2, completed=1)
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED,
+                         error_kind="DOWNLOAD_ERROR", error="HTTP 500")
+    manifest.set_status(RunStatus.FAILED, "1 video(s) made but not saved (in full): rerun to "
+                        "fetch them")
+    report = status.job_status(JOB)
+    assert report["notSavedInFull"] == 1
+    text = status.format_status(report)
+    assert "1 made but not saved in full (DOWNLOAD_ERROR): a rerun fetches them" in text
+    assert "why       1 video(s) made but not saved (in full)" in text
+
+
 # --------------------------------------------------------------------------- the disk
 def test_full_disk_at_manifest_creation_is_one_error_line_exit_1_and_no_lock_file_left(
     fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,

@@ -17,6 +17,7 @@ from grokbatch.locks import job_is_running
 from grokbatch.manifest import Manifest, ManifestDocument, RunStatus, failed_by_kind, status_counts
 from grokbatch.profiles import clean_dead_run
 from grokbatch.report import write_html_report
+from grokbatch.run.summary import not_saved_in_full
 
 
 def cooldown_until(doc: ManifestDocument, cooldown_s: float | None = None) -> datetime | None:
@@ -73,6 +74,9 @@ def job_status(job: str) -> dict[str, Any]:
         "batchSize": doc["batchSize"],
         "counts": status_counts(doc),
         "failedByKind": failed_by_kind(doc),
+        # Completed on the site, but a file or the HD copy could not be saved: a rerun
+        # fetches them (it does not make them again).
+        "notSavedInFull": not_saved_in_full(doc, download=False),
         "createdAt": doc["createdAt"],
         "updatedAt": doc["updatedAt"],
         "rateLimitedAt": doc.get("rateLimitedAt"),
@@ -103,6 +107,11 @@ def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
     ]
     for kind, n in sorted(report["failedByKind"].items()):
         lines.append(f"          {n} failed with {kind}")
+    if report.get("notSavedInFull"):
+        lines.append(f"          {report['notSavedInFull']} made but not saved in full "
+                     "(DOWNLOAD_ERROR): a rerun fetches them")
+    if report.get("stopReason"):
+        lines.append(f"why       {report['stopReason']}")
     if report["rateLimitedAt"]:
         lines.append(f"limited   {report['rateLimitedAt']}")
     if report["cooldownUntil"]:
