@@ -21,12 +21,14 @@ def test_worker_lines_show_state_item_and_percent() -> None:
     }
 
 
-def test_item_outcomes_count_as_done_failed_or_neither() -> None:
+def test_items_count_by_where_each_try_left_them_not_by_its_outcome() -> None:
+    # A try that failed and sent its video back to the queue left it to be made: it is
+    # neither failed nor done (before, every retry counted as one more failed video).
     progress = Progress(enabled=False)
     progress.start(total=5, done=1, failed=0)
-    for outcome in ("COMPLETED", "CONTENT_MODERATED", "RATE_LIMIT", "AUTH_REQUIRED", "TIMEOUT"):
-        progress.item_done(outcome)
-    assert (progress.done, progress.failed) == (2, 2)
+    for status in ("COMPLETED", "PENDING", "PENDING", "FAILED", "PENDING"):
+        progress.item_done(status)
+    assert (progress.done, progress.failed) == (2, 1)
 
 
 def test_without_a_terminal_a_summary_line_is_logged_once_its_interval_has_passed(

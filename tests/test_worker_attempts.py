@@ -102,3 +102,19 @@ def test_a_worker_whose_run_was_killed_claims_nothing_more(
     worker._work_loop(None, None)  # type: ignore[arg-type]
     assert generator.generations == 0
     assert _attempts(worker) == [("PENDING", 0)] * 2
+
+
+@pytest.mark.parametrize(("outcome", "left"), [
+    (Outcome.NETWORK_ERROR, "PENDING"),  # back to the queue: still to be made
+    (Outcome.CONTENT_MODERATED, "FAILED"),
+    (Outcome.COMPLETED, "COMPLETED"),
+])
+def test_the_runner_hears_where_each_try_left_its_video(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcome: Outcome, left: str) -> None:
+    worker, _ = make_worker(tmp_path, FakeGenerator(outcome=outcome))
+    heard: list[tuple[int, str, str]] = []
+    monkeypatch.setattr(worker.events, "item_done",
+                        lambda index, said, status: heard.append((index, said, status)))
+    process_next(worker)
+    assert heard == [(0, outcome.value, left)]
+    assert worker.manifest.snapshot()["items"][0]["status"] == left

@@ -139,12 +139,13 @@ def test_events_cross_the_pipe_as_plain_values_the_runner_turns_back_into_enums(
     events = Events(sender, "worker-3")
     events.state(WorkerState.GENERATING, item=4, progress=50)
     events.stop_run(StopReason.RATE_LIMIT)
-    events.item_done(4, "COMPLETED")
+    events.item_done(4, "TIMEOUT", "PENDING")
     got = [receiver.recv() for _ in range(3)]
     assert got == [
         {"type": "state", "state": "generating", "item": 4, "progress": 50, "worker": "worker-3"},
         {"type": "stop", "reason": "RATE_LIMIT", "worker": "worker-3"},
-        {"type": "item", "index": 4, "outcome": "COMPLETED", "worker": "worker-3"},
+        {"type": "item", "index": 4, "outcome": "TIMEOUT", "status": "PENDING",
+         "worker": "worker-3"},
     ]
     assert all(type(value) is str for event in got for key, value in event.items()
                if key in ("type", "state", "reason"))

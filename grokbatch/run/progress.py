@@ -77,11 +77,12 @@ class Progress:
         text = f"{state} #{item}" if item is not None else state
         self.states[worker] = f"{text} {percent}%" if percent is not None else text
 
-    def item_done(self, outcome: str) -> None:
-        """A worker finished an item with `outcome`."""
-        if outcome == "COMPLETED":
+    def item_done(self, status: str) -> None:
+        """A try at an item ended, leaving it in `status` (an ItemStatus value): one that
+        goes back to the queue is still to be made."""
+        if status == "COMPLETED":
             self.done += 1
-        elif outcome not in ("RATE_LIMIT", "AUTH_REQUIRED"):
+        elif status == "FAILED":
             self.failed += 1
 
     def refresh(self) -> None:

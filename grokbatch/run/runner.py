@@ -185,7 +185,7 @@ class ParallelRunner:
             self.timeline.on_event(event)
             self._on_mark(worker, str(event.get("mark")))
         elif kind == EventKind.ITEM:
-            self.progress.item_done(str(event.get("outcome")))
+            self.progress.item_done(str(event.get("status")))
         elif kind == EventKind.STOP:
             self._on_stop(StopReason(str(event.get("reason"))), event.get("message"))
         elif kind == EventKind.LOOK:

@@ -79,7 +79,7 @@ class VideoSaver:
         self.manifest.update_item(index, spec.worker_id, status=ItemStatus.COMPLETED,
                                   download_only=None, **changes)
         outcome = Outcome.DOWNLOAD_ERROR if changes.get("error_kind") else Outcome.COMPLETED
-        self.events.item_done(index, outcome.value)
+        self.events.item_done(index, outcome.value, ItemStatus.COMPLETED.value)
         self.events.state(WorkerState.IDLE)
         return True
 

@@ -384,7 +384,9 @@ class Worker:
         if result.clicked and result.made_none:
             # Nothing to look for on its video post: the site said it made no video.
             self.manifest.update_item(index, worker, generation=None)
+        ends = ItemStatus.PENDING  # unless it completes or fails for good below
         if outcome is Outcome.COMPLETED:
+            ends = ItemStatus.COMPLETED
             # Recorded while the item is still held, before any upscale or download: from
             # here on a failure (even this process dying) can cost the file, never the
             # video, since a requeued item holding a videoUrl is only downloaded.
@@ -430,12 +432,13 @@ class Worker:
                            "(attempt {} of {})", worker, index, outcome.value, item["attempts"],
                            spec.max_attempts)
         else:
+            ends = ItemStatus.FAILED
             self.manifest.update_item(
                 index, worker, status=ItemStatus.FAILED, error_kind=outcome.value,
                 error=result.error, generation_s=round(result.elapsed_s, 3),
             )
             logger.warning("{}: video #{} failed: {}", worker, index, outcome.value)
-        self.events.item_done(index, outcome.value)
+        self.events.item_done(index, outcome.value, ends.value)
         self.events.state(WorkerState.IDLE)
 
     def _record_quota(self) -> None:

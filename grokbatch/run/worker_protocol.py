@@ -311,9 +311,11 @@ class Events:
         """What this worker is doing now (`item`, `progress` for the display)."""
         self.send({"type": EventKind.STATE.value, "state": state.value, **extra})
 
-    def item_done(self, index: int, outcome: str) -> None:
-        """An item finished with `outcome` (an Outcome value)."""
-        self.send({"type": EventKind.ITEM.value, "index": index, "outcome": outcome})
+    def item_done(self, index: int, outcome: str, status: str) -> None:
+        """A try at an item ended with `outcome` (an Outcome value), leaving the item in
+        `status` (an ItemStatus value: PENDING when it goes back to the queue)."""
+        self.send({"type": EventKind.ITEM.value, "index": index, "outcome": outcome,
+                   "status": status})
 
     def startup_failed(self, error: str) -> None:
         """This worker's browser did not start."""
