@@ -253,12 +253,18 @@ def read_config_file(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ConfigError(f"config file {path} must hold a JSON object")
     values: dict[str, Any] = {}
+    given_as: dict[str, str] = {}  # field -> the key that gave it (a field has aliases)
     for key, value in raw.items():
         if key not in CONFIG_KEYS:
             raise ConfigError(
                 f"unknown config key {key!r} in {path}; known keys: {', '.join(CONFIG_KEYS)}"
             )
-        values[CONFIG_KEYS[key]] = _coerce(CONFIG_KEYS[key], key, value)
+        field_name = CONFIG_KEYS[key]
+        if field_name in given_as:
+            raise ConfigError(f"config file {path} gives {key!r} and {given_as[field_name]!r}, "
+                              "two names for one setting: keep one")
+        given_as[field_name] = key
+        values[field_name] = _coerce(field_name, key, value)
     if values.get("prompts_file") is not None and not values["prompts_file"].is_absolute():
         # A prompts file named in a config file is relative to that file.
         values["prompts_file"] = Path(path).parent / values["prompts_file"]
@@ -281,6 +287,9 @@ def validate(config: RunConfig) -> RunConfig:
     validate_permalink(config.permalink)
     if config.prompt is not None and config.prompts_file is not None:
         raise UsageError("use either --prompt or --prompts-file, not both")
+    if config.prompt is not None and not config.prompt.strip():
+        raise UsageError("the prompt is empty: give one, or give none (no --prompt, no "
+                         "\"prompt\" in the config file) to let Grok choose")
     _check_range("count", config.count, COUNT_RANGE)
     _check_range("parallel", config.parallel, PARALLEL_RANGE)
     _check_range("maxAttempts", config.max_attempts, MAX_ATTEMPTS_RANGE)
@@ -312,7 +321,8 @@ def validate(config: RunConfig) -> RunConfig:
         raise UsageError("--upscale (autoUpscale) asks the site for HD from a 480p video: "
                          "it cannot go with --resolution 720p (resolution)")
     if config.auto_delete and not config.auto_download:
-        raise UsageError("autoDelete needs autoDownload: a video is deleted only once saved")
+        raise UsageError("--delete (autoDelete) needs --download (autoDownload): a video is "
+                         "deleted only once saved")
     return config
 
 

@@ -292,8 +292,26 @@ def test_missing_account_and_permalink_are_usage_errors() -> None:
 
 def test_auto_delete_without_download_is_refused(tmp_path: Path) -> None:
     path = write_config(tmp_path, {**BASE, "autoDelete": True, "autoDownload": False})
-    with pytest.raises(UsageError, match="autoDelete"):
+    with pytest.raises(UsageError, match=r"--delete \(autoDelete\) needs --download"):
         build_run_config(path, no_flags())
+
+
+def test_a_config_that_gives_one_setting_under_two_names_is_refused(tmp_path: Path) -> None:
+    # Before, the later of the two won in silence: 3 videos made where "count" said 2.
+    path = write_config(tmp_path, {**BASE, "count": 2, "batchSize": 3})
+    with pytest.raises(ConfigError, match="'batchSize' and 'count', two names for one setting"):
+        build_run_config(path, no_flags())
+
+
+@pytest.mark.parametrize("source", ["flag", "file"])
+def test_an_empty_prompt_is_refused_as_an_empty_prompt_file_is(tmp_path: Path,
+                                                                source: str) -> None:
+    # A cron template whose variable was unset would otherwise run with no prompt at all.
+    path = write_config(tmp_path, {**BASE, "prompt": " "}) if source == "file" else None
+    flags = no_flags(prompt="") if source == "flag" else no_flags()
+    with pytest.raises(UsageError, match="the prompt is empty") as info:
+        build_run_config(path, {**flags, **({} if path else BASE)})
+    assert info.value.exit_code == 2
 
 
 def test_zero_timeout_is_refused() -> None:
