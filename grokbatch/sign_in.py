@@ -21,8 +21,9 @@ from playwright.sync_api import Page, sync_playwright
 
 from grokbatch import scratch
 from grokbatch.browser import find_browser, launch_persistent
-from grokbatch.errors import NoBrowserError, SiteUnreachableError
+from grokbatch.errors import NoBrowserError, SiteChallengeError, SiteUnreachableError
 from grokbatch.logs import first_line
+from grokbatch.site.generator import challenge_response
 from grokbatch.site.selectors import Selectors
 from grokbatch.site.session import detect_signed_in, sign_in_control
 
@@ -74,12 +75,19 @@ class SignInBrowser:
         try:
             page = context.pages[0] if context.pages else context.new_page()
             try:
-                page.goto(url, timeout=page_load_timeout_s * 1000,
-                          wait_until="domcontentloaded")
+                response = page.goto(url, timeout=page_load_timeout_s * 1000,
+                                     wait_until="domcontentloaded")
             except PlaywrightError as exc:
                 if self.interrupted:
                     return False
                 raise SiteUnreachableError(f"cannot open {url}: {first_line(str(exc))}") from None
+            if challenge_response(response):
+                if headless:  # nobody can pass it: say so now, not after the whole wait
+                    raise SiteChallengeError(
+                        f"{url} answered with a browser check instead of the page: add the "
+                        "account without --headless and pass the check in its window")
+                logger.info("the site shows a browser check: pass it in the window, then "
+                            "sign in")
             if not headless:
                 logger.info("sign in in the browser window; it closes by itself once signed in")
             return _wait_for_sign_in(page, selectors, timeout_s, self._stop)

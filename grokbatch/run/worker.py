@@ -28,6 +28,7 @@ from grokbatch.browser import BrowserChoice, find_browser, launch_persistent, tu
 from grokbatch.clock import now_iso
 from grokbatch.drivers import driver_listens, open_playwright
 from grokbatch.errors import (
+    DiskError,
     ManifestError,
     NotItemHolderError,
     PageMismatchError,
@@ -240,8 +241,16 @@ class Worker:
                                         self.spec.page_load_timeout_s)
         except PlaywrightError as exc:
             check = PageCheck(url=self.spec.permalink, error=first_line(str(exc)) or "no answer")
+        if check.challenge or check.signed_in is False:
+            self._snapshot(Outcome.AUTH_REQUIRED.value)  # the run stops on this page
         self.events.mark("look")
         self.events.look(check)
+
+    def _snapshot(self, kind: str) -> None:
+        """A debug snapshot of a page that stops the run: what the user needs to see."""
+        if self.generator is not None:
+            with contextlib.suppress(PlaywrightError, OSError, DiskError):
+                self.generator.save_debug(kind)
 
     def _stop_run(self, exc: SiteChallengeError | PageMismatchError) -> None:
         """The page cannot be worked (a browser check, a language without words, an option
@@ -249,6 +258,7 @@ class Worker:
         challenge = isinstance(exc, SiteChallengeError)
         message = challenge_message(self.spec.account) if challenge else str(exc)
         logger.error("{}: {}", self.spec.worker_id, message)
+        self._snapshot(Outcome.AUTH_REQUIRED.value if challenge else "STOPPED")
         self.stop.set()
         self.events.stop_run(StopReason.AUTH_REQUIRED if challenge else StopReason.USAGE, message)
 

@@ -175,6 +175,10 @@ def test_signed_out_account_exits_3_and_leaves_nothing_in_progress(home, simulat
     assert "IN_PROGRESS" not in statuses(doc)
     assert sim.stats()["generationsStarted"] == 0
     assert "accounts add" in result.stderr
+    # What the page showed, for the user to see (the prompt was never typed).
+    debug = home / "runs" / "job" / "debug"
+    assert {p.suffix for p in debug.glob("*_AUTH_REQUIRED_*")} == {".html", ".png"}
+    assert_prompt_absent(home, result)
 
 
 def test_each_failure_kind_is_recorded_and_the_run_goes_on(home, simulator):

@@ -149,6 +149,20 @@ def test_a_browser_check_page_stops_the_run_with_exit_3_and_says_how_to_pass_it(
     assert f"grokbatch accounts add {ALIAS}" in result.stderr
     assert sim.stats()["generationsStarted"] == 0
     assert manifest(home)["status"] == "STOPPED_AUTH"
+    debug = home / "runs" / "job" / "debug"
+    assert {p.suffix for p in debug.glob("*_AUTH_REQUIRED_*")} == {".html", ".png"}
+
+
+def test_adding_an_account_headless_behind_a_browser_check_says_so_at_once(
+        tmp_path, simulator):
+    # Before, it waited out its whole --timeout and then blamed the sign-in.
+    home = tmp_path / "fresh-home"
+    sim = simulator(*SITE_2026, "--challenge")
+    result = run_cli(home, "accounts", "add", "checked", "--url", f"{sim.url}/imagine",
+                     "--headless", "--timeout", "600")
+    assert result.code == 3, result.stderr
+    assert "browser check" in result.stderr and "without --headless" in result.stderr
+    assert not (home / "accounts" / "checked").exists()
 
 
 def test_a_language_without_words_is_a_usage_error_before_any_generation(home, simulator):
