@@ -177,10 +177,13 @@ def job_lock(job: str) -> Iterator[None]:
         if created:
             with contextlib.suppress(OSError):
                 lock_path.unlink()
+            with contextlib.suppress(OSError):  # a new job's directory, if nothing else is in it
+                lock_path.parent.rmdir()
         raise
     finally:
         portalocker.unlock(fh)
-        fh.close()
+        with contextlib.suppress(OSError):  # a full disk fails the flush of the PID again:
+            fh.close()  # that error would hide the one raised above, which says where
 
 
 def job_is_running(job: str) -> bool:

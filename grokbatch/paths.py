@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,10 +63,15 @@ def make_private_dir(path: Path) -> Path:
     """
     try:
         path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
-        if not path.is_symlink():
-            os.chmod(path, PRIVATE_DIR_MODE)
     except OSError as exc:
         raise DiskError.from_os_error("create directory", path, exc) from None
+    try:
+        # Only when it is not 0700 already: a read-only disk refuses even a chmod that
+        # changes nothing, and the directory is there to be read.
+        if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) != PRIVATE_DIR_MODE:
+            os.chmod(path, PRIVATE_DIR_MODE)
+    except OSError as exc:
+        raise DiskError.from_os_error("set 0700 on", path, exc) from None
     return path
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
+from typing import Any
 
 import portalocker
 import pytest
 
-from grokbatch import paths
-from grokbatch.errors import JobLockedError
+from grokbatch import locks, paths
+from grokbatch.errors import DiskError, JobLockedError
 from grokbatch.locks import job_is_running, job_lock
 
 
@@ -46,3 +49,43 @@ def test_a_look_at_the_lock_that_never_lets_go_is_waited_for_boundedly_then_refu
 def test_looking_at_a_job_without_a_lock_file_makes_none() -> None:
     assert not job_is_running("never-ran")
     assert not paths.run_lock_file("never-ran").exists()
+
+
+class _FullDiskFile:
+    """The lock file on a full disk: writing the PID fails, and so does the close that
+    would flush it again."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    def fileno(self) -> int:
+        return int(self.real.fileno())
+
+    def seek(self, offset: int) -> None:
+        self.real.seek(offset)
+
+    def truncate(self) -> None:
+        self.real.truncate()
+
+    def write(self, text: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    flush = write  # type: ignore[assignment]
+
+    def close(self) -> None:
+        self.real.close()
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_at_the_lock_names_the_file_and_leaves_no_new_job_directory(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Before, the failed close hid the first error: "error: No space left on device", no path.
+    take = locks._take_run_lock
+    monkeypatch.setattr(locks, "_take_run_lock",
+                        lambda job, path: _FullDiskFile(take(job, path)))
+    lock = paths.run_lock_file("full")
+    with pytest.raises(DiskError, match=f"cannot write {lock}: No space left on device"), \
+            job_lock("full"):
+        pass
+    assert not lock.parent.exists()

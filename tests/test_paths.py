@@ -6,6 +6,7 @@ browser) are checked here too, each for what it writes under a run directory.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -40,6 +41,24 @@ def test_make_private_dir_under_a_regular_file_is_a_disk_error_naming_it(
     (tmp_path / "runs").write_text("a file")
     with pytest.raises(DiskError, match=r"cannot create directory .*runs/job: Not a directory"):
         paths.make_private_dir(tmp_path / "runs" / "job")
+
+
+def test_a_private_dir_on_a_read_only_disk_is_used_as_it_is_and_one_to_fix_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A read-only disk refuses every chmod: a run directory that is 0700 already needs
+    # none (before, it read "cannot create directory" for one that was there).
+    def read_only(path: object, mode: int) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    private = paths.make_private_dir(tmp_path / "job")
+    loose = tmp_path / "loose"
+    loose.mkdir(mode=0o755)
+    loose.chmod(0o755)
+    monkeypatch.setattr(paths.os, "chmod", read_only)
+    assert paths.make_private_dir(private) == private
+    with pytest.raises(DiskError, match=r"cannot set 0700 on .*loose: Read-only file system"):
+        paths.make_private_dir(loose)
 
 
 def test_write_private_file_is_0600_even_over_a_0644_file(tmp_path: Path) -> None:

@@ -96,3 +96,13 @@ def test_an_interrupted_run_with_nothing_left_ends_as_any_run_would() -> None:
                                          left, MAX_ATTEMPTS)
     assert (status, code) == (RunStatus.INTERRUPTED, ExitCode.INTERRUPTED)
     assert "rerun the same command to finish" in message
+
+
+def test_a_run_stopped_by_the_disk_says_what_the_disk_refused_and_what_to_do() -> None:
+    doc = _doc(("COMPLETED", None, 1), ("PENDING", None, 0))
+    status, code, message = final_status(
+        StopReason.DISK, "cannot write /x/manifest.json: No space left on device",
+        status_counts(doc), 0, doc, MAX_ATTEMPTS)
+    assert (status, code) == (RunStatus.FAILED, ExitCode.FAILED)
+    assert message == ("cannot write /x/manifest.json: No space left on device: free space "
+                       "(or make it writable), then rerun the same command")

@@ -7,9 +7,14 @@ The worker runs its real code against a real manifest; the browser is stood in f
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from grokbatch.outcomes import Outcome
+from grokbatch.run.worker_protocol import StopFlag
 from tests.test_worker_saving import WORKER, FakeGenerator, make_worker, process_next
 
 
@@ -36,3 +41,34 @@ def test_signed_out_stops_the_run_before_the_item_goes_back_and_no_one_claims_it
     assert manifest.claim_next_item("worker-1", stopping=worker.stop.is_set) is None
     assert manifest.snapshot() == doc
     assert WORKER not in {i["workerId"] for i in doc["items"]}
+
+
+def test_a_worker_the_disk_refuses_stops_the_run_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every other worker, and each replacement, would die of the same full disk.
+    from grokbatch.errors import DiskError
+    from grokbatch.run import worker as worker_module
+
+    worker, _ = make_worker(tmp_path, FakeGenerator())
+
+    def disk_full(self: object) -> None:
+        raise DiskError(f"cannot write {tmp_path / 'manifest.json'}: No space left on device")
+
+    monkeypatch.setattr(worker_module.Worker, "run", disk_full)
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+    stop = StopFlag(ctx)
+    child = ctx.Process(target=worker_module.worker_main, args=(worker.spec, stop, sender))
+    child.start()
+    sender.close()
+    events = []
+    with contextlib.suppress(EOFError):
+        while receiver.poll(30):
+            events.append(receiver.recv())
+    child.join(30)
+    assert child.exitcode == worker_module.WorkerExit.CRASHED
+    assert stop.is_set()
+    stops = [e for e in events if e["type"] == "stop"]
+    assert stops == [{"type": "stop", "reason": "DISK", "worker": worker.spec.worker_id,
+                      "message": f"cannot write {tmp_path / 'manifest.json'}: No space left "
+                                 "on device"}]

@@ -84,6 +84,10 @@ def final_status(stop_reason: StopReason | None, stop_message: str | None,
                 "the account is not signed in: run `grokbatch accounts add` again")
     if stop_reason is StopReason.USAGE:
         return RunStatus.FAILED, ExitCode.USAGE, stop_message or "usage error"
+    if stop_reason is StopReason.DISK:
+        return (RunStatus.FAILED, ExitCode.FAILED,
+                f"{stop_message or 'the disk refused a write'}: free space (or make it "
+                "writable), then rerun the same command")
     if stop_reason is StopReason.RATE_LIMIT:
         return (RunStatus.STOPPED_RATE_LIMIT, ExitCode.RATE_LIMITED,
                 "stopped by the site's rate limit: rerun the same command later")

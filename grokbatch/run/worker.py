@@ -476,6 +476,11 @@ def worker_main(spec: WorkerSpec, stop: StopFlag, conn: Connection,
     code = WorkerExit.OK
     try:
         code = Worker(spec, stop, events, launch_gate, start_signal).run()
+    except DiskError as exc:  # the next worker could not write either: the run stops
+        logger.error("{}: {}", spec.worker_id, first_line(str(exc)))
+        stop.set()
+        events.stop_run(StopReason.DISK, first_line(str(exc)))
+        code = WorkerExit.CRASHED
     except Exception as exc:  # log what killed us, without locals (they may hold a prompt)
         if spec.driver_socket is not None and not driver_listens(spec.driver_socket):
             logger.warning("{}: its shared Playwright driver is gone, and its browser with "

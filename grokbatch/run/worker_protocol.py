@@ -87,6 +87,7 @@ class StopReason(str, Enum):
     AUTH_REQUIRED = "AUTH_REQUIRED"  # signed out or a browser check: stop at once, exit 3
     USAGE = "USAGE"  # the page cannot be worked as configured (no words): exit 2
     INTERRUPTED = "INTERRUPTED"  # a signal to the runner: exit 130
+    DISK = "DISK"  # a worker could not write (a full or read-only disk): no one can, exit 1
 
 
 # Stops after which nothing useful can happen: every worker is stopped at once.
