@@ -206,3 +206,14 @@ def test_a_worker_names_its_process_after_its_id() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=_WAIT_S, check=True)
     assert out.stdout.strip() == "worker-12"  # what ps, top and the bench show
+
+
+def test_a_coroutine_never_awaited_is_no_warning_on_a_workers_console() -> None:
+    # What Playwright leaves behind when a worker's shared driver dies under it.
+    code = ("import grokbatch.run.fork_server\n"
+            "async def call():\n    pass\n"
+            "call()\n")
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert child.returncode == 0, child.stderr
+    assert child.stderr == ""

@@ -7,6 +7,7 @@ the pages of those modules with the server instead of each holding its own copy.
 
 import gc
 import signal
+import warnings
 
 import grokbatch.run.worker  # noqa: F401  every heavy import a worker makes
 from grokbatch.heap import steady_heap
@@ -20,6 +21,11 @@ steady_heap()
 # back (worker_entry.worker_process).
 signal.signal(signal.SIGTERM, signal.SIG_IGN)
 signal.signal(signal.SIGHUP, signal.SIG_IGN)
+# A worker whose shared driver dies under it leaves Playwright calls that will never be
+# awaited, and Python would warn of each on the run's console, with a line about
+# tracemalloc. The worker says in its own words that its driver is gone.
+warnings.filterwarnings("ignore", message=r"coroutine .* was never awaited",
+                        category=RuntimeWarning)
 # Keep the collector off the objects imported so far: collecting writes to the pages that
 # hold them, and each worker would get its own copy of every page written.
 gc.freeze()
