@@ -33,8 +33,11 @@ _VIDEO_PATHS = """() => [...document.querySelectorAll('video')].map((v) => {
   const src = v.currentSrc || v.getAttribute('src') || v.querySelector('source')?.src || '';
   return src ? new URL(src, document.baseURI).pathname : '';
 })"""
-# An options item that names a video length: "6s", "10 s" (the whole text).
-_LENGTH_TEXT = re.compile(r"^\s*(\d{1,3})\s*s\s*$", re.IGNORECASE)
+# An options item that names a video length, its whole text: "6s", "10 s", and the
+# seconds of other UI languages ("10秒", "10 seg", "10 сек"); matched by the number.
+_LENGTH_TEXT = re.compile(
+    r"^\s*(\d{1,3})\s*(?:s|sec|secs|seconds?|seg|segs|segundos?|sek|sekunden|сек|秒|초)\.?\s*$",
+    re.IGNORECASE)
 # Opening an options menu shows its items within this long, or it is the wrong menu.
 _MENU_OPEN_MS = 2_000
 # Options triggers tried, at most, to find a resolution or length item.
