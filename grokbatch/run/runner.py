@@ -56,6 +56,7 @@ from grokbatch.run.worker_entry import (
     worker_context,
 )
 from grokbatch.run.worker_protocol import (
+    DECISIVE_STOPS,
     HARD_STOPS,
     EventKind,
     StartSignal,
@@ -140,6 +141,7 @@ class ParallelRunner:
         self.stop_message: str | None = None
         self.signals = 0
         self.hangup: Hangup | None = None  # set while the run answers signals
+        self.hung_up = False
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
         self.timeline = timeline or Timeline()
@@ -194,13 +196,13 @@ class ParallelRunner:
             self.workers[worker].startup_failed = True
 
     def _on_stop(self, reason: StopReason, message: str | None) -> None:
-        """A worker asks the run to stop: a hard stop's reason wins over a soft one's."""
-        if self.stop_reason not in HARD_STOPS:
+        """A worker asks the run to stop: a decisive stop's reason wins over another's."""
+        if self.stop_reason not in DECISIVE_STOPS:
             self.stop_reason = reason
             self.stop_message = message or self.stop_message
         self._request_stop()
         if reason in HARD_STOPS:
-            self._hard_stop()  # nothing useful can happen signed out or misconfigured
+            self._hard_stop()  # nothing useful can happen signed out
 
     def _on_mark(self, worker: str, mark: str) -> None:
         handle = self.workers.get(worker)
@@ -289,6 +291,7 @@ class ParallelRunner:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # No logging here (not safe in a signal handler): set flags, the loop reports.
         if signum == signal.SIGHUP:
+            self.hung_up = True
             if self.hangup is not None:
                 self.hangup.hang_up()
             if self.signals:  # the kernel and then the shell send one: never a hard stop
@@ -328,10 +331,9 @@ class ParallelRunner:
         crashed = code not in (WorkerExit.OK, WorkerExit.STARTUP_FAILED) or bool(requeued)
         if not crashed or self.stop.is_set():
             return
-        logger.warning(
-            "{} died (exit code {}); item(s) {} back in the queue",
-            handle.worker_id, code, requeued or "none",
-        )
+        logger.warning("{} died (exit code {}); {}", handle.worker_id, code,
+                       f"item(s) {requeued} back in the queue" if requeued else
+                       "it held no item")
         pending = self.manifest.snapshot()["pendingCount"]
         if pending and self.replacements < self.config.parallel:
             live = len(self.workers)
@@ -416,7 +418,9 @@ class ParallelRunner:
                 if announced == 0:
                     self.stop_reason = self.stop_reason or StopReason.INTERRUPTED
                     self._request_stop()
-                    logger.warning("finishing current videos — press Ctrl-C again to stop now")
+                    logger.warning("the terminal hung up: finishing current videos (only "
+                                   "run.log hears of it now)" if self.hung_up else
+                                   "finishing current videos — press Ctrl-C again to stop now")
                 if self.signals >= 2:
                     logger.warning("stopping now; unfinished videos go back to the queue")
                     self._hard_stop()

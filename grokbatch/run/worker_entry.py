@@ -24,7 +24,7 @@ import sys
 import threading
 import types
 from collections.abc import Iterator
-from multiprocessing import forkserver
+from multiprocessing import forkserver, resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from multiprocessing.synchronize import Semaphore
@@ -68,7 +68,23 @@ def worker_context() -> ForkServerContext:
     """The multiprocessing context workers start in: forked from the fork server."""
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([FORK_SERVER_PRELOAD])
+    _start_resource_tracker()
     return context
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (a process in the runner's group) with
+    SIGHUP ignored, which it keeps across its exec. It ignores SIGINT and SIGTERM itself,
+    not SIGHUP: a hang-up sent to the group (the terminal closed) killed it, and it left a
+    traceback and a "leaked semaphore" warning on the console."""
+    if threading.current_thread() is not threading.main_thread():
+        resource_tracker.ensure_running()
+        return
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        signal.signal(signal.SIGHUP, previous)
 
 
 def start_fork_server(temp_dir: Path | None = None) -> None:

@@ -221,7 +221,7 @@ def test_a_terminal_that_hangs_up_stops_the_run_as_ctrl_c_does(home, simulator, 
         wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
         busy = [i["index"] for i in in_progress(home)]
         os.close(master)  # the terminal hangs up
-        os.kill(proc.pid, signal.SIGHUP)  # and the shell passes the hang-up on
+        os.killpg(proc.pid, signal.SIGHUP)  # and the shell passes it on to the job's group
         code = proc.wait(RUN_TIMEOUT_S)
     finally:
         if proc.poll() is None:
@@ -243,6 +243,24 @@ def test_a_terminal_that_hangs_up_stops_the_run_as_ctrl_c_does(home, simulator, 
     assert rerun.code == 0, rerun.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 6
     assert sim.stats()["generationsStarted"] == 6
+
+
+def test_a_hang_up_sent_to_the_runs_group_leaves_nothing_but_its_own_lines(home, simulator):
+    # The group holds multiprocessing's resource tracker too, which died of a hang-up and
+    # left a traceback and a "leaked semaphore" warning. Here stderr is a pipe, not the
+    # terminal, so what the run says after the hang-up can be read.
+    sim = simulator("--generation-seconds", "3")
+    args = start_args(sim.post_url(), count=4, parallel=2)
+    proc = popen_cli(home, *args, own_group=True)
+    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+    os.killpg(proc.pid, signal.SIGHUP)
+    os.killpg(proc.pid, signal.SIGHUP)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 130, stderr
+    assert "the terminal hung up: finishing current videos" in stderr
+    for noise in ("Traceback", "Warning", "leaked", "stopping now"):
+        assert noise not in stderr, stderr
+    assert processes_left_by_run(home) == []
 
 
 def _started_on_the_site(home: Path) -> list[dict[str, Any]]:
