@@ -90,8 +90,12 @@ class StopReason(str, Enum):
     DISK = "DISK"  # a worker could not write (a full or read-only disk): no one can, exit 1
 
 
-# Stops after which nothing useful can happen: every worker is stopped at once.
-HARD_STOPS = frozenset({StopReason.AUTH_REQUIRED, StopReason.USAGE})
+# Stops whose reason stands whatever stops the run after them: nothing useful can happen.
+DECISIVE_STOPS = frozenset({StopReason.AUTH_REQUIRED, StopReason.USAGE, StopReason.DISK})
+# Of those, the ones after which every worker is stopped at once: signed out, no video
+# can finish. After the others each worker stops by itself at its next step, releasing
+# what it holds (killed, it could be halfway through writing a file).
+HARD_STOPS = frozenset({StopReason.AUTH_REQUIRED})
 
 
 @dataclass(frozen=True)

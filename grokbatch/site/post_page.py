@@ -38,6 +38,10 @@ _VIDEO_PATHS = """() => [...document.querySelectorAll('video')].map((v) => {
 _LENGTH_TEXT = re.compile(
     r"^\s*(\d{1,3})\s*(?:s|sec|secs|seconds?|seg|segs|segundos?|sek|sekunden|сек|秒|초)\.?\s*$",
     re.IGNORECASE)
+# An options item that names a resolution, its whole text: "480p", "720p".
+_RESOLUTION_TEXT = re.compile(r"^\s*\d{3,4}p\s*$", re.IGNORECASE)
+# Any item of the video options, whatever it picks.
+_OPTION_ITEMS = '[role="menuitemradio"], [role="radio"], [role="option"]'
 # Opening an options menu shows its items within this long, or it is the wrong menu.
 _MENU_OPEN_MS = 2_000
 # Options triggers tried, at most, to find a resolution or length item.
@@ -85,9 +89,19 @@ class PostPage:
         if resolution:
             item = self.page.locator(self.loc.resolution_item.format(resolution=resolution))
             if not self._open_options(item.first):
-                raise OptionNotOfferedError(_not_offered("resolution", resolution, [],
+                raise OptionNotOfferedError(_not_offered("resolution", resolution,
+                                                         self._offered_resolutions(),
                                                          "--resolution"))
             self._click_option(item.first)
+
+    def _offered_resolutions(self) -> list[str]:
+        """The resolutions the options show ("480p", ...), to say what they do offer."""
+        items = self.page.locator(_OPTION_ITEMS).filter(has_text=_RESOLUTION_TEXT)
+        if not self._open_options(items.first):
+            return []
+        offered = [text.strip() for text in items.all_inner_texts()]
+        self.page.keyboard.press("Escape")
+        return offered
 
     def _pick_length(self, wanted: str) -> None:
         """Click the length item that `wanted` names, or the longest for "max", telling the
@@ -236,8 +250,8 @@ class PostPage:
 
 def _not_offered(what: str, wanted: str, offered: list[str], flag: str) -> str:
     """What to say when the site's options hold no `what` like `wanted`."""
-    if wanted == "max" and not offered:
-        return (f"the site's video options offer no video length to choose from: leave out "
+    if not offered and (wanted == "max" or what == "resolution"):
+        return (f"the site's video options offer no {what} to choose from: leave out "
                 f"{flag} to keep the site's")
     shown = f" (they offer {', '.join(offered)})" if offered else ""
     return (f"the site's video options offer no {what} {wanted}{shown}: choose another "

@@ -209,7 +209,8 @@ def test_the_longest_length_is_picked_among_the_lengths_and_the_mode_is_left_alo
 
 @pytest.mark.parametrize(("layout", "asked", "said"), [
     (SITE_2026, ("--video-duration", "15s"), "offer no video length 15s (they offer 6s, 10s)"),
-    (("--generation-seconds", "0.5"), ("--resolution", "720p"), "offer no resolution 720p"),
+    (("--generation-seconds", "0.5"), ("--resolution", "720p"),
+     "offer no resolution to choose from: leave out --resolution"),
 ])
 def test_an_option_the_site_does_not_offer_stops_the_run_before_any_video_starts(
         home, simulator, layout, asked, said):
@@ -221,6 +222,13 @@ def test_an_option_the_site_does_not_offer_stops_the_run_before_any_video_starts
     doc = manifest(home)
     assert statuses(doc) == ["PENDING"] * 3
     assert [item["attempts"] for item in doc["items"]] == [0] * 3
+    # Each worker stops by itself, releasing what it holds: none is killed mid-write.
+    assert "abandoned" not in json.dumps(doc)
+    run_dir = home / "runs" / "job"
+    assert list(run_dir.glob(".*.tmp")) == []
+    shots = {p.stem: {q.suffix for q in run_dir.glob(f"debug/{p.stem}.*")}
+             for p in run_dir.glob("debug/*_STOPPED_*.html")}
+    assert shots and all(kinds == {".html", ".png"} for kinds in shots.values())
     assert_prompt_absent(home, result)
 
 
