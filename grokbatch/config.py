@@ -288,8 +288,9 @@ def validate(config: RunConfig) -> RunConfig:
     if config.prompt is not None and config.prompts_file is not None:
         raise UsageError("use either --prompt or --prompts-file, not both")
     if config.prompt is not None and not config.prompt.strip():
-        raise UsageError("the prompt is empty: give one, or give none (no --prompt, no "
-                         "\"prompt\" in the config file) to let Grok choose")
+        raise UsageError(f"the prompt is empty: give one, or give none (no --prompt, no "
+                         f"\"prompt\" in the config file, {PROMPT_ENV} unset) to let Grok "
+                         "choose")
     _check_range("count", config.count, COUNT_RANGE)
     _check_range("parallel", config.parallel, PARALLEL_RANGE)
     _check_range("maxAttempts", config.max_attempts, MAX_ATTEMPTS_RANGE)
@@ -394,8 +395,8 @@ def build_run_config(config_file: Path | None, flags: dict[str, Any], *,
         values.pop("prompts_file", None)
     if flags.get("prompts_file") is not None and flags.get("prompt") is None:
         values.pop("prompt", None)
-    if "prompt" not in values and "prompts_file" not in values and os.environ.get(PROMPT_ENV):
-        values["prompt"] = os.environ[PROMPT_ENV]
+    if "prompt" not in values and "prompts_file" not in values and PROMPT_ENV in os.environ:
+        values["prompt"] = os.environ[PROMPT_ENV]  # set but empty is refused, as --prompt ""
     values["count_given"] = "count" in values
     values.setdefault("account", "")
     values["permalink"] = str(values.get("permalink", "")).strip()

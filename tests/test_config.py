@@ -303,10 +303,12 @@ def test_a_config_that_gives_one_setting_under_two_names_is_refused(tmp_path: Pa
         build_run_config(path, no_flags())
 
 
-@pytest.mark.parametrize("source", ["flag", "file"])
-def test_an_empty_prompt_is_refused_as_an_empty_prompt_file_is(tmp_path: Path,
-                                                                source: str) -> None:
+@pytest.mark.parametrize("source", ["flag", "file", "environment"])
+def test_an_empty_prompt_is_refused_as_an_empty_prompt_file_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
     # A cron template whose variable was unset would otherwise run with no prompt at all.
+    if source == "environment":
+        monkeypatch.setenv(cfg.PROMPT_ENV, "")
     path = write_config(tmp_path, {**BASE, "prompt": " "}) if source == "file" else None
     flags = no_flags(prompt="") if source == "flag" else no_flags()
     with pytest.raises(UsageError, match="the prompt is empty") as info:

@@ -15,6 +15,7 @@ from typing import NoReturn
 import typer
 
 from grokbatch import __version__
+from grokbatch.cli import entry
 from grokbatch.cli.accounts import accounts_app
 from grokbatch.cli.doctor import doctor
 from grokbatch.cli.run import run_app
@@ -79,6 +80,13 @@ def main() -> None:
     configure_console()  # redacting, on stderr; not loguru's own sink, which prints all
     try:
         app(prog_name="grokbatch")
+    except SystemExit as exc:
+        # Typer ends a command that a signal interrupted with exit 130 and not a word.
+        if exc.code == ExitCode.INTERRUPTED and entry.interrupted():
+            _fail("interrupted", ExitCode.INTERRUPTED)
+        raise
+    except KeyboardInterrupt:  # before Typer's own handling began
+        _fail("interrupted", ExitCode.INTERRUPTED)
     except GrokBatchError as exc:
         _fail(f"error: {exc}", exc.exit_code)
     except OSError as exc:  # the disk or the system said no: not a bug, say what and where
