@@ -184,27 +184,20 @@ def test_words_for_a_new_language_from_a_selectors_file_make_it_work(home, simul
 
 
 @pytest.mark.parametrize("options_ui", ["menu", "radiogroup"])
-def test_the_resolution_is_chosen_in_whichever_options_ui_the_page_has(
-        home, simulator, options_ui):
+@pytest.mark.parametrize(("asked", "counted"), [
+    (("--resolution", "720p"), {"generationsByResolution": {"480p": 0, "720p": 2}}),
+    # "max" is the longest length, never the last item: the 2026 options hold the mode
+    # (Normal, Fun, Spicy) beside the lengths. A typed prompt makes the mode "custom".
+    (("--video-duration", "max"), {"generationsByLength": {"10": 2},
+                                   "generationsByMode": {"custom": 2}}),
+], ids=["resolution", "longest-length"])
+def test_an_option_is_chosen_in_whichever_options_ui_the_page_has(
+        home, simulator, options_ui, asked, counted):
     sim = simulator(*SITE_2026, "--options-ui", options_ui)
-    result = run_cli(home, *start_args(sim.post_url(), "--resolution", "720p", count=2,
-                                       parallel=1))
-    assert result.code == 0, result.stderr
-    assert sim.stats()["generationsByResolution"] == {"480p": 0, "720p": 2}
-
-
-@pytest.mark.parametrize("options_ui", ["menu", "radiogroup"])
-def test_the_longest_length_is_picked_among_the_lengths_and_the_mode_is_left_alone(
-        home, simulator, options_ui):
-    # The 2026 options hold the mode (Normal, Fun, Spicy) beside the lengths: "max" is the
-    # longest length, never the last item.
-    sim = simulator(*SITE_2026, "--options-ui", options_ui)
-    result = run_cli(home, *start_args(sim.post_url(), "--video-duration", "max", count=2,
-                                       parallel=1))
+    result = run_cli(home, *start_args(sim.post_url(), *asked, count=2, parallel=1))
     assert result.code == 0, result.stderr
     stats = sim.stats()
-    assert stats["generationsByLength"] == {"10": 2}
-    assert stats["generationsByMode"] == {"custom": 2}  # a typed prompt; never "spicy"
+    assert {key: stats[key] for key in counted} == counted
 
 
 @pytest.mark.parametrize(("layout", "asked", "said"), [
