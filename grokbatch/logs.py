@@ -111,9 +111,11 @@ class Hangup:
     def __init__(self) -> None:
         self.fds = [fd for fd in (1, 2) if os.isatty(fd)]
         self.devnull = os.open(os.devnull, os.O_WRONLY) if self.fds else -1
+        self.happened = False
 
     def hang_up(self) -> None:
         """Send the terminal's output to /dev/null."""
+        self.happened = True
         for fd in self.fds:
             with contextlib.suppress(OSError):
                 os.dup2(self.devnull, fd)

@@ -141,7 +141,6 @@ class ParallelRunner:
         self.stop_message: str | None = None
         self.signals = 0
         self.hangup: Hangup | None = None  # set while the run answers signals
-        self.hung_up = False
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
         self.timeline = timeline or Timeline()
@@ -291,7 +290,6 @@ class ParallelRunner:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         # No logging here (not safe in a signal handler): set flags, the loop reports.
         if signum == signal.SIGHUP:
-            self.hung_up = True
             if self.hangup is not None:
                 self.hangup.hang_up()
             if self.signals:  # the kernel and then the shell send one: never a hard stop
@@ -418,8 +416,9 @@ class ParallelRunner:
                 if announced == 0:
                     self.stop_reason = self.stop_reason or StopReason.INTERRUPTED
                     self._request_stop()
+                    hung_up = self.hangup is not None and self.hangup.happened
                     logger.warning("the terminal hung up: finishing current videos (only "
-                                   "run.log hears of it now)" if self.hung_up else
+                                   "run.log hears of it now)" if hung_up else
                                    "finishing current videos — press Ctrl-C again to stop now")
                 if self.signals >= 2:
                     logger.warning("stopping now; unfinished videos go back to the queue")

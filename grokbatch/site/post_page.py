@@ -250,7 +250,7 @@ class PostPage:
 
 def _not_offered(what: str, wanted: str, offered: list[str], flag: str) -> str:
     """What to say when the site's options hold no `what` like `wanted`."""
-    if not offered and (wanted == "max" or what == "resolution"):
+    if not offered:
         return (f"the site's video options offer no {what} to choose from: leave out "
                 f"{flag} to keep the site's")
     shown = f" (they offer {', '.join(offered)})" if offered else ""
