@@ -246,20 +246,30 @@ def test_selector_override_file_is_used(home, simulator, tmp_path):
             {"prompt_editor": "textarea#no-such-editor"}
         )
     )
+    # Each of the three tries waits `elementTimeout` for the editor that is not there: longer
+    # than the video's --timeout, which is no reason to call it a video that never came.
+    short_waits = tmp_path / "short-waits.json"
+    short_waits.write_text(json.dumps({"elementTimeout": "2s"}))
     result = run_cli(
         home,
         *start_args(
             sim.post_url(),
             "--selectors",
             str(broken),
+            "--config",
+            str(short_waits),
             "--timeout",
-            "3",
+            "1",
             count=1,
             parallel=1,
             job="broken",
         ),
     )
     assert result.code == 1, result.stderr
+    assert "3 videos in a row could not be started" in result.stderr
+    tries = manifest(home, "broken")["items"][0]["history"]
+    missing = "no prompt editor shown on the page within 2 s (run `grokbatch doctor`)"
+    assert [(t["errorKind"], t["error"]) for t in tries] == [("GENERATION_ERROR", missing)] * 3
     assert sim.stats()["generationsStarted"] == 0  # the override really replaced the default
 
     fixed = tmp_path / "fixed.json"
