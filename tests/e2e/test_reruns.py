@@ -11,7 +11,10 @@ import contextlib
 import fcntl
 import json
 import os
+import random
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -310,31 +313,44 @@ def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
     assert [h["errorKind"] for h in crashed] == ["BROWSER_CRASHED"]  # at once, no timeout
 
 
-def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulator):
+def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(
+        home, simulator, tmp_path):
     sim = simulator("--generation-seconds", "2")
     args = start_args(sim.post_url(), count=6, parallel=2)
-    before = _driver_socket_dirs()
-    proc = popen_cli(home, *args)
+    # A temporary directory of the run's own (short: Chromium keeps a socket in it), where
+    # no other run, of a test running beside this one, keeps its driver's socket.
+    temp = Path(tempfile.mkdtemp(prefix="gb-tmp-", dir="/tmp"))
+    env = {"TMPDIR": str(temp), "XDG_RUNTIME_DIR": ""}
+    try:
+        _kill_the_runner_then_rerun(home, sim, args, temp, env)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _kill_the_runner_then_rerun(home: Path, sim: Any, args: list[str], temp: Path,
+                                env: dict[str, str]) -> None:
+    before = _driver_socket_dirs(temp)
+    proc = popen_cli(home, *args, env_extra=env)
     wait_for_run(lambda: len(_started_on_the_site(home)) == 2, "two generations started", proc)
     worker_pids = [i["workerPid"] for i in in_progress(home)]
     profiles = str(home / "runs" / "job" / "worker-profiles")
-    sockets = _driver_socket_dirs() - before
+    sockets = _driver_socket_dirs(temp) - before
     assert len(sockets) == 1  # the run's shared driver
     proc.kill()
     proc.communicate(timeout=30)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (
         _processes_mentioning(profiles) or any(_alive(p) for p in worker_pids)
-        or processes_of_home(home) or _driver_socket_dirs() & sockets
+        or processes_of_home(home) or _driver_socket_dirs(temp) & sockets
     ):
         time.sleep(0.1)
     assert _processes_mentioning(profiles) == []
     assert not any(_alive(p) for p in worker_pids)
     assert processes_of_home(home) == []  # the fork server and the resource tracker too
-    assert not _driver_socket_dirs() & sockets  # the driver removed its socket as it exited
+    assert not _driver_socket_dirs(temp) & sockets  # the driver removed its socket as it exited
     (killed_runs_temp,) = {socket.parent for socket in sockets}
     assert killed_runs_temp.is_dir()  # the runner was killed: it could not remove it
-    rerun = run_cli(home, *args)
+    rerun = run_cli(home, *args, env_extra=env)
     assert rerun.code == 0, rerun.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 6
     assert not killed_runs_temp.exists()  # the rerun did
@@ -346,12 +362,10 @@ def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(home, simulat
     assert rerun.stderr.count("not made again") == 2
 
 
-def _driver_socket_dirs() -> set[Path]:
-    """The socket directories of the shared drivers of every run now: in the run's own
-    temporary directory (grokbatch/scratch.py), or else in the runtime directory."""
-    runtime = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return {*Path(tempfile.gettempdir()).glob("grokbatch-run-*/grokbatch-driver-*"),
-            *Path(runtime).glob("grokbatch-driver-*")}
+def _driver_socket_dirs(temp: Path) -> set[Path]:
+    """The socket directories of the shared drivers of the runs whose TMPDIR is `temp` (and
+    XDG_RUNTIME_DIR unset): in each run's own directory there (grokbatch/scratch.py)."""
+    return set(temp.glob("grokbatch-run-*/grokbatch-driver-*"))
 
 
 def _alive(pid: int) -> bool:
@@ -530,8 +544,8 @@ def test_a_killed_shared_driver_costs_its_workers_their_browsers_and_the_run_com
 
 def test_a_site_that_goes_down_mid_run_costs_no_attempt_and_the_rerun_makes_the_rest(
         home, simulator):
-    sim = simulator("--generation-seconds", "1")
-    port = sim.url.rsplit(":", 1)[1]
+    port = _a_port_no_one_else_is_given()  # the site comes back on it
+    sim = simulator("--generation-seconds", "1", "--port", port)
     proc = popen_cli(home, *start_args(sim.post_url(), count=6, parallel=2))
     wait_for_run(lambda: sim.stats()["generationsCompleted"] >= 1, "a video made", proc)
     sim.stop()  # the site goes away: pages no longer load
@@ -553,6 +567,20 @@ def test_a_site_that_goes_down_mid_run_costs_no_attempt_and_the_rerun_makes_the_
     # the videos the first one made, so one made but not yet fetched is made again too.
     saved = sum(1 for item in doc["items"] if item.get("video"))
     assert back.stats()["generationsCompleted"] == 6 - saved
+
+
+def _a_port_no_one_else_is_given() -> str:
+    """A free loopback port below the kernel's ephemeral range: no connection (a browser's,
+    of a test running beside this one) is given it while the site it served is down."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(10_000, low), 100):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return str(port)
+    raise AssertionError(f"no free port between 10000 and {low}")
 
 
 def test_a_killed_runs_side_by_side_pair_is_found_on_the_kept_videos_post(home, simulator):
