@@ -5,7 +5,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Locally `make test` skips the heaviest tests (marked slow); CI (CI=true) runs them all.
 PYTEST_MARKS ?= $(if $(CI),,-m "not slow")
+# Tests run in two processes (pytest-xdist): most of a test's time is spent waiting on a
+# browser or a simulated video, so two halve what one leaves idle. PYTEST_WORKERS=0: one.
+PYTEST_WORKERS ?= 2
 PYTEST_ARGS  ?=
+PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 .PHONY: setup browser test test-all test-fast lint demo bench run clean
 
@@ -23,13 +27,13 @@ browser: $(STAMP)
 	@$(PY) scripts/ensure_browser.py
 
 test: setup
-	$(PY) -m pytest $(PYTEST_MARKS) $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_MARKS) $(PYTEST_ARGS)
 
 test-all: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-fast: setup
-	$(PY) -m pytest -m "not slow and not e2e" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow and not e2e" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check grokbatch tests scripts
