@@ -30,7 +30,6 @@ from urllib.parse import urljoin, urlsplit
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from grokbatch.errors import PageMismatchError, SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, redact
@@ -212,18 +211,6 @@ class VideoGenerator:
             return Outcome.RATE_LIMIT
         raise _AttemptFailed(Outcome.GENERATION_ERROR, "the generate control stayed disabled")
 
-    def _fill_prompt(self, prompt: str) -> None:
-        """Type the prompt; an editor the page never shows ends the attempt, naming it."""
-        try:
-            self.post.fill_prompt(prompt)
-        except PlaywrightTimeoutError:
-            if self.crashed or self.page.is_closed():
-                raise
-            raise _AttemptFailed(
-                Outcome.GENERATION_ERROR,
-                f"no prompt editor shown on the page within {self.element_ms / 1000:g} s "
-                "(run `grokbatch doctor`)") from None
-
     def quota_exhausted(self) -> bool:
         """Whether the site's quota says no video may start now (False when unknown)."""
         answer = fetch_quota(self.page, self.selectors.quota_path)
@@ -246,8 +233,11 @@ class VideoGenerator:
                 return self._finish(Outcome.AUTH_REQUIRED, "signed out", started)
             if before["failure"] == Outcome.RATE_LIMIT.value and self.quota_exhausted():
                 return self._finish(Outcome.RATE_LIMIT, "seen before generating", started)
-            if prompt:
-                self._fill_prompt(prompt)
+            if prompt and not self.post.fill_prompt(prompt):
+                raise _AttemptFailed(
+                    Outcome.GENERATION_ERROR,
+                    f"no prompt editor shown on the page within {self.element_ms / 1000:g} s "
+                    "(run `grokbatch doctor`)")
             deadline = _Deadline(self.timeout_s)
             blocked = self._click_generate()
             if blocked is not None:

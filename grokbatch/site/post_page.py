@@ -147,11 +147,15 @@ class PostPage:
         if item.is_visible():  # a settings popover stays open after a pick: close it
             self.page.keyboard.press("Escape")
 
-    def fill_prompt(self, prompt: str) -> None:
-        """Type `prompt` into the prompt editor."""
+    def fill_prompt(self, prompt: str) -> bool:
+        """Type `prompt` into the prompt editor; False if the page shows none in time."""
         editor = self.page.locator(self.loc.prompt_editor).first
-        editor.wait_for(state="visible", timeout=self.element_ms)
+        try:
+            editor.wait_for(state="visible", timeout=self.element_ms)
+        except PlaywrightTimeoutError:
+            return False
         editor.fill(prompt, timeout=self.element_ms)
+        return True
 
     def _open_more_options(self, item_selector: str) -> None:
         self.page.locator(self.loc.more_options_button).first.click(timeout=self.element_ms)
