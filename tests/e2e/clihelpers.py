@@ -116,6 +116,13 @@ def install_account(template_home: Path, home: Path, alias: str = ALIAS) -> None
     shutil.copytree(template_home / "accounts" / ALIAS, target, symlinks=True)
 
 
+def temp_env(temp_dir: Path) -> dict[str, str]:
+    """The environment that gives a run `temp_dir` as its temporary directory. With
+    XDG_RUNTIME_DIR unset, the shared driver's socket directory goes there too, so that
+    everything the run makes in a temporary directory is in this one."""
+    return {"TMPDIR": str(temp_dir), "XDG_RUNTIME_DIR": ""}
+
+
 def start_args(
     permalink: str, *extra: str, count: int = 4, parallel: int = 2, job: str = "job"
 ) -> list[str]:

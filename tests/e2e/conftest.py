@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,6 +60,16 @@ def browser(playwright_instance: Playwright, chromium_path: str,
         yield browser
     finally:
         browser.close()
+
+
+@pytest.fixture
+def temp_dir() -> Iterator[Path]:
+    """An empty temporary directory of the test's own, for a run's or a driver's TMPDIR
+    (`clihelpers.temp_env`): what they leave there is theirs alone, whatever tests run
+    beside this one. Short, under /tmp: Chromium keeps a Unix socket a few levels down."""
+    path = Path(tempfile.mkdtemp(prefix="gb-tmp-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -126,15 +126,6 @@ def clients() -> Iterator[list[_Client]]:
         client.close()
 
 
-@pytest.fixture
-def temp_dir() -> Iterator[Path]:
-    """The drivers' temporary directory, as a run gives them its own: a browser they end
-    leaves its files there, not in /tmp. Short: the driver's socket goes in it."""
-    path = Path(tempfile.mkdtemp(prefix="gb-tmp-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def _node_children(pid: int) -> list[int]:
     return [p for p in _descendants(pid) if "node" in _cmdline(p).split(" ")[0]]
 

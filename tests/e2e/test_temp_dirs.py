@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,25 +29,11 @@ from tests.e2e.clihelpers import (
     run_cli,
     start_args,
     statuses,
+    temp_env,
     wait_for_run,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def temp_dir() -> Iterator[Path]:
-    """An empty temporary directory for the run (its TMPDIR), with a short path: Chromium
-    keeps a Unix socket a few levels down in it."""
-    path = Path(tempfile.mkdtemp(prefix="gb-tmp-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _env(temp_dir: Path) -> dict[str, str]:
-    # XDG_RUNTIME_DIR unset: the shared driver's socket directory goes in TMPDIR too, so
-    # that everything the run makes in a temporary directory is in this one.
-    return {"TMPDIR": str(temp_dir), "XDG_RUNTIME_DIR": ""}
 
 
 def _left_in(temp_dir: Path) -> list[str]:
@@ -64,7 +47,7 @@ def test_a_hard_stop_leaves_nothing_in_the_temporary_directory(
     # with --own-drivers, the drivers in the workers' process groups).
     sim = simulator("--layout", "2026", "--stream-format", "captured", "--quota", "0")
     result = run_cli(home, *start_args(sim.post_url(), *drivers, count=3, parallel=2),
-                     env_extra=_env(temp_dir))
+                     env_extra=temp_env(temp_dir))
     assert result.code == 75, result.stderr
     assert sim.stats()["generationsStarted"] == 0
     assert _left_in(temp_dir) == []
@@ -81,7 +64,7 @@ def test_a_temporary_directory_too_deep_for_chromium_s_socket_still_runs(
     assert len(str(deep)) > 100
     sim = simulator("--generation-seconds", "0.5")
     result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=1),
-                     env_extra=_env(deep))
+                     env_extra=temp_env(deep))
     assert result.code == 0, result.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 2
     assert _left_in(deep) == []
@@ -91,7 +74,7 @@ def test_a_killed_shared_driver_leaves_nothing_in_the_temporary_directory(
         home, simulator, temp_dir):
     sim = simulator("--generation-seconds", "1.5")
     proc = popen_cli(home, *start_args(sim.post_url(), count=4, parallel=2),
-                     env_extra=_env(temp_dir))
+                     env_extra=temp_env(temp_dir))
     try:
         wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
         drivers = [pid for pid in processes_of_home(home) if b"shared_driver.js" in _cmdline(pid)]
@@ -108,7 +91,7 @@ def test_a_killed_shared_driver_leaves_nothing_in_the_temporary_directory(
 def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, temp_dir):
     sim = simulator("--generation-seconds", "3")
     args = start_args(sim.post_url(), count=2, parallel=1)
-    proc = popen_cli(home, *args, env_extra=_env(temp_dir))
+    proc = popen_cli(home, *args, env_extra=temp_env(temp_dir))
     try:
         wait_for_run(lambda: len(in_progress(home)) == 1, "an item in progress", proc)
         _kill_with_all_it_started(proc, home)
@@ -117,7 +100,7 @@ def test_a_killed_runs_directory_is_removed_by_the_next_run(home, simulator, tem
     assert processes_left_by_run(home) == []
     _assert_browser_files_in_the_killed_directory(temp_dir)
 
-    rerun = run_cli(home, *args, env_extra=_env(temp_dir))
+    rerun = run_cli(home, *args, env_extra=temp_env(temp_dir))
     assert rerun.code == 0, rerun.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 2
     # Nor did multiprocessing keep the fork server's socket in a directory of its own
@@ -131,14 +114,14 @@ def test_a_run_that_stops_before_any_worker_still_removes_a_killed_runs_director
     finished = start_args(sim.post_url(), count=1, parallel=1, job="finished")
     assert run_cli(home, *finished).code == 0
     proc = popen_cli(home, *start_args(sim.post_url(), count=2, parallel=1),
-                     env_extra=_env(temp_dir))
+                     env_extra=temp_env(temp_dir))
     try:
         wait_for_run(lambda: len(in_progress(home)) == 1, "an item in progress", proc)
         _kill_with_all_it_started(proc, home)
     finally:
         _kill_if_alive(proc)
     _assert_browser_files_in_the_killed_directory(temp_dir)
-    nothing = run_cli(home, *finished, env_extra=_env(temp_dir))
+    nothing = run_cli(home, *finished, env_extra=temp_env(temp_dir))
     assert nothing.code == 0, nothing.stderr
     assert "nothing left to do" in nothing.stderr
     assert _left_in(temp_dir) == []
@@ -151,7 +134,7 @@ def test_a_command_s_own_browser_keeps_its_files_in_a_directory_the_next_command
     sim = simulator()  # no --auto-login: the page asks to sign in, and add waits
     profile = home / "accounts" / "waiting" / "profile"
     proc = popen_cli(home, "accounts", "add", "waiting", "--url", f"{sim.url}/imagine",
-                     "--headless", "--timeout", "600", env_extra=_env(temp_dir))
+                     "--headless", "--timeout", "600", env_extra=temp_env(temp_dir))
     try:
         wait_for_run(lambda: (profile / "Default").is_dir()
                      and bool(list(temp_dir.glob("grokbatch-run-*/org.chromium.Chromium.*"))),
@@ -166,7 +149,7 @@ def test_a_command_s_own_browser_keeps_its_files_in_a_directory_the_next_command
     # goes with it; and it removes the one the killed command left.
     sim_signed_in = simulator("--auto-login")
     result = run_cli(home, "doctor", "--account", ALIAS, "--permalink",
-                     sim_signed_in.post_url(), env_extra=_env(temp_dir))
+                     sim_signed_in.post_url(), env_extra=temp_env(temp_dir))
     assert "signed in   yes" in result.stdout, result.stdout + result.stderr
     assert _left_in(temp_dir) == []
 
