@@ -12,12 +12,10 @@ import fcntl
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import termios
 import threading
 import time
@@ -38,6 +36,7 @@ from tests.e2e.clihelpers import (
     run_cli,
     start_args,
     statuses,
+    temp_env,
     wait_for_run,
 )
 
@@ -303,7 +302,8 @@ def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
     browsers = _processes_mentioning(f"--user-data-dir={profile}")
     assert browsers
     for pid in browsers:
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # gone with the one killed before it
+            os.kill(pid, signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 3
@@ -314,40 +314,28 @@ def test_killed_browser_is_relaunched_and_the_item_retried(home, simulator):
 
 
 def test_killed_runner_leaves_no_process_behind_and_rerun_finishes(
-        home, simulator, tmp_path):
+        home, simulator, temp_dir):
     sim = simulator("--generation-seconds", "2")
     args = start_args(sim.post_url(), count=6, parallel=2)
-    # A temporary directory of the run's own (short: Chromium keeps a socket in it), where
-    # no other run, of a test running beside this one, keeps its driver's socket.
-    temp = Path(tempfile.mkdtemp(prefix="gb-tmp-", dir="/tmp"))
-    env = {"TMPDIR": str(temp), "XDG_RUNTIME_DIR": ""}
-    try:
-        _kill_the_runner_then_rerun(home, sim, args, temp, env)
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def _kill_the_runner_then_rerun(home: Path, sim: Any, args: list[str], temp: Path,
-                                env: dict[str, str]) -> None:
-    before = _driver_socket_dirs(temp)
+    env = temp_env(temp_dir)  # where no run of another test keeps its driver's socket
     proc = popen_cli(home, *args, env_extra=env)
     wait_for_run(lambda: len(_started_on_the_site(home)) == 2, "two generations started", proc)
     worker_pids = [i["workerPid"] for i in in_progress(home)]
     profiles = str(home / "runs" / "job" / "worker-profiles")
-    sockets = _driver_socket_dirs(temp) - before
+    sockets = _driver_socket_dirs(temp_dir)
     assert len(sockets) == 1  # the run's shared driver
     proc.kill()
     proc.communicate(timeout=30)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (
         _processes_mentioning(profiles) or any(_alive(p) for p in worker_pids)
-        or processes_of_home(home) or _driver_socket_dirs(temp) & sockets
+        or processes_of_home(home) or _driver_socket_dirs(temp_dir) & sockets
     ):
         time.sleep(0.1)
     assert _processes_mentioning(profiles) == []
     assert not any(_alive(p) for p in worker_pids)
     assert processes_of_home(home) == []  # the fork server and the resource tracker too
-    assert not _driver_socket_dirs(temp) & sockets  # the driver removed its socket as it exited
+    assert not _driver_socket_dirs(temp_dir) & sockets  # the driver removed its socket as it exited
     (killed_runs_temp,) = {socket.parent for socket in sockets}
     assert killed_runs_temp.is_dir()  # the runner was killed: it could not remove it
     rerun = run_cli(home, *args, env_extra=env)
@@ -472,18 +460,14 @@ def test_a_video_the_site_shows_nowhere_after_a_broken_stream_is_made_again(
 
 
 def _signal_renderers(profile: Path, signum: int) -> None:
-    """Send `signum` to the page renderers of the browser running on `profile`."""
-    for browser in _processes_mentioning(f"--user-data-dir={profile}"):
-        for renderer in _processes_mentioning("--type=renderer"):
-            if _session(renderer) == _session(browser):
-                os.kill(renderer, signum)
-
-
-def _session(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[3])
-    except (OSError, ValueError, IndexError):
-        return None
+    """Send `signum` to the page renderers of the browser running on `profile` (each of
+    its processes names the profile), and to no other browser's."""
+    ours = set(_processes_mentioning(f"--user-data-dir={profile} "))
+    renderers = ours & set(_processes_mentioning("--type=renderer "))
+    assert renderers, f"no renderer of the browser on {profile}"
+    for renderer in renderers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(renderer, signum)
 
 
 def test_no_worker_profile_is_left_on_any_exit_path(home, simulator):
@@ -538,7 +522,7 @@ def test_a_killed_shared_driver_costs_its_workers_their_browsers_and_the_run_com
     assert "crashed" not in stderr
     log = (home / "runs" / "job" / "run.log").read_text()
     assert ": Playwright driver: its own" in log  # those that started again
-    assert processes_of_home(home) == []
+    assert processes_left_by_run(home) == []
 
 
 
@@ -657,7 +641,9 @@ def test_a_worker_killed_as_its_video_is_deleted_costs_no_second_video(home, sim
     sim = simulator("--generation-seconds", "2")
     proc = popen_cli(home, *start_args(sim.post_url(), "--delete", count=1, parallel=1))
     wait_for_run(lambda: sim.stats()["deletes"] == 1, "the video deleted", proc)
-    os.kill(manifest(home)["items"][0]["workerPid"] or 0, signal.SIGKILL)
+    worker = manifest(home)["items"][0]["workerPid"]
+    assert worker  # never 0: that would kill this test's whole process group
+    os.kill(worker, signal.SIGKILL)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 0, stderr
     item = manifest(home)["items"][0]

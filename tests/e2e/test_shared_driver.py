@@ -271,6 +271,7 @@ def test_a_killed_driver_s_socket_directory_is_removed_by_the_next_run_not_a_liv
     try:
         assert live.wait_ready(time.monotonic() + _WAIT_S)
         os.utime(live.directory, (old, old))
+        os.utime(fresh)  # young at the sweep, however long the live driver took to start
         SharedDrivers.start(0)  # a run's start sweeps, even one that starts no driver
         assert not stale.exists()
         assert fresh.exists() and other.exists() and live.directory.exists()

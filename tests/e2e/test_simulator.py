@@ -330,7 +330,8 @@ def test_twenty_browser_contexts_generate_concurrently(
 
 
 def test_hundred_streaming_generations_do_not_slow_each_other_down(simulator: Simulator) -> None:
-    sim = simulator("--generation-seconds", "2")
+    # Long enough that all 100 have started before the first ends, with a test beside it.
+    sim = simulator("--generation-seconds", "4")
     sessions = [sim.new_session() for _ in range(100)]
     with ThreadPoolExecutor(max_workers=100) as pool:
         results = list(pool.map(sim.generate, sessions))
