@@ -5,8 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # Locally `make test` skips the heaviest tests (marked slow); CI (CI=true) runs them all.
 PYTEST_MARKS ?= $(if $(CI),,-m "not slow")
-# Tests run in two processes (pytest-xdist): most of a test's time is spent waiting on a
-# browser or a simulated video, so two halve what one leaves idle. PYTEST_WORKERS=0: one.
+# Tests run in two processes (pytest-xdist): a test spends much of its time waiting on a
+# browser or a simulated video, which leaves a core idle for another. PYTEST_WORKERS=0: one.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS  ?=
 PYTEST := $(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
