@@ -257,6 +257,6 @@ def _not_offered(what: str, wanted: str, offered: list[str], flag: str) -> str:
     if not offered:
         return (f"the site's video options offer no {what} to choose from: leave out "
                 f"{flag} to keep the site's")
-    shown = f" (they offer {', '.join(offered)})" if offered else ""
-    return (f"the site's video options offer no {what} {wanted}{shown}: choose another "
-            f"with {flag}, or leave it out to keep the site's")
+    return (f"the site's video options offer no {what} {wanted} (they offer "
+            f"{', '.join(offered)}): choose another with {flag}, or leave it out to keep "
+            "the site's")
