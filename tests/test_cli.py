@@ -405,6 +405,27 @@ def test_a_rerun_that_finds_nothing_left_records_how_the_job_ended(
     assert [row["status"] for row in listing] == ["COMPLETED"]
 
 
+def test_a_job_directory_copied_under_a_new_name_is_the_job_of_that_name(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
+) -> None:
+    # Before, `run status copy`, `run list` and the reports printed the old name.
+    fake_account()
+    make_job(grokbatch_home, count=2, completed=2)
+    shutil.copytree(paths.run_dir(JOB), paths.run_dir("copy"))
+    status = json.loads(cli("run", "status", "copy", "--json").stdout)
+    assert status["jobName"] == "copy"
+    assert cli("run", "status", "copy").stdout.splitlines()[0].split() == ["job", "copy"]
+    listing = json.loads(cli("run", "list", "--json").stdout)
+    assert sorted(row["jobName"] for row in listing) == ["copy", JOB]
+    assert cli("run", "report", "copy").returncode == 0
+    assert "<h1>copy " in (paths.run_dir("copy") / "report.html").read_text(encoding="utf-8")
+    result = cli(*start_args("--job-name", "copy", "--prompt", SECRET, "--json"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["jobName"] == "copy"
+    assert Manifest.open(paths.manifest_file("copy")).snapshot()["jobName"] == "copy"
+    assert Manifest.open(paths.manifest_file(JOB)).snapshot()["jobName"] == JOB
+
+
 def test_rerun_of_videos_that_used_their_attempts_says_how_to_retry_them(
     cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path
 ) -> None:

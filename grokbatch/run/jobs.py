@@ -210,6 +210,8 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                 doc = manifest.snapshot()
                 _check_same_job(doc, config, rows)
                 _check_cooldown(doc, config)
+                if doc["jobName"] != job:  # a job directory copied or renamed by hand
+                    manifest.update_fields(jobName=job)
                 manifest.requeue_abandoned(frozenset(
                     i["workerId"] for i in doc["items"] if i["workerId"]))
                 if config.count_given and rows is None:

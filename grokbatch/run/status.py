@@ -48,6 +48,7 @@ def _read(job: str) -> ManifestDocument:
         clean_dead_run(job)  # the copies hold session cookies, whatever the manifest says
         raise
     clean_dead_run(job, keep_copies=bool(doc.get("settings", {}).get("keepProfiles")))
+    doc["jobName"] = job  # the directory's: a job copied by hand keeps the old name inside
     return doc
 
 
@@ -149,6 +150,7 @@ def list_jobs() -> list[dict[str, Any]]:
         row = {k: doc.get(k) for k in ("jobName", "status", "completedCount", "failedCount",
                                        "rateLimitedCount", "batchSize", "createdAt",
                                        "updatedAt")}
+        row["jobName"] = manifest_path.parent.name  # how the job is named on the command line
         row["status"] = _shown_status(manifest_path.parent.name, doc)
         rows.append(row)
     rows.sort(key=lambda r: str(r.get("updatedAt") or ""), reverse=True)
