@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -76,16 +77,28 @@ def make_job(home: Path, *, prompt: str | None = SECRET, count: int = 2,
         ["run", "report"],
         ["simulator"],
         ["simulator", "serve"],
+        ["doctor"],
     ],
     ids=lambda c: " ".join(c) or "grokbatch",
 )
 def test_help_of_every_command_exits_0(cli: Cli, command: list[str],
                                        grokbatch_home: Path) -> None:
-    result = cli(*command, "--help")
+    result = cli(*command, "--help", env_extra={"COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
     assert "Traceback" not in result.stderr
     assert list(grokbatch_home.iterdir()) == []
+    # A flag takes no value: Typer's boxed help showed `--help <bool>`.
+    assert "<bool>" not in result.stdout
+    assert re.search(r"--help +Show this message", result.stdout), result.stdout
+
+
+def test_help_shows_what_value_an_option_takes_and_none_for_a_flag(cli: Cli) -> None:
+    lines = cli("run", "start", "--help", env_extra={"COLUMNS": "200"}).stdout.splitlines()
+    count = next(line for line in lines if "--count " in line)
+    assert "<int>" in count
+    keep = next(line for line in lines if "--keep-profiles " in line)
+    assert re.search(r"--keep-profiles +Keep worker profile", keep), keep
 
 
 def test_run_start_help_lists_every_documented_flag(cli: Cli) -> None:

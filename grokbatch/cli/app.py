@@ -10,9 +10,10 @@ import json
 import os
 import sys
 import traceback
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
+import typer.core
 
 from grokbatch import __version__
 from grokbatch.cli import entry
@@ -22,6 +23,18 @@ from grokbatch.cli.run import run_app
 from grokbatch.cli.simulator import simulator_app
 from grokbatch.errors import ExitCode, GrokBatchError
 from grokbatch.logs import configure_console, debugging, redact
+
+_option_type = typer.core.TyperOption.display_type_rich
+
+
+def _flags_take_no_value(option: typer.core.TyperOption, ctx: Any) -> str | None:
+    """The value an option's help shows it takes: none for a flag. Typer's boxed help shows
+    `<bool>` after every flag, `--help` included, as if it wanted `--keep-profiles true`
+    (which it refuses); its plain help shows none, as here."""
+    return None if option.is_flag else _option_type(option, ctx)
+
+
+typer.core.TyperOption.display_type_rich = _flags_take_no_value  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="grokbatch",
