@@ -4,8 +4,9 @@ The site serves videos only with the session cookie. Playwright's request client
 hold a whole response body in memory (a 300 MB video once ran its driver out of memory),
 so the file is fetched with the standard library instead, sending the browser context's
 cookies for that URL and the page's user agent. The body is streamed in bounded reads to
-a temp file, hashed on the way, capped in size, checked to be a real video, then renamed
-into place; any failure leaves no partial file.
+a temp file, hashed on the way, capped in size and in time (a minimum average rate),
+checked to be a whole video (`media`), then renamed into place; any failure leaves no
+partial file.
 
 Every failure is a `DownloadError`: the worker records it as DOWNLOAD_ERROR and keeps
 the video's URL, so only the download is retried, never the generation. The one
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.errors import DownloadError, VideoGoneError, VideoTooLargeError
 from grokbatch.files import AtomicFile
+from grokbatch.media import why_not_whole
 from grokbatch.paths import make_private_dir
 
 # Attempts per file: a failed fetch is usually a passing server error.
@@ -40,6 +43,10 @@ MB = 1024 * 1024
 READ_CHUNK_BYTES = 1 * MB
 # Redirects followed per fetch (asset hosts may redirect once to a CDN).
 MAX_REDIRECTS = 5
+# Slowest average a download may keep, once the time of one read has passed: a body that
+# comes slower than this (a server that drips it) is given up, and retried, instead of
+# holding its worker for hours. A 6 MB clip at this rate takes 3 minutes.
+MIN_BYTES_PER_S = 32 * 1024
 # Enough leading bytes to tell an mp4 (`ftyp` at offset 4) or a webm from anything else.
 _SNIFF_BYTES = 12
 _WEBM_MAGIC = b"\x1a\x45\xdf\xa3"
@@ -163,9 +170,16 @@ def _fetch_once(url: str, target_stem: Path, base_dir: Path, identity: BrowserId
             raise _SaveFailed(f"cannot write in {target_stem.parent.name}/: "
                               f"{exc.strerror or exc}") from None
         with tmp:
-            size, digest, ext = _stream_body(response, tmp, max_bytes)
+            size, digest, ext = _stream_body(response, tmp, max_bytes, timeout_s)
             if announced is not None and size != announced:  # read() does not raise on this
                 raise DownloadError(f"the video broke off after {size} of {announced} bytes")
+            try:
+                problem = why_not_whole(tmp.written(), ext)
+            except OSError as exc:
+                raise _SaveFailed(f"cannot read back {target_stem.name}: "
+                                  f"{exc.strerror or exc}") from None
+            if problem is not None:
+                raise DownloadError(f"not a whole video ({size} bytes): {problem}")
             target = target_stem.with_name(f"{target_stem.name}.{ext}")  # names may hold dots
             try:
                 tmp.commit(target)
@@ -177,23 +191,33 @@ def _fetch_once(url: str, target_stem: Path, base_dir: Path, identity: BrowserId
 
 
 def _stream_body(response: http.client.HTTPResponse, out: AtomicFile,
-                 max_bytes: int) -> tuple[int, str, str]:
-    """Copy the body to `out` in bounded reads; return (size, sha256, extension)."""
+                 max_bytes: int, read_timeout_s: float) -> tuple[int, str, str]:
+    """Copy the body to `out` in bounded reads; return (size, sha256, extension).
+
+    Each read returns what one socket read brings (`read1`), so that a body that comes
+    slower than `MIN_BYTES_PER_S` on average (after `read_timeout_s`, what one read may
+    take) is given up, however it is dripped.
+    """
     size = 0
     sha = hashlib.sha256()
     head = b""
     ext: str | None = None
+    started = time.monotonic()
     while True:
         # Never ask for more than one byte past the cap: that byte is the proof it is over.
         want = min(READ_CHUNK_BYTES, max_bytes + 1 - size)
         try:
-            chunk = response.read(want)
+            chunk = response.read1(want)
         except (OSError, http.client.HTTPException) as exc:
             raise DownloadError(f"the video broke off after {size} bytes: "
                                 f"{_reason(exc)}") from None
         if not chunk:
             break
         size += len(chunk)
+        elapsed = time.monotonic() - started
+        if elapsed > read_timeout_s + size / MIN_BYTES_PER_S:
+            raise DownloadError(f"the video came too slowly: {size} bytes in {elapsed:.0f} s "
+                                f"(under {MIN_BYTES_PER_S // 1024} KB/s)")
         if size > max_bytes:
             raise VideoTooLargeError(f"video larger than {describe_size(max_bytes)}")
         if ext is None:

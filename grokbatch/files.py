@@ -34,6 +34,12 @@ class AtomicFile:
         """Append `data`."""
         self._fh.write(data)
 
+    def written(self) -> Path:
+        """The temp file's path, with everything written so far flushed to it (to read it
+        back before it is committed)."""
+        self._fh.flush()
+        return self.tmp_path
+
     def commit(self, target: Path) -> None:
         """Flush, fsync, make 0600 and rename over `target` (in the same directory)."""
         self._fh.flush()

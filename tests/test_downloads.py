@@ -130,6 +130,30 @@ def test_body_that_breaks_off_is_retried_then_a_download_error_leaving_no_file(
     assert files_under(run_dir / "videos") == []
 
 
+@pytest.mark.parametrize("path", ["/cut-unannounced", "/header-only"])
+def test_a_video_cut_short_without_the_server_saying_so_is_refused_leaving_no_file(
+    server: tuple[str, ServerLog], run_dir: Path, path: str
+) -> None:
+    # Both were kept as videos: nothing but the first 12 bytes was checked.
+    base, log = server
+    with pytest.raises(DownloadError, match="not a whole video"):
+        fetch(f"{base}{path}", run_dir)
+    assert log.requests[path] == downloads.DOWNLOAD_ATTEMPTS  # worth another fetch
+    assert files_under(run_dir / "videos") == []
+
+
+def test_a_video_dripped_slower_than_the_minimum_rate_is_given_up_not_waited_for(
+    server: tuple[str, ServerLog], run_dir: Path
+) -> None:
+    # Each byte came within the read timeout, so the download went on for days.
+    base, log = server
+    with pytest.raises(DownloadError, match="came too slowly"):
+        download_video(f"{base}/drip", run_dir / "videos" / "job-000", run_dir, identity(),
+                       timeout_s=0.5, attempts=1)
+    assert log.served["/drip"] < len(VIDEO)
+    assert files_under(run_dir / "videos") == []
+
+
 def test_passing_server_errors_are_retried_then_the_video_is_saved(
     server: tuple[str, ServerLog], run_dir: Path
 ) -> None:

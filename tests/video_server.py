@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class ServerLog:
     headers: list[dict[str, str]] = field(default_factory=list)
     failures_left: Counter[str] = field(default_factory=Counter)  # /flaky: 500s to send first
     big_bytes: int = 50 * 1024 * 1024
+    drip_interval_s: float = 0.1  # /drip: one byte each
     on_request: Any = None  # called with the path on every request, before answering
 
 
@@ -85,6 +87,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(VIDEO[: len(VIDEO) // 2])
             self.wfile.flush()
             self.close_connection = True
+        elif path == "/cut-unannounced":  # no length said, the connection closed mid-file
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(VIDEO[:-1000])
+            self.close_connection = True
+        elif path == "/header-only":  # an mp4's first bytes, and nothing else
+            self._send(200, VIDEO[:12])
+        elif path == "/drip":
+            self._drip()
         elif path in ("/big-stream", "/big-announced"):
             self._send_big(path, announce=path == "/big-announced")
         else:
@@ -96,6 +108,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         self.server.log.served[self.path.split("?")[0]] += len(body)
+
+    def _drip(self) -> None:
+        """The video announced whole, then sent a byte every `drip_interval_s` (until the
+        reader hangs up, or a minute has passed)."""
+        log = self.server.log
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(VIDEO)))
+        self.end_headers()
+        for byte in VIDEO[: int(60 / log.drip_interval_s)]:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            log.served["/drip"] += 1
+            time.sleep(log.drip_interval_s)
+        self.close_connection = True
 
     def _send_big(self, path: str, *, announce: bool) -> None:
         """An mp4-looking body of `big_bytes`, close-delimited unless announced."""
