@@ -26,6 +26,7 @@ from loguru import logger
 
 from grokbatch import drivers, paths
 from grokbatch.errors import DiskError, NoBrowserError
+from grokbatch.logs import PROMPT_ENV
 
 if TYPE_CHECKING:  # config imports this module, and the runner config: no Playwright there
     from playwright.sync_api import BrowserContext, Playwright
@@ -193,9 +194,10 @@ def tune_driver() -> None:
 
 
 def browser_env() -> dict[str, str | float | bool]:
-    """The environment a browser is launched with: ours without the driver's settings,
-    crash dumps under our home."""
-    env = {k: v for k, v in os.environ.items() if k not in drivers.DRIVER_ENV_KEYS}
+    """The environment a browser is launched with: ours without the driver's settings or
+    a prompt (a crash dump holds the environment), crash dumps under our home."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in drivers.DRIVER_ENV_KEYS and k != PROMPT_ENV}
     return {**env, CRASH_DUMPS_ENV: str(paths.crash_dumps_dir())}
 
 

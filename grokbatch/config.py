@@ -18,6 +18,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from grokbatch.browser import check_browser_path, no_display
 from grokbatch.errors import ConfigError, UsageError
+from grokbatch.logs import PROMPT_ENV
 from grokbatch.paths import validate_name
 
 COUNT_RANGE = (1, 1000)
@@ -53,10 +54,6 @@ _SECONDS_LIMITS: dict[str, tuple[str, float, bool]] = {
     "shutdown_grace_s": ("shutdownGrace", 3600.0, True),
     "cooldown_s": ("cooldown", 7 * 86400.0, True),
 }
-
-# The prompt, when no flag and no config file gives one: unlike --prompt, an environment
-# variable is not shown to other users by `ps`.
-PROMPT_ENV = "GROKBATCH_PROMPT"
 
 # The original tool wrote timeouts in milliseconds (60000). A plain number in a config
 # file is seconds while it is within the key's limit (1200 is 20 minutes); one of 1000 or

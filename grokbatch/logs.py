@@ -31,6 +31,9 @@ from grokbatch.paths import NO_FOLLOW, PRIVATE_FILE_MODE
 REDACTED = "[prompt]"
 # GROKBATCH_DEBUG=1: DEBUG lines on the console, and a traceback with an error.
 DEBUG_ENV = "GROKBATCH_DEBUG"
+# The prompt, when no flag and no config file gives one: unlike --prompt, an environment
+# variable is not shown to other users by `ps`. Read once, and passed on to no process.
+PROMPT_ENV = "GROKBATCH_PROMPT"
 CONSOLE_FORMAT = "<green>{time:HH:mm:ss}</green> <level>{level: <7}</level> {message}"
 FILE_FORMAT = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {level: <7} | {extra[source]: <9} | {message}"
 

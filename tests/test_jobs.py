@@ -228,3 +228,40 @@ def test_full_disk_at_manifest_creation_is_one_error_line_exit_1_and_no_lock_fil
     assert not paths.run_lock_file(JOB).exists()
     assert not paths.manifest_file(JOB).exists()
     assert not list(run_dir.glob(".*.tmp"))
+
+
+# --------------------------------------------------------------------------- the environment
+def test_a_prompt_from_the_environment_is_read_once_and_passed_to_no_process(
+    fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A browser's crash dump held GROKBATCH_PROMPT: every process of the run inherited it.
+    from grokbatch import browser
+    from grokbatch.cli.app import main
+
+    fake_account()
+    seen: dict[str, Any] = {}
+
+    def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
+        seen["prompt"] = config.prompt
+        seen["environment"] = os.environ.get("GROKBATCH_PROMPT")
+        seen["browser"] = browser.browser_env().get("GROKBATCH_PROMPT")
+        return RunSummary(job_name=JOB, run_dir=paths.run_dir(JOB), status="COMPLETED",
+                          exit_code=0, counts={}, failed_by_kind={}, wall_s=0.0, message="")
+
+    monkeypatch.setattr(jobs, "start", start)
+    monkeypatch.setenv("GROKBATCH_PROMPT", "a prompt kept out of ps")
+    monkeypatch.setattr(sys, "argv", ["grokbatch", "run", "start", "--account", "acct",
+                                      "--permalink", PERMALINK, "--job-name", JOB])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 0
+    assert seen == {"prompt": "a prompt kept out of ps", "environment": None, "browser": None}
+
+
+def test_a_browser_is_never_given_a_prompt_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grokbatch import browser
+
+    monkeypatch.setenv("GROKBATCH_PROMPT", "set in the shell of `accounts add`")
+    assert "GROKBATCH_PROMPT" not in browser.browser_env()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import typer
 from grokbatch.config import build_run_config, parse_duration
 from grokbatch.drivers import WORKERS_PER_DRIVER
 from grokbatch.errors import ConfigError, UsageError
+from grokbatch.logs import PROMPT_ENV
 from grokbatch.run import jobs
 from grokbatch.run.capacity import HEADLESS_SHELL_WORKER_MEMORY_MB, WORKER_MEMORY_MB
 from grokbatch.run.status import format_status, job_status, list_jobs, write_job_report
@@ -164,6 +166,9 @@ def start(
             "force": force or None,
         },
     )
+    # Read once: no process the run starts inherits it (a browser's crash dump holds the
+    # browser's whole environment).
+    os.environ.pop(PROMPT_ENV, None)
     summary = jobs.start(run_config, json_output=as_json)
     if as_json:
         typer.echo(json.dumps(summary.to_json(), indent=2))
