@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import json
 import os
 import re
 import sys
@@ -45,7 +46,24 @@ _FIRST_LINE_CHARS = 200
 
 # Each secret, longest first, with the pattern that finds it as a whole word if it is short.
 _secrets: list[tuple[str, re.Pattern[str] | None]] = []
+# The prompts' texts as a page shows them (whole, each line, spaces run together).
+_pieces: set[str] = set()
 _secrets_lock = threading.Lock()
+
+
+def _variants(text: str) -> set[str]:
+    """`text` and the pieces of it that may stand alone: a rich editor puts each line of
+    a prompt in an element of its own, and a page may run its spaces together."""
+    lines = {line.strip() for line in text.splitlines()}
+    return {text, text.strip(), " ".join(text.split()),
+            *(line for line in lines if len(line) >= WHOLE_WORD_BELOW)} - {""}
+
+
+def _written_forms(variant: str) -> set[str]:
+    """How `variant` reads once written into HTML or JSON."""
+    escaped = html.escape(variant, quote=False)
+    return {variant, html.escape(variant), escaped, escaped.replace("\u00a0", "&nbsp;"),
+            json.dumps(variant)[1:-1], json.dumps(variant, ensure_ascii=False)[1:-1]}
 
 
 def register_secret(text: str | None) -> None:
@@ -53,11 +71,9 @@ def register_secret(text: str | None) -> None:
     if not text or not text.strip():
         return
     with _secrets_lock:
-        forms = {
-            form
-            for variant in (text, text.strip())
-            for form in (variant, html.escape(variant), html.escape(variant, quote=False))
-        }
+        variants = _variants(text)
+        _pieces.update(variants)
+        forms = {form for variant in variants for form in _written_forms(variant)}
         known = {secret for secret, _ in _secrets}
         for form in forms - known:
             if form:
@@ -77,10 +93,20 @@ def redact(text: str) -> str:
     return text
 
 
+def secret_pieces() -> list[str]:
+    """The registered prompts as a page would show them (whole, each line), longest first,
+    leaving out those too short to hide without garbling the page."""
+    with _secrets_lock:
+        return sorted((piece for piece in _pieces if len(piece) >= WHOLE_WORD_BELOW),
+                      key=len, reverse=True)
+
+
 def first_line(text: str) -> str:
-    """The first line of an error message, redacted and cut to `_FIRST_LINE_CHARS`: a
-    Playwright error runs to a call log of many lines, of which the first says what failed."""
-    return redact(text.strip().splitlines()[0] if text.strip() else text)[:_FIRST_LINE_CHARS]
+    """The first line of an error message, redacted (whole: a prompt's first line alone
+    must not slip through) and cut to `_FIRST_LINE_CHARS`: a Playwright error runs to a
+    call log of many lines, of which the first says what failed."""
+    text = redact(text).strip()
+    return (text.splitlines()[0] if text else text)[:_FIRST_LINE_CHARS]
 
 
 class _RedactingStream:

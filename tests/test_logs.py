@@ -22,6 +22,7 @@ from grokbatch.logs import (
     log_forwarded,
     redact,
     register_secret,
+    secret_pieces,
 )
 
 
@@ -59,6 +60,22 @@ def test_redact_catches_stripped_and_html_escaped_forms_of_a_padded_prompt() -> 
     register_secret("  <b>cats & dogs</b>  ")
     assert redact("x <b>cats & dogs</b> y") == f"x {REDACTED} y"
     assert redact("x &lt;b&gt;cats &amp; dogs&lt;/b&gt; y") == f"x {REDACTED} y"
+
+
+def test_each_line_of_a_multi_line_prompt_and_its_written_forms_are_redacted() -> None:
+    # A rich editor holds each line in an element of its own; a page or an error may write
+    # the prompt as JSON, with a non-breaking space as &nbsp;, or with its spaces run together.
+    register_secret("north wind\nover  the\u00a0dunes \"quietly\"\nend")
+    assert redact("<p>north wind</p><p>over  the&nbsp;dunes \"quietly\"</p>") == (
+        f"<p>{REDACTED}</p><p>{REDACTED}</p>")
+    assert redact('{"prompt":"north wind\\nover  the\\u00a0dunes \\"quietly\\"\\nend"}') == (
+        '{"prompt":"' + REDACTED + '"}')
+    assert redact("north wind over the\u00a0dunes") == f"{REDACTED} over the\u00a0dunes"
+    assert redact("said: north wind over the dunes \"quietly\" end") == f"said: {REDACTED}"
+    assert "end" in redact("the end")  # a short line stays a word of the log, not a secret
+    assert first_line("Error: north wind\nover  the\u00a0dunes") == f"Error: {REDACTED}"
+    assert secret_pieces()[0] == "north wind\nover  the\u00a0dunes \"quietly\"\nend"
+    assert "end" not in secret_pieces()
 
 
 def test_longer_secret_is_replaced_before_a_shorter_one_inside_it() -> None:

@@ -21,10 +21,10 @@ from playwright.sync_api import Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from grokbatch.errors import OptionNotOfferedError
-from grokbatch.logs import first_line, redact
-from grokbatch.paths import make_private_dir, write_private_file
+from grokbatch.logs import first_line
 from grokbatch.site.pagewatch import PageWatch, wait_for_value
 from grokbatch.site.selectors import Selectors
+from grokbatch.site.snapshot import save_snapshot
 
 # What page.js marks in the choice dialog as the control to click for the kept video.
 _CHOICE = '[data-grokbatch-target="choice"]'
@@ -47,7 +47,6 @@ _MENU_OPEN_MS = 2_000
 # Options triggers tried, at most, to find a resolution or length item.
 _MAX_TRIGGERS = 3
 # A screenshot of a page that no longer answers is not worth a longer wait.
-_SCREENSHOT_TIMEOUT_MS = 5_000
 
 
 class PostPage:
@@ -232,24 +231,10 @@ class PostPage:
         return marked.get("src") or None, closed
 
     def save_snapshot(self, debug_dir: Path, stem: str) -> None:
-        """Save `<stem>.png` and `<stem>.html` in `debug_dir`, with the editor emptied first.
-
-        The prompt is in the editor (split over elements in a rich editor): emptying it
-        before anything is saved is surer than searching the saved text for it.
-        """
-        path = debug_dir / stem
-        try:
-            make_private_dir(debug_dir)
-            self.page.locator(self.loc.prompt_editor).evaluate_all(
-                "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
-                " e.textContent = ''; } else { e.replaceChildren(); } })"
-            )
-            write_private_file(path.with_suffix(".html"), redact(self.page.content()).encode())
-            write_private_file(path.with_suffix(".png"),
-                               self.page.screenshot(timeout=_SCREENSHOT_TIMEOUT_MS))
-        except PlaywrightError as exc:
-            logger.debug("{}: debug snapshot incomplete: {}", self.worker_id,
-                         first_line(str(exc)))
+        """Save `<stem>.png` and `<stem>.html` in `debug_dir`, with no prompt in them
+        (`snapshot`)."""
+        save_snapshot(self.page, debug_dir / stem, self.loc.prompt_editor,
+                      source=self.worker_id)
 
 
 def _not_offered(what: str, wanted: str, offered: list[str], flag: str) -> str:

@@ -21,8 +21,8 @@ from playwright.sync_api import Page, sync_playwright
 
 from grokbatch import scratch
 from grokbatch.browser import find_browser, launch_persistent
-from grokbatch.logs import redact
-from grokbatch.paths import make_private_dir, write_private_file
+from grokbatch.logs import first_line
+from grokbatch.paths import make_private_dir
 from grokbatch.profiles import copy_profile, remove_profile
 from grokbatch.site.generator import challenge_response
 from grokbatch.site.page_check import PageCheck
@@ -30,6 +30,7 @@ from grokbatch.site.pagewatch import PageWatch
 from grokbatch.site.quota import fetch_quota
 from grokbatch.site.selectors import Selectors
 from grokbatch.site.session import detect_signed_in
+from grokbatch.site.snapshot import save_snapshot
 
 # Selectors a ready post page shows before any video is made; the rest (progress, the
 # video, menus, dialogs, toasts) only appear during or after a generation.
@@ -66,7 +67,7 @@ def look_at_page(
                 if save_stem is not None:
                     _save(page, selectors, save_stem)
             except PlaywrightError as exc:
-                result.error = redact(str(exc).strip().splitlines()[0] if str(exc) else "")
+                result.error = first_line(str(exc))
             finally:
                 with contextlib.suppress(PlaywrightError):
                     context.close()
@@ -128,14 +129,5 @@ def _shown(page: Page, selector: str) -> bool:
 
 
 def _save(page: Page, selectors: Selectors, stem: Path) -> None:
-    """A screenshot and the page's HTML, with the prompt editor emptied first."""
-    make_private_dir(stem.parent)
-    with contextlib.suppress(PlaywrightError):
-        page.locator(selectors.prompt_editor).evaluate_all(
-            "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') e.value = '';"
-            " e.replaceChildren(); })"
-        )
-    with contextlib.suppress(PlaywrightError):
-        write_private_file(stem.with_suffix(".png"), page.screenshot(timeout=5000))
-    with contextlib.suppress(PlaywrightError):
-        write_private_file(stem.with_suffix(".html"), redact(page.content()).encode())
+    """A screenshot and the page's HTML, with no prompt in them (`snapshot`)."""
+    save_snapshot(page, stem, selectors.prompt_editor, source="look at the page")

@@ -1,0 +1,74 @@
+"""A debug snapshot of a page, its HTML and a screenshot, with no prompt in either.
+
+The prompt is in the editor, split over elements in a rich editor: the editor is emptied
+first. A page may also show the prompt elsewhere (a video's own post, a history), or an
+editor may not be the one the selectors name (a page changed since, an override file):
+every text, attribute and form value of the page that holds a prompt, whole or one of
+its lines, is then changed to say `[prompt]` instead, in the page itself, so the
+screenshot shows none either. The HTML is redacted once more as it is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from loguru import logger
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page
+
+from grokbatch.logs import REDACTED, first_line, redact, secret_pieces
+from grokbatch.paths import make_private_dir, write_private_file
+
+SCREENSHOT_TIMEOUT_MS = 5_000
+
+_EMPTY_EDITORS = (
+    "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
+    " e.textContent = ''; } else { e.replaceChildren(); } })"
+)
+# Each piece matches with its spaces as any run of white space (a page may write a space
+# as a non-breaking one, or a line break as a space).
+_HIDE_PIECES = r"""([pieces, mark]) => {
+  const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const patterns = pieces.map((p) => new RegExp(
+    p.trim().split(/[\s\u00a0]+/).map(escape).join('[\\s\\u00a0]+'), 'g'));
+  const hide = (text) => patterns.reduce((t, re) => t.replace(re, mark), text);
+  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const hidden = hide(n.nodeValue);
+    if (hidden !== n.nodeValue) n.nodeValue = hidden;
+  }
+  for (const el of document.querySelectorAll('*')) {
+    for (const attr of Array.from(el.attributes)) {
+      const hidden = hide(attr.value);
+      if (hidden !== attr.value) el.setAttribute(attr.name, hidden);
+    }
+    if (typeof el.value === 'string' && el.value) {
+      const hidden = hide(el.value);
+      if (hidden !== el.value) el.value = hidden;
+    }
+  }
+}"""
+
+
+def save_snapshot(page: Page, stem: Path, editor_selector: str, *,
+                  source: str = "page") -> None:
+    """Save `<stem>.html` and `<stem>.png` of `page`, with no prompt in them (above).
+    What cannot be saved is left out, and said at DEBUG level (`source` names who asks)."""
+    make_private_dir(stem.parent)
+    with contextlib.suppress(PlaywrightError):
+        page.locator(editor_selector).evaluate_all(_EMPTY_EDITORS)
+    pieces = secret_pieces()
+    if pieces:
+        try:
+            page.evaluate(_HIDE_PIECES, [pieces, REDACTED])
+        except PlaywrightError as exc:  # nothing is saved that may show a prompt
+            logger.debug("{}: no debug snapshot, the page could not be cleared of the "
+                         "prompt: {}", source, first_line(str(exc)))
+            return
+    try:
+        write_private_file(stem.with_suffix(".html"), redact(page.content()).encode())
+        write_private_file(stem.with_suffix(".png"),
+                           page.screenshot(timeout=SCREENSHOT_TIMEOUT_MS))
+    except PlaywrightError as exc:
+        logger.debug("{}: debug snapshot incomplete: {}", source, first_line(str(exc)))
