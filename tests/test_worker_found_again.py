@@ -204,3 +204,22 @@ def test_the_look_goes_on_to_the_end_of_the_generations_time(
     generator = _generator_on(posts, monkeypatch)
     assert generator.find_made_video(["post"], 0, give_up=lambda: False) is None
     assert posts.looked == ["post"]  # at least once
+
+
+def test_the_look_waits_for_what_the_sites_progress_said_was_left() -> None:
+    from grokbatch.run.looking import LONGEST_LOOK_S, look_wait_s
+
+    def started(seconds_ago: float, **progress: Any) -> Any:
+        return {"videoPostIds": ["p"], "startedAt": iso(utc_now() - timedelta(seconds=seconds_ago)),
+                **progress}
+
+    # No progress known (a killed try): the rest of the try's --timeout.
+    assert 48 <= look_wait_s(started(10), 60) <= 50
+    assert look_wait_s(started(90), 60) == 0
+    # 25 % after 3 s: about 12 s in all; waited for until twice that from the start.
+    assert 18 <= look_wait_s(started(5, progress=25, progressSeconds=3.0), 4) <= 19
+    # A long way to go is waited for at most LONGEST_LOOK_S.
+    assert look_wait_s(started(5, progress=1, progressSeconds=5.0), 4) == LONGEST_LOOK_S
+    # Done (100 %) or nonsense: the rest of the try's time, as without progress.
+    assert look_wait_s(started(5, progress=100, progressSeconds=3.0), 4) == 0
+    assert look_wait_s(started(5, progress=50, progressSeconds=0), 4) == 0

@@ -75,13 +75,21 @@ class HdVideo(TypedDict, total=False):
     sha256: str
 
 
-class SiteGeneration(TypedDict):
-    """A generation the site started for an item, as its stream first named it: each of
-    its videos' own post (the kept one first), and when. Should the worker not live to
-    see the end, the next one looks on those posts for the video before making another."""
-
+class _SiteGenerationKeys(TypedDict):
     videoPostIds: list[str]
     startedAt: str
+
+
+class SiteGeneration(_SiteGenerationKeys, total=False):
+    """A generation the site started for an item, as its stream first named it: each of
+    its videos' own post (the kept one first), and when. Should the worker not live to
+    see the end, the next one looks on those posts for the video before making another.
+    A try that gave up on it (its --timeout, a broken stream) adds how far the site's own
+    progress had come (percent), and when (seconds after `startedAt`): the look waits for
+    what that progress says is left."""
+
+    progress: int
+    progressSeconds: float
 
 
 class Attempt(TypedDict):
@@ -120,6 +128,9 @@ class Item(_ItemKeys, total=False):
     deleted: bool
     generationSeconds: float
     downloadOnly: bool | None
+    # Its earlier try's video was looked for and not found, and the quota allowed no new
+    # one: no claim gives it again in this run; the next run looks again (`resume`).
+    waitsForRerun: bool
 
 
 class PromptRow(TypedDict):

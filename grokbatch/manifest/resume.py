@@ -37,16 +37,21 @@ def retried_by_rerun(doc: ManifestDocument, max_attempts: int) -> list[Item]:
     """The items a rerun puts back in the queue: retryable FAILED ones with attempts left,
     and legacy RATE_LIMITED ones. CONTENT_MODERATED items and items that used up
     `max_attempts` stay FAILED: attempts count over every run of the job, since each may
-    have cost a generation of the quota."""
+    have cost a generation of the quota. Except one whose last try the site went on making
+    (`generation`): its video is looked for, which costs none, though no other is made."""
     return [item for item in doc["items"]
             if item["status"] == LEGACY_RATE_LIMITED
-            or (_failed_retryably(item) and item["attempts"] < max_attempts)]
+            or (_failed_retryably(item)
+                and (item["attempts"] < max_attempts or item.get("generation")))]
 
 
 def reset_for_rerun(doc: ManifestDocument, max_attempts: int) -> list[int]:
     """Put back in the queue what a rerun retries (`retried_by_rerun`); return their
     indices."""
     reset: list[int] = []
+    for item in doc["items"]:
+        if item.pop("waitsForRerun", None):  # this is the rerun it waited for
+            reset.append(item["index"])
     for item in retried_by_rerun(doc, max_attempts):
         requeue(item, None)
         reset.append(item["index"])
@@ -57,7 +62,8 @@ def attempts_used_up(doc: ManifestDocument, max_attempts: int) -> list[Item]:
     """The FAILED items a rerun with `max_attempts` would retry but for the attempts they
     have had already."""
     return [item for item in doc["items"]
-            if _failed_retryably(item) and item["attempts"] >= max_attempts]
+            if _failed_retryably(item) and item["attempts"] >= max_attempts
+            and not item.get("generation")]
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,7 @@ def _claimable(doc: ManifestDocument) -> list[Item]:
     budget = doc.get("generationBudget")
     spent = isinstance(budget, int) and budget <= 0
     return [item for item in doc["items"]
-            if item["status"] == ItemStatus.PENDING.value
+            if item["status"] == ItemStatus.PENDING.value and not item.get("waitsForRerun")
             and not (spent and not started_on_site(item))]
 
 
@@ -298,15 +298,18 @@ class Manifest:
         with self._transaction() as txn:
             doc = txn.doc
             item = _held_item(doc, index, worker_id)
+            txn.dirty = True
+            budget = doc.get("generationBudget")
+            if isinstance(budget, int) and budget <= 0:
+                # What it holds stays: the video the site may still be making is looked
+                # for again by the rerun, not made again (nor looked for again now).
+                requeue(item, None)
+                item["waitsForRerun"] = True
+                return False
             item.update({"generation": None, "videoUrl": None, "downloadOnly": None,
                          "video": None})
             item.pop("hdVideo", None)  # absent: the new video's run did not ask for it
             item.pop("deleted", None)
-            txn.dirty = True
-            budget = doc.get("generationBudget")
-            if isinstance(budget, int) and budget <= 0:
-                requeue(item, None)
-                return False
             if isinstance(budget, int):
                 doc["generationBudget"] = budget - 1
             item["attempts"] += 1

@@ -23,6 +23,25 @@ from grokbatch.run.watchdog import DEADLINE_SLACK_S, Watchdog
 from grokbatch.run.worker_protocol import WorkerSpec
 from grokbatch.site.generator import GenerationResult, VideoGenerator
 
+# The longest a look waits for a video that the site's progress says is still coming.
+LONGEST_LOOK_S = 600.0
+
+
+def look_wait_s(generation: SiteGeneration, timeout_s: float) -> float:
+    """How long to wait for the video of `generation` to show on its post: the rest of
+    the `timeout_s` its try had; and when that try gave up while the site was making it,
+    until twice the whole time its progress said it would take (from its start; at most
+    `LONGEST_LOOK_S` from now). A video the site stopped making is then made anew."""
+    started_at = parse_iso(generation["startedAt"])
+    since = (utc_now() - started_at).total_seconds() if started_at else timeout_s
+    wait_s = min(timeout_s, max(0.0, timeout_s - since))
+    progress, at_s = generation.get("progress"), generation.get("progressSeconds")
+    if (isinstance(progress, int) and 0 < progress < 100
+            and isinstance(at_s, (int, float)) and at_s > 0):
+        whole_s = at_s * 100 / progress
+        wait_s = max(wait_s, min(LONGEST_LOOK_S, 2 * whole_s - since))
+    return wait_s
+
 
 def look_for_started(index: int, generation: SiteGeneration, spec: WorkerSpec,
                      generator: VideoGenerator, watchdog: Watchdog,
@@ -37,9 +56,7 @@ def look_for_started(index: int, generation: SiteGeneration, spec: WorkerSpec,
     posts = list(generation["videoPostIds"])
     if spec.choice == "second" and len(posts) > 1:
         posts[0], posts[1] = posts[1], posts[0]
-    started_at = parse_iso(generation["startedAt"])
-    since = (utc_now() - started_at).total_seconds() if started_at else spec.timeout_s
-    wait_s = min(spec.timeout_s, max(0.0, spec.timeout_s - since))
+    wait_s = look_wait_s(generation, spec.timeout_s)
     # Its last round may look at each post twice (a pair's preferred one again).
     watchdog.arm(wait_s + 2 * len(posts) * (spec.page_load_timeout_s + spec.element_timeout_s)
                  + DEADLINE_SLACK_S)

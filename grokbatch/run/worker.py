@@ -92,12 +92,19 @@ class Worker:
         self.relaunches_left = _MAX_RELAUNCHES
         self.unstarted = 0  # videos in a row that failed before their generate click
         self.current_index: int | None = None
+        # The generation the site started for the current video, and since when (monotonic).
+        self.generation: SiteGeneration | None = None
+        self.started = 0.0
         self.watchdog = Watchdog(spec, self.manifest)
         self.saver = VideoSaver(spec, self.manifest, events)
 
     def _on_progress(self, percent: int) -> None:
-        """The page reported generation progress: show it in the live display."""
+        """The page reported generation progress: show it in the live display, and keep
+        how far the site has come (for a try that gives up before the end: `_record`)."""
         self.events.state(WorkerState.GENERATING, item=self.current_index, progress=percent)
+        if self.generation is not None and percent > self.generation.get("progress", 0):
+            self.generation["progress"] = percent
+            self.generation["progressSeconds"] = round(time.monotonic() - self.started, 3)
 
     def _on_started(self, video_posts: list[str]) -> None:
         """The site started the current video: keep where it will be (its video posts),
@@ -106,6 +113,7 @@ class Worker:
         if self.current_index is None:
             return
         generation: SiteGeneration = {"videoPostIds": video_posts, "startedAt": now_iso()}
+        self.generation, self.started = generation.copy(), time.monotonic()
         try:
             self.manifest.update_item(self.current_index, self.spec.worker_id,
                                       generation=generation)
@@ -303,6 +311,7 @@ class Worker:
         prompt_index = item.get("promptIndex") or 0
         prompt = spec.prompts[prompt_index] if spec.prompts else None
         self.current_index = index
+        self.generation = None
         label = f"video #{index}" + (f" (prompt #{prompt_index + 1})" if len(spec.prompts) > 1
                                      else "")
         if item.get("downloadOnly") and item.get("videoUrl"):
@@ -349,7 +358,19 @@ class Worker:
             self.manifest.release_item(index, self.spec.worker_id)  # the next run looks again
             self.events.state(WorkerState.IDLE)
             return True
-        return not self._make_anew(item, "the site shows no video from the try that started it")
+        why = "the site shows no video from the try that started it"
+        if item["attempts"] >= self.spec.max_attempts:
+            # A rerun's look for the video of the item's last attempt: none is left to make
+            # another with.
+            kind = item.get("errorKind") or Outcome.TIMEOUT.value
+            self.manifest.update_item(index, self.spec.worker_id, status=ItemStatus.FAILED,
+                                      error_kind=kind, error=why, generation=None)
+            logger.warning("{}: video #{}: {}, and it has had its {} attempts; failed: {}",
+                           self.spec.worker_id, index, why, self.spec.max_attempts, kind)
+            self.events.item_done(index, kind, ItemStatus.FAILED.value)
+            self.events.state(WorkerState.IDLE)
+            return True
+        return not self._make_anew(item, why)
 
     def _make_anew(self, item: Item, why: str) -> bool:
         """The held video is to be made again (`why`): True if the quota allows it now
@@ -394,6 +415,11 @@ class Worker:
         if result.clicked and result.made_none:
             # Nothing to look for on its video post: the site said it made no video.
             self.manifest.update_item(index, worker, generation=None)
+        elif (outcome is not Outcome.COMPLETED and self.generation is not None
+              and "progress" in self.generation):
+            # Given up on while the site was making it: how far it had come tells the next
+            # try's look how long the rest may take (`looking`).
+            self.manifest.update_item(index, worker, generation=self.generation)
         ends = ItemStatus.PENDING  # unless it completes or fails for good below
         if outcome is Outcome.COMPLETED:
             ends = ItemStatus.COMPLETED

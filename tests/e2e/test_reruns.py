@@ -459,6 +459,58 @@ def test_a_video_the_site_shows_nowhere_after_a_broken_stream_is_made_again(
     assert stats["generationsCompleted"] == 2
 
 
+def test_a_video_still_in_the_making_when_its_try_timed_out_is_found_not_made_again(
+        home, simulator):
+    # --timeout shorter than the site takes: before, the retry looked for the rest of the
+    # try's time (none), saw no video yet, and asked for another: three generations, none
+    # kept. The site's own progress when the try gave up says how long the rest may take.
+    sim = simulator("--generation-seconds", "8")
+    args = start_args(sim.post_url(), count=1, parallel=1)
+    args[args.index("--timeout") + 1] = "3"
+    result = run_cli(home, *args)
+    assert result.code == 0, result.stderr
+    item = manifest(home)["items"][0]
+    assert item["status"] == "COMPLETED"
+    assert [h["errorKind"] for h in item["history"]] == ["TIMEOUT"]
+    assert 0 < item["generation"]["progress"] < 100
+    assert "not made again" in result.stderr
+    assert sim.stats()["generationsStarted"] == 1
+
+
+def test_a_rerun_looks_for_the_video_of_a_last_attempt_that_timed_out(home, simulator):
+    # Its attempts used up, the item failed; the site went on and made the video. Before,
+    # the rerun said "nothing left to do" and the video was never kept.
+    sim = simulator("--generation-seconds", "6")
+    args = start_args(sim.post_url(), "--max-attempts", "1", count=1, parallel=1)
+    args[args.index("--timeout") + 1] = "2"
+    first = run_cli(home, *args)
+    assert first.code == 1, first.stderr
+    item = manifest(home)["items"][0]
+    assert (item["status"], item["errorKind"], item["attempts"]) == ("FAILED", "TIMEOUT", 1)
+    rerun = run_cli(home, *args)
+    assert rerun.code == 0, rerun.stderr
+    assert statuses(manifest(home)) == ["COMPLETED"]
+    assert "not made again" in rerun.stderr
+    assert sim.stats()["generationsStarted"] == 1
+
+
+def test_a_started_video_not_found_when_the_quota_is_spent_is_kept_for_the_rerun_to_look_for(
+        home, simulator):
+    # The site stops making the video (a stall) and the quota allows no other: the item
+    # goes back holding where its video would be. Before, that was forgotten, and the
+    # rerun made the video again though the site might have finished it.
+    sim = simulator("--quota", "1", "--stall-every", "1", "--generation-seconds", "2")
+    args = start_args(sim.post_url(), count=1, parallel=1)
+    args[args.index("--timeout") + 1] = "2"
+    result = run_cli(home, *args)
+    assert result.code == 75, result.stderr
+    item = manifest(home)["items"][0]
+    assert (item["status"], item["waitsForRerun"]) == ("PENDING", True)
+    assert item["generation"]["videoPostIds"]
+    assert "waits for a rerun" in result.stderr
+    assert sim.stats()["generationsStarted"] == 1
+
+
 def _signal_renderers(profile: Path, signum: int) -> None:
     """Send `signum` to the page renderers of the browser running on `profile` (each of
     its processes names the profile), and to no other browser's."""
