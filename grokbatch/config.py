@@ -136,7 +136,8 @@ CONFIG_KEYS: dict[str, str] = {
 _BOOL_FIELDS = {"headed", "auto_download", "auto_upscale", "auto_delete", "keep_profiles",
                 "headless_shell", "shared_driver"}
 _INT_FIELDS = {"count", "parallel", "max_attempts", "max_video_mb"}
-_SECONDS_FIELDS = {"timeout_s", "page_load_timeout_s", "element_timeout_s", "shutdown_grace_s"}
+_SECONDS_FIELDS = {"timeout_s", "page_load_timeout_s", "element_timeout_s", "shutdown_grace_s",
+                   "cooldown_s"}
 _PATH_FIELDS = {"prompts_file", "selectors"}
 _STR_FIELDS = {"account", "permalink", "prompt", "job_name", "browser_path", "video_duration",
                "choice", "resolution"}
@@ -225,8 +226,6 @@ def _coerce(field_name: str, key: str, value: Any) -> Any:
                 seconds >= _MILLISECONDS_THRESHOLD):
             seconds /= 1000.0
         return seconds
-    if field_name == "cooldown_s":
-        return parse_duration(value, f"config key {key!r}")
     if field_name in _PATH_FIELDS:
         if not isinstance(value, str):
             raise ConfigError(f"config key {key!r} must be a path")
@@ -262,9 +261,13 @@ def read_config_file(path: Path) -> dict[str, Any]:
                               "two names for one setting: keep one")
         given_as[field_name] = key
         values[field_name] = _coerce(field_name, key, value)
-    if values.get("prompts_file") is not None and not values["prompts_file"].is_absolute():
-        # A prompts file named in a config file is relative to that file.
-        values["prompts_file"] = Path(path).parent / values["prompts_file"]
+    # A file named in a config file is relative to that file, not to where grokbatch runs.
+    for field_name in ("prompts_file", "selectors"):
+        if values.get(field_name) is not None and not values[field_name].is_absolute():
+            values[field_name] = Path(path).parent / values[field_name]
+    browser = values.get("browser_path")
+    if browser and not Path(browser).expanduser().is_absolute():
+        values["browser_path"] = str(Path(path).parent / browser)
     return values
 
 

@@ -114,6 +114,20 @@ def test_prompts_file_in_config_is_relative_to_the_config_file(tmp_path: Path) -
     assert config.prompts_file == sub / "prompts.csv"
 
 
+def test_every_file_a_config_file_names_is_relative_to_it(tmp_path: Path) -> None:
+    # The selectors file and the browser were relative to where grokbatch ran.
+    sub = tmp_path / "conf"
+    sub.mkdir()
+    values = read_config_file(write_config(sub, {"selectors": "sel.json",
+                                                 "browserPath": "bin/chrome"}))
+    assert values["selectors"] == sub / "sel.json"
+    assert values["browser_path"] == str(sub / "bin" / "chrome")
+    absolute = read_config_file(write_config(sub, {"selectors": str(tmp_path / "s.json"),
+                                                   "browserPath": "/usr/bin/chromium"}))
+    assert absolute["selectors"] == tmp_path / "s.json"
+    assert absolute["browser_path"] == "/usr/bin/chromium"
+
+
 # --------------------------------------------------------------------------- Node tool keys
 def test_original_node_tool_config_loads_unchanged(tmp_path: Path, with_display: None) -> None:
     node_config = {
@@ -145,7 +159,9 @@ def test_original_node_tool_config_loads_unchanged(tmp_path: Path, with_display:
      ("timeout", 1200, 1200.0), ("timeout", 3600, 3600.0), ("shutdownGrace", 1800, 1800.0),
      # Beyond it, only the original tool's milliseconds make sense.
      ("timeout", 3601, 3.601), ("pageLoadTimeout", 5000, 5.0), ("elementTimeout", 1000, 1.0),
-     ("pageLoadTimeout", 600, 600.0), ("timeout", "1200000ms", 1200.0)],
+     ("pageLoadTimeout", 600, 600.0), ("timeout", "1200000ms", 1200.0),
+     # The cooldown too: the original tool's 2 hours (it was refused as out of range).
+     ("cooldown", 7200000, 7200.0), ("cooldown", 7200, 7200.0), ("cooldown", 604800, 604800.0)],
 )
 def test_a_timeout_number_is_seconds_up_to_its_limit_and_milliseconds_beyond(
     tmp_path: Path, key: str, raw: Any, seconds: float

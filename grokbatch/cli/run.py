@@ -23,7 +23,9 @@ run_app = typer.Typer(help="Start, resume and inspect batch runs (jobs).", no_ar
 @run_app.command("start")
 def start(
     config: Path | None = typer.Option(
-        None, "--config", help="JSON config file (camelCase keys; the original tool's work)."
+        None, "--config", help="JSON config file (camelCase keys; the original tool's work). "
+        "Files it names (promptsFile, selectors, browserPath) are relative to it; flags "
+        "override it."
     ),
     account: str | None = typer.Option(None, help="Account alias (see `accounts list`)."),
     permalink: str | None = typer.Option(
