@@ -162,7 +162,7 @@ def _fetch_once(url: str, target_stem: Path, base_dir: Path, identity: BrowserId
         length_header = response.getheader("Content-Length") or ""
         announced = int(length_header) if length_header.isdigit() else None
         if announced is not None and announced > max_bytes:
-            raise VideoTooLargeError(f"video larger than {describe_size(max_bytes)} "
+            raise VideoTooLargeError(f"{VideoTooLargeError.TOO_LARGE} {describe_size(max_bytes)} "
                                      f"({announced} bytes announced)")
         try:
             tmp = AtomicFile(target_stem.parent, target_stem.name)
@@ -219,7 +219,7 @@ def _stream_body(response: http.client.HTTPResponse, out: AtomicFile,
             raise DownloadError(f"the video came too slowly: {size} bytes in {elapsed:.0f} s "
                                 f"(under {MIN_BYTES_PER_S // 1024} KB/s)")
         if size > max_bytes:
-            raise VideoTooLargeError(f"video larger than {describe_size(max_bytes)}")
+            raise VideoTooLargeError(f"{VideoTooLargeError.TOO_LARGE} {describe_size(max_bytes)}")
         if ext is None:
             head = (head + chunk)[:_SNIFF_BYTES]
             if len(head) >= _SNIFF_BYTES:

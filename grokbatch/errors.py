@@ -122,7 +122,10 @@ class VideoGoneError(DownloadError):
 
 
 class VideoTooLargeError(DownloadError):
-    """The video is larger than the configured cap."""
+    """The video is larger than the configured cap; its message starts with `TOO_LARGE`
+    (kept as the item's error, where the run's summary tells it from other failures)."""
+
+    TOO_LARGE = "video larger than"
 
 
 class PageMismatchError(UsageError):

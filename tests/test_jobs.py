@@ -186,6 +186,21 @@ def test_status_of_a_finished_run_is_what_the_manifest_says() -> None:
     assert report["status"] == report["recordedStatus"] == "COMPLETED"
 
 
+def test_status_shows_an_older_versions_rate_limited_videos_and_each_videos_url() -> None:
+    # The line read "1 completed, 0 failed, 0 pending, 0 in progress (of 3)"; and with
+    # --no-download no command showed where the made videos are.
+    manifest = _make_job(count=3, completed=1)
+    doc = json.loads(manifest.path.read_text())
+    doc["items"][0]["videoUrl"] = "https://assets.grok.com/v/generated_video.mp4"
+    for item in doc["items"][1:]:
+        item["status"] = "RATE_LIMITED"
+    manifest.path.write_text(json.dumps(doc))
+    report = status.job_status(JOB)
+    assert "1 completed, 0 failed, 0 pending, 0 in progress, 2 rate limited (a rerun makes " \
+           "them) (of 3)" in status.format_status(report)
+    assert report["items"][0]["videoUrl"] == "https://assets.grok.com/v/generated_video.mp4"
+
+
 def test_status_counts_the_videos_made_but_not_saved_and_says_why_the_run_stopped() -> None:
     # Before, such a run read "FAILED, 2 completed, 0 failed" with nothing saying why.
     manifest = _make_job(count=2, completed=1)

@@ -50,7 +50,9 @@ def test_only_moderated_videos_failed_and_no_rerun_is_promised() -> None:
     doc = _doc(("COMPLETED", None, 1), ("FAILED", "CONTENT_MODERATED", 1))
     _, code, message = _finish(doc)
     assert code == ExitCode.FAILED_ITEMS
-    assert message == "some videos failed for good: `grokbatch run status` says why"
+    # It said "`grokbatch run status` says why", which `run status` printed as its why.
+    assert message == ("some videos failed for good (CONTENT_MODERATED 1), which a rerun does "
+                       "not retry: `grokbatch run status JOB --items` lists them")
 
 
 def test_the_messages_agree_with_what_a_rerun_does() -> None:
@@ -79,6 +81,16 @@ def test_a_video_without_its_hd_copy_is_not_saved_in_full_and_the_run_says_so() 
                                          MAX_ATTEMPTS)
     assert (status, code) == (RunStatus.FAILED, ExitCode.FAILED_ITEMS)
     assert "not saved (in full): rerun" in message
+
+
+def test_a_video_larger_than_the_cap_says_to_raise_the_cap_not_only_to_rerun() -> None:
+    # "rerun to fetch them" failed the same way every time.
+    doc = _doc(("COMPLETED", "DOWNLOAD_ERROR", 1))
+    doc["items"][0]["error"] = "video larger than 10 MB (31457280 bytes announced)"
+    _, code, message = final_status(None, None, status_counts(doc), 1, doc, MAX_ATTEMPTS)
+    assert code == ExitCode.FAILED_ITEMS
+    assert "1 of them larger than --max-video-mb allows" in message
+    assert "rerun with a higher --max-video-mb" in message
 
 
 def test_an_interrupted_run_with_nothing_left_ends_as_any_run_would() -> None:

@@ -45,7 +45,7 @@ from grokbatch.prompts import load_prompts_file
 from grokbatch.report import write_html_report
 from grokbatch.run.runner import ParallelRunner
 from grokbatch.run.status import cooldown_until
-from grokbatch.run.summary import Halt, RunSummary, used_up_note
+from grokbatch.run.summary import Halt, RunSummary, failed_for_good_note, used_up_note
 from grokbatch.run.timeline import Timeline
 from grokbatch.site.page_check import PageCheck, challenge_message, unknown_language_message
 from grokbatch.site.post_urls import same_post
@@ -171,7 +171,7 @@ def _nothing_left(job: str, manifest: Manifest, max_attempts: int,
     ended = RunStatus.FAILED if counts[ItemStatus.FAILED.value] else RunStatus.COMPLETED
     if doc["status"] != ended.value:
         manifest.set_status(ended, None if ended is RunStatus.COMPLETED else
-                            "some videos failed for good: `grokbatch run status` says why")
+                            failed_for_good_note(doc))
     logger.info("job {}: nothing left to do ({} completed, {} failed for good)",
                 job, counts["COMPLETED"], counts["FAILED"])
     message = "nothing left to do"

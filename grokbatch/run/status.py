@@ -87,7 +87,7 @@ def job_status(job: str) -> dict[str, Any]:
         "items": [
             {k: item.get(k) for k in ("index", "status", "attempts", "workerId", "startedAt",
                                       "completedAt", "errorKind", "error", "promptIndex",
-                                      "video", "generationSeconds")}
+                                      "videoUrl", "video", "generationSeconds")}
             for item in doc["items"]
         ],
     }
@@ -103,8 +103,10 @@ def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
             "rerun the same `run start` to continue)"
             if report["status"] != report.get("recordedStatus", report["status"]) else ""),
         f"videos    {counts['COMPLETED']} completed, {counts['FAILED']} failed, "
-        f"{counts['PENDING']} pending, {counts['IN_PROGRESS']} in progress "
-        f"(of {report['batchSize']})",
+        f"{counts['PENDING']} pending, {counts['IN_PROGRESS']} in progress"
+        + (f", {counts['RATE_LIMITED']} rate limited (a rerun makes them)"
+           if counts.get("RATE_LIMITED") else "")  # an older version's status
+        + f" (of {report['batchSize']})",
     ]
     for kind, n in sorted(report["failedByKind"].items()):
         lines.append(f"          {n} failed with {kind}")

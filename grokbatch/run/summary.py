@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grokbatch.errors import ExitCode
+from grokbatch.errors import ExitCode, VideoTooLargeError
 from grokbatch.manifest import (
     Item,
     ItemStatus,
     ManifestDocument,
     RunStatus,
     attempts_used_up,
+    failed_by_kind,
     retried_by_rerun,
 )
 from grokbatch.outcomes import Outcome
@@ -107,14 +108,28 @@ def final_status(stop_reason: StopReason | None, stop_message: str | None,
         if used_up:
             said.append(used_up_note(used_up, max_attempts))
         if not said:
-            return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
-                    "some videos failed for good: `grokbatch run status` says why")
+            return RunStatus.FAILED, ExitCode.FAILED_ITEMS, failed_for_good_note(doc)
         return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
                 "some videos failed or were not made: " + "; ".join(said))
     if unsaved:
+        too_large = sum(1 for item in doc["items"]
+                        if item["status"] == ItemStatus.COMPLETED.value
+                        and str(item.get("error") or "").startswith(VideoTooLargeError.TOO_LARGE))
+        if too_large:
+            return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
+                    f"{unsaved} video(s) made but not saved (in full), {too_large} of them "
+                    "larger than --max-video-mb allows: rerun with a higher --max-video-mb "
+                    "to fetch them")
         return (RunStatus.FAILED, ExitCode.FAILED_ITEMS,
                 f"{unsaved} video(s) made but not saved (in full): rerun to fetch them")
     return RunStatus.COMPLETED, ExitCode.OK, "every video completed"
+
+
+def failed_for_good_note(doc: ManifestDocument) -> str:
+    """Why a job ended FAILED with nothing a rerun would retry: its failures by kind."""
+    kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(failed_by_kind(doc).items()))
+    return (f"some videos failed for good ({kinds}), which a rerun does not retry: "
+            "`grokbatch run status JOB --items` lists them")
 
 
 def used_up_note(used_up: list[Item], max_attempts: int) -> str:
