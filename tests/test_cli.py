@@ -874,3 +874,38 @@ def test_a_json_run_start_that_fails_prints_the_error_as_its_json_and_never_the_
     assert json.loads(result.stdout) == {
         "error": result.stderr.strip().removeprefix("grokbatch: "), "exitCode": 2}
     assert SECRET not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "status", "--json"],  # a missing argument
+    ["run", "list", "--json", "--bogus"],  # an unknown option
+    ["run", "start", "--count", "2.5", "--json"],  # a value of the wrong type
+], ids=["missing", "unknown", "wrong-type"])
+def test_a_usage_error_of_the_command_line_is_one_line_and_with_json_one_document(
+    cli: Cli, grokbatch_home: Path, args: list[str]
+) -> None:
+    # Typer printed its box on stderr and nothing on stdout, though --json promises one.
+    result = cli(*args)
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert line.startswith("grokbatch: error: ") and "\n" not in line, result.stderr
+    assert "--help`" in line  # where to look
+    assert json.loads(result.stdout) == {"error": line.removeprefix("grokbatch: "),
+                                         "exitCode": 2}
+
+
+def test_an_unquoted_prompt_is_not_repeated_in_the_usage_error(cli: Cli) -> None:
+    # "Got unexpected extra argument(s) (octopus waltzing)" showed the prompt's words.
+    result = cli("run", "start", "--account", "acct", "--permalink", PERMALINK,
+                 "--prompt", "tangerine", "octopus", "waltzing")
+    assert result.returncode == 2
+    assert "octopus" not in result.stdout + result.stderr
+    assert "unexpected extra argument(s)" in result.stderr
+    assert "quote a value that has spaces" in result.stderr
+
+
+def test_a_group_without_its_command_shows_its_help_and_exits_2(cli: Cli) -> None:
+    result = cli("run")
+    assert result.returncode == 2
+    assert "Usage: grokbatch run" in result.stdout + result.stderr
+    assert "start" in result.stdout + result.stderr

@@ -24,18 +24,23 @@ class SignalOnLoad:
         return None
 
 sys.meta_path.insert(0, SignalOnLoad())
-sys.argv = ["grokbatch", "run", "list"]
+sys.argv = ["grokbatch", "run", "list", *{extra}]
 entry.main()
 """
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
-def test_a_signal_while_the_command_line_loads_exits_130_with_one_line(sig: str) -> None:
-    child = subprocess.run([sys.executable, "-c", _CHILD.format(sig=sig)],
+@pytest.mark.parametrize("extra", [[], ["--json"]], ids=["text", "json"])
+def test_a_signal_while_the_command_line_loads_exits_130_with_one_line(
+        sig: str, extra: list[str]) -> None:
+    child = subprocess.run([sys.executable, "-c", _CHILD.format(sig=sig, extra=extra)],
                            capture_output=True, text=True, timeout=60, check=False)
     assert child.returncode == 130, child.stderr
     assert child.stderr == "grokbatch: interrupted\n"
-    assert child.stdout == ""
+    if extra:  # before, --json got no document when the signal came this early
+        assert json.loads(child.stdout) == {"error": "interrupted", "exitCode": 130}
+    else:
+        assert child.stdout == ""
 
 
 

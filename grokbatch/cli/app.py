@@ -92,12 +92,14 @@ def main() -> None:
     drop_playwright_debug()
     configure_console()  # redacting, on stderr; not loguru's own sink, which prints all
     try:
-        app(prog_name="grokbatch")
+        # Not standalone: the command line's own errors come here, to be said as ours are.
+        code = app(prog_name="grokbatch", standalone_mode=False)
     except SystemExit as exc:
-        # Typer ends a command that a signal interrupted with exit 130 and not a word.
-        if exc.code == ExitCode.INTERRUPTED and entry.interrupted():
-            _fail("interrupted", ExitCode.INTERRUPTED)
-        raise
+        code = exc.code
+    except typer.Abort:  # a question at the terminal met its end of input
+        _fail("aborted", ExitCode.FAILED)
+    except typer.exceptions.TyperException as exc:  # a usage error of the command line
+        _usage_error(exc)
     except KeyboardInterrupt:  # before Typer's own handling began
         _fail("interrupted", ExitCode.INTERRUPTED)
     except GrokBatchError as exc:
@@ -109,6 +111,25 @@ def main() -> None:
         _fail(f"internal error: {type(exc).__name__}: {exc}"
               + ("" if debugging() else " (set GROKBATCH_DEBUG=1 for a traceback)"),
               ExitCode.FAILED_ITEMS)
+    # Typer ends a command that a signal interrupted with exit 130 and not a word.
+    if code == ExitCode.INTERRUPTED and entry.interrupted():
+        _fail("interrupted", ExitCode.INTERRUPTED)
+    sys.exit(code)
+
+
+def _usage_error(exc: typer.exceptions.TyperException) -> NoReturn:
+    """A usage error of the command line (an unknown option, a missing argument, a value
+    of the wrong type), said as one line, and with --json as one JSON document too.
+    Extra arguments are not repeated: they are often a prompt left unquoted."""
+    if type(exc).__name__ == "NoArgsIsHelpError":  # the help is shown: ended as Typer does
+        sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if message.startswith("Got unexpected extra argument"):
+        message = ("unexpected extra argument(s), not repeated here: quote a value that has "
+                   "spaces (a prompt: --prompt \"...\")")
+    ctx = getattr(exc, "ctx", None)
+    see = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    _fail(f"error: {message}{see}", getattr(exc, "exit_code", ExitCode.USAGE))
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -10,6 +10,7 @@ sign-in) answers them with handlers of its own while it does.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from types import FrameType
@@ -38,5 +39,8 @@ def main() -> None:
         from grokbatch.cli.app import main as command_line
     except KeyboardInterrupt:
         sys.stderr.write("grokbatch: interrupted\n")
+        if "--json" in sys.argv[1:]:  # as `app._fail` says it, once the command line loaded
+            sys.stdout.write(json.dumps({"error": "interrupted",
+                                         "exitCode": int(ExitCode.INTERRUPTED)}) + "\n")
         sys.exit(ExitCode.INTERRUPTED)
     command_line()
