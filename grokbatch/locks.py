@@ -153,25 +153,28 @@ def _take_run_lock(job: str, lock_path: Path) -> IO[str]:
 
 
 @contextlib.contextmanager
-def job_lock(job: str) -> Iterator[None]:
+def job_lock(job: str, *, record_holder: bool = True) -> Iterator[None]:
     """Hold the job's run lock, or raise JobLockedError (exit 4) naming the holder.
 
-    The lock file holds the PID of the run. If this run created it and then fails (a full
-    or read-only disk, say), the file is removed again, so a failed start leaves no lock
-    file behind; it is removed while still locked, and a waiting run notices and retries.
+    The lock file holds the PID of the run (`record_holder`; a look that holds the lock
+    for an instant writes none, so a run starting meanwhile waits for it instead of being
+    refused). If this run created it and then fails (a full or read-only disk, say), the
+    file is removed again, so a failed start leaves no lock file behind; it is removed
+    while still locked, and a waiting run notices and retries.
     """
     lock_path = paths.run_lock_file(job)
     paths.make_private_dir(lock_path.parent)
     created = not os.path.lexists(lock_path)
     fh = _take_run_lock(job, lock_path)
     try:
-        try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(str(os.getpid()))
-            fh.flush()
-        except OSError as exc:
-            raise DiskError.from_os_error("write", lock_path, exc) from None
+        if record_holder:
+            try:
+                fh.seek(0)
+                fh.truncate()
+                fh.write(str(os.getpid()))
+                fh.flush()
+            except OSError as exc:
+                raise DiskError.from_os_error("write", lock_path, exc) from None
         yield
     except BaseException:
         if created:

@@ -184,6 +184,10 @@ def tree_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+# Copies a look at a dead run (`clean_dead_run`) set aside, to delete without the lock.
+_REMOVING_PREFIX = ".worker-profiles.removing-"
+
+
 def clear_worker_profiles(job: str, *, keep_copies: bool = False) -> None:
     """Kill any browser still running on this job's worker profiles and delete the copies
     (they hold session cookies), unless `keep_copies`: a run kept them on purpose. Call only
@@ -193,12 +197,31 @@ def clear_worker_profiles(job: str, *, keep_copies: bool = False) -> None:
         logger.debug("job {}: stopped browsers a finished run left behind", job)
     if not keep_copies:
         remove_profile(root)
+    for left in root.parent.glob(f"{_REMOVING_PREFIX}*"):  # by a look that did not finish
+        remove_profile(left)
 
 
 def clean_dead_run(job: str, *, keep_copies: bool = False) -> None:
     """What a dead run of `job` left, if none is live: its browsers stopped, its profile
-    copies removed unless it kept them on purpose (`keep_copies`, from --keep-profiles)."""
-    if not paths.run_files(job).worker_profiles.exists():
+    copies removed unless it kept them on purpose (`keep_copies`, from --keep-profiles).
+
+    The job's lock is held for an instant only, and says no holder: a run that starts
+    meanwhile waits for it rather than being told the job is running (a look is not a
+    run). The copies are set aside under the lock and deleted after it.
+    """
+    root = paths.run_files(job).worker_profiles
+    if not root.exists():
         return
-    with contextlib.suppress(JobLockedError), job_lock(job):
-        clear_worker_profiles(job, keep_copies=keep_copies)
+    aside: Path | None = None
+    with contextlib.suppress(JobLockedError), job_lock(job, record_holder=False):
+        if kill_browsers_using(root):
+            logger.debug("job {}: stopped browsers a finished run left behind", job)
+        if not keep_copies:
+            aside = root.with_name(f"{_REMOVING_PREFIX}{os.getpid()}")
+            try:
+                root.rename(aside)
+            except OSError:
+                aside = root  # deleted where it is, as soon as the lock is let go
+    for left in ([aside] if aside is not None else []) + list(
+            root.parent.glob(f"{_REMOVING_PREFIX}*")):
+        remove_profile(left)

@@ -909,3 +909,24 @@ def test_a_group_without_its_command_shows_its_help_and_exits_2(cli: Cli) -> Non
     assert result.returncode == 2
     assert "Usage: grokbatch run" in result.stdout + result.stderr
     assert "start" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["kept", "left-by-a-killed-run"])
+def test_copies_kept_on_purpose_outlive_a_refused_or_idle_rerun_and_others_do_not(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, kept: bool
+) -> None:
+    # A rerun refused (another prompt) or with nothing to do deleted the copies a run had
+    # kept with --keep-profiles. Copies no one kept (a killed run's) hold cookies: removed.
+    fake_account()
+    manifest = make_job(grokbatch_home, count=1, completed=1)
+    manifest.update_fields(settings={"keepProfiles": kept})
+    copy = paths.run_files(JOB).worker_profiles / "worker-0"
+    copy.mkdir(parents=True)
+    refused = cli(*start_args("--job-name", JOB, "--prompt", "another prompt"))
+    assert refused.returncode == 2, refused.stderr
+    assert copy.is_dir() is kept
+    if kept:
+        idle = cli(*start_args("--job-name", JOB, "--prompt", SECRET))
+        assert idle.returncode == 0, idle.stderr
+        assert "nothing left to do" in idle.stderr
+        assert copy.is_dir()

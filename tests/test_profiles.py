@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from grokbatch.profiles import copy_profile, remove_profile, tree_size
 
 
@@ -51,3 +53,40 @@ def test_remove_profile_deletes_the_copy_and_tolerates_missing(tmp_path: Path) -
     remove_profile(target)
     assert not target.exists()
     remove_profile(target)  # already gone: no error
+
+
+def test_a_look_at_a_dead_run_holds_the_lock_an_instant_and_names_no_holder(
+    grokbatch_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `run status` deleted a dead run's copies holding the job's lock with its own PID in
+    # it: a `run start` then was told "job is already running (PID of the status)", exit 4.
+    from grokbatch import paths, profiles
+    from grokbatch.locks import job_is_running
+
+    copies = paths.run_files("job").worker_profiles / "worker-0" / "Default"
+    copies.mkdir(parents=True)
+    (copies / "Cookies").write_text("session")
+    paths.run_lock_file("job").write_text("999999999")  # the dead run's
+    locked_while_deleting: list[bool] = []
+
+    def remove(path: Path) -> None:
+        locked_while_deleting.append(job_is_running("job"))
+        remove_profile(path)
+
+    monkeypatch.setattr(profiles, "remove_profile", remove)
+    profiles.clean_dead_run("job")
+    assert locked_while_deleting and not any(locked_while_deleting)
+    assert paths.run_lock_file("job").read_text() == "999999999"
+    assert not paths.run_files("job").worker_profiles.exists()
+    assert [p.name for p in paths.run_dir("job").iterdir()] == [paths.run_lock_file("job").name]
+
+
+def test_copies_set_aside_by_a_look_that_died_are_removed_by_the_next_run(
+    grokbatch_home: Path
+) -> None:
+    from grokbatch import paths, profiles
+
+    aside = paths.run_dir("job") / ".worker-profiles.removing-12345" / "worker-0"
+    aside.mkdir(parents=True)
+    profiles.clear_worker_profiles("job")
+    assert list(paths.run_dir("job").iterdir()) == []

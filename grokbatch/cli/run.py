@@ -90,7 +90,9 @@ def start(
         "the menu offers none like it, the run stops before any video starts (exit 2).",
     ),
     keep_profiles: bool | None = typer.Option(
-        None, "--keep-profiles", help="Keep worker profile copies after the run."
+        None, "--keep-profiles", help="Keep worker profile copies after the run, under "
+        "<run dir>/worker-profiles/ (0700: they hold the session cookies), until a later "
+        "run of the job starts its workers. Delete them yourself when done."
     ),
     browser_path: str | None = typer.Option(
         None, "--browser-path", envvar="GROKBATCH_BROWSER", help="Chromium/Chrome executable."

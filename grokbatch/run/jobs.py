@@ -12,6 +12,7 @@ import hashlib
 import json
 import time
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from grokbatch.errors import (
     CooldownError,
     ExitCode,
     JobMismatchError,
+    ManifestError,
     UnknownLanguageError,
 )
 from grokbatch.files import remove_stale_temp_files
@@ -162,6 +164,15 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
                 f"the account's video quota is used up until {when}: rerun then")
 
 
+def _copies_kept(manifest_path: Path) -> bool:
+    """Whether the job's last run kept its worker profile copies on purpose."""
+    try:
+        doc = Manifest(manifest_path).snapshot() if manifest_path.exists() else None
+    except ManifestError:
+        return False
+    return bool(doc and doc.get("settings", {}).get("keepProfiles"))
+
+
 def _nothing_left(job: str, manifest: Manifest, max_attempts: int,
                   started: float) -> RunSummary:
     """A rerun that finds nothing to do: the job's status says how it ended (an earlier run
@@ -201,8 +212,11 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
     with job_lock(job):
         remove_stale_temp_files(run_dir)
         scratch.remove_left_behind()  # what killed runs left, whether or not this one runs
-        clear_worker_profiles(job)  # copies a killed run left behind
+        # Copies a killed run left behind, unless it kept them on purpose (--keep-profiles):
+        # those stay until a run of the job starts its workers, which make their own.
+        clear_worker_profiles(job, keep_copies=_copies_kept(paths.manifest_file(job)))
         log_sink = add_run_log(paths.run_log_file(job))
+        workers_started = False
         try:
             manifest_path = paths.manifest_file(job)
             if manifest_path.exists():
@@ -247,6 +261,8 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                             "prompt provided" if config.prompt else
                             (f"{len(rows)} prompt row(s)" if rows else "no prompt"))
             accounts.touch_last_used(config.account)
+            clear_worker_profiles(job)
+            workers_started = True
 
             def judge(check: PageCheck) -> Halt | None:
                 return _judge_look(job, manifest, config, check)
@@ -262,7 +278,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             logger.info("report: {}", report_path)
             return summary
         finally:
-            if not config.keep_profiles:
+            if workers_started and not config.keep_profiles:
                 clear_worker_profiles(job)
             logger.remove(log_sink)
 
