@@ -217,3 +217,24 @@ def test_a_coroutine_never_awaited_is_no_warning_on_a_workers_console() -> None:
                            timeout=120, check=False)
     assert child.returncode == 0, child.stderr
     assert child.stderr == ""
+
+
+def _ignored_signals(pid: int) -> set[int]:
+    """The signals process `pid` ignores (its SigIgn mask)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            mask = int(line.split()[1], 16)
+            return {n for n in range(1, 65) if mask & (1 << (n - 1))}
+    raise AssertionError("no SigIgn line")
+
+
+def test_the_fork_server_ignores_the_groups_signals_from_its_first_instruction(
+    tmp_path: Path,
+) -> None:
+    # A Ctrl-C while it imported what a worker needs printed its traceback on the run's
+    # console: Python answered it before the server's own code ignored it.
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    worker_entry.start_fork_server(tmp_path)
+    [server] = _fork_server_children()
+    assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= _ignored_signals(server)
+    assert {s: signal.getsignal(s) for s in before} == before  # the runner's, as they were

@@ -87,12 +87,35 @@ def _start_resource_tracker() -> None:
         signal.signal(signal.SIGHUP, previous)
 
 
+# What the fork server ignores from its first instruction: a signal to the run's group
+# (Ctrl-C, a kill of the group, a hang-up) while it imports what a worker needs printed
+# its traceback on the run's console. The runner answers them; workers set their own.
+_FORK_SERVER_IGNORES = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 def start_fork_server(temp_dir: Path | None = None) -> None:
     """Start the fork server now (it takes about 0.2 s to import what a worker needs), not
     with the first worker: the run can do other work meanwhile. Its socket goes in
-    `temp_dir` if given (see `_socket_dir`)."""
-    with _bare_main_module(), _socket_dir(temp_dir):
+    `temp_dir` if given (see `_socket_dir`). It is started with `_FORK_SERVER_IGNORES`
+    ignored, which it keeps across its exec (the runner ignores them for the instant of
+    the spawn only)."""
+    with _bare_main_module(), _socket_dir(temp_dir), _ignoring(_FORK_SERVER_IGNORES):
         forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _ignoring(signums: tuple[signal.Signals, ...]) -> Iterator[None]:
+    """Ignore `signums` while inside (in the main thread; elsewhere signals are not ours
+    to set)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in signums}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
