@@ -25,10 +25,12 @@ from grokbatch.errors import (
     AuthRequiredError,
     DiskError,
     InterruptedBySignalError,
+    JobLockedError,
     UnknownAccountError,
     UsageError,
 )
 from grokbatch.files import write_atomically
+from grokbatch.locks import job_is_running
 from grokbatch.profiles import copy_profile, remove_profile, remove_tree
 from grokbatch.site.selectors import Selectors
 
@@ -123,10 +125,30 @@ def touch_last_used(alias: str) -> None:
     _write_meta(alias, meta)
 
 
+def jobs_running_on(alias: str) -> list[str]:
+    """The jobs with a live run on account `alias` (their runs copy its profile when each
+    worker starts)."""
+    running = []
+    for manifest_path in sorted(paths.runs_dir().glob("*/manifest.json")):
+        try:
+            owner = json.loads(manifest_path.read_text(encoding="utf-8")).get("accountAlias")
+        except (OSError, ValueError, AttributeError):
+            continue
+        job = manifest_path.parent.name
+        if owner == alias and job_is_running(job):
+            running.append(job)
+    return running
+
+
 def remove_account(alias: str) -> None:
     """Delete an account's directory (profile and metadata); DiskError (exit 1) naming the
-    path and the cause if any of it could not be removed."""
+    path and the cause if any of it could not be removed. Refused (JobLockedError, exit 4)
+    while a run uses the account: each of its workers copies the profile as it starts."""
     require_account(alias)
+    running = jobs_running_on(alias)
+    if running:
+        raise JobLockedError(f"account {alias} is in use by a live run of job "
+                             f"{', '.join(running)}: wait for it or stop it first")
     try:
         remove_tree(paths.account_dir(alias))
     except DiskError as exc:

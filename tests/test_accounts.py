@@ -75,6 +75,32 @@ def test_accounts_remove_that_works_still_says_removed(
     assert not (grokbatch_home / "accounts" / "gone").exists()
 
 
+def test_an_account_a_live_run_uses_is_not_removed(
+    fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    # It was removed, and each worker started after it (and each replacement) crashed.
+    from grokbatch import paths
+    from grokbatch.locks import job_lock
+    from grokbatch.manifest import Manifest
+
+    profile = fake_account("acct")
+    for job, alias in (("busy", "acct"), ("other", "someone")):
+        Manifest.create(paths.manifest_file(job), job_name=job, account_alias=alias,
+                        permalink="http://127.0.0.1:9/imagine/post/x", count=1, prompt=None)
+    with job_lock("busy"):
+        assert accounts.jobs_running_on("acct") == ["busy"]
+        code = _run_main(monkeypatch, "accounts", "remove", "acct")
+        assert code == 4
+        assert capsys.readouterr().err.strip() == (
+            "grokbatch: error: account acct is in use by a live run of job busy: wait for "
+            "it or stop it first")
+        assert profile.is_dir()
+    assert accounts.jobs_running_on("acct") == []
+    assert _run_main(monkeypatch, "accounts", "remove", "acct") == 0  # once the run is over
+    assert not profile.exists()
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

@@ -81,6 +81,6 @@ def list_(
 
 @accounts_app.command("remove")
 def remove(alias: str = typer.Argument(..., help="The account to delete.")) -> None:
-    """Delete an account's profile and metadata."""
+    """Delete an account's profile and metadata (refused, exit 4, while a run uses it)."""
     accounts.remove_account(alias)
     typer.echo(f"account {alias} removed")
