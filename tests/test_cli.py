@@ -930,3 +930,32 @@ def test_copies_kept_on_purpose_outlive_a_refused_or_idle_rerun_and_others_do_no
         assert idle.returncode == 0, idle.stderr
         assert "nothing left to do" in idle.stderr
         assert copy.is_dir()
+
+
+def test_a_rerun_asking_for_other_counts_is_told_the_job_keeps_its_own(
+    cli: Cli, fake_account: Callable[..., Path], grokbatch_home: Path, tmp_path: Path
+) -> None:
+    # Both were ignored without a word: "nothing left to do".
+    fake_account()
+    make_job(grokbatch_home, count=3, completed=3)
+    smaller = cli(*start_args("--job-name", JOB, "--prompt", SECRET, "--count", "2"))
+    assert smaller.returncode == 0, smaller.stderr
+    assert "it has 3 video(s); --count 2 does not make it smaller" in smaller.stderr
+
+    rows = [{"prompt": "first idea", "count": 1}, {"prompt": "second idea", "count": 1}]
+    manifest = Manifest.create(paths.manifest_file("rows"), job_name="rows",
+                               account_alias="acct", permalink=PERMALINK, count=2,
+                               prompt=None, prompts=rows)
+    for _ in range(2):
+        item = manifest.claim_next_item("w1")
+        assert item is not None
+        manifest.update_item(item["index"], "w1", status=ItemStatus.COMPLETED)
+    prompts = tmp_path / "prompts.csv"
+    prompts.write_text("prompt,count\nfirst idea,4\nsecond idea,1\n", encoding="utf-8")
+    more = cli(*start_args("--job-name", "rows", "--prompts-file", str(prompts)))
+    assert more.returncode == 0, more.stderr
+    assert "it keeps the counts it was made with (2 video(s) in all)" in more.stderr
+    assert "use a new --job-name" in more.stderr
+    prompts.write_text("prompt,count\nfirst idea,1\nsecond idea,1\n", encoding="utf-8")
+    same = cli(*start_args("--job-name", "rows", "--prompts-file", str(prompts)))
+    assert "counts it was made with" not in same.stderr

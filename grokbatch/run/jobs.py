@@ -109,6 +109,23 @@ def _check_same_job(doc: ManifestDocument, config: RunConfig,
         )
 
 
+def _say_counts_kept(job: str, doc: ManifestDocument, config: RunConfig,
+                     rows: list[dict[str, Any]] | None) -> None:
+    """Say so when a rerun asks for other counts than the job has, which it keeps: a job
+    grows by a larger --count, never shrinks (its videos may be made already), and a
+    prompts-file job keeps the counts it was made with."""
+    size = len(doc["items"])
+    if rows is None and config.count_given and config.count < size:
+        logger.warning("job {}: it has {} video(s); --count {} does not make it smaller "
+                       "(a rerun makes what is left of the {})", job, size, config.count, size)
+    if rows is not None and "prompts" in doc:
+        made_with = [r["count"] for r in doc["prompts"]]
+        if [r["count"] for r in rows] != made_with:
+            logger.warning("job {}: it keeps the counts it was made with ({} video(s) in "
+                           "all); the prompts file's counts or --count now differ: for "
+                           "other counts, use a new --job-name", job, size)
+
+
 def _check_cooldown(doc: ManifestDocument, config: RunConfig) -> None:
     if config.force or config.cooldown_s <= 0:
         return
@@ -230,6 +247,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                     i["workerId"] for i in doc["items"] if i["workerId"]))
                 if config.count_given and rows is None:
                     manifest.extend(config.count)
+                _say_counts_kept(job, doc, config, rows)
                 manifest.reset_for_rerun(config.max_attempts)
                 unsaved = manifest.requeue_unsaved(run_dir, saving_of(config))
                 if unsaved:
