@@ -72,3 +72,21 @@ def test_a_worker_the_disk_refuses_stops_the_run_naming_the_file(
     assert stops == [{"type": "stop", "reason": "DISK", "worker": worker.spec.worker_id,
                       "message": f"cannot write {tmp_path / 'manifest.json'}: No space left "
                                  "on device"}]
+
+
+def test_a_video_not_asked_for_because_the_run_was_stopping_goes_back_unspent(
+    tmp_path: Path,
+) -> None:
+    from grokbatch.site.generator import GenerationResult
+
+    class Stopping(FakeGenerator):
+        def generate(self, prompt: str | None, label: str) -> GenerationResult:
+            self.generations += 1
+            return GenerationResult(Outcome.GENERATION_ERROR, "the run is stopping",
+                                    stopped=True)
+
+    worker, manifest = make_worker(tmp_path, Stopping(), count=1)
+    process_next(worker)
+    [item] = manifest.snapshot()["items"]
+    assert (item["status"], item["attempts"], item["workerId"]) == ("PENDING", 0, None)
+    assert not item.get("history")  # no failed attempt recorded: none was made

@@ -145,7 +145,8 @@ class Worker:
             element_timeout_s=spec.element_timeout_s, page_load_timeout_s=spec.page_load_timeout_s,
             debug_dir=RunFiles(spec.run_dir).debug, worker_id=spec.worker_id,
             video_duration=spec.video_duration, resolution=spec.resolution, choice=spec.choice,
-            on_progress=self._on_progress, on_started=self._on_started)
+            on_progress=self._on_progress, on_started=self._on_started,
+            stopping=lambda: self.stop.is_set() or runner_gone())
         self.generator.open_post()
         self.events.mark("page")
 
@@ -336,6 +337,10 @@ class Worker:
             return
         finally:
             self.watchdog.arm(None)
+        if result.stopped:  # given back unasked: the next run makes it
+            self.manifest.release_item(index, spec.worker_id)
+            self.events.state(WorkerState.IDLE)
+            return
         if self.watchdog.deadline_hit.is_set():
             result = GenerationResult(Outcome.TIMEOUT, "no result by the video's hard deadline; "
                                       "the browser was stopped", elapsed_s=result.elapsed_s,

@@ -73,6 +73,8 @@ class GenerationResult:
     # The site itself said it made no video (its stream, or its error message): a later
     # try has nothing to look for on the video's post.
     made_none: bool = False
+    # The run was stopping when the video was about to be asked for: it was not.
+    stopped: bool = False
 
 
 class _Deadline:
@@ -124,10 +126,12 @@ class VideoGenerator:
         choice: str = "first",
         on_progress: Callable[[int], None] | None = None,
         on_started: Callable[[list[str]], None] | None = None,
+        stopping: Callable[[], bool] | None = None,
     ) -> None:
         """`on_started` is told the video posts of each generation as soon as the stream
         names them: where its videos can be found again (`find_made_video`) if this
-        process does not live to see them."""
+        process does not live to see them. `stopping` is asked just before the generate
+        click: while it says the run is stopping, no video is asked for."""
         self.page = page
         self.permalink = permalink
         self.selectors = selectors
@@ -140,6 +144,7 @@ class VideoGenerator:
         self.resolution = resolution
         self.choice = choice
         self.on_started = on_started
+        self.stopping = stopping
         self._needs_reload = False
         self._options_chosen = False
         self.watch = PageWatch(page, selectors, on_progress)
@@ -238,6 +243,9 @@ class VideoGenerator:
                     Outcome.GENERATION_ERROR,
                     f"no prompt editor shown on the page within {self.element_ms / 1000:g} s "
                     "(run `grokbatch doctor`)")
+            if self.stopping is not None and self.stopping():  # a Ctrl-C since the claim
+                return GenerationResult(Outcome.GENERATION_ERROR, "the run is stopping",
+                                        elapsed_s=time.monotonic() - started, stopped=True)
             deadline = _Deadline(self.timeout_s)
             blocked = self._click_generate()
             if blocked is not None:
