@@ -33,3 +33,8 @@ def parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def local_time(moment: datetime) -> str:
+    """`moment` as the machine's local time, for a person: 2026-12-02 19:20:49 CET."""
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")

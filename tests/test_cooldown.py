@@ -36,3 +36,23 @@ def test_a_time_the_site_told_before_this_stop_does_not_cut_its_cooldown_short()
 
 def test_a_job_that_did_not_stop_on_a_limit_has_no_cooldown() -> None:
     assert cooldown_until({"status": "COMPLETED", "cooldownUntil": None}) is None
+
+
+def test_an_older_file_without_settings_shows_the_cooldown_a_rerun_keeps_to() -> None:
+    # It showed the moment of the limit (a cooldown of 0) while `run start` refused for
+    # the default two hours.
+    older = {"status": "STOPPED_RATE_LIMIT", "rateLimitedAt": LIMITED.isoformat()}
+    assert cooldown_until(older) == LIMITED + 2 * HOUR
+
+
+def test_status_shows_the_cooldown_in_local_time_as_run_start_does() -> None:
+    from grokbatch.clock import local_time
+    from grokbatch.run.status import format_status
+
+    until = LIMITED + 2 * HOUR
+    report = {"jobName": "j", "status": "STOPPED_RATE_LIMIT", "batchSize": 1,
+              "counts": {"COMPLETED": 0, "FAILED": 0, "PENDING": 1, "IN_PROGRESS": 0},
+              "failedByKind": {}, "rateLimitedAt": LIMITED.isoformat(),
+              "cooldownUntil": until.isoformat()}
+    assert f"cooldown  until {local_time(until)}, with the last run's --cooldown" in (
+        format_status(report))

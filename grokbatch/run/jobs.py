@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from loguru import logger
 
 from grokbatch import accounts, paths, scratch
+from grokbatch.clock import local_time
 from grokbatch.config import RunConfig
 from grokbatch.errors import (
     CooldownError,
@@ -131,7 +132,7 @@ def _check_cooldown(doc: ManifestDocument, config: RunConfig) -> None:
         return
     until = cooldown_until(doc, config.cooldown_s)
     if until is not None and datetime.now(timezone.utc) < until:
-        local = until.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        local = local_time(until)
         why = ("the site's video quota allows no video" if doc.get("cooldownUntil")
                else "job stopped on a rate limit; cooldown lasts")
         raise CooldownError(f"{why} until {local}: rerun then (or pass --cooldown 0 / --force)")

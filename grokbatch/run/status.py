@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from grokbatch import paths
-from grokbatch.clock import parse_iso
+from grokbatch.clock import local_time, parse_iso
+from grokbatch.config import DEFAULT_COOLDOWN_S
 from grokbatch.errors import ManifestError
 from grokbatch.locks import job_is_running
 from grokbatch.manifest import Manifest, ManifestDocument, RunStatus, failed_by_kind, status_counts
@@ -32,8 +33,10 @@ def cooldown_until(doc: ManifestDocument, cooldown_s: float | None = None) -> da
         return told
     if limited_at is None:
         return None
+    # Without a rerun's own --cooldown: the last run's, or (an older file) the default a
+    # rerun without the flag would keep to.
     seconds = cooldown_s if cooldown_s is not None else float(
-        doc.get("settings", {}).get("cooldownSeconds", 0))
+        doc.get("settings", {}).get("cooldownSeconds", DEFAULT_COOLDOWN_S))
     return limited_at + timedelta(seconds=seconds)
 
 
@@ -117,8 +120,10 @@ def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
         lines.append(f"why       {report['stopReason']}")
     if report["rateLimitedAt"]:
         lines.append(f"limited   {report['rateLimitedAt']}")
-    if report["cooldownUntil"]:
-        lines.append(f"cooldown  until {report['cooldownUntil']}")
+    cooldown_end = parse_iso(report["cooldownUntil"])
+    if cooldown_end is not None:
+        lines.append(f"cooldown  until {local_time(cooldown_end)}, with the last run's --cooldown "
+                     "(a rerun's own --cooldown, if given, decides)")
     quota = report.get("quota")
     if quota:
         left = ("none left" if not quota["available"] else "available" if
