@@ -291,6 +291,9 @@ def validate(config: RunConfig) -> RunConfig:
         raise UsageError(f"the prompt is empty: give one, or give none (no --prompt, no "
                          f"\"prompt\" in the config file, {PROMPT_ENV} unset) to let Grok "
                          "choose")
+    if config.prompt is not None and not _is_text(config.prompt):
+        raise UsageError("the prompt is not valid text (bytes that are not UTF-8, or half a "
+                         "character): give it as UTF-8, for example in a --prompt-file")
     _check_range("count", config.count, COUNT_RANGE)
     _check_range("parallel", config.parallel, PARALLEL_RANGE)
     _check_range("maxAttempts", config.max_attempts, MAX_ATTEMPTS_RANGE)
@@ -352,6 +355,16 @@ def read_prompt_stream(stream: TextIO) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the prompt from standard input: {exc}") from None
     return _non_empty_prompt(text, "the prompt on standard input")
+
+
+def _is_text(text: str) -> bool:
+    """Whether `text` can be written as UTF-8 (a lone surrogate, such as a command line's
+    non-UTF-8 bytes or half a JSON escape, cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _non_empty_prompt(text: str, source: str) -> str:

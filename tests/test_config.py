@@ -599,3 +599,11 @@ def test_a_config_file_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps({"parallel": 3}).encode())
     assert read_config_file(path)["parallel"] == 3
+
+
+@pytest.mark.parametrize("prompt", ["half \ud83e a character", "latin-1 caf\udce9"])
+def test_a_prompt_that_is_not_valid_text_is_a_usage_error(tmp_path: Path, prompt: str) -> None:
+    # It got as far as the manifest: "internal error: TypeError: str is not valid UTF-8".
+    path = write_config(tmp_path, {**BASE, "prompt": prompt})
+    with pytest.raises(UsageError, match="the prompt is not valid text"):
+        build_run_config(path, no_flags())
