@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -31,6 +33,7 @@ from grokbatch.errors import (
 )
 from grokbatch.files import write_atomically
 from grokbatch.locks import job_is_running
+from grokbatch.processes import pid_alive
 from grokbatch.profiles import copy_profile, remove_profile, remove_tree
 from grokbatch.site.selectors import Selectors
 
@@ -247,9 +250,25 @@ def add_account(
     return get_account(alias)
 
 
-def import_account(alias: str, chrome_profile: Path, *, url: str = DEFAULT_SITE_URL) -> Account:
+def _browser_using(user_data: Path) -> str | None:
+    """The browser that holds `user_data`, as its `SingletonLock` names it ("host-PID"),
+    if it is alive on this machine (or on another: then it cannot be told); else None."""
+    try:
+        target = os.readlink(user_data / "SingletonLock")
+    except OSError:
+        return None
+    host, _, pid = target.rpartition("-")
+    if host != socket.gethostname():
+        return f"on {host}" if host else target
+    return f"PID {pid}" if pid.isdigit() and pid_alive(int(pid)) else None
+
+
+def import_account(alias: str, chrome_profile: str | Path, *,
+                   url: str = DEFAULT_SITE_URL) -> Account:
     """Copy an existing signed-in Chrome/Chromium user-data directory as `alias`."""
     paths.validate_name(alias, "account alias")
+    if not str(chrome_profile).strip():  # Path("") is the current directory
+        raise UsageError("--from-chrome-profile is empty: give Chrome's user-data directory")
     source = Path(chrome_profile).expanduser()
     if not source.is_dir():
         raise UsageError(f"{source} does not exist or is not a directory: give Chrome's "
@@ -259,6 +278,10 @@ def import_account(alias: str, chrome_profile: Path, *, url: str = DEFAULT_SITE_
         raise UsageError(
             f"{source} is not a Chrome user-data directory (no 'Local State' or 'Default')"
         )
+    browser = _browser_using(source)
+    if browser is not None:
+        raise UsageError(f"{source} is in use by a running browser ({browser}): close it "
+                         "first, or its copy may be caught half written")
     if paths.account_profile_dir(alias).is_dir():
         raise UsageError(f"account {alias!r} already exists; remove it first")
     split_http_url(url, "--url")

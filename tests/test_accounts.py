@@ -142,6 +142,46 @@ def test_importing_from_a_directory_that_is_not_there_says_so(grokbatch_home: Pa
     assert not (grokbatch_home / "accounts" / "copied").exists()
 
 
+def test_a_profile_a_live_browser_holds_is_not_imported_and_a_stale_lock_is_no_bar(
+    grokbatch_home: Path, tmp_path: Path
+) -> None:
+    # It was copied while the browser wrote it, with "imported" and exit 0.
+    import socket
+
+    source = tmp_path / "chrome"
+    (source / "Default").mkdir(parents=True)
+    (source / "Local State").write_text("{}")
+    lock = source / "SingletonLock"
+    os.symlink(f"{socket.gethostname()}-{os.getpid()}", lock)  # this process: alive
+    with pytest.raises(accounts.UsageError, match=rf"in use by a running browser \(PID "
+                                                  rf"{os.getpid()}\): close it first"):
+        accounts.import_account("copied", source)
+    assert not (grokbatch_home / "accounts" / "copied").exists()
+    lock.unlink()
+    os.symlink(f"{socket.gethostname()}-999999999", lock)  # a browser long gone
+    assert accounts.import_account("copied", source).alias == "copied"
+
+
+def test_an_empty_profile_path_is_not_the_current_directory(grokbatch_home: Path) -> None:
+    with pytest.raises(accounts.UsageError, match="--from-chrome-profile is empty"):
+        accounts.import_account("copied", "")
+
+
+def test_importing_a_profile_without_a_session_says_a_run_would_stop(
+    grokbatch_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "chrome"
+    (source / "Default").mkdir(parents=True)
+    (source / "Local State").write_text("{}")
+    code = _run_main(monkeypatch, "accounts", "import", "bare", "--from-chrome-profile",
+                     str(source))
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "the profile holds no session for https://grok.com" in err
+    assert "a run would stop as signed out" in err
+
+
 def test_an_account_whose_site_url_no_longer_parses_is_still_listed(
     fake_account: Callable[..., Path]
 ) -> None:

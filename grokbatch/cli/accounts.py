@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 
@@ -47,7 +46,7 @@ def add(
 @accounts_app.command("import")
 def import_(
     alias: str = typer.Argument(..., help="A short name for the account."),
-    from_chrome_profile: Path = typer.Option(
+    from_chrome_profile: str = typer.Option(  # a str: Typer would read "" as "."
         ...,
         "--from-chrome-profile",
         help="A Chrome/Chromium user-data directory that is signed in to grok.com.",
@@ -57,6 +56,11 @@ def import_(
     """Copy an existing, signed-in Chrome profile as ALIAS (close Chrome first)."""
     account = accounts.import_account(alias, from_chrome_profile, url=url)
     typer.echo(f"account {account.alias} imported; profile kept at {account.profile_dir}")
+    if not account.looks_signed_in:
+        typer.echo(f"grokbatch: warning: the profile holds no session for {account.site_url}: "
+                   "a run would stop as signed out (sign in with `grokbatch accounts add "
+                   f"{account.alias}` after `accounts remove`, or import a signed-in "
+                   "profile)", err=True)
 
 
 @accounts_app.command("list")
