@@ -106,7 +106,7 @@ def no_display() -> str | None:
 def check_browser_path(value: str) -> Path:
     """The executable file named by --browser-path / GROKBATCH_BROWSER, or NoBrowserError."""
     path = Path(value).expanduser()
-    where = f"browser {value} (from --browser-path or {BROWSER_ENV})"
+    where = f"browser {value} (from --browser-path, {BROWSER_ENV} or the config's browserPath)"
     if not path.exists():
         raise NoBrowserError(f"{where} does not exist")
     if not path.is_file():
