@@ -49,6 +49,10 @@ def render_report(doc: ManifestDocument, *, include_prompts: bool = False) -> st
     for item in items:
         video = item.get("video")
         if not video:
+            if item["status"] == "COMPLETED" and item.get("videoUrl"):  # made, not saved
+                figures.append(f'<figure><figcaption>#{item["index"]} · not saved here: '
+                               f'<a href="{esc(str(item["videoUrl"]))}">on the site</a>'
+                               "</figcaption></figure>")
             continue
         caption = f"#{item['index']} · {_seconds(item)}"
         if include_prompts:
@@ -69,20 +73,28 @@ def render_report(doc: ManifestDocument, *, include_prompts: bool = False) -> st
         rows.append(
             f"<tr><td>{item['index']}</td><td class=\"{esc(item['status'])}\">"
             f"{esc(item['status'])}</td><td>{item.get('attempts', 0)}</td>"
-            f"<td>{esc(item.get('errorKind') or '')}</td><td>{esc(_seconds(item))}</td>"
+            f"<td title=\"{esc(item.get('error') or '')}\">{esc(item.get('errorKind') or '')}"
+            f"</td><td>{esc(_seconds(item))}</td>"
             f"<td>{esc(item.get('workerId') or '')}</td>{prompt_cell}</tr>"
         )
     prompt_head = "<th>prompt</th>" if include_prompts or "prompts" in doc else ""
     summary = ", ".join(f"{n} {esc(s.lower())}" for s, n in sorted(counts.items()))
     kind_list = "".join(f"<li>{esc(str(k))}: {n}</li>" for k, n in sorted(kinds.items()))
+    unsaved = sum(1 for item in items if item["status"] == "COMPLETED"
+                  and item.get("errorKind") == "DOWNLOAD_ERROR")
+    if unsaved:
+        kind_list += (f"<li>made but not saved in full (DOWNLOAD_ERROR): {unsaved}; a rerun "
+                      "fetches them</li>")
+    why = doc.get("stopReason")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>grokbatch · {esc(doc['jobName'])}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{esc(doc['jobName'])} — {esc(doc['status'])}</h1>
 <p>{summary} of {len(items)} · updated {esc(str(doc.get('updatedAt', '')))}</p>
+{f'<p>{esc(str(why))}</p>' if why else ''}
 {f'<ul>{kind_list}</ul>' if kind_list else ''}
-<section class="gallery">{''.join(figures) or '<p>No videos downloaded yet.</p>'}</section>
+<section class="gallery">{''.join(figures) or '<p>No videos made yet.</p>'}</section>
 <h2>Items</h2>
 <table><thead><tr><th>#</th><th>status</th><th>tries</th><th>error</th><th>time</th>
 <th>worker</th>{prompt_head}</tr></thead><tbody>{''.join(rows)}</tbody></table>
