@@ -57,12 +57,19 @@ def home() -> Path:
 
 def make_private_dir(path: Path) -> Path:
     """Create `path` (and parents) and make it 0700; DiskError naming it if that fails.
+    The parents it creates within grokbatch's home (the home, `runs/`, `accounts/`) are
+    0700 too: their entries name the jobs and accounts. Others keep the usual mode.
 
     A symlink someone put in its place (videos/ on another disk, say) is used as it is:
     the mode of a directory elsewhere is not ours to change.
     """
+    root = home()
     try:
-        path.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        missing = [parent for parent in reversed(path.parents) if not parent.exists()]
+        for parent in missing:
+            inside = parent == root or root in parent.parents
+            parent.mkdir(mode=PRIVATE_DIR_MODE if inside else 0o777, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
     except OSError as exc:
         raise DiskError.from_os_error("create directory", path, exc) from None
     try:

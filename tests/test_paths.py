@@ -162,3 +162,16 @@ def test_the_driver_gets_its_node_settings_and_compile_cache_and_the_browser_nei
     assert cache.is_dir() and cache.stat().st_mode & 0o777 == 0o700
     env = browser.browser_env()
     assert "NODE_OPTIONS" not in env and drivers.NODE_COMPILE_CACHE_ENV not in env
+
+
+def test_the_directories_grokbatch_creates_in_its_home_are_0700_and_those_outside_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # runs/ and accounts/ were 0755: anyone on the machine could list the jobs and accounts
+    # (and a default job name holds a digest of the prompt).
+    home = tmp_path / "outside" / "grokbatch-home"
+    monkeypatch.setenv("GROKBATCH_HOME", str(home))
+    paths.make_private_dir(paths.run_dir("job"))
+    for made in (home, home / "runs", home / "runs" / "job"):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
+    assert stat.S_IMODE((tmp_path / "outside").stat().st_mode) != 0o700
