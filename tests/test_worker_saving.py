@@ -51,6 +51,11 @@ class FakeGenerator:
         self.outcome = outcome
         self.clicked = clicked  # False: the attempt ended before its generate click
         self.generations = 0
+        self.snapshots: list[str] = []
+
+    def save_debug(self, kind: str) -> str | None:
+        self.snapshots.append(kind)
+        return None
 
     def generate(self, prompt: str | None, label: str) -> GenerationResult:
         self.generations += 1
@@ -147,6 +152,7 @@ def test_saving_that_fails_ends_as_download_error_keeping_the_url_not_as_a_crash
         "COMPLETED", "DOWNLOAD_ERROR", url)
     assert item["video"] is None
     assert "videos/" in item["error"]
+    assert generator.snapshots == ["DOWNLOAD_ERROR"]  # as every failure leaves one
 
 
 def test_download_only_item_whose_download_fails_again_stays_made_and_is_not_generated(

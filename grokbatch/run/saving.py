@@ -9,6 +9,7 @@ site saying it no longer has it (404/410).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -221,6 +222,8 @@ class VideoSaver:
             if not gone:
                 logger.warning("{}: video #{} made but not saved: {}; its URL is kept, only "
                                "the download is retried", spec.worker_id, index, reason)
+                with contextlib.suppress(Exception):  # as every failure leaves one
+                    generator.save_debug(Outcome.DOWNLOAD_ERROR.value)
             return ({"video": None, "error": reason, "error_kind": Outcome.DOWNLOAD_ERROR.value},
                     gone)
         return {"video": video.to_json()}, False
