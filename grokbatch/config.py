@@ -63,7 +63,8 @@ _MILLISECONDS_THRESHOLD = 1000
 GROK_HOSTS = frozenset({"grok.com", "www.grok.com"})
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _POST_PATH = re.compile(r"/imagine/post/[A-Za-z0-9-]{1,128}/?")  # fullmatch
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")  # fullmatch: seconds
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*")  # 90s, 1h 30m, 500ms
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _VIDEO_DURATION = re.compile(r"\d{1,3}s|max")  # fullmatch: `$` would accept "max\n"
 
@@ -144,16 +145,22 @@ _STR_FIELDS = {"account", "permalink", "prompt", "job_name", "browser_path", "vi
 
 
 def parse_duration(value: str | float | int, what: str = "duration") -> float:
-    """Seconds from `90`, `"90s"`, `"15m"`, `"2h"`, `"1d"` or `"0"`."""
+    """Seconds from `90`, `"90s"`, `"15m"`, `"2h"`, `"1h30m"`, `"1d"` or `"0"` (units in
+    either case)."""
+    wrong = f"{what} must be a duration like 90s, 15m, 2h or 1h30m, not {value!r}"
     if isinstance(value, bool):
-        raise ConfigError(f"{what} must be a duration like 90s, 15m or 2h, not {value!r}")
+        raise ConfigError(wrong)
     if isinstance(value, int | float):
         seconds = float(value)
     else:
-        match = _DURATION.match(str(value))
-        if not match:
-            raise ConfigError(f"{what} must be a duration like 90s, 15m or 2h, not {value!r}")
-        seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+        text = str(value).strip().lower()
+        if _NUMBER.fullmatch(text):
+            seconds = float(text)
+        elif text and _DURATION_PART.sub("", text) == "":
+            seconds = sum(float(number) * _DURATION_UNITS[unit]
+                          for number, unit in _DURATION_PART.findall(text))
+        else:
+            raise ConfigError(wrong)
     if not math.isfinite(seconds):
         raise ConfigError(f"{what} must be a finite duration, not {value!r}")
     if seconds < 0:

@@ -118,7 +118,9 @@ def start(
         None, "--selectors", help="JSON file overriding UI selectors (name -> selector)."
     ),
     cooldown: str | None = typer.Option(
-        None, help="Wait after a rate limit before a rerun may start (default 2h; 0 = none)."
+        None, help="Wait after a rate limit before a rerun may start: 90s, 15m, 2h, 1h30m "
+        "or seconds (default 2h; 0 = none). The site's own time, when its quota tells one, "
+        "comes first."
     ),
     max_attempts: int | None = typer.Option(
         None, "--max-attempts",
