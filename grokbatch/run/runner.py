@@ -37,10 +37,12 @@ from grokbatch.drivers import SharedDrivers
 from grokbatch.heap import steady_heap
 from grokbatch.logs import Hangup, log_forwarded
 from grokbatch.manifest import (
+    ItemStatus,
     Manifest,
     ManifestDocument,
     RunStatus,
     failed_by_kind,
+    started_on_site,
     status_counts,
 )
 from grokbatch.processes import kill_now
@@ -361,7 +363,11 @@ class ParallelRunner:
                             failed=snapshot["failedCount"])
         workers = self._fit_in_memory(min(self.config.parallel, todo))
         steady_heap()  # the runner reads the manifest all run long too (grokbatch/heap.py)
-        logger.info("job {}: {} video(s) to make with {} worker(s)", self.job_name, todo, workers)
+        on_site = sum(1 for item in snapshot["items"]
+                      if item["status"] == ItemStatus.PENDING.value and started_on_site(item))
+        logger.info("job {}: {} video(s) to make{}, with {} worker(s)", self.job_name,
+                    todo - on_site, f" and {on_site} made or started already (to fetch or "
+                    "look for)" if on_site else "", workers)
         self.hangup = Hangup()
         previous = {
             sig: signal.signal(sig, self._on_signal)

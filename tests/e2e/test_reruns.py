@@ -490,6 +490,8 @@ def test_a_rerun_looks_for_the_video_of_a_last_attempt_that_timed_out(home, simu
     rerun = run_cli(home, *args)
     assert rerun.code == 0, rerun.stderr
     assert statuses(manifest(home)) == ["COMPLETED"]
+    assert "0 video(s) to make and 1 made or started already (to fetch or look for)" in (
+        rerun.stderr)
     assert "not made again" in rerun.stderr
     assert sim.stats()["generationsStarted"] == 1
 
