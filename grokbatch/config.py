@@ -242,11 +242,25 @@ def _coerce(field_name: str, key: str, value: Any) -> Any:
     return value
 
 
+class _KeyTwice(Exception):
+    """A JSON object gives one key twice (JSON would keep the last without a word)."""
+
+
+def _no_key_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise _KeyTwice(key)
+    return dict(pairs)
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a JSON config file into RunConfig field names; reject unknown keys by name."""
     text = _read_text(path, "config file")
     try:
-        raw = json.loads(text)
+        raw = json.loads(text, object_pairs_hook=_no_key_twice)
+    except _KeyTwice as exc:
+        raise ConfigError(f"config file {path} gives {exc.args[0]!r} twice: keep one") from None
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"config file {path} is not valid JSON (line {exc.lineno}, column {exc.colno})"

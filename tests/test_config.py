@@ -607,3 +607,11 @@ def test_a_prompt_that_is_not_valid_text_is_a_usage_error(tmp_path: Path, prompt
     path = write_config(tmp_path, {**BASE, "prompt": prompt})
     with pytest.raises(UsageError, match="the prompt is not valid text"):
         build_run_config(path, no_flags())
+
+
+def test_a_key_given_twice_in_a_config_file_is_refused(tmp_path: Path) -> None:
+    # JSON kept the last one without a word.
+    path = tmp_path / "twice.json"
+    path.write_text('{"count": 5, "parallel": 2, "count": 50}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="gives 'count' twice: keep one"):
+        read_config_file(path)
