@@ -959,3 +959,15 @@ def test_a_rerun_asking_for_other_counts_is_told_the_job_keeps_its_own(
     prompts.write_text("prompt,count\nfirst idea,1\nsecond idea,1\n", encoding="utf-8")
     same = cli(*start_args("--job-name", "rows", "--prompts-file", str(prompts)))
     assert "counts it was made with" not in same.stderr
+
+
+def test_run_list_keeps_its_columns_with_a_name_of_64_characters(
+    cli: Cli, grokbatch_home: Path
+) -> None:
+    long_name = "j" * 64
+    for job in (long_name, "short"):
+        Manifest.create(paths.manifest_file(job), job_name=job, account_alias="acct",
+                        permalink=PERMALINK, count=1, prompt=None)
+    lines = cli("run", "list").stdout.splitlines()
+    starts = {line.index(" PENDING" if "PENDING" in line else " STATUS") for line in lines}
+    assert len(starts) == 1, lines  # STATUS and every status begin in the same column

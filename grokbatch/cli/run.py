@@ -205,10 +205,11 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print one JSON doc
     if not rows:
         typer.echo("no jobs yet: start one with `grokbatch run start`")
         return
-    typer.echo(f"{'JOB':<40} {'STATUS':<20} {'DONE':>5} {'FAIL':>5} {'TOTAL':>5}  UPDATED")
+    width = max(len("JOB"), *(len(str(row["jobName"])) for row in rows))  # names reach 64
+    typer.echo(f"{'JOB':<{width}} {'STATUS':<20} {'DONE':>5} {'FAIL':>5} {'TOTAL':>5}  UPDATED")
     for row in rows:
         typer.echo(
-            f"{row['jobName']:<40} {row['status']:<20} {row['completedCount']:>5} "
+            f"{row['jobName']:<{width}} {row['status']:<20} {row['completedCount']:>5} "
             f"{row['failedCount']:>5} {row['batchSize']:>5}  {str(row['updatedAt'])[:19]}"
         )
 
