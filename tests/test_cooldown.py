@@ -56,3 +56,20 @@ def test_status_shows_the_cooldown_in_local_time_as_run_start_does() -> None:
               "cooldownUntil": until.isoformat()}
     assert f"cooldown  until {local_time(until)}, with the last run's --cooldown" in (
         format_status(report))
+
+
+def test_status_does_not_show_a_quota_the_last_run_spent_as_still_left() -> None:
+    # It read "why: the quota allows no more videos now" above "quota 2 left".
+    from grokbatch.run.status import format_status
+
+    report = {"jobName": "j", "status": "STOPPED_RATE_LIMIT", "batchSize": 3,
+              "counts": {"COMPLETED": 2, "FAILED": 0, "PENDING": 1, "IN_PROGRESS": 0},
+              "failedByKind": {}, "rateLimitedAt": None, "cooldownUntil": None,
+              "quota": {"available": True, "remainingQueries": 2, "nextAvailableAt": None,
+                        "checkedAt": "2026-12-02T10:00:00+00:00"},
+              "quotaSpent": True}
+    text = format_status(report)
+    assert ("quota     none left after the last run's videos (2 left when it looked, at "
+            "2026-12-02T10:00:00+00:00)") in text
+    report["quotaSpent"] = False
+    assert "quota     2 left (checked 2026-12-02T10:00:00+00:00)" in format_status(report)

@@ -86,6 +86,8 @@ def job_status(job: str) -> dict[str, Any]:
         "rateLimitedAt": doc.get("rateLimitedAt"),
         "cooldownUntil": until.isoformat() if until else None,
         "quota": doc.get("lastQuota"),
+        # The last run spent what that quota allowed it (its budget ran out).
+        "quotaSpent": doc.get("generationBudget") == 0,
         "stopReason": doc.get("stopReason"),
         "items": [
             {k: item.get(k) for k in ("index", "status", "attempts", "workerId", "startedAt",
@@ -129,7 +131,11 @@ def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
         left = ("none left" if not quota["available"] else "available" if
                 quota["remainingQueries"] is None else f"{quota['remainingQueries']} left")
         until = f", next at {quota['nextAvailableAt']}" if quota.get("nextAvailableAt") else ""
-        lines.append(f"quota     {left}{until} (checked {quota['checkedAt']})")
+        if report.get("quotaSpent"):
+            lines.append(f"quota     none left after the last run's videos ({left}{until} "
+                         f"when it looked, at {quota['checkedAt']})")
+        else:
+            lines.append(f"quota     {left}{until} (checked {quota['checkedAt']})")
     if with_items:
         lines.append("")
         lines.append(f"{'#':>4} {'STATUS':<12} {'TRIES':>5} {'KIND':<18} FILE")
