@@ -67,28 +67,31 @@ def _mp4_problem(fh: BinaryIO, size: int) -> str | None:
 def _webm_problem(fh: BinaryIO, size: int) -> str | None:
     """The Segment that follows the EBML header must fit in the file (a live stream's
     Segment of unknown size says nothing, and passes)."""
-    head = fh.read(64)
-    if not head.startswith(_EBML_ID):
+    header = _element(fh, 0, _EBML_ID)
+    if header is None:
         return "no EBML header: not a WebM"
-    header_size = _vint(head, len(_EBML_ID))
-    if header_size is None:
-        return "a broken EBML header"
-    length, value = header_size
-    segment_at = len(_EBML_ID) + length + value
-    fh.seek(segment_at)
-    segment = fh.read(12)
-    if not segment.startswith(_SEGMENT_ID):
+    segment = _element(fh, header[0] + header[2], _SEGMENT_ID)
+    if segment is None:
         return "no Segment after the EBML header: not a whole WebM"
-    segment_size = _vint(segment, len(_SEGMENT_ID))
-    if segment_size is None:
-        return "cut short inside the Segment header"
-    length, value = segment_size
+    data_at, length, value = segment
     if value == (1 << (7 * length)) - 1:  # all ones: size unknown
         return None
-    end = segment_at + len(_SEGMENT_ID) + length + value
-    if end > size:
-        return f"cut short: its Segment needs {end - size} byte(s) more than the {size} received"
+    if data_at + value > size:
+        return (f"cut short: its Segment needs {data_at + value - size} byte(s) more than the "
+                f"{size} received")
     return None
+
+
+def _element(fh: BinaryIO, at: int, element_id: bytes) -> tuple[int, int, int] | None:
+    """The EBML element `element_id` at byte `at`: (where its data starts, the length of
+    its size field, its data size); None if another is there, or its header is cut."""
+    fh.seek(at)
+    head = fh.read(len(element_id) + 8)
+    size = _vint(head, len(element_id)) if head.startswith(element_id) else None
+    if size is None:
+        return None
+    length, value = size
+    return at + len(element_id) + length, length, value
 
 
 def _vint(data: bytes, at: int) -> tuple[int, int] | None:
