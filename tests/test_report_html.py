@@ -8,12 +8,15 @@ from grokbatch.manifest import ItemStatus, Manifest, RunStatus
 from grokbatch.report import render_report
 
 
+def _job(folder: Any, count: int) -> Manifest:
+    return Manifest.create(folder / "manifest.json", job_name="job", account_alias="acct",
+                           permalink="https://grok.com/imagine/post/abc", count=count,
+                           prompt="p")
+
+
 def test_an_hd_copy_asked_for_or_made_but_not_saved_gets_no_link_and_breaks_nothing(
         tmp_path: Any) -> None:
-    manifest = Manifest.create(tmp_path / "manifest.json", job_name="job",
-                               account_alias="acct",
-                               permalink="https://grok.com/imagine/post/abc", count=3,
-                               prompt="p")
+    manifest = _job(tmp_path, count=3)
     video = {"path": "videos/{}.mp4", "bytes": 5, "sha256": "-"}
     hd_records: list[Any] = [{"askedAt": "2026-12-02T07:00:00+00:00"},
                              {"url": "https://assets.grok.com/x_hd.mp4"},
@@ -33,10 +36,7 @@ def test_videos_made_but_not_saved_and_why_the_run_stopped_are_in_the_report(
         tmp_path: Any) -> None:
     # It read "2 completed of 2" and "No videos downloaded yet", with nothing saying that
     # the videos were made, where they are, or that a rerun fetches them.
-    manifest = Manifest.create(tmp_path / "manifest.json", job_name="job",
-                               account_alias="acct",
-                               permalink="https://grok.com/imagine/post/abc", count=2,
-                               prompt="p")
+    manifest = _job(tmp_path, count=2)
     for index in range(2):
         assert manifest.claim_next_item("worker-0") is not None
         manifest.update_item(index, "worker-0", status=ItemStatus.COMPLETED,
