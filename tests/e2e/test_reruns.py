@@ -171,8 +171,10 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
     sim = simulator("--generation-seconds", "3")
     args = start_args(sim.post_url(), count=6, parallel=2)
     proc = popen_cli(home, *args, own_group=True)
-    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
-    busy = [i["index"] for i in in_progress(home)]
+    # Started on the site: a video claimed and not yet asked for is not asked for once
+    # the run stops, and goes back to the queue.
+    wait_for_run(lambda: len(_started_on_the_site(home)) == 2, "two videos started", proc)
+    busy = [i["index"] for i in _started_on_the_site(home)]
     os.killpg(proc.pid, signal.SIGTERM)
     _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
     assert proc.returncode == 130, stderr
@@ -220,8 +222,9 @@ def test_a_terminal_that_hangs_up_stops_the_run_as_ctrl_c_does(home, simulator, 
     proc, master, _ = _on_a_terminal(home, args, {"TMPDIR": str(temp_dir),
                                                   "XDG_RUNTIME_DIR": ""})
     try:
-        wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
-        busy = [i["index"] for i in in_progress(home)]
+        wait_for_run(lambda: len(_started_on_the_site(home)) == 2, "two videos started",
+                     proc)
+        busy = [i["index"] for i in _started_on_the_site(home)]
         os.close(master)  # the terminal hangs up
         os.killpg(proc.pid, signal.SIGHUP)  # and the shell passes it on to the job's group
         code = proc.wait(RUN_TIMEOUT_S)
