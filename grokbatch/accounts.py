@@ -281,7 +281,8 @@ def import_account(alias: str, chrome_profile: str | Path, *,
     browser = _browser_using(source)
     if browser is not None:
         raise UsageError(f"{source} is in use by a running browser ({browser}): close it "
-                         "first, or its copy may be caught half written")
+                         "first, or its copy may be caught half written (no browser runs "
+                         f"there? remove {source / 'SingletonLock'})")
     if paths.account_profile_dir(alias).is_dir():
         raise UsageError(f"account {alias!r} already exists; remove it first")
     split_http_url(url, "--url")
