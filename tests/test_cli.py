@@ -901,7 +901,10 @@ def test_an_unquoted_prompt_is_not_repeated_in_the_usage_error(cli: Cli) -> None
     assert result.returncode == 2
     assert "octopus" not in result.stdout + result.stderr
     assert "unexpected extra argument(s)" in result.stderr
-    assert "quote a value that has spaces" in result.stderr
+    assert 'quote a value that has spaces (a prompt: --prompt "...")' in result.stderr
+    other = cli("run", "status", "a", "b")  # a command without --prompt gets no such hint
+    assert other.returncode == 2
+    assert "quote a value that has spaces (see" in other.stderr
 
 
 def test_a_group_without_its_command_shows_its_help_and_exits_2(cli: Cli) -> None:

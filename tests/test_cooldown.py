@@ -56,10 +56,15 @@ def test_status_shows_the_cooldown_in_local_time_as_run_start_does() -> None:
               "cooldownUntil": until.isoformat()}
     assert f"cooldown  until {local_time(until)}, with the last run's --cooldown" in (
         format_status(report))
+    report["cooldownBySite"] = True  # the site's quota said when (it was labelled --cooldown)
+    assert f"cooldown  until {local_time(until)}, as the site's quota said" in (
+        format_status(report))
+    assert f"stopped   {local_time(LIMITED)}" in format_status(report)
 
 
 def test_status_does_not_show_a_quota_the_last_run_spent_as_still_left() -> None:
     # It read "why: the quota allows no more videos now" above "quota 2 left".
+    from grokbatch.clock import local_time
     from grokbatch.run.status import format_status
 
     report = {"jobName": "j", "status": "STOPPED_RATE_LIMIT", "batchSize": 3,
@@ -69,7 +74,8 @@ def test_status_does_not_show_a_quota_the_last_run_spent_as_still_left() -> None
                         "checkedAt": "2026-12-02T10:00:00+00:00"},
               "quotaSpent": True}
     text = format_status(report)
+    checked = local_time(datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc))
     assert ("quota     none left after the last run's videos (2 left when it looked, at "
-            "2026-12-02T10:00:00+00:00)") in text
+            f"{checked})") in text
     report["quotaSpent"] = False
-    assert "quota     2 left (checked 2026-12-02T10:00:00+00:00)" in format_status(report)
+    assert f"quota     2 left (checked {checked})" in format_status(report)

@@ -280,3 +280,14 @@ def test_a_browser_is_never_given_a_prompt_from_the_environment(
 
     monkeypatch.setenv("GROKBATCH_PROMPT", "set in the shell of `accounts add`")
     assert "GROKBATCH_PROMPT" not in browser.browser_env()
+
+
+def test_status_says_whether_the_cooldown_is_the_sites_or_the_last_runs() -> None:
+    manifest = _make_job(count=1)
+    manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, "rate limited")
+    assert status.job_status(JOB)["cooldownBySite"] is False  # rateLimitedAt + --cooldown
+    manifest.update_fields(cooldownUntil="2099-01-01T00:00:00+00:00")
+    report = status.job_status(JOB)
+    assert (report["cooldownUntil"], report["cooldownBySite"]) == (
+        "2099-01-01T00:00:00+00:00", True)
+    assert "as the site's quota said" in status.format_status(report)

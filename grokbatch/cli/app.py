@@ -124,10 +124,12 @@ def _usage_error(exc: typer.exceptions.TyperException) -> NoReturn:
     if type(exc).__name__ == "NoArgsIsHelpError":  # the help is shown: ended as Typer does
         sys.exit(getattr(exc, "exit_code", ExitCode.USAGE))
     message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-    if message.startswith("Got unexpected extra argument"):
-        message = ("unexpected extra argument(s), not repeated here: quote a value that has "
-                   "spaces (a prompt: --prompt \"...\")")
     ctx = getattr(exc, "ctx", None)
+    if message.startswith("Got unexpected extra argument"):
+        takes_prompt = ctx is not None and any(
+            "--prompt" in getattr(param, "opts", ()) for param in ctx.command.params)
+        message = ("unexpected extra argument(s), not repeated here: quote a value that has "
+                   "spaces" + (" (a prompt: --prompt \"...\")" if takes_prompt else ""))
     see = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
     _fail(f"error: {message}{see}", getattr(exc, "exit_code", ExitCode.USAGE))
 

@@ -65,6 +65,12 @@ def _shown_status(job: str, doc: ManifestDocument) -> str:
     return str(doc["status"])
 
 
+def _when(iso_time: str) -> str:
+    """A recorded time as the machine's local time (as `run start` says them)."""
+    moment = parse_iso(iso_time)
+    return local_time(moment) if moment is not None else iso_time
+
+
 def job_status(job: str) -> dict[str, Any]:
     """The job's status as `run status --json` prints it (no prompt text)."""
     doc = _read(job)
@@ -85,6 +91,7 @@ def job_status(job: str) -> dict[str, Any]:
         "updatedAt": doc["updatedAt"],
         "rateLimitedAt": doc.get("rateLimitedAt"),
         "cooldownUntil": until.isoformat() if until else None,
+        "cooldownBySite": until is not None and until == parse_iso(doc.get("cooldownUntil")),
         "quota": doc.get("lastQuota"),
         # The last run spent what that quota allowed it (its budget ran out).
         "quotaSpent": doc.get("generationBudget") == 0,
@@ -121,21 +128,22 @@ def format_status(report: dict[str, Any], *, with_items: bool = False) -> str:
     if report.get("stopReason"):
         lines.append(f"why       {report['stopReason']}")
     if report["rateLimitedAt"]:
-        lines.append(f"limited   {report['rateLimitedAt']}")
-    cooldown_end = parse_iso(report["cooldownUntil"])
-    if cooldown_end is not None:
-        lines.append(f"cooldown  until {local_time(cooldown_end)}, with the last run's --cooldown "
-                     "(a rerun's own --cooldown, if given, decides)")
+        lines.append(f"stopped   {_when(report['rateLimitedAt'])}")
+    if report["cooldownUntil"]:
+        lines.append(f"cooldown  until {_when(report['cooldownUntil'])}, "
+                     + ("as the site's quota said" if report.get("cooldownBySite") else
+                        "with the last run's --cooldown (a rerun's own, if given, decides)"))
     quota = report.get("quota")
     if quota:
         left = ("none left" if not quota["available"] else "available" if
                 quota["remainingQueries"] is None else f"{quota['remainingQueries']} left")
-        until = f", next at {quota['nextAvailableAt']}" if quota.get("nextAvailableAt") else ""
+        until = (f", next at {_when(quota['nextAvailableAt'])}"
+                 if quota.get("nextAvailableAt") else "")
         if report.get("quotaSpent"):
             lines.append(f"quota     none left after the last run's videos ({left}{until} "
-                         f"when it looked, at {quota['checkedAt']})")
+                         f"when it looked, at {_when(quota['checkedAt'])})")
         else:
-            lines.append(f"quota     {left}{until} (checked {quota['checkedAt']})")
+            lines.append(f"quota     {left}{until} (checked {_when(quota['checkedAt'])})")
     if with_items:
         lines.append("")
         lines.append(f"{'#':>4} {'STATUS':<12} {'TRIES':>5} {'KIND':<18} FILE")

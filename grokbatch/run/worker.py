@@ -299,7 +299,7 @@ class Worker:
                 if processed % GIVE_BACK_EVERY == 0:
                     give_back_free_memory()  # what the manifest's transactions left free
                 if self.unstarted >= _UNSTARTED_IN_A_ROW:
-                    logger.error("{}: {} videos in a row could not be started; it leaves the "
+                    logger.error("{}: {} tries in a row could not start a video; it leaves the "
                                  "rest for a rerun (`grokbatch doctor` checks the page)",
                                  spec.worker_id, self.unstarted)
                     break

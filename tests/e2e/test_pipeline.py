@@ -267,7 +267,7 @@ def test_selector_override_file_is_used(home, simulator, tmp_path):
         ),
     )
     assert result.code == 1, result.stderr
-    assert "3 videos in a row could not be started" in result.stderr
+    assert "3 tries in a row could not start a video" in result.stderr
     tries = manifest(home, "broken")["items"][0]["history"]
     missing = "no prompt editor shown on the page within 2 s (run `grokbatch doctor`)"
     assert [(t["errorKind"], t["error"]) for t in tries] == [("GENERATION_ERROR", missing)] * 3

@@ -597,7 +597,7 @@ def test_a_site_that_goes_down_mid_run_costs_no_attempt_and_the_rerun_makes_the_
     # video in flight when the site went may have spent an attempt.
     assert "FAILED" not in statuses(doc)
     assert all(item["attempts"] <= 1 for item in doc["items"] if item["status"] == "PENDING")
-    assert "videos in a row could not be started" in stderr
+    assert "tries in a row could not start a video" in stderr
     kinds = {h["errorKind"] for item in doc["items"] for h in item.get("history", [])}
     assert "NETWORK_ERROR" in kinds and "GENERATION_ERROR" not in kinds  # the site, not it
     back = simulator("--generation-seconds", "0.5", "--port", port)  # the site is back
