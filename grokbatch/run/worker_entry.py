@@ -77,14 +77,8 @@ def _start_resource_tracker() -> None:
     SIGHUP ignored, which it keeps across its exec. It ignores SIGINT and SIGTERM itself,
     not SIGHUP: a hang-up sent to the group (the terminal closed) killed it, and it left a
     traceback and a "leaked semaphore" warning on the console."""
-    if threading.current_thread() is not threading.main_thread():
+    with _ignoring((signal.SIGHUP,)):
         resource_tracker.ensure_running()
-        return
-    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    try:
-        resource_tracker.ensure_running()
-    finally:
-        signal.signal(signal.SIGHUP, previous)
 
 
 # What the fork server ignores from its first instruction: a signal to the run's group

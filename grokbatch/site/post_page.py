@@ -46,7 +46,6 @@ _OPTION_ITEMS = '[role="menuitemradio"], [role="radio"], [role="option"]'
 _MENU_OPEN_MS = 2_000
 # Options triggers tried, at most, to find a resolution or length item.
 _MAX_TRIGGERS = 3
-# A screenshot of a page that no longer answers is not worth a longer wait.
 
 
 class PostPage:

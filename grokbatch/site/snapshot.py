@@ -20,6 +20,7 @@ from playwright.sync_api import Page
 from grokbatch.logs import REDACTED, first_line, redact, secret_pieces
 from grokbatch.paths import make_private_dir, write_private_file
 
+# A screenshot of a page that no longer answers is not worth a longer wait.
 SCREENSHOT_TIMEOUT_MS = 5_000
 
 _EMPTY_EDITORS = (
