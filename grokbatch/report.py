@@ -12,7 +12,7 @@ from pathlib import Path
 
 from grokbatch.clock import parse_iso
 from grokbatch.files import write_atomically
-from grokbatch.manifest import Item, ManifestDocument
+from grokbatch.manifest import Item, ManifestDocument, not_saved_in_full
 from grokbatch.paths import RunFiles
 
 _STYLE = """
@@ -80,8 +80,7 @@ def render_report(doc: ManifestDocument, *, include_prompts: bool = False) -> st
     prompt_head = "<th>prompt</th>" if include_prompts or "prompts" in doc else ""
     summary = ", ".join(f"{n} {esc(s.lower())}" for s, n in sorted(counts.items()))
     kind_list = "".join(f"<li>{esc(str(k))}: {n}</li>" for k, n in sorted(kinds.items()))
-    unsaved = sum(1 for item in items if item["status"] == "COMPLETED"
-                  and item.get("errorKind") == "DOWNLOAD_ERROR")
+    unsaved = not_saved_in_full(doc, download=False)
     if unsaved:
         kind_list += (f"<li>made but not saved in full (DOWNLOAD_ERROR): {unsaved}; a rerun "
                       "fetches them</li>")

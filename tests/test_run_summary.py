@@ -6,10 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from grokbatch.errors import ExitCode
-from grokbatch.manifest import RunStatus, attempts_used_up, retried_by_rerun, status_counts
+from grokbatch.manifest import (
+    RunStatus,
+    attempts_used_up,
+    not_saved_in_full,
+    retried_by_rerun,
+    status_counts,
+)
 from grokbatch.manifest.document import new_document
 from grokbatch.manifest.resume import reset_for_rerun
-from grokbatch.run.summary import final_status, not_saved_in_full
+from grokbatch.run.summary import final_status
 from grokbatch.run.worker_protocol import StopReason
 
 MAX_ATTEMPTS = 3

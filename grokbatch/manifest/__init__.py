@@ -31,6 +31,7 @@ from grokbatch.manifest.resume import (
     file_saved,
     files_lost,
     left_to_save,
+    not_saved_in_full,
     retried_by_rerun,
 )
 from grokbatch.manifest.store import DEFAULT_LEASE, Manifest, read_manifest_file
@@ -56,6 +57,7 @@ __all__ = [
     "files_lost",
     "left_to_save",
     "new_item",
+    "not_saved_in_full",
     "read_manifest_file",
     "retried_by_rerun",
     "started_on_site",

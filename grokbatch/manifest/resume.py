@@ -22,7 +22,7 @@ from grokbatch.manifest.document import (
     new_item,
     requeue,
 )
-from grokbatch.outcomes import RETRYABLE
+from grokbatch.outcomes import RETRYABLE, Outcome
 
 _RETRYABLE_KINDS = frozenset(outcome.value for outcome in RETRYABLE)
 
@@ -165,3 +165,13 @@ def extend(doc: ManifestDocument, count: int) -> int:
     if added and doc["status"] == RunStatus.COMPLETED.value:
         doc["status"] = RunStatus.PENDING.value
     return added
+
+
+def not_saved_in_full(doc: Mapping[str, Any], download: bool) -> int:
+    """How many COMPLETED items hold a video the site made that is not saved in full: a
+    file, or the HD copy, could not be had (DOWNLOAD_ERROR), or (when the run downloads)
+    the video's file is not recorded."""
+    return sum(1 for item in doc["items"]
+               if item["status"] == ItemStatus.COMPLETED.value
+               and (item.get("errorKind") == Outcome.DOWNLOAD_ERROR.value
+                    or (download and not item.get("video"))))

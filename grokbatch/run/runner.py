@@ -42,6 +42,7 @@ from grokbatch.manifest import (
     ManifestDocument,
     RunStatus,
     failed_by_kind,
+    not_saved_in_full,
     started_on_site,
     status_counts,
 )
@@ -49,7 +50,7 @@ from grokbatch.processes import kill_now
 from grokbatch.profiles import kill_browsers_using, remove_profile
 from grokbatch.run import capacity
 from grokbatch.run.progress import Progress
-from grokbatch.run.summary import Halt, RunSummary, final_status, not_saved_in_full
+from grokbatch.run.summary import Halt, RunSummary, final_status
 from grokbatch.run.timeline import Timeline
 from grokbatch.run.worker_entry import (
     start_fork_server,

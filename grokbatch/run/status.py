@@ -15,10 +15,16 @@ from grokbatch.clock import local_time, parse_iso
 from grokbatch.config import DEFAULT_COOLDOWN_S
 from grokbatch.errors import ManifestError
 from grokbatch.locks import job_is_running
-from grokbatch.manifest import Manifest, ManifestDocument, RunStatus, failed_by_kind, status_counts
+from grokbatch.manifest import (
+    Manifest,
+    ManifestDocument,
+    RunStatus,
+    failed_by_kind,
+    not_saved_in_full,
+    status_counts,
+)
 from grokbatch.profiles import clean_dead_run
 from grokbatch.report import write_html_report
-from grokbatch.run.summary import not_saved_in_full
 
 
 def cooldown_until(doc: ManifestDocument, cooldown_s: float | None = None) -> datetime | None:

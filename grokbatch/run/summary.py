@@ -22,7 +22,6 @@ from grokbatch.manifest import (
     failed_by_kind,
     retried_by_rerun,
 )
-from grokbatch.outcomes import Outcome
 from grokbatch.run.worker_protocol import StopReason
 
 
@@ -63,16 +62,6 @@ class RunSummary:
             "workerReplacements": self.replacements,
             "message": self.message,
         }
-
-
-def not_saved_in_full(doc: ManifestDocument, download: bool) -> int:
-    """How many COMPLETED items hold a video the site made that is not saved in full: a
-    file, or the HD copy, could not be had (DOWNLOAD_ERROR), or (when the run downloads)
-    the video's file is not recorded."""
-    return sum(1 for item in doc["items"]
-               if item["status"] == ItemStatus.COMPLETED.value
-               and (item.get("errorKind") == Outcome.DOWNLOAD_ERROR.value
-                    or (download and not item.get("video"))))
 
 
 def final_status(stop_reason: StopReason | None, stop_message: str | None,
