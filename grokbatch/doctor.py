@@ -70,6 +70,7 @@ class DoctorReport:
             "language": check.language,
             "wordsLanguage": check.words_language,
             "quota": check.quota.quota.to_json() if check.quota and check.quota.quota else None,
+            "quotaUnknown": (check.quota.why_unknown() or None) if check.quota else None,
             "selectors": check.selectors,
             "generateControl": check.generate_control,
             "saved": self.saved,
@@ -172,7 +173,9 @@ def format_report(report: DoctorReport) -> str:
         f"({'words: ' + check.words_language if check.words_language else 'no words'})",
     ]
     if quota is None:
-        lines.append("quota       unknown")
+        why = f" ({check.quota.why_unknown()}: a run stops on the site's own limit)" if (
+            check.quota is not None and check.signed_in) else ""
+        lines.append(f"quota       unknown{why}")
     else:
         left = ("used up" if not quota.available else "available" if quota.remaining is None
                 else f"{quota.remaining} left")

@@ -56,6 +56,17 @@ def test_odd_fields_are_ignored_not_trusted():
     assert quota.remaining is None and quota.window_s is None and quota.next_available_at is None
 
 
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [(0, "no answer within 10 s"), (200, "an answer in a shape grokbatch does not know"),
+     (404, "HTTP 404"), (500, "HTTP 500")],
+)
+def test_an_unknown_quota_says_why(status, why):
+    assert QuotaAnswer(status, None).why_unknown() == why
+    quota = parse_quota(_payload(available=True))
+    assert QuotaAnswer(200, quota).why_unknown() == ""
+
+
 def test_a_json_refusal_is_signed_out_and_a_browser_check_is_not():
     assert QuotaAnswer(401, None).signed_out
     assert QuotaAnswer(403, None).signed_out

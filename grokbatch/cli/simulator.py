@@ -18,6 +18,7 @@ from grokbatch.simulator.scenario import (
     MAX_VIDEO_MB,
     Layout,
     OptionsUi,
+    QuotaInfo,
     StreamFormat,
 )
 
@@ -117,6 +118,12 @@ def serve(
     quota_window: int = typer.Option(
         DEFAULT_QUOTA_WINDOW_S, min=1, help="Quota window in seconds."
     ),
+    quota_info: QuotaInfo = typer.Option(
+        QuotaInfo.OK,
+        case_sensitive=False,
+        help="How quota_info answers: ok; missing (404), error (500), unknown (a shape "
+        "grokbatch does not know) or hang (no answer), as after a change of the site.",
+    ),
     navigate_to_video_post: bool = typer.Option(
         False, "--navigate-to-video-post", help="Move to the new video's own post after each."
     ),
@@ -161,6 +168,7 @@ def serve(
             html_lang=html_lang,
             quota=quota,
             quota_window_s=quota_window,
+            quota_info=quota_info,
             navigate_to_video_post=navigate_to_video_post,
             challenge=challenge,
             video_mb=video_mb,

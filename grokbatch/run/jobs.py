@@ -158,6 +158,10 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
         raise UnknownLanguageError(unknown_language_message(check.language))
     quota = check.quota.quota if check.quota else None
     if quota is None:
+        if check.quota is not None and check.signed_in:
+            logger.warning("job {}: the site's video quota could not be read ({}); videos "
+                           "start until the site itself says its limit is reached",
+                           job, check.quota.why_unknown())
         manifest.update_fields(generationBudget=None)
         return None
     manifest.update_fields(lastQuota=quota.to_json(), generationBudget=quota.allows())

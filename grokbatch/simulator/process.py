@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,15 @@ class SimulatorProcess:
         the last streamed line, which names the HD video."""
         return self._last_streamed_line(
             self._json_post("/rest/media/video/upscale", {"videoId": video_id}, session))
+
+    def quota_info(self, session: str, timeout_s: float = _REQUEST_TIMEOUT_S
+                   ) -> tuple[int, Any]:
+        """``POST /rest/media/imagine/quota_info`` as the page sends it: (HTTP status, the
+        JSON body or None). No answer within `timeout_s` raises TimeoutError."""
+        request = self._json_post("/rest/media/imagine/quota_info", {}, session)
+        try:
+            with _NO_PROXY.open(request, timeout=timeout_s) as resp:
+                return resp.status, json.load(resp)
+        except urllib.error.HTTPError as exc:
+            with exc:
+                return exc.code, json.load(exc)

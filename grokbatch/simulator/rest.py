@@ -12,9 +12,18 @@ from typing import Any
 from grokbatch.simulator.captured import captured_events
 from grokbatch.simulator.genrequest import POST_ID_RE, parse_generation_request
 from grokbatch.simulator.handler import HandlerBase
-from grokbatch.simulator.scenario import StreamFormat
-from grokbatch.simulator.streams import ClientGone, play, simple_events, stream_upscale
+from grokbatch.simulator.scenario import QuotaInfo, StreamFormat
+from grokbatch.simulator.streams import (
+    ChunkedWriter,
+    ClientGone,
+    play,
+    simple_events,
+    stream_upscale,
+)
 from grokbatch.simulator.urls import image_url, video_url
+
+# How long `--quota-info hang` holds a quota request unanswered, at most.
+QUOTA_HANG_S = 300.0
 
 RATE_LIMIT_MESSAGE = "You've reached your limit of video generations. Upgrade or try again later."
 
@@ -95,7 +104,19 @@ class RestHandler(HandlerBase):
         if session_id is None:
             self._unauthenticated()
             return
-        self._send_json(self.server.state.quota_info(session_id))
+        body = self.server.state.quota_info(session_id)  # counted, however it is answered
+        how = self.server.options.quota_info
+        if how is QuotaInfo.MISSING:
+            self._send_json({"error": {"message": "Not found"}}, 404)
+        elif how is QuotaInfo.ERROR:
+            self._send_json({"error": {"code": 13, "message": "Internal error"}}, 500)
+        elif how is QuotaInfo.UNKNOWN:  # the same facts under names grokbatch never saw
+            self._send_json({"quotas": [{"kind": kind, **entry} for kind, entry in body.items()]})
+        elif how is QuotaInfo.HANG:
+            self.close_connection = True
+            ChunkedWriter(self.wfile, self.connection, self.server.stop_event).hold(QUOTA_HANG_S)
+        else:
+            self._send_json(body)
 
     def _choice(self, body: dict[str, Any]) -> None:
         """``{"videoIds": [first, second], "preferredVideoId": id | null}`` (null: Skip)."""

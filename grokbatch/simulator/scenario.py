@@ -68,6 +68,16 @@ class OptionsUi(str, enum.Enum):
     RADIOGROUP = "radiogroup"
 
 
+class QuotaInfo(str, enum.Enum):
+    """How ``quota_info`` answers: as the real site does, or as it might after a change."""
+
+    OK = "ok"  # the site's shape, with the session's quota
+    MISSING = "missing"  # 404: the endpoint moved or went away
+    ERROR = "error"  # 500 with a JSON error
+    UNKNOWN = "unknown"  # 200, in a shape grokbatch does not know
+    HANG = "hang"  # no answer: the connection is held open until the client gives up
+
+
 class ScriptedOutcome(str, enum.Enum):
     """How a started generation ends, as the scenario scripts it (not grokbatch's Outcome)."""
 
@@ -106,6 +116,7 @@ class SimulatorOptions:
     html_lang: str | None = None
     quota: int | None = None
     quota_window_s: int = DEFAULT_QUOTA_WINDOW_S
+    quota_info: QuotaInfo = QuotaInfo.OK
     navigate_to_video_post: bool = False
     challenge: bool = False
     video_mb: float = 0.0  # pad each generated video to about this many MB (0: as shipped)

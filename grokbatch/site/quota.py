@@ -84,6 +84,16 @@ class QuotaAnswer:
         """The endpoint refused the session (JSON 401/403, not a browser check)."""
         return self.status in (401, 403) and not self.challenge
 
+    def why_unknown(self) -> str:
+        """Why no quota came, in a few words ("" when one did)."""
+        if self.quota is not None:
+            return ""
+        if self.status == 0:
+            return f"no answer within {QUOTA_TIMEOUT_MS // 1000} s"
+        if self.status == 200:
+            return "an answer in a shape grokbatch does not know"
+        return f"HTTP {self.status}"
+
 
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:

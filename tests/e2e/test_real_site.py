@@ -282,3 +282,38 @@ def test_an_announcement_overlay_is_closed_by_its_close_control_in_any_language(
     result = run_cli(home, *start_args(sim.post_url(), count=2, parallel=1))
     assert result.code == 0, result.stderr
     assert statuses(manifest(home)) == ["COMPLETED"] * 2
+
+
+@pytest.mark.parametrize(
+    "answer", ["missing", "error", "unknown", pytest.param("hang", marks=pytest.mark.slow)])
+def test_a_quota_endpoint_that_fails_leaves_the_page_to_say_the_quota_is_spent(
+        home, simulator, answer):
+    # The site keeps its quota, but quota_info answers 404, 500, a shape never seen, or
+    # nothing: the run goes on without a budget, and the site's own 429 stops it.
+    sim = simulator(*SITE_2026, "--quota", "2", "--quota-info", answer)
+    result = run_cli(home, *start_args(sim.post_url(), count=3, parallel=1))
+    assert result.code == 75, result.stderr
+    doc = manifest(home)
+    assert doc["status"] == "STOPPED_RATE_LIMIT"
+    assert Counter(statuses(doc)) == {"COMPLETED": 2, "PENDING": 1}
+    assert doc["generationBudget"] is None and doc.get("lastQuota") is None
+    assert [item["attempts"] for item in doc["items"]] == [1, 1, 0]
+    stats = sim.stats()
+    assert (stats["generationsStarted"], stats["rateLimitedAttempts"]) == (2, 1)
+    assert stats["quotaCalls"] >= 2  # before the run, and to confirm the limit
+    assert doc["rateLimitedAt"]
+    why = {"missing": "HTTP 404", "error": "HTTP 500", "hang": "no answer within 10 s",
+           "unknown": "an answer in a shape grokbatch does not know"}[answer]
+    assert f"the site's video quota could not be read ({why})" in result.stderr
+    assert_prompt_absent(home, result)
+
+
+def test_doctor_says_why_the_quota_is_unknown(home, simulator):
+    sim = simulator(*SITE_2026, "--quota-info", "missing")
+    args = ("doctor", "--account", ALIAS, "--permalink", sim.post_url())
+    report = json.loads(run_cli(home, *args, "--json").stdout)
+    assert report["ok"] is True  # a run can go on: the site's own limit stops it
+    assert (report["quota"], report["quotaUnknown"]) == (None, "HTTP 404")
+    text = run_cli(home, *args)
+    assert text.code == 0, text.stderr
+    assert "quota       unknown (HTTP 404: a run stops on the site's own limit)" in text.stdout

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from grokbatch.simulator.quota import MEDIA_KINDS, QuotaAccount, QuotaPolicy, rfc3339
 from grokbatch.simulator.scenario import Scenario, SimulatorOptions
 from grokbatch.simulator.state import SimulatorState
+from grokbatch.site.quota import parse_quota
 
 T0 = 1_775_000_000.0  # a fixed wall-clock second
 
@@ -105,3 +108,24 @@ def test_rfc3339_is_utc_with_milliseconds() -> None:
     text = rfc3339(T0 + 0.25)
     assert text.endswith(".250Z")
     assert datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() == T0 + 0.25
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"), [("ok", 200), ("missing", 404), ("error", 500), ("unknown", 200)])
+def test_quota_info_answers_as_told_and_counts_every_call(simulator, answer, status) -> None:
+    sim = simulator("--quota", "2", "--quota-info", answer)
+    got, body = sim.quota_info(sim.new_session())
+    assert got == status
+    assert (parse_quota(body) is not None) == (answer == "ok")
+    if answer == "unknown":  # the same facts, under names grokbatch does not know
+        assert {entry["kind"] for entry in body["quotas"]} == set(MEDIA_KINDS)
+    assert sim.stats()["quotaCalls"] == 1
+
+
+def test_a_hanging_quota_info_answers_nothing_and_holds_up_no_other_request(simulator) -> None:
+    sim = simulator("--quota-info", "hang")
+    with pytest.raises(TimeoutError):
+        sim.quota_info(sim.new_session(), timeout_s=1)
+    assert sim.stats()["quotaCalls"] == 1  # the server answers others meanwhile
+    sim.stop()
+    assert sim.process.returncode == 0  # stopped by its SIGTERM, not killed
