@@ -907,6 +907,23 @@ def test_an_unquoted_prompt_is_not_repeated_in_the_usage_error(cli: Cli) -> None
     assert "quote a value that has spaces (see" in other.stderr
 
 
+@pytest.mark.parametrize("args", [
+    ["run", "start", "--account", "acct", "--permalink", PERMALINK, "--prompt", "--json"],
+    ["run", "start", "--account", "acct", "--permalink", PERMALINK, "--prompt-file", "--json"],
+    ["doctor", "--account", "--json"],
+])
+def test_a_flag_taken_as_the_value_before_it_is_refused(cli: Cli, grokbatch_home: Path,
+                                                        args: list[str]) -> None:
+    # `--prompt --json` made videos of the prompt "--json", and printed no JSON.
+    result = cli(*args)
+    assert result.returncode == 2
+    option = args[-2]
+    assert (f"Invalid value for '{option}': it took the flag --json as its value: give "
+            f"{option} its value right after it") in result.stderr
+    assert json.loads(result.stdout)["exitCode"] == 2  # the --json the user meant
+    assert not (grokbatch_home / "runs").exists() or not any((grokbatch_home / "runs").iterdir())
+
+
 def test_a_group_without_its_command_shows_its_help_and_exits_2(cli: Cli) -> None:
     result = cli("run")
     assert result.returncode == 2

@@ -7,6 +7,7 @@ import json
 import typer
 
 from grokbatch import accounts
+from grokbatch.cli.command import Command
 from grokbatch.config import DEFAULT_PAGE_LOAD_TIMEOUT_S
 
 accounts_app = typer.Typer(
@@ -17,7 +18,7 @@ accounts_app = typer.Typer(
 _SIGN_IN_TIMEOUT_S = 600.0  # a person typing a password and a 2FA code
 
 
-@accounts_app.command("add")
+@accounts_app.command("add", cls=Command)
 def add(
     alias: str = typer.Argument(..., help="A short name for the account, e.g. 'main'."),
     url: str = typer.Option(accounts.DEFAULT_SITE_URL, help="Where to sign in."),
@@ -43,7 +44,7 @@ def add(
     typer.echo(f"account {account.alias} is signed in; profile kept at {account.profile_dir}")
 
 
-@accounts_app.command("import")
+@accounts_app.command("import", cls=Command)
 def import_(
     alias: str = typer.Argument(..., help="A short name for the account."),
     from_chrome_profile: str = typer.Option(  # a str: Typer would read "" as "."
@@ -63,7 +64,7 @@ def import_(
                    "profile)", err=True)
 
 
-@accounts_app.command("list")
+@accounts_app.command("list", cls=Command)
 def list_(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
@@ -83,7 +84,7 @@ def list_(
         )
 
 
-@accounts_app.command("remove")
+@accounts_app.command("remove", cls=Command)
 def remove(alias: str = typer.Argument(..., help="The account to delete.")) -> None:
     """Delete an account's profile and metadata (refused, exit 4, while a run uses it)."""
     accounts.remove_account(alias)

@@ -18,6 +18,7 @@ import typer.core
 from grokbatch import __version__
 from grokbatch.cli import entry
 from grokbatch.cli.accounts import accounts_app
+from grokbatch.cli.command import Command
 from grokbatch.cli.doctor import doctor
 from grokbatch.cli.run import run_app
 from grokbatch.cli.simulator import simulator_app
@@ -46,7 +47,7 @@ app = typer.Typer(
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(run_app, name="run")
 app.add_typer(simulator_app, name="simulator")
-app.command("doctor")(doctor)
+app.command("doctor", cls=Command)(doctor)
 
 
 def _version(value: bool) -> None:

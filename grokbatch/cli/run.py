@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from grokbatch.cli.command import Command
 from grokbatch.config import build_run_config, parse_duration
 from grokbatch.drivers import WORKERS_PER_DRIVER
 from grokbatch.errors import ConfigError, UsageError
@@ -20,7 +21,7 @@ from grokbatch.run.status import format_status, job_status, list_jobs, write_job
 run_app = typer.Typer(help="Start, resume and inspect batch runs (jobs).", no_args_is_help=True)
 
 
-@run_app.command("start")
+@run_app.command("start", cls=Command)
 def start(
     config: Path | None = typer.Option(
         None, "--config", help="JSON config file (camelCase keys; the original tool's work). "
@@ -181,7 +182,7 @@ def start(
     sys.exit(summary.exit_code)
 
 
-@run_app.command("status")
+@run_app.command("status", cls=Command)
 def status(
     job: str = typer.Argument(..., help="Job name (see `run list`)."),
     items: bool = typer.Option(False, "--items", help="Also show one row per item."),
@@ -195,7 +196,7 @@ def status(
     typer.echo(format_status(report, with_items=items))
 
 
-@run_app.command("list")
+@run_app.command("list", cls=Command)
 def list_(as_json: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
     """List every job with its status, counts and last update."""
     rows = list_jobs()
@@ -214,7 +215,7 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print one JSON doc
         )
 
 
-@run_app.command("report")
+@run_app.command("report", cls=Command)
 def report(
     job: str = typer.Argument(..., help="Job name (see `run list`)."),
     include_prompts: bool = typer.Option(

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import typer
 
+from grokbatch.cli.command import Command
 from grokbatch.errors import ExitCode
 from grokbatch.simulator import EditorKind, SimulatorOptions, serve_until_signalled
 from grokbatch.simulator.i18n import SUPPORTED_LANGS
@@ -48,7 +49,7 @@ def _usage_error(message: str) -> NoReturn:
     raise typer.Exit(ExitCode.USAGE)
 
 
-@simulator_app.command()
+@simulator_app.command(cls=Command)
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to bind."),
     port: int = typer.Option(0, help="Port to bind; 0 picks a free one."),

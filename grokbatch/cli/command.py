@@ -1,0 +1,32 @@
+"""The class of every grokbatch command: Typer's, refusing a flag taken as a value."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+import typer.core
+
+
+class Command(typer.core.TyperCommand):
+    """Refuses one of the command's own flags given as the value of the option before it.
+
+    An option that takes a value takes the next word whatever it is: `--prompt --json`
+    gives the prompt "--json" and no JSON, and the run makes videos of it. A value that
+    is exactly one of the command's flags is a value forgotten, never meant.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse as Typer does, then refuse a flag taken as a value."""
+        rest: list[str] = super().parse_args(ctx, args)
+        flags = {opt for param in self.params for opt in (*param.opts, *param.secondary_opts)
+                 if opt.startswith("--")}
+        for param in self.params:
+            value = ctx.params.get(param.name)
+            if isinstance(value, str | os.PathLike) and os.fspath(value) in flags:
+                raise typer.BadParameter(
+                    f"it took the flag {os.fspath(value)} as its value: give "
+                    f"{param.opts[0]} its value right after it", ctx=ctx,
+                    param_hint=f"'{param.opts[0]}'")
+        return rest
