@@ -11,6 +11,7 @@ screenshot shows none either. The HTML is redacted once more as it is written.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 from loguru import logger
@@ -22,6 +23,10 @@ from grokbatch.paths import make_private_dir, write_private_file
 
 # A screenshot of a page that no longer answers is not worth a longer wait.
 SCREENSHOT_TIMEOUT_MS = 5_000
+# A directory of snapshots (a job's debug/, doctor/) keeps this many, the newest: a site
+# that changed fails every try of every rerun, and each snapshot takes a megabyte or so.
+KEEP_SNAPSHOTS = 100
+_SNAPSHOT_SUFFIXES = (".html", ".png")
 
 _EMPTY_EDITORS = (
     "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
@@ -73,3 +78,29 @@ def save_snapshot(page: Page, stem: Path, editor_selector: str, *,
                            page.screenshot(timeout=SCREENSHOT_TIMEOUT_MS))
     except PlaywrightError as exc:
         logger.debug("{}: debug snapshot incomplete: {}", source, first_line(str(exc)))
+    finally:
+        removed = prune_snapshots(stem.parent, KEEP_SNAPSHOTS)
+        if removed:
+            logger.debug("{}: {} older snapshot(s) removed from {}, keeping the newest {}",
+                         source, removed, stem.parent, KEEP_SNAPSHOTS)
+
+
+def prune_snapshots(directory: Path, keep: int) -> int:
+    """Remove all but the `keep` newest snapshots (an HTML and a PNG of one stem) in
+    `directory`; return how many were removed. Another process pruning at the same time,
+    or a file gone meanwhile, is no error."""
+    newest: dict[str, float] = {}
+    try:
+        for entry in os.scandir(directory):
+            stem, suffix = os.path.splitext(entry.name)
+            if suffix in _SNAPSHOT_SUFFIXES and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    newest[stem] = max(newest.get(stem, 0.0), entry.stat().st_mtime)
+    except OSError:
+        return 0
+    old = sorted(newest, key=lambda s: (newest[s], s), reverse=True)[keep:]
+    for stem in old:
+        for suffix in _SNAPSHOT_SUFFIXES:
+            with contextlib.suppress(OSError):
+                (directory / (stem + suffix)).unlink()
+    return len(old)
