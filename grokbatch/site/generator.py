@@ -257,11 +257,12 @@ class VideoGenerator:
                                          timeout_ms=deadline.ms())
             if page_event.get("posts") and self.on_started is not None:
                 self.on_started(list(page_event["posts"]))
-            if page_event["kind"] == "progress":
+            progressed = page_event["kind"] == "progress"
+            if progressed:
                 page_event = self.watch.wait(mode="generate", since_generation=since,
                                              old_srcs=old, timeout_ms=deadline.ms())
             if page_event["kind"] == "failure":
-                return self._page_failure(page_event, started)
+                return self._page_failure(page_event, started, progressed)
             made = [resolve_video_url(u, self.page.url) for u in page_event.get("made") or []]
             return self._settle(page_event, since, old, made, deadline, started)
         except _AttemptFailed as failed:
@@ -335,15 +336,22 @@ class VideoGenerator:
         src = self.watch.shown_video(min(self.element_ms, _LOOK_MS))
         return resolve_video_url(src, self.page.url) if src else None
 
-    def _page_failure(self, page_event: dict[str, Any], started: float) -> GenerationResult:
+    def _page_failure(self, page_event: dict[str, Any], started: float,
+                      progressed: bool) -> GenerationResult:
         if page_event["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
             raise SiteChallengeError(challenge_message())
         outcome = Outcome(page_event["outcome"])
         if outcome is Outcome.RATE_LIMIT and page_event.get("source") == "page":
-            quota = fetch_quota(self.page, self.selectors.quota_path).quota
-            if quota is not None and quota.available:
-                # The words said "limit", but the site's quota says videos may start.
+            if progressed:
+                # An error toast's words said "limit", but the video had begun: a
+                # generation that progressed was not refused by a limit.
                 outcome = Outcome.GENERATION_ERROR
+            elif (quota := fetch_quota(self.page, self.selectors.quota_path).quota) and (
+                    quota.available):
+                # Nothing started and the page says why; the quota the site reports does
+                # not show every limit it keeps. Clicking on would only be refused again.
+                logger.warning("{}: the page says a limit is reached, though the site's quota "
+                               "says videos may start: taken as a limit", self.worker_id)
         # A broken stream says nothing of the video: the site may be making it still.
         return self._fail(outcome, started, page_event.get("detail"),
                           made_none=outcome is not Outcome.NETWORK_ERROR)

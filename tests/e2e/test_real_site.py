@@ -317,3 +317,70 @@ def test_doctor_says_why_the_quota_is_unknown(home, simulator):
     text = run_cli(home, *args)
     assert text.code == 0, text.stderr
     assert "quota       unknown (HTTP 404: a run stops on the site's own limit)" in text.stdout
+
+
+def _stream_moved(tmp_path):
+    """A selectors file naming a stream path the site does not use: as if the site moved
+    its generation stream where grokbatch does not look, leaving it the page alone."""
+    path = tmp_path / "stream-moved.json"
+    path.write_text(json.dumps({"stream_url_pattern": "/rest/app-chat/v9/elsewhere"}))
+    return path
+
+
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_with_the_stream_unseen_the_pages_limit_message_stops_the_run(
+        home, simulator, tmp_path, lang):
+    # A limit the site's quota does not show, said only by the page's error toast: the run
+    # stops for a rerun; the items clicked against it spent no attempt.
+    sim = simulator(*SITE_2026, "--lang", lang, "--rate-limit-after", "2")
+    result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(_stream_moved(tmp_path)),
+                                       count=4, parallel=1))
+    assert result.code == 75, result.stderr
+    doc = manifest(home)
+    assert doc["status"] == "STOPPED_RATE_LIMIT"
+    assert statuses(doc) == ["COMPLETED", "COMPLETED", "PENDING", "PENDING"]
+    assert [item["attempts"] for item in doc["items"]] == [1, 1, 0, 0]
+    stats = sim.stats()
+    assert (stats["generationsStarted"], stats["rateLimitedAttempts"]) == (2, 1)
+    assert "the page says a limit is reached, though the site's quota says" in result.stderr
+
+
+def test_with_the_stream_unseen_the_page_alone_tells_made_moderated_and_failed_videos(
+        home, simulator, tmp_path):
+    sim = simulator(*SITE_2026, "--lang", "de", "--moderate-every", "3",
+                    "--generation-error-every", "4", "--choice-every", "2",
+                    "--info-toast-every", "2")
+    result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(_stream_moved(tmp_path)),
+                                       count=4, parallel=1))
+    assert result.code == 1, result.stderr  # the moderated video failed for good
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED", "COMPLETED", "FAILED", "COMPLETED"]
+    assert [item["attempts"] for item in doc["items"]] == [1, 1, 1, 2]
+    assert [h["errorKind"] for item in doc["items"] for h in item.get("history", [])] == [
+        "CONTENT_MODERATED", "GENERATION_ERROR"]  # neither taken for a limit, nor a toast
+    stats = sim.stats()
+    assert (stats["generationsStarted"], stats["choicesAnswered"], stats["infoToastsShown"]) == (
+        5, 1, 2)
+    assert [item.get("choice") for item in doc["items"]] == [None, "first", None, None]
+    made = [item["videoUrl"] for item in doc["items"] if item["status"] == "COMPLETED"]
+    assert len(set(made)) == 3
+    assert_prompt_absent(home, result)
+
+
+def test_with_the_stream_unseen_limit_words_after_the_video_began_are_no_limit(
+        home, simulator, tmp_path):
+    # Words that say "limit" in an error toast of a video that had progressed: not a limit
+    # (the quota cannot say otherwise here: it is unknown). The try failed; the next made it.
+    selectors = tmp_path / "limit-words.json"
+    selectors.write_text(json.dumps({
+        "stream_url_pattern": "/rest/app-chat/v9/elsewhere",
+        "words": {"en": {"rate_limit": ["went wrong"]}}}))  # "Something went wrong"
+    sim = simulator(*SITE_2026, "--generation-error-every", "2", "--quota-info", "missing")
+    result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(selectors),
+                                       count=2, parallel=1))
+    assert result.code == 0, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED", "COMPLETED"]
+    assert [h["errorKind"] for item in doc["items"] for h in item.get("history", [])] == [
+        "GENERATION_ERROR"]
+    assert (sim.stats()["generationsStarted"], sim.stats()["rateLimitedAttempts"]) == (3, 0)
