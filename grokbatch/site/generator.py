@@ -153,6 +153,7 @@ class VideoGenerator:
                              worker_id=worker_id)
         self.crashed = False  # the page's renderer crashed (its 'crash' event)
         self._clicked = False  # this attempt clicked the generate control
+        self._said_stream_unseen = False  # said once per worker, not once per video
         page.on("crash", self._on_crash)
 
     def _on_crash(self, page: Page) -> None:
@@ -261,6 +262,12 @@ class VideoGenerator:
             if progressed:
                 page_event = self.watch.wait(mode="generate", since_generation=since,
                                              old_srcs=old, timeout_ms=deadline.ms())
+            if page_event.get("unseen") and not self._said_stream_unseen:
+                self._said_stream_unseen = True
+                logger.warning("{}: no generation stream seen for {}: the site may have "
+                               "moved it (selector stream_url_pattern). The page alone is "
+                               "followed; a video cut short cannot be found again",
+                               self.worker_id, label)
             if page_event["kind"] == "failure":
                 return self._page_failure(page_event, started, progressed)
             made = [resolve_video_url(u, self.page.url) for u in page_event.get("made") or []]

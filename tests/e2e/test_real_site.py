@@ -40,6 +40,7 @@ def test_german_2026_site_with_choices_and_info_toasts_makes_each_video_once(hom
     assert Counter(item.get("choice") for item in doc["items"]) == {"first": 6, None: 6}
     assert len({item["videoUrl"] for item in doc["items"]}) == 12
     assert len(list((home / "runs" / "job" / "videos").glob("*.mp4"))) == 12
+    assert "no generation stream seen" not in result.stderr
     assert_prompt_absent(home, result)
 
 
@@ -364,6 +365,8 @@ def test_with_the_stream_unseen_the_page_alone_tells_made_moderated_and_failed_v
     assert [item.get("choice") for item in doc["items"]] == [None, "first", None, None]
     made = [item["videoUrl"] for item in doc["items"] if item["status"] == "COMPLETED"]
     assert len(set(made)) == 3
+    unseen = "worker-0: no generation stream seen for video #0: the site may have moved it"
+    assert result.stderr.count(unseen) == 1  # once, not for every video
     assert_prompt_absent(home, result)
 
 

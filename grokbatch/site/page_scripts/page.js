@@ -197,13 +197,18 @@
       return pageFailure(arg) || { kind: 'failure', outcome: 'GENERATION_ERROR',
                                    source: 'stream', detail: 'the stream ended without a video' };
     }
-    // No stream seen since the click: the page is all there is.
-    if (choiceDialog(arg)) return { kind: 'choice' };
+    // No stream seen since the click: the page is all there is (`unseen`).
+    if (choiceDialog(arg)) return { kind: 'choice', unseen: true };
     const video = newVideo(arg, []);
-    if (video) { pauseAll(); return { kind: 'video', src: video.src || srcOf(video), made: [] }; }
+    if (video) {
+      pauseAll();
+      return { kind: 'video', src: video.src || srcOf(video), made: [], unseen: true };
+    }
     const failure = pageFailure(arg);
-    if (failure) return failure;
-    if (arg.wantProgress && pageProgress(arg)) return { kind: 'progress', source: 'page' };
+    if (failure) return { ...failure, unseen: true };
+    if (arg.wantProgress && pageProgress(arg)) {
+      return { kind: 'progress', source: 'page', unseen: true };
+    }
     return false;
   };
 
