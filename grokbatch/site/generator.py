@@ -212,6 +212,9 @@ class VideoGenerator:
         except PlaywrightError:
             if not found.get("disabled"):
                 raise
+        again = self.watch.mark_generate()
+        if again is not None and again.get("disabled"):
+            self._clicked = False  # Playwright clicks only an enabled control: none started
         # Disabled for the whole element timeout: a limit, if the quota says so.
         if self.quota_exhausted():
             return Outcome.RATE_LIMIT

@@ -1,7 +1,8 @@
-"""generator.py on a real page: a run that is stopping asks the site for no video.
+"""generator.py on a real page: a video is asked for only by a click that happened.
 
 A Ctrl-C that came after a worker claimed its video, and before it clicked, still let
 that video start: nothing between the claim and the click asked whether the run stops.
+A control that stayed disabled was counted as clicked, spending the video's attempts.
 """
 
 from __future__ import annotations
@@ -38,3 +39,24 @@ def test_a_stopping_run_clicks_nothing_and_a_running_one_makes_its_video(
     made = stopped.generate("a prompt", "video #0")
     assert (made.outcome, made.stopped, made.clicked) == (Outcome.COMPLETED, False, True), made
     assert sim.stats()["generationsStarted"] == 1
+
+
+def test_a_generate_control_that_stays_disabled_is_not_a_started_video(
+    browser_page: Page, simulator, tmp_path: Path
+) -> None:
+    # The site may keep its control disabled (a limit its quota does not show, a page
+    # half loaded): Playwright never clicks it, so no video started and no attempt is spent.
+    sim = simulator("--auto-login", "--generation-seconds", "0.5")
+    browser_page.goto(sim.post_url())
+    browser_page.add_init_script(
+        "setInterval(() => document.querySelectorAll('button').forEach("
+        "(b) => { if (!b.closest('[role=dialog]')) b.disabled = true; }), 5)")
+    generator = VideoGenerator(browser_page, sim.post_url(), Selectors.load(None),
+                               timeout_s=20.0, element_timeout_s=1.0,
+                               page_load_timeout_s=20.0, debug_dir=tmp_path,
+                               worker_id="worker-0")
+    generator.open_post()
+    result = generator.generate("a prompt", "video #0")
+    assert (result.outcome, result.clicked) == (Outcome.GENERATION_ERROR, False), result
+    assert result.error == "the generate control stayed disabled"
+    assert sim.stats()["generationsStarted"] == 0
