@@ -272,7 +272,8 @@ class VideoGenerator:
                                "followed; a video cut short cannot be found again",
                                self.worker_id, label)
             if page_event["kind"] == "failure":
-                return self._page_failure(page_event, started, progressed)
+                return self._page_failure(page_event, started,
+                                          progressed or bool(page_event.get("progressed")))
             made = [resolve_video_url(u, self.page.url) for u in page_event.get("made") or []]
             return self._settle(page_event, since, old, made, deadline, started)
         except _AttemptFailed as failed:

@@ -77,7 +77,25 @@ def test_only_error_toasts_fail_an_attempt_and_their_words_say_how(page):
     assert _check(watch) is False  # an informational toast and a 1-px live region: nothing
     page.evaluate("""() => document.querySelector('ol').insertAdjacentHTML('beforeend',
         '<li data-type="error" role="status">Ratenlimit erreicht</li>')""")
-    assert _check(watch) == {"kind": "failure", "outcome": "RATE_LIMIT", "source": "page"}
+    assert _check(watch) == {"kind": "failure", "outcome": "RATE_LIMIT", "source": "page",
+                             "unseen": True}  # no stream seen: the page said it alone
+
+
+def test_an_error_toast_after_a_stream_that_progressed_says_the_video_had_begun(page):
+    # The stream ended without a video and without an error of its own: the toast says
+    # what happened, and whether the video had begun decides if its "limit" is a limit.
+    line = ('{"result":{"response":{"streamingVideoGenerationResponse":'
+            '{"videoId":"v1","videoPostId":"p1","progress":%d}}}}\n')
+    watch = _watch(page, '<ol></ol>')
+    page.route("http://site.test/rest/app-chat/conversations/new", lambda route: route.fulfill(
+        body=line % 33, content_type="application/x-ndjson"))  # the later route wins
+    page.evaluate("""async () => { const r = await fetch('/rest/app-chat/conversations/new',
+        {method: 'POST', body: '{}'}); await r.text(); }""")
+    wait_for_value(page, "() => window.__grokbatch.ended", arg=None, timeout_ms=5_000)
+    page.evaluate("""() => document.querySelector('ol').insertAdjacentHTML('beforeend',
+        '<li data-type="error">Rate limit reached</li>')""")
+    assert _check(watch) == {"kind": "failure", "outcome": "RATE_LIMIT", "source": "page",
+                             "progressed": True}
 
 
 def test_a_toast_showing_before_the_click_never_counts_for_the_attempt(page):

@@ -194,8 +194,10 @@
       if (Object.values(state.videos).some((v) => v.moderated)) {
         return { kind: 'failure', outcome: 'CONTENT_MODERATED', source: 'stream' };
       }
-      return pageFailure(arg) || { kind: 'failure', outcome: 'GENERATION_ERROR',
-                                   source: 'stream', detail: 'the stream ended without a video' };
+      const failure = pageFailure(arg);
+      if (failure) return { ...failure, progressed: state.lastProgress > 0 };
+      return { kind: 'failure', outcome: 'GENERATION_ERROR', source: 'stream',
+               detail: 'the stream ended without a video' };
     }
     // No stream seen since the click: the page is all there is (`unseen`).
     if (choiceDialog(arg)) return { kind: 'choice', unseen: true };
