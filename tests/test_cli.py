@@ -911,14 +911,16 @@ def test_an_unquoted_prompt_is_not_repeated_in_the_usage_error(cli: Cli) -> None
     ["run", "start", "--account", "acct", "--permalink", PERMALINK, "--prompt", "--json"],
     ["run", "start", "--account", "acct", "--permalink", PERMALINK, "--prompt-file", "--json"],
     ["doctor", "--account", "--json"],
+    ["run", "start", "--account", "acct", "--permalink", PERMALINK, "--prompt", "--help",
+     "--json"],
 ])
 def test_a_flag_taken_as_the_value_before_it_is_refused(cli: Cli, grokbatch_home: Path,
                                                         args: list[str]) -> None:
     # `--prompt --json` made videos of the prompt "--json", and printed no JSON.
     result = cli(*args)
     assert result.returncode == 2
-    option = args[-2]
-    assert (f"Invalid value for '{option}': it took the flag --json as its value: give "
+    option, flag = (args[-3], args[-2]) if args[-2] == "--help" else (args[-2], args[-1])
+    assert (f"Invalid value for '{option}': it took the flag {flag} as its value: give "
             f"{option} its value right after it") in result.stderr
     assert json.loads(result.stdout)["exitCode"] == 2  # the --json the user meant
     assert not (grokbatch_home / "runs").exists() or not any((grokbatch_home / "runs").iterdir())

@@ -21,7 +21,7 @@ class Command(typer.core.TyperCommand):
         """Parse as Typer does, then refuse a flag taken as a value."""
         rest: list[str] = super().parse_args(ctx, args)
         flags = {opt for param in self.params for opt in (*param.opts, *param.secondary_opts)
-                 if opt.startswith("--")}
+                 if opt.startswith("--")} | set(ctx.help_option_names)
         for param in self.params:
             value = ctx.params.get(param.name)
             if isinstance(value, str | os.PathLike) and os.fspath(value) in flags:
