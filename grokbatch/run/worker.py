@@ -460,8 +460,8 @@ class Worker:
             self.unstarted += 1
             self.manifest.retry_later(index, worker, outcome.value, result.error,
                                       attempted=False)
-            logger.warning("{}: video #{} was not started ({}); it goes to the back of the "
-                           "queue", worker, index, outcome.value)
+            logger.warning("{}: video #{} was not started ({}: {}); it goes to the back of "
+                           "the queue", worker, index, outcome.value, result.error)
         elif outcome in RETRYABLE and runner_gone():
             # Its run was killed, and the driver and browser with it: not the video's fault.
             self.manifest.release_item(index, worker, "its run ended before the video did")

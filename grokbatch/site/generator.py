@@ -19,6 +19,7 @@ every few attempts the page's renderer first collects its garbage (`PageGarbage`
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from urllib.parse import urljoin, urlsplit
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from grokbatch.errors import PageMismatchError, SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, redact
@@ -209,6 +211,14 @@ class VideoGenerator:
         try:
             self.page.locator(_GENERATE).first.click(timeout=self.element_ms)
             return None
+        except PlaywrightTimeoutError as exc:
+            if _CLICK_DONE not in str(exc):  # Playwright's log: it never clicked
+                self._clicked = False
+                if not found.get("disabled"):
+                    raise _AttemptFailed(Outcome.GENERATION_ERROR,
+                                         _not_clickable(str(exc))) from None
+            elif not found.get("disabled"):
+                raise
         except PlaywrightError:
             if not found.get("disabled"):
                 raise
@@ -443,6 +453,22 @@ class VideoGenerator:
         stem = f"{self.worker_id}_{kind}_{stamp}"
         self.post.save_snapshot(self.debug_dir, stem)
         return str(self.debug_dir / stem)
+
+
+# Playwright's call log says this once it has clicked (a timeout after it is a wait for
+# what the click set off, not a click that never happened).
+_CLICK_DONE = "click action done"
+_COVERED = re.compile(r"(<[^\n]{0,120}?>)[^\n]*? intercepts pointer events")
+
+
+def _not_clickable(log: str) -> str:
+    """Why the generate control could not be clicked, from Playwright's call log."""
+    covered = _COVERED.search(log)
+    if covered:
+        return (f"the generate control is covered by {redact(covered.group(1))}: an overlay "
+                "or dialog grokbatch does not know (the selectors banner, banner_dismiss, "
+                "choice_dialog; run `grokbatch doctor`)")
+    return "the generate control could not be clicked (run `grokbatch doctor`)"
 
 
 class _AttemptFailed(Exception):

@@ -387,3 +387,28 @@ def test_with_the_stream_unseen_limit_words_after_the_video_began_are_no_limit(
     assert [h["errorKind"] for item in doc["items"] for h in item.get("history", [])] == [
         "GENERATION_ERROR"]
     assert (sim.stats()["generationsStarted"], sim.stats()["rateLimitedAttempts"]) == (3, 0)
+
+
+def test_an_overlay_grokbatch_cannot_close_spends_no_attempt_and_is_named(
+        home, simulator, tmp_path):
+    # The site's announcement changed beyond the selectors: it covers the generate control.
+    # Playwright never clicks it, so no video started and no attempt is spent; three such
+    # tries in a row and the worker leaves the rest for a rerun, saying what covers it.
+    selectors = tmp_path / "banner-moved.json"
+    selectors.write_text(json.dumps({"banner": "#nobanner", "banner_dismiss": "#nobannerbtn"}))
+    short_waits = tmp_path / "short-waits.json"
+    short_waits.write_text(json.dumps({"elementTimeout": "2s"}))
+    sim = simulator(*SITE_2026, "--banner")
+    result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(selectors),
+                                       "--config", str(short_waits), count=2, parallel=1))
+    assert result.code == 1, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["PENDING", "PENDING"]
+    assert [item["attempts"] for item in doc["items"]] == [0, 0]
+    assert sim.stats()["generationsStarted"] == 0
+    assert "3 tries in a row could not start a video" in result.stderr
+    errors = {h["error"] for item in doc["items"] for h in item.get("history", [])}
+    assert len(errors) == 1
+    assert errors.pop().startswith("the generate control is covered by <div")
+    assert "was not started (GENERATION_ERROR: the generate control is covered by" in (
+        result.stderr)
