@@ -94,7 +94,9 @@ def serve(
     stream_format: StreamFormat = typer.Option(
         StreamFormat.SIMPLE,
         case_sensitive=False,
-        help="Generation stream: simple, or captured (the real site's ~20 objects).",
+        help="Generation stream: simple, or captured (the real site's ~20 objects); as a "
+        "change of the site might make it, sse (captured, framed as server-sent events) or "
+        "renamed (captured, with the fields grokbatch reads renamed).",
     ),
     options_ui: OptionsUi = typer.Option(
         OptionsUi.MENU,

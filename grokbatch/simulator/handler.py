@@ -121,16 +121,16 @@ class HandlerBase(BaseHTTPRequestHandler):
             return self._sign_in()
         return session_id, None
 
-    def _start_stream(self) -> ChunkedWriter:
+    def _start_stream(self, sse: bool = False) -> ChunkedWriter:
         self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Content-Type", "text/event-stream" if sse else "application/x-ndjson")
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
-        return ChunkedWriter(self.wfile, self.connection, self.server.stop_event)
+        return ChunkedWriter(self.wfile, self.connection, self.server.stop_event, sse=sse)
 
     def _unauthenticated(self) -> None:
         self._send_json({"error": {"code": 16, "message": "Unauthenticated"}}, 401)

@@ -18,7 +18,14 @@ from urllib.parse import quote
 from grokbatch.simulator import icons
 from grokbatch.simulator.i18n import numbered, texts
 from grokbatch.simulator.pages import PostView, VideoView, template
-from grokbatch.simulator.scenario import RESOLUTIONS, VIDEO_LENGTHS_S, OptionsUi, SimulatorOptions
+from grokbatch.simulator.scenario import (
+    RESOLUTIONS,
+    VIDEO_LENGTHS_S,
+    OptionsUi,
+    SimulatorOptions,
+    StreamFormat,
+)
+from grokbatch.simulator.streams import RENAMED_KEYS
 from grokbatch.simulator.urls import CHOICE_PATH, image_url
 
 # Texts the page script needs (toasts, dialogs, labels it switches).
@@ -245,6 +252,9 @@ class Pages2026:
             "texts": {key: self.t[key] for key in _SCRIPT_TEXTS},
             "navigate": self.options.navigate_to_video_post,
             "choicePath": CHOICE_PATH,
+            # The page reads the stream it is served, whatever its shape (`--stream-format`).
+            "renamedKeys": ({new: old for old, new in RENAMED_KEYS.items()}
+                            if self.options.stream_format is StreamFormat.RENAMED else {}),
             "eyeOff": icons.EYE_OFF,
             "defaults": {
                 "length": VIDEO_LENGTHS_S[0],

@@ -17,6 +17,7 @@ from grokbatch.simulator.streams import (
     ChunkedWriter,
     ClientGone,
     play,
+    renamed,
     simple_events,
     stream_upscale,
 )
@@ -53,14 +54,18 @@ class RestHandler(HandlerBase):
             self._send_json({"error": {"code": 8, "message": RATE_LIMIT_MESSAGE}}, 429)
             return
         scenario = self.server.scenario
-        if self.server.options.stream_format is StreamFormat.CAPTURED:
+        stream_format = self.server.options.stream_format
+        if stream_format is StreamFormat.SIMPLE:
+            events = simple_events(ticket, scenario.step_interval_s())
+        else:
             host = self.headers.get("Host") or "localhost"
             reference = f"http://{host}{image_url(ticket.image_post_id)}"
             events = captured_events(ticket, scenario.captured_interval_s(), reference, time.time())
-        else:
-            events = simple_events(ticket, scenario.step_interval_s())
+            if stream_format is StreamFormat.RENAMED:
+                events = renamed(events)
         try:
-            play(self._start_stream(), events, lambda: state.record_outcome(ticket))
+            play(self._start_stream(sse=stream_format is StreamFormat.SSE), events,
+                 lambda: state.record_outcome(ticket))
         except ClientGone:
             pass
         finally:

@@ -59,6 +59,10 @@ class StreamFormat(str, enum.Enum):
 
     SIMPLE = "simple"
     CAPTURED = "captured"
+    # As the site might change it: the captured objects framed as server-sent events
+    # (`data: {...}`), or with the fields grokbatch reads renamed.
+    SSE = "sse"
+    RENAMED = "renamed"
 
 
 class OptionsUi(str, enum.Enum):
@@ -177,6 +181,9 @@ class SimulatorOptions:
             raise ValueError("options_ui radiogroup needs layout 2026")
         if self.lang != "en":
             raise ValueError("lang other than 'en' needs layout 2026 (the classic page is English)")
+        if self.stream_format in (StreamFormat.SSE, StreamFormat.RENAMED):
+            raise ValueError(f"stream_format {self.stream_format.value} needs layout 2026 (the "
+                             "classic page reads only the simple and captured streams)")
 
     @property
     def page_lang(self) -> str:

@@ -72,16 +72,21 @@ class ChunkedWriter:
     """Writes NDJSON lines as HTTP/1.1 chunks, flushing each one."""
 
     def __init__(
-        self, wfile: BufferedIOBase | BinaryIO, conn: socket.socket, stop: threading.Event
+        self, wfile: BufferedIOBase | BinaryIO, conn: socket.socket, stop: threading.Event,
+        sse: bool = False,
     ) -> None:
-        """Wrap the handler's output file and socket; ``stop`` is set on server shutdown."""
+        """Wrap the handler's output file and socket; ``stop`` is set on server shutdown.
+        With ``sse`` each object is framed as a server-sent event (``data: {...}``)."""
         self._wfile = wfile
         self._conn = conn
         self._stop = stop
+        self._sse = sse
 
     def line(self, obj: dict[str, Any]) -> None:
         """Send one JSON object followed by a newline, as one chunk."""
         data = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+        if self._sse:
+            data = b"event: message\ndata: " + data + b"\n"
         try:
             self._wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
             self._wfile.flush()
@@ -120,6 +125,25 @@ class ChunkedWriter:
             return self._conn.recv(1, socket.MSG_PEEK) == b""
         except OSError:
             return True
+
+
+# `--stream-format renamed`: the fields grokbatch reads, as a change of the site might call
+# them. The page shows the same videos; only the stream says it in words grokbatch lacks.
+RENAMED_KEYS = {"streamingVideoGenerationResponse": "videoGenerationUpdate",
+                "videoUrl": "mediaUrl", "moderated": "isModerated"}
+
+
+def _renamed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {RENAMED_KEYS.get(k, k): _renamed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_renamed(v) for v in value]
+    return value
+
+
+def renamed(events: list[StreamEvent]) -> list[StreamEvent]:
+    """The same stream with `RENAMED_KEYS` renamed everywhere."""
+    return [Line(_renamed(e.obj)) if isinstance(e, Line) else e for e in events]
 
 
 def play(writer: ChunkedWriter, events: list[StreamEvent], record: Callable[[], object]) -> None:

@@ -156,6 +156,9 @@ class VideoGenerator:
         self.crashed = False  # the page's renderer crashed (its 'crash' event)
         self._clicked = False  # this attempt clicked the generate control
         self._said_stream_unseen = False  # said once per worker, not once per video
+        self._said_stream_misread = False
+        self._since = 0  # the page's count of streams seen before this attempt's click
+        self._label = ""  # this attempt's video, as logs name it
         page.on("crash", self._on_crash)
 
     def _on_crash(self, page: Page) -> None:
@@ -266,21 +269,18 @@ class VideoGenerator:
                 return self._finish(blocked, "the generate control is disabled", started)
             logger.debug("{}: {} started", self.worker_id, label)
             since, old = before["generation"], before["srcs"]
+            self._since, self._label = since, label
             page_event = self.watch.wait(mode="generate", since_generation=since,
                                          old_srcs=old, want_progress=True,
-                                         timeout_ms=deadline.ms())
+                                         timeout_ms=deadline.ms(), grace_ms=self.element_ms)
             if page_event.get("posts") and self.on_started is not None:
                 self.on_started(list(page_event["posts"]))
             progressed = page_event["kind"] == "progress"
             if progressed:
                 page_event = self.watch.wait(mode="generate", since_generation=since,
-                                             old_srcs=old, timeout_ms=deadline.ms())
-            if page_event.get("unseen") and not self._said_stream_unseen:
-                self._said_stream_unseen = True
-                logger.warning("{}: no generation stream seen for {}: the site may have "
-                               "moved it (selector stream_url_pattern). The page alone is "
-                               "followed; a video cut short cannot be found again",
-                               self.worker_id, label)
+                                             old_srcs=old, timeout_ms=deadline.ms(),
+                                             grace_ms=self.element_ms)
+            self._say_if_stream_unread(page_event, label)
             if page_event["kind"] == "failure":
                 return self._page_failure(page_event, started,
                                           progressed or bool(page_event.get("progressed")))
@@ -357,6 +357,29 @@ class VideoGenerator:
         src = self.watch.shown_video(min(self.element_ms, _LOOK_MS))
         return resolve_video_url(src, self.page.url) if src else None
 
+    def _say_if_stream_unread(self, page_event: dict[str, Any], label: str) -> None:
+        """Say, once per worker, that the page alone told what became of a video: the
+        stream was not seen, or said nothing grokbatch understands (the site changed it)."""
+        if page_event.get("unseen") and not self._said_stream_unseen:
+            self._said_stream_unseen = True
+            logger.warning("{}: no generation stream seen for {}: the site may have moved it "
+                           "(selector stream_url_pattern). The page alone is followed; a "
+                           "video cut short cannot be found again", self.worker_id, label)
+        if page_event.get("misread") and not self._said_stream_misread:
+            self._said_stream_misread = True
+            logger.warning("{}: the generation stream of {} said nothing grokbatch understands "
+                           "of its video, which the page showed: the site may have changed "
+                           "the stream's format", self.worker_id, label)
+
+    def _stream_seen(self) -> bool:
+        """Whether the page saw a generation stream since this attempt's click (True when
+        the page cannot say)."""
+        try:
+            return bool(self.page.evaluate("since => window.__grokbatch.generation > since",
+                                           self._since))
+        except PlaywrightError:
+            return True
+
     def _page_failure(self, page_event: dict[str, Any], started: float,
                       progressed: bool) -> GenerationResult:
         if page_event["outcome"] == "CHALLENGE":  # no video started: the item waits for a rerun
@@ -373,9 +396,11 @@ class VideoGenerator:
                 # not show every limit it keeps. Clicking on would only be refused again.
                 logger.warning("{}: the page says a limit is reached, though the site's quota "
                                "says videos may start: taken as a limit", self.worker_id)
-        # A broken stream says nothing of the video: the site may be making it still.
+        # A broken stream says nothing of the video: the site may be making it still. Nor
+        # does one that ended without saying what became of the videos it named.
         return self._fail(outcome, started, page_event.get("detail"),
-                          made_none=outcome is not Outcome.NETWORK_ERROR)
+                          made_none=outcome is not Outcome.NETWORK_ERROR
+                          and not page_event.get("unsure"))
 
     def _settle(self, page_event: dict[str, Any], since: int, old: list[str], made: list[str],
                 deadline: _Deadline, started: float) -> GenerationResult:
@@ -417,6 +442,8 @@ class VideoGenerator:
         if self.crashed or self.page.is_closed() or "closed" in message or "crash" in message:
             return self._finish(Outcome.BROWSER_CRASHED, "the browser closed", started)
         if self._clicked and time.monotonic() - started >= self.timeout_s:
+            if not self._stream_seen():
+                self._say_if_stream_unread({"unseen": True}, self._label)
             return self._fail(Outcome.TIMEOUT, started, f"no video within {self.timeout_s:.0f} s")
         if "net::err_" in message:  # the browser's own word: the site could not be reached
             return self._fail(Outcome.NETWORK_ERROR, started,

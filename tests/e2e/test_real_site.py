@@ -412,3 +412,35 @@ def test_an_overlay_grokbatch_cannot_close_spends_no_attempt_and_is_named(
     assert errors.pop().startswith("the generate control is covered by <div")
     assert "was not started (GENERATION_ERROR: the generate control is covered by" in (
         result.stderr)
+
+
+def test_a_stream_framed_as_server_sent_events_is_read_as_before(home, simulator):
+    sim = simulator(*SITE_2026, "--stream-format", "sse", "--moderate-every", "3",
+                    "--choice-every", "2")
+    result = run_cli(home, *start_args(sim.post_url(), count=3, parallel=1))
+    assert result.code == 1, result.stderr  # the moderated one failed for good
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED", "COMPLETED", "FAILED"]
+    assert doc["items"][2]["history"][0]["errorKind"] == "CONTENT_MODERATED"
+    assert sim.stats()["generationsStarted"] == 3
+    assert "generation stream" not in result.stderr  # none unseen, none not understood
+
+
+def test_a_stream_in_words_grokbatch_lacks_leaves_the_page_to_tell_each_video(home, simulator):
+    # The site renamed the fields grokbatch reads: each made video was taken for a stream
+    # that ended without one, and made three times, none kept. The page shows it.
+    sim = simulator(*SITE_2026, "--stream-format", "renamed", "--moderate-every", "3",
+                    "--choice-every", "2", "--lang", "de")
+    result = run_cli(home, *start_args(sim.post_url(), count=4, parallel=1))
+    assert result.code == 1, result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["COMPLETED", "COMPLETED", "FAILED", "COMPLETED"]
+    assert [item["attempts"] for item in doc["items"]] == [1, 1, 1, 1]
+    assert doc["items"][2]["history"][0]["errorKind"] == "CONTENT_MODERATED"  # its toast
+    stats = sim.stats()
+    assert (stats["generationsStarted"], stats["choicesShown"], stats["choicesAnswered"]) == (
+        4, 1, 1)
+    assert len({item["videoUrl"] for item in doc["items"] if item.get("videoUrl")}) == 3
+    misread = "worker-0: the generation stream of video #0 said nothing grokbatch understands"
+    assert result.stderr.count(misread) == 1
+    assert_prompt_absent(home, result)

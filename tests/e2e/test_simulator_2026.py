@@ -495,6 +495,7 @@ def _serve(*args: str) -> subprocess.CompletedProcess[str]:
         (("--host", "no-such-host.invalid"), "no-such-host.invalid"),
         (("--layout", "2026", "--lang", "xx"), "en, es, fr, de, pt, ja, zh-CN"),
         (("--choice-every", "2"), "--layout 2026"),
+        (("--stream-format", "sse"), "--stream-format sse needs --layout 2026"),
     ],
 )
 def test_bad_options_exit_2_with_one_line(args: tuple[str, ...], needle: str) -> None:

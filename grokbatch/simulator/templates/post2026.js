@@ -167,6 +167,15 @@
       }
     };
   }
+  // The stream's fields under the names this page knows them by (`renamedKeys`).
+  function unrename(value) {
+    var names = config.renamedKeys;
+    if (Array.isArray(value)) { return value.map(unrename); }
+    if (!value || typeof value !== "object") { return value; }
+    var out = {};
+    Object.keys(value).forEach(function (k) { out[names[k] || k] = unrename(value[k]); });
+    return out;
+  }
   // Reads a newline-delimited JSON body; onObject returns true to stop reading.
   async function readLines(response, onObject) {
     var reader = response.body.getReader();
@@ -178,9 +187,11 @@
       buffered += decoder.decode(chunk.value, { stream: true });
       var nl;
       while ((nl = buffered.indexOf("\n")) >= 0) {
-        var line = buffered.slice(0, nl).trim();
+        // NDJSON, or server-sent events: the JSON after "data:", other lines skipped.
+        var line = buffered.slice(0, nl).trim().replace(/^data:\s*/, "");
         buffered = buffered.slice(nl + 1);
-        if (line && onObject(JSON.parse(line))) {
+        if (!line || /^(event|id|retry):|^:/.test(line)) { continue; }
+        if (onObject(unrename(JSON.parse(line)))) {
           reader.cancel().catch(function () {});
           return;
         }

@@ -36,9 +36,12 @@
     return null;
   };
   const handleLine = (line) => {
-    if (!line.trim()) return;
+    // One JSON object a line; framed as server-sent events, after `data:` (other event
+    // lines, comments and keep-alives are not JSON and say nothing).
+    const text = line.trim().replace(/^data:\s*/, '');
+    if (!text) return;
     let obj;
-    try { obj = JSON.parse(line); } catch (e) { return; }
+    try { obj = JSON.parse(text); } catch (e) { return; }
     if (obj && obj.error) { state.streamError = true; return; }
     const gen = findGeneration(obj, 0);
     if (!gen) return;
@@ -194,10 +197,21 @@
       if (Object.values(state.videos).some((v) => v.moderated)) {
         return { kind: 'failure', outcome: 'CONTENT_MODERATED', source: 'stream' };
       }
+      // Ended, and said of no video that it was made, moderated or failed: it may say so
+      // in words grokbatch does not read (a field renamed, another framing). The page
+      // decides, for `graceMs` after the end (`misread`: the stream said nothing of it).
+      if (choiceDialog(arg)) return { kind: 'choice', misread: true };
+      const video = newVideo(arg, []);
+      if (video) {
+        pauseAll();
+        return { kind: 'video', src: video.src || srcOf(video), made: [], misread: true };
+      }
       const failure = pageFailure(arg);
       if (failure) return { ...failure, progressed: state.lastProgress > 0 };
+      if (Date.now() - state.endedAt < arg.graceMs) return false;
+      // `unsure`: a video the stream named may be made all the same, on its post.
       return { kind: 'failure', outcome: 'GENERATION_ERROR', source: 'stream',
-               detail: 'the stream ended without a video' };
+               detail: 'the stream ended without a video', unsure: true };
     }
     // No stream seen since the click: the page is all there is (`unseen`).
     if (choiceDialog(arg)) return { kind: 'choice', unseen: true };
