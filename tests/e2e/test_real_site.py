@@ -444,3 +444,15 @@ def test_a_stream_in_words_grokbatch_lacks_leaves_the_page_to_tell_each_video(ho
     misread = "worker-0: the generation stream of video #0 said nothing grokbatch understands"
     assert result.stderr.count(misread) == 1
     assert_prompt_absent(home, result)
+
+
+def test_with_the_stream_unseen_a_try_that_times_out_says_why_it_cannot_be_looked_for(
+        home, simulator, tmp_path):
+    sim = simulator(*SITE_2026, "--stall-every", "1")
+    result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(_stream_moved(tmp_path)),
+                                       "--timeout", "3", "--max-attempts", "1",
+                                       count=1, parallel=1))
+    assert result.code == 1, result.stderr
+    assert manifest(home)["items"][0]["history"][0]["errorKind"] == "TIMEOUT"
+    assert "worker-0: no generation stream seen for video #0: the site may have moved it" in (
+        result.stderr)
