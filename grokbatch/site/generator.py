@@ -159,6 +159,9 @@ class VideoGenerator:
         self._said_stream_misread = False
         self._since = 0  # the page's count of streams seen before this attempt's click
         self._label = ""  # this attempt's video, as logs name it
+        self._control = ""  # the generate control this attempt clicked, as found
+        self._progressed = False  # this attempt's video showed progress
+        self._stream_known = False  # a stream was seen since this worker started
         page.on("crash", self._on_crash)
 
     def _on_crash(self, page: Page) -> None:
@@ -211,6 +214,8 @@ class VideoGenerator:
             raise _AttemptFailed(Outcome.GENERATION_ERROR,
                                  "no generate control found on the page (run `grokbatch doctor`)")
         self._clicked = True  # from here on a generation may start, whatever happens next
+        self._control = f"found by {found.get('how')}" + (
+            f", labelled {found['label']!r}" if found.get("label") else "")
         try:
             self.page.locator(_GENERATE).first.click(timeout=self.element_ms)
             return None
@@ -243,7 +248,7 @@ class VideoGenerator:
         """Make one video with `prompt` (None: the site's default); `label` names it in logs."""
         started = time.monotonic()
         made: list[str] = []
-        self._clicked = False
+        self._clicked = self._progressed = False
         try:
             self.garbage.attempt_starting()
             if self._needs_reload or same_post(self.page.url) != same_post(self.permalink):
@@ -275,12 +280,14 @@ class VideoGenerator:
                                          timeout_ms=deadline.ms(), grace_ms=self.element_ms)
             if page_event.get("posts") and self.on_started is not None:
                 self.on_started(list(page_event["posts"]))
-            progressed = page_event["kind"] == "progress"
+            progressed = self._progressed = page_event["kind"] == "progress"
             if progressed:
                 page_event = self.watch.wait(mode="generate", since_generation=since,
                                              old_srcs=old, timeout_ms=deadline.ms(),
                                              grace_ms=self.element_ms)
             self._say_if_stream_unread(page_event, label)
+            if not page_event.get("unseen"):
+                self._stream_known = True  # the selectors find this site's stream
             if page_event["kind"] == "failure":
                 return self._page_failure(page_event, started,
                                           progressed or bool(page_event.get("progressed")))
@@ -443,6 +450,13 @@ class VideoGenerator:
             return self._finish(Outcome.BROWSER_CRASHED, "the browser closed", started)
         if self._clicked and time.monotonic() - started >= self.timeout_s:
             if not self._stream_seen():
+                if self._stream_known and not self._progressed:
+                    # This worker's earlier videos streamed; this click set off nothing.
+                    self._clicked = False
+                    return self._fail(Outcome.GENERATION_ERROR, started,
+                                      f"the click on the generate control ({self._control}) "
+                                      f"started nothing within {self.timeout_s:.0f} s: no "
+                                      "stream, no progress (run `grokbatch doctor`)")
                 self._say_if_stream_unread({"unseen": True}, self._label)
             return self._fail(Outcome.TIMEOUT, started, f"no video within {self.timeout_s:.0f} s")
         if "net::err_" in message:  # the browser's own word: the site could not be reached

@@ -2,7 +2,8 @@
 
 A Ctrl-C that came after a worker claimed its video, and before it clicked, still let
 that video start: nothing between the claim and the click asked whether the run stops.
-A control that stayed disabled was counted as clicked, spending the video's attempts.
+A control that stayed disabled, or a click that set off nothing where earlier videos
+streamed, was counted as a started video, spending the video's attempts.
 """
 
 from __future__ import annotations
@@ -60,3 +61,28 @@ def test_a_generate_control_that_stays_disabled_is_not_a_started_video(
     assert (result.outcome, result.clicked) == (Outcome.GENERATION_ERROR, False), result
     assert result.error == "the generate control stayed disabled"
     assert sim.stats()["generationsStarted"] == 0
+
+
+def test_a_click_that_sets_off_nothing_after_videos_that_streamed_is_not_a_started_video(
+    browser_page: Page, simulator, tmp_path: Path
+) -> None:
+    # The control the worker clicks has stopped starting videos (the site moved it and
+    # another button took its place): no stream, no progress, where every earlier video
+    # streamed. Nothing started, so no attempt is spent; the control is named.
+    sim = simulator("--auto-login", "--generation-seconds", "0.5")
+    browser_page.goto(sim.post_url())
+    generator = VideoGenerator(browser_page, sim.post_url(), Selectors.load(None),
+                               timeout_s=3.0, element_timeout_s=2.0,
+                               page_load_timeout_s=20.0, debug_dir=tmp_path,
+                               worker_id="worker-0")
+    generator.open_post()
+    assert generator.generate("a prompt", "video #0").outcome is Outcome.COMPLETED
+    browser_page.evaluate("""() => document.addEventListener('click', (e) => {
+        if (e.target.closest('[data-grokbatch-target=generate]')) {
+          e.stopImmediatePropagation(); e.preventDefault(); } }, true)""")
+    result = generator.generate("a prompt", "video #1")
+    assert (result.outcome, result.clicked) == (Outcome.GENERATION_ERROR, False), result
+    assert result.error is not None and result.error.startswith(
+        "the click on the generate control (found by selector, labelled ")
+    assert "started nothing within 3 s: no stream, no progress" in result.error
+    assert sim.stats()["generationsStarted"] == 1

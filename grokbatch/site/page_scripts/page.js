@@ -280,7 +280,9 @@
     }
     if (!found) return null;
     found.setAttribute('data-grokbatch-target', 'generate');
-    return { how, disabled: !!(found.disabled || found.getAttribute('aria-disabled') === 'true') };
+    const label = (found.getAttribute('aria-label') || found.innerText || '').trim().slice(0, 40);
+    return { how, label,
+             disabled: !!(found.disabled || found.getAttribute('aria-disabled') === 'true') };
   };
 
   // The choice dialog: mark what to click for `choice` (first, second, skip) and return
