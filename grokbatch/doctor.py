@@ -73,6 +73,8 @@ class DoctorReport:
             "quotaUnknown": (check.quota.why_unknown() or None) if check.quota else None,
             "selectors": check.selectors,
             "generateControl": check.generate_control,
+            "generateControlLabel": check.generate_label or None,
+            "generateControlCoveredBy": check.generate_covered_by,
             "saved": self.saved,
         }
 
@@ -120,6 +122,10 @@ def _problems(report: DoctorReport, permalink_given: bool) -> list[str]:
         found += [f"selector {name} not found" for name, ok in check.selectors.items() if not ok]
         if check.generate_control is None:
             found.append("no generate control found")
+        elif check.generate_covered_by:
+            found.append(f"the generate control is covered by {check.generate_covered_by}: an "
+                         "overlay grokbatch does not close (the selectors banner, "
+                         "banner_dismiss; see the screenshot)")
     return found
 
 
@@ -186,8 +192,9 @@ def format_report(report: DoctorReport) -> str:
         lines.append(f"selector    {name:<22} {'found' if ok else 'MISSING'}")
     if check.selectors:
         how = check.generate_control
+        label = f", {check.generate_label!r}" if check.generate_label else ""
         lines.append(f"selector    {'generate control':<22} "
-                     f"{'found (' + how + ')' if how else 'MISSING'}")
+                     f"{'found (' + how + label + ')' if how else 'MISSING'}")
     for path in report.saved:
         lines.append(f"saved       {path}")
     lines += [f"problem     {p}" for p in report.problems]

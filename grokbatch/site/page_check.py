@@ -22,7 +22,9 @@ class PageCheck:
     words_language: str | None = None
     quota: QuotaAnswer | None = None
     selectors: dict[str, bool] = field(default_factory=dict)
-    generate_control: str | None = None
+    generate_control: str | None = None  # how it was found
+    generate_label: str = ""
+    generate_covered_by: str | None = None  # what a click at its middle would reach instead
     error: str | None = None
 
     @property

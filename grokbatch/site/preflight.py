@@ -27,6 +27,7 @@ from grokbatch.profiles import copy_profile, remove_profile
 from grokbatch.site.generator import challenge_response
 from grokbatch.site.page_check import PageCheck
 from grokbatch.site.pagewatch import PageWatch
+from grokbatch.site.post_page import PostPage
 from grokbatch.site.quota import fetch_quota
 from grokbatch.site.selectors import Selectors
 from grokbatch.site.session import detect_signed_in
@@ -35,6 +36,8 @@ from grokbatch.site.snapshot import save_snapshot
 # Selectors a ready post page shows before any video is made; the rest (progress, the
 # video, menus, dialogs, toasts) only appear during or after a generation.
 READY_PAGE_SELECTORS = ("prompt_editor", "video_options_button")
+# How long the look waits for an announcement to close, as a run would close it.
+_DISMISS_S = 10.0
 
 
 def look_at_page(
@@ -116,8 +119,13 @@ def _look_loaded(page: Page, watch: PageWatch, selectors: Selectors, result: Pag
         localized = watch.localized
         for name in READY_PAGE_SELECTORS:
             result.selectors[name] = _shown(page, getattr(localized, name))
+        with contextlib.suppress(PlaywrightError):  # one that stays covers it: said below
+            PostPage(page, watch, element_timeout_s=min(timeout_s, _DISMISS_S),
+                     worker_id="doctor").dismiss_banner()  # as a run does, before its click
         found: dict[str, Any] | None = watch.mark_generate()
         result.generate_control = found["how"] if found else None
+        result.generate_label = found.get("label") or "" if found else ""
+        result.generate_covered_by = found.get("covered") if found else None
 
 
 def _shown(page: Page, selector: str) -> bool:

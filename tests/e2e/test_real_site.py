@@ -456,3 +456,25 @@ def test_with_the_stream_unseen_a_try_that_times_out_says_why_it_cannot_be_looke
     assert manifest(home)["items"][0]["history"][0]["errorKind"] == "TIMEOUT"
     assert "worker-0: no generation stream seen for video #0: the site may have moved it" in (
         result.stderr)
+
+
+def test_doctor_closes_the_announcement_as_a_run_does_and_names_one_it_cannot_close(
+        home, simulator, tmp_path):
+    sim = simulator(*SITE_2026, "--banner")
+    args = ("doctor", "--account", ALIAS, "--permalink", sim.post_url(), "--json")
+    closed = json.loads(run_cli(home, *args).stdout)
+    assert closed["ok"] is True, closed["problems"]
+    assert closed["generateControlCoveredBy"] is None
+    assert closed["generateControlLabel"] == "Make video"
+
+    moved = tmp_path / "banner-moved.json"
+    moved.write_text(json.dumps({"banner": "#nobanner", "banner_dismiss": "#nobannerbtn"}))
+    result = run_cli(home, *args, "--selectors", str(moved))
+    assert result.code == 1, result.stderr
+    report = json.loads(result.stdout)
+    covered = report["generateControlCoveredBy"]
+    assert covered and covered.startswith("div.")
+    assert report["problems"] == [
+        f"the generate control is covered by {covered}: an overlay grokbatch does not close "
+        "(the selectors banner, banner_dismiss; see the screenshot)"]
+    assert sim.stats()["generationsStarted"] == 0

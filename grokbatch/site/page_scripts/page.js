@@ -281,7 +281,14 @@
     if (!found) return null;
     found.setAttribute('data-grokbatch-target', 'generate');
     const label = (found.getAttribute('aria-label') || found.innerText || '').trim().slice(0, 40);
-    return { how, label,
+    // What a click at its middle would reach instead of it: an overlay over the control.
+    const box = found.getBoundingClientRect();
+    const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    const covered = top && top !== found && !found.contains(top)
+      ? top.tagName.toLowerCase() + (top.id ? '#' + top.id : '') +
+        [...top.classList].slice(0, 4).map((c) => '.' + c).join('')
+      : null;
+    return { how, label, covered,
              disabled: !!(found.disabled || found.getAttribute('aria-disabled') === 'true') };
   };
 
