@@ -374,42 +374,46 @@ class ParallelRunner:
             sig: signal.signal(sig, self._on_signal)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
         }
-        try:
-            self.scratch = ScratchDir.create()
-            if self.config.shared_driver:
-                self.drivers = SharedDrivers.start(
-                    workers, self.temp_dir)
-            if workers:
-                start_fork_server(self.temp_dir)  # while the drivers start
-            self.drivers.wait_ready()
-            self.timeline.runner_mark("drivers")
-            if self.drivers.drivers:
-                logger.info("{} worker(s) share {} Playwright driver(s)", workers,
-                            len(self.drivers.drivers))
-            for _ in range(workers):
-                self._spawn()
-            self._watch()
+        try:  # the handlers stay until the status is written (the last finally)
+            try:
+                self.scratch = ScratchDir.create()
+                if self.config.shared_driver:
+                    self.drivers = SharedDrivers.start(
+                        workers, self.temp_dir)
+                if workers:
+                    start_fork_server(self.temp_dir)  # while the drivers start
+                self.drivers.wait_ready()
+                self.timeline.runner_mark("drivers")
+                if self.drivers.drivers:
+                    logger.info("{} worker(s) share {} Playwright driver(s)", workers,
+                                len(self.drivers.drivers))
+                for _ in range(workers):
+                    self._spawn()
+                self._watch()
+            finally:
+                for handle in list(self.workers.values()):
+                    self._kill(handle)
+                hangup, self.hangup = self.hangup, None
+                if hangup is not None:
+                    hangup.close()
+                self.progress.stop()
+                self.manifest.requeue_abandoned(
+                    frozenset(worker_id(n) for n in range(self.next_worker)))
+                # Chromium runs in a session of its own: the process-group kills above miss it.
+                kill_browsers_using(self.files.worker_profiles)
+                self.drivers.stop()
+                stop_fork_server()
+                if self.scratch:  # what the killed browsers and drivers left in it goes too
+                    self.scratch.remove()
+                if not self.config.keep_profiles:
+                    remove_profile(self.files.worker_profiles)
+                self.timeline.write(self.files.dir)
+            return self._finish(time.monotonic() - started)
         finally:
-            for handle in list(self.workers.values()):
-                self._kill(handle)
+            # A Ctrl-C during the cleanup or the status's writing is one more stop request,
+            # not a KeyboardInterrupt that leaves the job IN_PROGRESS.
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            hangup, self.hangup = self.hangup, None
-            if hangup is not None:
-                hangup.close()
-            self.progress.stop()
-            self.manifest.requeue_abandoned(
-                frozenset(worker_id(n) for n in range(self.next_worker)))
-            # Chromium runs in a session of its own: the process-group kills above miss it.
-            kill_browsers_using(self.files.worker_profiles)
-            self.drivers.stop()
-            stop_fork_server()
-            if self.scratch:  # what the killed browsers and drivers left in it goes too
-                self.scratch.remove()
-            if not self.config.keep_profiles:
-                remove_profile(self.files.worker_profiles)
-            self.timeline.write(self.files.dir)
-        return self._finish(time.monotonic() - started)
 
     def _watch(self) -> None:
         """Until every worker is gone: pass on events, reap the dead, answer signals."""

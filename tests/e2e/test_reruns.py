@@ -371,7 +371,10 @@ def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simu
     sim = simulator("--generation-seconds", "30")  # nobody finishes a video on their own
     args = start_args(sim.post_url(), "--timeout", "60", count=4, parallel=2)
     proc = popen_cli(home, *args)
-    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+    # Both videos started on the site: the first Ctrl-C lets them finish (30 s), so the run
+    # is still there for the second. (Claimed only, they went back at once, and the run
+    # could end before the second came.)
+    wait_for_run(lambda: len(_started_on_the_site(home)) == 2, "two videos started", proc)
     worker_pids = [i["workerPid"] for i in in_progress(home)]
     proc.send_signal(signal.SIGINT)
     log = home / "runs" / "job" / "run.log"
@@ -380,12 +383,34 @@ def test_second_sigint_stops_workers_at_once_and_releases_their_items(home, simu
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=60)  # well before any 30 s video could finish
     assert proc.returncode == 130, stderr
+    assert "stopping now" in log.read_text()  # the second signal did the stopping
     doc = manifest(home)
     assert doc["status"] == "INTERRUPTED"
     assert statuses(doc) == ["PENDING"] * 4
     assert sim.stats()["generationsCompleted"] == 0
     assert not any(_alive(p) for p in worker_pids)
     assert _processes_mentioning(str(home / "runs" / "job" / "worker-profiles")) == []
+
+
+def test_a_ctrl_c_while_the_run_cleans_up_still_leaves_its_status_written(home, simulator):
+    # The workers gave their claimed videos back and left; the runner is closing drivers and
+    # writing the status when the second Ctrl-C comes. It was a KeyboardInterrupt there:
+    # exit 130, and the job left IN_PROGRESS, as if still running.
+    sim = simulator("--generation-seconds", "30")
+    proc = popen_cli(home, *start_args(sim.post_url(), "--timeout", "60", count=4, parallel=2))
+    wait_for_run(lambda: len(in_progress(home)) == 2, "two items in progress", proc)
+    worker_pids = [i["workerPid"] for i in in_progress(home)]
+    proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 60
+    while any(_alive(p) for p in worker_pids) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the workers did not leave"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)  # nothing, if the run has ended already
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    doc = manifest(home)
+    assert doc["status"] == "INTERRUPTED"  # videos left (those clicked before the first
+    assert doc["inProgressCount"] == 0      # Ctrl-C were let finish), none held
 
 
 def test_sigkill_of_the_whole_tree_then_any_run_command_leaves_no_profile_copy(home, simulator):
