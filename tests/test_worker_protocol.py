@@ -115,12 +115,28 @@ def test_a_worker_killed_while_it_looks_at_the_flag_and_its_word_leaves_both_usa
     assert all(_killed_while_using(look, runner_stops) for _ in range(20))
 
 
-def test_the_same_kill_can_leave_a_multiprocessing_event_held_for_good() -> None:
-    """Why the flag is not a multiprocessing.Event: its lock stays with a killed holder
-    (about one kill in two on the machine this was written on). A slow `set` taken for a
-    hang would only make this pass: the bound is short."""
+def _hold_then_wait(event: Any, sender: Connection) -> None:
+    event._cond.acquire()  # what is_set and set take for an instant
+    sender.send("holding")
+    threading.Event().wait(_HANG_S * 6)  # until killed
+
+
+def test_a_multiprocessing_event_killed_inside_stays_held_for_good() -> None:
+    """Why the flag is not a multiprocessing.Event: a worker killed while inside one of its
+    calls (a kill at any moment lands there now and then) leaves its lock held, and every
+    later `set` of the runner's hangs."""
     event = FORK.Event()
-    assert not all(_killed_while_using(event.is_set, event.set, 2.0) for _ in range(60))
+    receiver, sender = FORK.Pipe(duplex=False)
+    child = FORK.Process(target=_hold_then_wait, args=(event, sender), daemon=True)
+    child.start()
+    assert receiver.poll(_HANG_S) and receiver.recv() == "holding"
+    assert child.pid is not None
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(_HANG_S)
+    caller = threading.Thread(target=event.set, daemon=True)  # the hang stays in this thread
+    caller.start()
+    caller.join(2.0)
+    assert caller.is_alive()  # held for good: no bound would be long enough
 
 
 def test_worker_number_is_the_number_in_its_id() -> None:
