@@ -77,18 +77,21 @@ def test_the_stop_flag_set_in_one_process_is_seen_in_another() -> None:
     assert stop.is_set()
 
 
-def _spin(use: Callable[[], Any], conn: Connection) -> None:
+def _spin(use: Callable[[], Any], conn: Connection, first: Callable[[], Any] | None) -> None:
+    if first is not None:
+        first()
     conn.send("spinning")
     while True:
         use()
 
 
 def _killed_while_using(use: Callable[[], Any], then: Callable[[], Any],
-                        bound_s: float = _HANG_S) -> bool:
-    """Start a process that calls `use` over and over, kill it (SIGKILL) in the middle,
-    then call `then` here; True if `then` came back within `bound_s`."""
+                        bound_s: float = _HANG_S, first: Callable[[], Any] | None = None
+                        ) -> bool:
+    """Start a process that calls `first` once, then `use` over and over; kill it (SIGKILL)
+    in the middle, then call `then` here; True if `then` came back within `bound_s`."""
     receiver, sender = FORK.Pipe(duplex=False)
-    child = FORK.Process(target=_spin, args=(use, sender), daemon=True)
+    child = FORK.Process(target=_spin, args=(use, sender, first), daemon=True)
     child.start()
     assert receiver.poll(_HANG_S) and receiver.recv() == "spinning"
     assert child.pid is not None
@@ -115,28 +118,15 @@ def test_a_worker_killed_while_it_looks_at_the_flag_and_its_word_leaves_both_usa
     assert all(_killed_while_using(look, runner_stops) for _ in range(20))
 
 
-def _hold_then_wait(event: Any, sender: Connection) -> None:
-    event._cond.acquire()  # what is_set and set take for an instant
-    sender.send("holding")
-    threading.Event().wait(_HANG_S * 6)  # until killed
-
-
 def test_a_multiprocessing_event_killed_inside_stays_held_for_good() -> None:
     """Why the flag is not a multiprocessing.Event: a worker killed while inside one of its
     calls (a kill at any moment lands there now and then) leaves its lock held, and every
-    later `set` of the runner's hangs."""
+    later `set` of the runner's hangs: here the child holds the lock (as `is_set` and `set`
+    do for an instant) when it is killed."""
     event = FORK.Event()
-    receiver, sender = FORK.Pipe(duplex=False)
-    child = FORK.Process(target=_hold_then_wait, args=(event, sender), daemon=True)
-    child.start()
-    assert receiver.poll(_HANG_S) and receiver.recv() == "holding"
-    assert child.pid is not None
-    os.kill(child.pid, signal.SIGKILL)
-    child.join(_HANG_S)
-    caller = threading.Thread(target=event.set, daemon=True)  # the hang stays in this thread
-    caller.start()
-    caller.join(2.0)
-    assert caller.is_alive()  # held for good: no bound would be long enough
+    came_back = _killed_while_using(threading.Event().wait, event.set, 2.0,
+                                    first=event._cond.acquire)
+    assert not came_back  # held for good: no bound would be long enough
 
 
 def test_worker_number_is_the_number_in_its_id() -> None:
