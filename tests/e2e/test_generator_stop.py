@@ -20,10 +20,15 @@ from grokbatch.site.selectors import Selectors
 pytestmark = pytest.mark.e2e
 
 
-def _generator(page: Page, permalink: str, debug: Path) -> VideoGenerator:
-    return VideoGenerator(page, permalink, Selectors.load(None), timeout_s=20.0,
-                          element_timeout_s=10.0, page_load_timeout_s=20.0, debug_dir=debug,
-                          worker_id="worker-0", stopping=lambda: True)
+def _generator(page: Page, permalink: str, debug: Path, *, timeout_s: float = 20.0,
+               element_timeout_s: float = 10.0, stopping: bool = False) -> VideoGenerator:
+    """A worker's generator on `page`, its post opened (`stopping`: the run is stopping)."""
+    generator = VideoGenerator(page, permalink, Selectors.load(None), timeout_s=timeout_s,
+                               element_timeout_s=element_timeout_s, page_load_timeout_s=20.0,
+                               debug_dir=debug, worker_id="worker-0",
+                               stopping=lambda: stopping)
+    generator.open_post()
+    return generator
 
 
 def test_a_stopping_run_clicks_nothing_and_a_running_one_makes_its_video(
@@ -31,8 +36,7 @@ def test_a_stopping_run_clicks_nothing_and_a_running_one_makes_its_video(
 ) -> None:
     sim = simulator("--auto-login", "--generation-seconds", "0.5")
     browser_page.goto(sim.post_url())  # signed in by this first view
-    stopped = _generator(browser_page, sim.post_url(), tmp_path)
-    stopped.open_post()
+    stopped = _generator(browser_page, sim.post_url(), tmp_path, stopping=True)
     result = stopped.generate("a prompt", "video #0")
     assert (result.stopped, result.clicked) == (True, False)
     assert sim.stats()["generationsStarted"] == 0
@@ -52,11 +56,7 @@ def test_a_generate_control_that_stays_disabled_is_not_a_started_video(
     browser_page.add_init_script(
         "setInterval(() => document.querySelectorAll('button').forEach("
         "(b) => { if (!b.closest('[role=dialog]')) b.disabled = true; }), 5)")
-    generator = VideoGenerator(browser_page, sim.post_url(), Selectors.load(None),
-                               timeout_s=20.0, element_timeout_s=1.0,
-                               page_load_timeout_s=20.0, debug_dir=tmp_path,
-                               worker_id="worker-0")
-    generator.open_post()
+    generator = _generator(browser_page, sim.post_url(), tmp_path, element_timeout_s=1.0)
     result = generator.generate("a prompt", "video #0")
     assert (result.outcome, result.clicked) == (Outcome.GENERATION_ERROR, False), result
     assert result.error == "the generate control stayed disabled"
@@ -71,11 +71,8 @@ def test_a_click_that_sets_off_nothing_after_videos_that_streamed_is_not_a_start
     # streamed. Nothing started, so no attempt is spent; the control is named.
     sim = simulator("--auto-login", "--generation-seconds", "0.5")
     browser_page.goto(sim.post_url())
-    generator = VideoGenerator(browser_page, sim.post_url(), Selectors.load(None),
-                               timeout_s=3.0, element_timeout_s=2.0,
-                               page_load_timeout_s=20.0, debug_dir=tmp_path,
-                               worker_id="worker-0")
-    generator.open_post()
+    generator = _generator(browser_page, sim.post_url(), tmp_path, timeout_s=3.0,
+                           element_timeout_s=2.0)
     assert generator.generate("a prompt", "video #0").outcome is Outcome.COMPLETED
     browser_page.evaluate("""() => document.addEventListener('click', (e) => {
         if (e.target.closest('[data-grokbatch-target=generate]')) {
