@@ -43,7 +43,7 @@ def test_the_generate_control_nearest_the_editor_wins_over_a_same_label_elsewher
     body = ('<header><button id="edit-image" aria-label="Edit">e</button></header>'
             + EDITOR.format(buttons='<button id="redo" aria-label="Edit">r</button>'))
     found = _watch(page, body).mark_generate()
-    assert found == {"how": "selector", "label": "Edit", "disabled": False}
+    assert found == {"how": "selector", "label": "Edit", "covered": None, "disabled": False}
     assert _marked(page) == "redo"
 
 

@@ -167,6 +167,15 @@
   const pageProgress = (arg) => all(arg.progress).some((e) => visible(e) &&
     /^\s*\d{1,3}\s*%\s*$/.test(e.textContent || ''));
 
+  // What the page alone shows of a generation's end: the choice dialog, or a new video.
+  const pageResult = (arg) => {
+    if (choiceDialog(arg)) return { kind: 'choice' };
+    const video = newVideo(arg, []);
+    if (!video) return null;
+    pauseAll();
+    return { kind: 'video', src: video.src || srcOf(video), made: [] };
+  };
+
   // What decided this generation, or false while nothing did. Modes:
   //   generate: just clicked; wants progress (if asked), a failure, the made video(s).
   //   settle:   the stream made a video; wants the choice dialog or the video on the page,
@@ -200,12 +209,8 @@
       // Ended, and said of no video that it was made, moderated or failed: it may say so
       // in words grokbatch does not read (a field renamed, another framing). The page
       // decides, for `graceMs` after the end (`misread`: the stream said nothing of it).
-      if (choiceDialog(arg)) return { kind: 'choice', misread: true };
-      const video = newVideo(arg, []);
-      if (video) {
-        pauseAll();
-        return { kind: 'video', src: video.src || srcOf(video), made: [], misread: true };
-      }
+      const shown = pageResult(arg);
+      if (shown) return { ...shown, misread: true };
       const failure = pageFailure(arg);
       if (failure) return { ...failure, progressed: state.lastProgress > 0 };
       if (Date.now() - state.endedAt < arg.graceMs) return false;
@@ -214,12 +219,8 @@
                detail: 'the stream ended without a video', unsure: true };
     }
     // No stream seen since the click: the page is all there is (`unseen`).
-    if (choiceDialog(arg)) return { kind: 'choice', unseen: true };
-    const video = newVideo(arg, []);
-    if (video) {
-      pauseAll();
-      return { kind: 'video', src: video.src || srcOf(video), made: [], unseen: true };
-    }
+    const shown = pageResult(arg);
+    if (shown) return { ...shown, unseen: true };
     const failure = pageFailure(arg);
     if (failure) return { ...failure, unseen: true };
     if (arg.wantProgress && pageProgress(arg)) {
