@@ -280,8 +280,9 @@ class VideoGenerator:
                                          timeout_ms=deadline.ms(), grace_ms=self.element_ms)
             if page_event.get("posts") and self.on_started is not None:
                 self.on_started(list(page_event["posts"]))
-            progressed = self._progressed = page_event["kind"] == "progress"
-            if progressed:
+            # Something shows the video under way (a "0%" too): not a click that did nothing.
+            self._progressed = page_event["kind"] == "progress"
+            if self._progressed:
                 page_event = self.watch.wait(mode="generate", since_generation=since,
                                              old_srcs=old, timeout_ms=deadline.ms(),
                                              grace_ms=self.element_ms)
@@ -289,8 +290,9 @@ class VideoGenerator:
             if not page_event.get("unseen"):
                 self._stream_known = True  # the selectors find this site's stream
             if page_event["kind"] == "failure":
+                # Begun: the stream's or the page's percent went past 0 before it ended.
                 return self._page_failure(page_event, started,
-                                          progressed or bool(page_event.get("progressed")))
+                                          bool(page_event.get("progressed")))
             made = [resolve_video_url(u, self.page.url) for u in page_event.get("made") or []]
             return self._settle(page_event, since, old, made, deadline, started)
         except _AttemptFailed as failed:

@@ -78,7 +78,8 @@ def test_only_error_toasts_fail_an_attempt_and_their_words_say_how(page):
     page.evaluate("""() => document.querySelector('ol').insertAdjacentHTML('beforeend',
         '<li data-type="error" role="status">Ratenlimit erreicht</li>')""")
     assert _check(watch) == {"kind": "failure", "outcome": "RATE_LIMIT", "source": "page",
-                             "unseen": True}  # no stream seen: the page said it alone
+                             "unseen": True,  # no stream seen: the page said it alone
+                             "progressed": False}  # nor a percent past 0
 
 
 def test_an_error_toast_after_a_stream_that_progressed_says_the_video_had_begun(page):
@@ -96,6 +97,22 @@ def test_an_error_toast_after_a_stream_that_progressed_says_the_video_had_begun(
         '<li data-type="error">Rate limit reached</li>')""")
     assert _check(watch) == {"kind": "failure", "outcome": "RATE_LIMIT", "source": "page",
                              "progressed": True}
+
+
+@pytest.mark.parametrize(("percents", "progressed"), [(["0%"], False), (["0%", "35%"], True)])
+def test_with_no_stream_a_failure_says_whether_the_pages_percent_went_past_0(
+        page, percents, progressed):
+    # The page shows "0%" as soon as the control is clicked: a 429 then is no video begun.
+    watch = _watch(page, '<span class="tabular-nums"></span><ol></ol>')
+    watch.snapshot()  # the click
+    for percent in percents:
+        page.evaluate("p => { document.querySelector('.tabular-nums').textContent = p; }",
+                      percent)
+        assert _check(watch) is False  # not asked for progress: nothing decided yet
+    page.evaluate("""() => document.querySelector('ol').insertAdjacentHTML('beforeend',
+        '<li data-type="error">Rate limit reached</li>')""")
+    assert _check(watch) == {"kind": "failure", "outcome": "RATE_LIMIT", "source": "page",
+                             "unseen": True, "progressed": progressed}
 
 
 def test_a_toast_showing_before_the_click_never_counts_for_the_attempt(page):

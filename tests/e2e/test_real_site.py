@@ -378,7 +378,9 @@ def test_with_the_stream_unseen_limit_words_after_the_video_began_are_no_limit(
     selectors.write_text(json.dumps({
         "stream_url_pattern": "/rest/app-chat/v9/elsewhere",
         "words": {"en": {"rate_limit": ["went wrong"]}}}))  # "Something went wrong"
-    sim = simulator(*SITE_2026, "--generation-error-every", "2", "--quota-info", "missing")
+    # Slow enough that the page shows the percent the video reached before its error.
+    sim = simulator(*SITE_2026, "--generation-seconds", "3", "--generation-error-every", "2",
+                    "--quota-info", "missing")
     result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(selectors),
                                        count=2, parallel=1))
     assert result.code == 0, result.stderr

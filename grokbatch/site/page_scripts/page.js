@@ -164,8 +164,11 @@
   // watched can be found again.
   const videoPosts = () => Object.values(state.videos).filter((v) => v.post)
     .sort((a, b) => a.index - b.index).map((v) => v.post);
-  const pageProgress = (arg) => all(arg.progress).some((e) => visible(e) &&
-    /^\s*\d{1,3}\s*%\s*$/.test(e.textContent || ''));
+  // The percent the page shows of the generation ("NN%"), or -1 when it shows none.
+  const pagePercent = (arg) => Math.max(-1, ...all(arg.progress).filter(visible).map((e) => {
+    const m = /^\s*(\d{1,3})\s*%\s*$/.exec(e.textContent || '');
+    return m ? Number(m[1]) : -1;
+  }));
 
   // What the page alone shows of a generation's end: the choice dialog, or a new video.
   const pageResult = (arg) => {
@@ -221,9 +224,11 @@
     // No stream seen since the click: the page is all there is (`unseen`).
     const shown = pageResult(arg);
     if (shown) return { ...shown, unseen: true };
+    const percent = pagePercent(arg);
+    state.pageMax = Math.max(state.pageMax || 0, percent);  // since the click (`snapshot`)
     const failure = pageFailure(arg);
-    if (failure) return { ...failure, unseen: true };
-    if (arg.wantProgress && pageProgress(arg)) {
+    if (failure) return { ...failure, unseen: true, progressed: state.pageMax > 0 };
+    if (arg.wantProgress && percent >= 0) {
       return { kind: 'progress', source: 'page', unseen: true };
     }
     return false;
@@ -232,6 +237,7 @@
   // Before the click: the videos already shown, the stream count, a sign-in or error
   // toast already showing (then marked, so that it is never taken for this attempt's).
   const snapshot = (arg) => {
+    state.pageMax = 0;
     const toasts = errorToasts(arg);
     const failure = signInShown(arg) ? 'AUTH_REQUIRED'
       : toasts.length ? classify(textOf(toasts[0]), arg.words) : null;
