@@ -193,6 +193,8 @@ def format_report(report: DoctorReport) -> str:
     if check.selectors:
         how = check.generate_control
         label = f", {check.generate_label!r}" if check.generate_label else ""
+        if how == "beside the editor":  # neither its selector nor its words found it
+            label += "; a guess by its place: is that the control that makes a video?"
         lines.append(f"selector    {'generate control':<22} "
                      f"{'found (' + how + label + ')' if how else 'MISSING'}")
     for path in report.saved:

@@ -480,3 +480,18 @@ def test_doctor_closes_the_announcement_as_a_run_does_and_names_one_it_cannot_cl
         f"the generate control is covered by {covered}: an overlay grokbatch does not close "
         "(the selectors banner, banner_dismiss; see the screenshot)"]
     assert sim.stats()["generationsStarted"] == 0
+
+
+def test_doctor_says_a_generate_control_found_by_its_place_is_a_guess(home, simulator, tmp_path):
+    # Neither its selector nor the page's words find the control: the button beside the
+    # editor is taken. doctor shows its label and says it is a guess.
+    guess = tmp_path / "control-renamed.json"
+    guess.write_text(json.dumps({
+        "make_video_button": "#none", "redo_button": "#none", "editor_submit_button": "#none",
+        "words": {"en": {"make_video": ["zzz"], "redo": ["zzz"]}}}))
+    sim = simulator(*SITE_2026)
+    result = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(),
+                     "--selectors", str(guess))
+    assert result.code == 0, result.stdout + result.stderr
+    assert ("found (beside the editor, 'Make video'; a guess by its place: is that the "
+            "control that makes a video?)") in result.stdout
