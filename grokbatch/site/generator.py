@@ -219,16 +219,14 @@ class VideoGenerator:
         try:
             self.page.locator(_GENERATE).first.click(timeout=self.element_ms)
             return None
-        except PlaywrightTimeoutError as exc:
-            if _CLICK_DONE not in str(exc):  # Playwright's log: it never clicked
+        except PlaywrightError as exc:
+            never = isinstance(exc, PlaywrightTimeoutError) and _CLICK_DONE not in str(exc)
+            if never:  # Playwright's log: it never clicked
                 self._clicked = False
-                if not found.get("disabled"):
+            if not found.get("disabled"):
+                if never:
                     raise _AttemptFailed(Outcome.GENERATION_ERROR,
                                          _not_clickable(str(exc))) from None
-            elif not found.get("disabled"):
-                raise
-        except PlaywrightError:
-            if not found.get("disabled"):
                 raise
         again = self.watch.mark_generate()
         if again is not None and again.get("disabled"):

@@ -99,9 +99,10 @@ class PageWatch:
         result: dict[str, Any] = self._call("snapshot")
         return result
 
-    def mark_generate(self) -> dict[str, Any] | None:
-        """Find the generate control and mark it `[data-grokbatch-target=generate]`."""
-        result: dict[str, Any] | None = self._call("markGenerate")
+    def mark_generate(self, covered: bool = False) -> dict[str, Any] | None:
+        """Find the generate control and mark it `[data-grokbatch-target=generate]`; with
+        `covered`, also say what a click at its middle would reach instead (doctor's look)."""
+        result: dict[str, Any] | None = self._call("markGenerate", covered=covered)
         return result
 
     def mark_choice(self, choice: str) -> dict[str, Any] | None:

@@ -122,9 +122,9 @@ def _look_loaded(page: Page, watch: PageWatch, selectors: Selectors, result: Pag
         with contextlib.suppress(PlaywrightError):  # one that stays covers it: said below
             PostPage(page, watch, element_timeout_s=min(timeout_s, _DISMISS_S),
                      worker_id="doctor").dismiss_banner()  # as a run does, before its click
-        found: dict[str, Any] | None = watch.mark_generate()
+        found: dict[str, Any] | None = watch.mark_generate(covered=True)
         result.generate_control = found["how"] if found else None
-        result.generate_label = found.get("label") or "" if found else ""
+        result.generate_label = (found.get("label") or "") if found else ""
         result.generate_covered_by = found.get("covered") if found else None
 
 

@@ -20,6 +20,13 @@ from grokbatch.site.selectors import Selectors
 pytestmark = pytest.mark.e2e
 
 
+def _signed_in(simulator, page: Page):
+    """A simulator of quick videos, and `page` signed in to it by a first view."""
+    sim = simulator("--auto-login", "--generation-seconds", "0.5")
+    page.goto(sim.post_url())
+    return sim
+
+
 def _generator(page: Page, permalink: str, debug: Path, *, timeout_s: float = 20.0,
                element_timeout_s: float = 10.0, stopping: bool = False) -> VideoGenerator:
     """A worker's generator on `page`, its post opened (`stopping`: the run is stopping)."""
@@ -34,8 +41,7 @@ def _generator(page: Page, permalink: str, debug: Path, *, timeout_s: float = 20
 def test_a_stopping_run_clicks_nothing_and_a_running_one_makes_its_video(
     browser_page: Page, simulator, tmp_path: Path
 ) -> None:
-    sim = simulator("--auto-login", "--generation-seconds", "0.5")
-    browser_page.goto(sim.post_url())  # signed in by this first view
+    sim = _signed_in(simulator, browser_page)
     stopped = _generator(browser_page, sim.post_url(), tmp_path, stopping=True)
     result = stopped.generate("a prompt", "video #0")
     assert (result.stopped, result.clicked) == (True, False)
@@ -51,8 +57,7 @@ def test_a_generate_control_that_stays_disabled_is_not_a_started_video(
 ) -> None:
     # The site may keep its control disabled (a limit its quota does not show, a page
     # half loaded): Playwright never clicks it, so no video started and no attempt is spent.
-    sim = simulator("--auto-login", "--generation-seconds", "0.5")
-    browser_page.goto(sim.post_url())
+    sim = _signed_in(simulator, browser_page)
     browser_page.add_init_script(
         "setInterval(() => document.querySelectorAll('button').forEach("
         "(b) => { if (!b.closest('[role=dialog]')) b.disabled = true; }), 5)")
@@ -69,8 +74,7 @@ def test_a_click_that_sets_off_nothing_after_videos_that_streamed_is_not_a_start
     # The control the worker clicks has stopped starting videos (the site moved it and
     # another button took its place): no stream, no progress, where every earlier video
     # streamed. Nothing started, so no attempt is spent; the control is named.
-    sim = simulator("--auto-login", "--generation-seconds", "0.5")
-    browser_page.goto(sim.post_url())
+    sim = _signed_in(simulator, browser_page)
     generator = _generator(browser_page, sim.post_url(), tmp_path, timeout_s=3.0,
                            element_timeout_s=2.0)
     assert generator.generate("a prompt", "video #0").outcome is Outcome.COMPLETED

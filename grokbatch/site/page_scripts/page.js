@@ -288,9 +288,10 @@
     if (!found) return null;
     found.setAttribute('data-grokbatch-target', 'generate');
     const label = (found.getAttribute('aria-label') || found.innerText || '').trim().slice(0, 40);
-    // What a click at its middle would reach instead of it: an overlay over the control.
+    // Asked by doctor: what a click at its middle would reach instead (an overlay).
     const box = found.getBoundingClientRect();
-    const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    const top = arg.covered &&
+      document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
     const covered = top && top !== found && !found.contains(top)
       ? top.tagName.toLowerCase() + (top.id ? '#' + top.id : '') +
         [...top.classList].slice(0, 4).map((c) => '.' + c).join('')
