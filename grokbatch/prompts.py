@@ -52,6 +52,14 @@ def _read_rows(reader: csv.DictReader[str], path: Path,
     rows: list[dict[str, Any]] = []
     for row in reader:
         row_number = reader.line_num  # the file's line, as an editor shows it
+        # More fields than the header names: an unquoted comma split the prompt, whose
+        # rest would be dropped without a word (empty fields, a spreadsheet's trailing
+        # commas, lose nothing).
+        if any(str(extra).strip() for extra in row.get(None) or ()):
+            raise ConfigError(
+                f"prompts file {path}: row {row_number} has more fields than the header row: "
+                'a prompt with a comma must be quoted, as "slow zoom, then pan"'
+            )
         prompt = (row.get("prompt") or "").strip()
         if not prompt:
             raise ConfigError(f"prompts file {path}: row {row_number} has an empty prompt")

@@ -40,6 +40,24 @@ def test_header_is_case_and_space_insensitive_and_bom_is_ignored(tmp_path: Path)
     assert load_prompts_file(path, default_count=1) == [{"prompt": "hello", "count": 2, "row": 2}]
 
 
+def test_unquoted_comma_in_a_prompt_is_refused_not_cut(tmp_path: Path) -> None:
+    # Without quotes the row has more fields than the header: the prompt's rest would be
+    # dropped and every video of the row made from its first words.
+    path = write_csv(tmp_path, f"prompt\nfine\n{SECRET}, then pan left\n")
+    with pytest.raises(ConfigError, match="row 3 has more fields than the header") as info:
+        load_prompts_file(path, default_count=1)
+    assert SECRET not in str(info.value)
+    with_count = write_csv(tmp_path, f"prompt,count\n{SECRET}, then pan,2\n")
+    with pytest.raises(ConfigError, match="row 2 has more fields than the header"):
+        load_prompts_file(with_count, default_count=1)
+
+
+def test_empty_fields_past_the_header_are_allowed(tmp_path: Path) -> None:
+    # A spreadsheet's export may end rows with empty fields: nothing of a prompt is lost.
+    path = write_csv(tmp_path, "prompt,count\nhello,2,,\n")
+    assert load_prompts_file(path, default_count=1) == [{"prompt": "hello", "count": 2, "row": 2}]
+
+
 def test_missing_prompt_column_is_a_config_error(tmp_path: Path) -> None:
     path = write_csv(tmp_path, f"text,count\n{SECRET},2\n")
     with pytest.raises(ConfigError, match="no 'prompt' column") as info:
