@@ -926,6 +926,19 @@ def test_a_flag_taken_as_the_value_before_it_is_refused(cli: Cli, grokbatch_home
     assert not (grokbatch_home / "runs").exists() or not any((grokbatch_home / "runs").iterdir())
 
 
+def test_a_flag_taken_as_a_value_is_named_though_its_own_value_is_left_over(
+        cli: Cli, grokbatch_home: Path) -> None:
+    # `--prompt --count 3` left "3" over, and the error spoke of an unquoted prompt.
+    result = cli("run", "start", "--account", "acct", "--permalink", PERMALINK, "--prompt",
+                 "--count", "3", "--json")
+    assert result.returncode == 2
+    assert ("Invalid value for '--prompt': it took the flag --count as its value: give "
+            "--prompt its value right after it") in result.stderr
+    assert "unexpected extra argument" not in result.stderr
+    assert json.loads(result.stdout)["exitCode"] == 2
+    assert not (grokbatch_home / "runs").exists() or not any((grokbatch_home / "runs").iterdir())
+
+
 def test_a_group_without_its_command_shows_its_help_and_exits_2(cli: Cli) -> None:
     result = cli("run")
     assert result.returncode == 2

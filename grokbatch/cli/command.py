@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 import typer.core
+import typer.exceptions
 
 
 class Command(typer.core.TyperCommand):
@@ -18,8 +19,18 @@ class Command(typer.core.TyperCommand):
     """
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        """Parse as Typer does, then refuse a flag taken as a value."""
-        rest: list[str] = super().parse_args(ctx, args)
+        """Parse as Typer does, then refuse a flag taken as a value. A flag taken so leaves
+        its own value behind as an extra argument (`--prompt --count 3`: "3"), which the
+        parse refuses first: the flag taken is the cause to name, if there is one."""
+        try:
+            rest: list[str] = super().parse_args(ctx, args)
+        except typer.exceptions.TyperException:  # extra arguments, among others
+            self._refuse_flag_taken_as_value(ctx)
+            raise
+        self._refuse_flag_taken_as_value(ctx)
+        return rest
+
+    def _refuse_flag_taken_as_value(self, ctx: Any) -> None:
         flags = {opt for param in self.params for opt in (*param.opts, *param.secondary_opts)
                  if opt.startswith("--")} | set(ctx.help_option_names)
         for param in self.params:
@@ -29,4 +40,3 @@ class Command(typer.core.TyperCommand):
                     f"it took the flag {os.fspath(value)} as its value: give "
                     f"{param.opts[0]} its value right after it", ctx=ctx,
                     param_hint=f"'{param.opts[0]}'")
-        return rest
