@@ -14,6 +14,7 @@ import pytest
 from loguru import logger
 
 from grokbatch import paths
+from grokbatch.clock import parse_iso
 from grokbatch.config import RunConfig, build_run_config
 from grokbatch.locks import job_lock
 from grokbatch.manifest import ItemStatus, Manifest, RunStatus
@@ -286,8 +287,33 @@ def test_status_says_whether_the_cooldown_is_the_sites_or_the_last_runs() -> Non
     manifest = _make_job(count=1)
     manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, "rate limited")
     assert status.job_status(JOB)["cooldownBySite"] is False  # rateLimitedAt + --cooldown
-    manifest.update_fields(cooldownUntil="2099-01-01T00:00:00+00:00")
+    # As a run records a time the site's quota told it: the answer, and its time.
+    manifest.update_fields(cooldownUntil="2099-01-01T00:00:00+00:00",
+                           lastQuota=_quota(nextAvailableAt="2099-01-01T00:00:00+00:00"))
     report = status.job_status(JOB)
     assert (report["cooldownUntil"], report["cooldownBySite"]) == (
         "2099-01-01T00:00:00+00:00", True)
     assert "as the site's quota said" in status.format_status(report)
+
+
+def test_status_shows_no_cooldown_when_the_quota_allowed_no_more_and_named_no_time() -> None:
+    # The run made all the quota allowed; the quota named no time: a rerun may start at
+    # once, and the status said "cooldown until <the stop>, as the site's quota said".
+    manifest = _make_job(count=2, completed=1)
+    manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, "the quota allows no more videos now")
+    stopped = manifest.snapshot()["rateLimitedAt"]
+    manifest.update_fields(cooldownUntil=stopped, generationBudget=0,
+                           lastQuota=_quota(remainingQueries=1, available=True))
+    report = status.job_status(JOB)
+    assert (report["cooldownUntil"], report["cooldownBySite"]) == (None, False)
+    text = status.format_status(report)
+    assert "cooldown" not in text
+    assert "quota     none left after the last run's videos" in text
+    assert status.cooldown_until(manifest.snapshot()) == parse_iso(stopped)  # rerun at once
+
+
+def _quota(**fields: object) -> dict[str, object]:
+    """A `lastQuota` as a run records it, with `fields` changed."""
+    return {"checkedAt": "2026-12-03T04:00:00+00:00", "available": False,
+            "remainingQueries": 0, "windowSizeSeconds": 64800, "nextAvailableAt": None,
+            **fields}

@@ -77,10 +77,25 @@ def _when(iso_time: str) -> str:
     return local_time(moment) if moment is not None else iso_time
 
 
+def _cooldown_shown(doc: ManifestDocument) -> tuple[datetime | None, bool]:
+    """The cooldown `run status` shows, and whether the site's quota named its end.
+
+    A run that made all the quota allowed it, where the quota named no time, records its
+    own end as the cooldown's (a rerun may start at once, not after --cooldown): that is
+    no cooldown at all. The site's time is the one its quota answer held
+    (`lastQuota.nextAvailableAt`, recorded with it)."""
+    until = cooldown_until(doc)
+    recorded = parse_iso(doc.get("cooldownUntil"))
+    if until is None or until != recorded:
+        return until, False  # none, or the rate limit's time plus --cooldown
+    told = parse_iso((doc.get("lastQuota") or {}).get("nextAvailableAt"))
+    return (until, True) if told == until else (None, False)
+
+
 def job_status(job: str) -> dict[str, Any]:
     """The job's status as `run status --json` prints it (no prompt text)."""
     doc = _read(job)
-    until = cooldown_until(doc)
+    until, by_site = _cooldown_shown(doc)
     return {
         "jobName": doc["jobName"],
         "status": _shown_status(job, doc),
@@ -97,7 +112,7 @@ def job_status(job: str) -> dict[str, Any]:
         "updatedAt": doc["updatedAt"],
         "rateLimitedAt": doc.get("rateLimitedAt"),
         "cooldownUntil": until.isoformat() if until else None,
-        "cooldownBySite": until is not None and until == parse_iso(doc.get("cooldownUntil")),
+        "cooldownBySite": by_site,
         "quota": doc.get("lastQuota"),
         # The last run spent what that quota allowed it (its budget ran out).
         "quotaSpent": doc.get("generationBudget") == 0,
