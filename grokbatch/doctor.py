@@ -24,7 +24,7 @@ from grokbatch.browser import find_browser
 from grokbatch.drivers import WORKERS_PER_DRIVER, check_shared_driver
 from grokbatch.errors import ExitCode
 from grokbatch.profiles import remove_profile
-from grokbatch.site.page_check import PageCheck
+from grokbatch.site.page_check import PageCheck, unreadable_selectors_message
 from grokbatch.site.preflight import look_at_page
 from grokbatch.site.selectors import Selectors
 
@@ -115,6 +115,8 @@ def _problems(report: DoctorReport, permalink_given: bool) -> list[str]:
     if check.signed_in and check.words_language is None:
         found.append(f"no words for the page's language {check.language!r}: add them with "
                      "--selectors (a \"words\" entry)")
+    if check.unreadable_selectors:
+        found.append(unreadable_selectors_message(check.unreadable_selectors))
     quota = check.quota.quota if check.quota else None
     if quota is not None and not quota.available:
         found.append("the video quota is used up for now")

@@ -69,6 +69,24 @@ def test_bad_words_in_a_selectors_file_are_a_usage_error(tmp_path, words):
         Selectors.load(path)
 
 
+def test_a_stream_pattern_that_is_no_regular_expression_is_a_usage_error(tmp_path):
+    # The page's script built a RegExp of it and threw: no stream was ever read.
+    path = tmp_path / "sel.json"
+    path.write_text(json.dumps({"stream_url_pattern": "(/rest/app-chat"}))
+    with pytest.raises(ConfigError, match="stream_url_pattern.*not a regular expression"):
+        Selectors.load(path)
+
+
+def test_only_the_files_page_selectors_are_checked_on_the_page(tmp_path):
+    path = tmp_path / "sel.json"
+    path.write_text(json.dumps({
+        "resolution_item": '[role="radio"]:text-is("{resolution}")', "quota_path": "/q",
+        "stream_url_pattern": "/new", "words": {"de": {"skip": ["Weiter"]}}}))
+    selectors = Selectors.load(path)
+    assert selectors.page_selectors() == {"resolution_item": '[role="radio"]:text-is("480p")'}
+    assert Selectors().page_selectors() == {}  # nothing to ask the page by default
+
+
 def test_word_slots_expand_to_one_alternative_per_word():
     words = SiteWords("x", {"redo": ('Re"do', "Again")})
     expanded = expand_words('button[aria-label="{w:redo}" i], form button', words)

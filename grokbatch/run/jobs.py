@@ -22,6 +22,7 @@ from grokbatch import accounts, paths, scratch
 from grokbatch.clock import local_time
 from grokbatch.config import RunConfig
 from grokbatch.errors import (
+    ConfigError,
     CooldownError,
     ExitCode,
     JobMismatchError,
@@ -50,7 +51,12 @@ from grokbatch.run.runner import ParallelRunner
 from grokbatch.run.status import cooldown_until
 from grokbatch.run.summary import Halt, RunSummary, failed_for_good_note, used_up_note
 from grokbatch.run.timeline import Timeline
-from grokbatch.site.page_check import PageCheck, challenge_message, unknown_language_message
+from grokbatch.site.page_check import (
+    PageCheck,
+    challenge_message,
+    unknown_language_message,
+    unreadable_selectors_message,
+)
 from grokbatch.site.post_urls import same_post
 from grokbatch.site.selectors import Selectors
 
@@ -154,6 +160,8 @@ def _judge_look(job: str, manifest: Manifest, config: RunConfig, check: PageChec
         return Halt(RunStatus.STOPPED_AUTH, ExitCode.AUTH_REQUIRED,
                     f"the account is not signed in: run `grokbatch accounts add "
                     f"{config.account}` again")
+    if check.unreadable_selectors:
+        raise ConfigError(unreadable_selectors_message(check.unreadable_selectors))
     if check.words_missing:
         raise UnknownLanguageError(unknown_language_message(check.language))
     quota = check.quota.quota if check.quota else None

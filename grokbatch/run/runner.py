@@ -34,6 +34,7 @@ from grokbatch import paths
 from grokbatch.clock import iso, parse_iso, utc_now
 from grokbatch.config import RunConfig
 from grokbatch.drivers import SharedDrivers
+from grokbatch.errors import ConfigError, UsageError
 from grokbatch.heap import steady_heap
 from grokbatch.logs import Hangup, log_forwarded
 from grokbatch.manifest import (
@@ -236,7 +237,12 @@ class ParallelRunner:
         self.timeline.runner_mark("look")
         if not isinstance(check, PageCheck):
             check = PageCheck(url=self.config.permalink, error="no look at the page")
-        verdict = self.judge(check)
+        try:
+            verdict = self.judge(check)
+        except (UsageError, ConfigError) as exc:  # a setting the page shows to be wrong
+            self._on_stop(StopReason.USAGE, str(exc))  # as a worker that found it would
+            self._hard_stop()
+            return
         if verdict is None:
             self._let_workers_claim()
             return

@@ -25,6 +25,8 @@ class PageCheck:
     generate_control: str | None = None  # how it was found
     generate_label: str = ""
     generate_covered_by: str | None = None  # what a click at its middle would reach instead
+    # Selectors of the selectors file that Playwright cannot read: name -> its error.
+    unreadable_selectors: dict[str, str] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -44,3 +46,10 @@ def unknown_language_message(lang: str) -> str:
     return (f"the site's language is {lang!r} and grokbatch has no words for it: add them "
             "with --selectors FILE holding {\"words\": {\"" + lang + "\": {...}}} "
             "(see grokbatch/site/site_words.json for the keys)")
+
+
+def unreadable_selectors_message(unreadable: dict[str, str]) -> str:
+    """What to do about selectors of the selectors file that Playwright cannot read."""
+    named = "; ".join(f"{name!r}: {error}" for name, error in sorted(unreadable.items()))
+    return (f"the selectors file holds a selector Playwright cannot read ({named}): correct "
+            "it (see grokbatch/site/selectors.py for the defaults)")

@@ -105,6 +105,8 @@ def _look_loaded(page: Page, watch: PageWatch, selectors: Selectors, result: Pag
     result.language = watch.language()
     words = selectors.site_words(result.language)
     result.words_language = words.language if words else None
+    result.unreadable_selectors = _unreadable(page, selectors.localized(words) if words
+                                              else selectors)
     if result.signed_in is not False:
         result.quota = fetch_quota(page, selectors.quota_path)
         if result.quota.challenge:
@@ -126,6 +128,18 @@ def _look_loaded(page: Page, watch: PageWatch, selectors: Selectors, result: Pag
         result.generate_control = found["how"] if found else None
         result.generate_label = (found.get("label") or "") if found else ""
         result.generate_covered_by = found.get("covered") if found else None
+
+
+def _unreadable(page: Page, selectors: Selectors) -> dict[str, str]:
+    """The selectors file's selectors that Playwright cannot read, with its error (asking
+    the page how many elements each matches: one round trip each, none by default)."""
+    unreadable = {}
+    for name, selector in selectors.page_selectors().items():
+        try:
+            page.locator(selector).count()
+        except PlaywrightError as exc:
+            unreadable[name] = first_line(str(exc)).removeprefix("Locator.count: ")
+    return unreadable
 
 
 def _shown(page: Page, selector: str) -> bool:

@@ -25,6 +25,8 @@ from grokbatch.errors import ConfigError
 from grokbatch.site.words import SiteWords, WordTable, check_table, merged_table
 
 _WORD_SLOT = re.compile(r"\{w:(?P<key>[a-z_]+)\}")
+# Selectors that are no selectors of the page: a pattern of URLs and an endpoint's path.
+_NOT_PAGE_SELECTORS = ("stream_url_pattern", "quota_path")
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,16 @@ class Selectors:
     stream_url_pattern: str = r"/rest/app-chat/conversations/new"
     quota_path: str = "/rest/media/imagine/quota_info"
     words: WordTable = field(default_factory=merged_table, compare=False)
+    # The names the selectors file set: the first look at the page checks that Playwright
+    # can read each (a typo would fail every try as an error of the page).
+    overridden: tuple[str, ...] = field(default=(), compare=False)
+
+    def page_selectors(self) -> dict[str, str]:
+        """The overridden selectors that are Playwright selectors, as the page would use
+        them (`{duration}` and `{resolution}` filled with an example)."""
+        return {name: getattr(self, name).replace("{duration}", "6s")
+                .replace("{resolution}", "480p")
+                for name in self.overridden if name not in _NOT_PAGE_SELECTORS}
 
     # ----------------------------------------------------------------- words
     def site_words(self, lang: str | None) -> SiteWords | None:
@@ -121,7 +133,7 @@ class Selectors:
             raise ConfigError(f"selectors file {path} is not readable JSON: {exc}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"selectors file {path} must hold a JSON object")
-        known = {f.name for f in dataclasses.fields(cls)} - {"words"}
+        known = {f.name for f in dataclasses.fields(cls)} - {"words", "overridden"}
         values: dict[str, Any] = {}
         for name, value in raw.items():
             if name == "words":
@@ -137,7 +149,14 @@ class Selectors:
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"selector {name!r} in {path} must be a non-empty string")
             values[name] = value
-        return cls(**values)
+        pattern = values.get("stream_url_pattern")
+        if pattern is not None:
+            try:  # the page's script reads it as a JavaScript RegExp: much the same syntax
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"selector 'stream_url_pattern' in {path} is not a regular "
+                                  f"expression: {exc}") from None
+        return cls(**values, overridden=tuple(n for n in values if n != "words"))
 
 
 def split_alternatives(selector: str) -> list[str]:

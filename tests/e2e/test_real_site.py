@@ -174,6 +174,30 @@ def test_a_language_without_words_is_a_usage_error_before_any_generation(home, s
     assert sim.stats()["generationsStarted"] == 0
 
 
+def test_a_selector_playwright_cannot_read_is_a_usage_error_before_any_generation(
+        home, simulator, tmp_path):
+    # It failed every try as "page did not respond: ... Unexpected token", exit 1 and
+    # "a rerun retries 2", at every rerun.
+    sim = simulator(*SITE_2026)
+    selectors = tmp_path / "selectors.json"
+    selectors.write_text(json.dumps({"prompt_editor": "[[[", "video": "video[src]"}))
+    result = run_cli(home, *start_args(sim.post_url(), "--selectors", str(selectors),
+                                       count=2, parallel=2))
+    assert result.code == 2, result.stderr
+    assert "'prompt_editor': Unexpected token" in result.stderr
+    assert "'video'" not in result.stderr  # the other one is fine
+    assert sim.stats()["generationsStarted"] == 0
+    doc = manifest(home)  # ended as when a worker finds a setting the page cannot meet
+    assert doc["status"] == "FAILED" and "Playwright cannot read" in doc["stopReason"]
+    assert statuses(doc) == ["PENDING"] * 2  # no attempt spent: a corrected rerun makes them
+    doctor = run_cli(home, "doctor", "--account", ALIAS, "--permalink", sim.post_url(),
+                     "--selectors", str(selectors), "--json")
+    assert doctor.code == 1, doctor.stderr
+    assert any("'prompt_editor': Unexpected token" in problem
+               for problem in json.loads(doctor.stdout)["problems"])
+    assert_prompt_absent(home, result)
+
+
 def test_words_for_a_new_language_from_a_selectors_file_make_it_work(home, simulator, tmp_path):
     sim = simulator(*SITE_2026, "--html-lang", "tlh")
     words = tmp_path / "words.json"
