@@ -8,8 +8,9 @@
 # (the next hourly run will continue), 4 the previous run is still going, 3 the account
 # must sign in again, 1 some videos failed for good, 2 a configuration error.
 set -u
-cd "$(dirname "$0")/.." || exit 2
 config=${1:?usage: cron-example.sh CONFIG.json}
+config=$(realpath -- "$config") || exit 2  # before the cd: a path relative to the caller
+cd "$(dirname "$0")/.." || exit 2
 .venv/bin/grokbatch run start --config "$config"
 code=$?
 case $code in

@@ -1006,3 +1006,27 @@ def test_run_list_keeps_its_columns_with_a_name_of_64_characters(
     lines = cli("run", "list").stdout.splitlines()
     starts = {line.index(" PENDING" if "PENDING" in line else " STATUS") for line in lines}
     assert len(starts) == 1, lines  # STATUS and every status begin in the same column
+
+
+def test_the_cron_example_reads_a_config_path_relative_to_where_it_is_called(
+    tmp_path: Path, grokbatch_home: Path
+) -> None:
+    # It changed to the checkout first: `cron-example.sh batch.json` said the file was missing.
+    checkout = tmp_path / "checkout"
+    (checkout / "scripts").mkdir(parents=True)
+    shutil.copy(Path(__file__).parents[1] / "scripts" / "cron-example.sh", checkout / "scripts")
+    shim = checkout / ".venv" / "bin" / "grokbatch"
+    shim.parent.mkdir(parents=True)
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m grokbatch "$@"\n')
+    shim.chmod(0o755)
+    calling = tmp_path / "batches"
+    calling.mkdir()
+    (calling / "batch.json").write_text(json.dumps(
+        {"account": "nobody", "permalink": "https://grok.com/imagine/post/abc", "count": 1}))
+    result = subprocess.run(["bash", str(checkout / "scripts" / "cron-example.sh"),
+                             "batch.json"], cwd=calling, capture_output=True, text=True,
+                            env={**os.environ, "GROKBATCH_HOME": str(grokbatch_home)},
+                            timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "nobody" in result.stderr  # the file was read: its account is unknown
+    assert "exit 2" in result.stdout
