@@ -73,7 +73,7 @@ def test_a_stream_pattern_that_is_no_regular_expression_is_a_usage_error(tmp_pat
     # The page's script built a RegExp of it and threw: no stream was ever read.
     path = tmp_path / "sel.json"
     path.write_text(json.dumps({"stream_url_pattern": "(/rest/app-chat"}))
-    with pytest.raises(ConfigError, match="stream_url_pattern.*not a regular expression"):
+    with pytest.raises(ConfigError, match=r"stream_url_pattern.*not a regular expression"):
         Selectors.load(path)
 
 
