@@ -144,6 +144,7 @@ class ParallelRunner:
         self.stop_reason: StopReason | None = None
         self.stop_message: str | None = None
         self.signals = 0
+        self.first_signal: int | None = None  # what the first stop request was
         self.hangup: Hangup | None = None  # set while the run answers signals
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
@@ -304,6 +305,7 @@ class ParallelRunner:
             if self.signals:  # the kernel and then the shell send one: never a hard stop
                 return
         self.signals += 1
+        self.first_signal = self.first_signal or signum
         self.stop.set()
 
     def _request_stop(self) -> None:
@@ -434,9 +436,12 @@ class ParallelRunner:
                     self.stop_reason = self.stop_reason or StopReason.INTERRUPTED
                     self._request_stop()
                     hung_up = self.hangup is not None and self.hangup.happened
-                    logger.warning("the terminal hung up: finishing current videos (only "
-                                   "run.log hears of it now)" if hung_up else
-                                   "finishing current videos — press Ctrl-C again to stop now")
+                    logger.warning(
+                        "the terminal hung up: finishing current videos (only run.log "
+                        "hears of it now)" if hung_up else
+                        "finishing current videos — press Ctrl-C again to stop now"
+                        if self.first_signal == signal.SIGINT else
+                        "SIGTERM: finishing current videos — a second SIGTERM stops now")
                 if self.signals >= 2:
                     logger.warning("stopping now; unfinished videos go back to the queue")
                     self._hard_stop()

@@ -190,6 +190,8 @@ def test_sigterm_to_the_whole_process_group_finishes_current_videos_like_sigint(
         assert doc["items"][index]["attempts"] == 1
     assert "died" not in stderr
     assert sim.stats()["generationsCompleted"] == Counter(statuses(doc))["COMPLETED"]
+    # No terminal to press Ctrl-C on: the log of a cron run said to.
+    assert "SIGTERM: finishing current videos" in stderr and "Ctrl-C" not in stderr
 
 
 def _on_a_terminal(home: Path, args: list[str], env_extra: dict[str, str]) -> tuple[
