@@ -50,9 +50,11 @@ def validate_name(value: str, what: str) -> str:
 def home() -> Path:
     """The root of every file grokbatch writes."""
     env = os.environ.get(HOME_ENV)
-    if env:
-        return Path(env).expanduser().resolve()
-    return platformdirs.user_data_path("grokbatch")
+    root = Path(env).expanduser().resolve() if env else platformdirs.user_data_path("grokbatch")
+    if root.exists() and not root.is_dir():  # it read as a home with no accounts, no jobs
+        raise UsageError(f"grokbatch's home {root} is not a directory"
+                         + (f" (set by {HOME_ENV})" if env else ""))
+    return root
 
 
 def make_private_dir(path: Path) -> Path:

@@ -45,7 +45,10 @@ def load_prompts_file(path: Path, default_count: int) -> list[dict[str, Any]]:
 
 def _read_rows(reader: csv.DictReader[str], path: Path,
                default_count: int) -> list[dict[str, Any]]:
-    columns = [c.strip().lower() for c in (reader.fieldnames or [])]
+    if reader.fieldnames is None:  # not even a header row
+        raise ConfigError(f"prompts file {path} is empty: it needs a header row with a "
+                          "'prompt' column, then a row per prompt")
+    columns = [c.strip().lower() for c in reader.fieldnames]
     if "prompt" not in columns:
         raise ConfigError(f"prompts file {path}: the header row has no 'prompt' column")
     reader.fieldnames = columns

@@ -15,7 +15,7 @@ import pytest
 
 from grokbatch import browser, drivers, paths
 from grokbatch.downloads import BrowserIdentity, download_video
-from grokbatch.errors import DiskError
+from grokbatch.errors import DiskError, UsageError
 from grokbatch.files import write_atomically
 from grokbatch.locks import exclusive_lock, job_lock
 from grokbatch.logs import add_run_log
@@ -175,3 +175,13 @@ def test_the_directories_grokbatch_creates_in_its_home_are_0700_and_those_outsid
     for made in (home, home / "runs", home / "runs" / "job"):
         assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
     assert stat.S_IMODE((tmp_path / "outside").stat().st_mode) != 0o700
+
+
+def test_a_home_that_is_a_file_is_named_not_read_as_empty(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every command read it as a home with no accounts and no jobs ("unknown account").
+    home = tmp_path / "home"
+    home.write_text("")
+    monkeypatch.setenv("GROKBATCH_HOME", str(home))
+    with pytest.raises(UsageError, match=r"is not a directory \(set by GROKBATCH_HOME\)"):
+        paths.home()

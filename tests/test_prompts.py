@@ -86,6 +86,12 @@ def test_no_rows_is_a_config_error(tmp_path: Path) -> None:
         load_prompts_file(write_csv(tmp_path, "prompt,count\n"), default_count=1)
 
 
+def test_an_empty_file_is_called_empty(tmp_path: Path) -> None:
+    # It said "the header row has no 'prompt' column" of a file with no header row at all.
+    with pytest.raises(ConfigError, match=r"prompts\.csv is empty: it needs a header row"):
+        load_prompts_file(write_csv(tmp_path, ""), default_count=1)
+
+
 def test_more_than_1000_videos_in_total_is_a_config_error(tmp_path: Path) -> None:
     path = write_csv(tmp_path, "prompt,count\na,600\nb,401\n")
     with pytest.raises(ConfigError, match="1001 videos"):
