@@ -160,6 +160,11 @@ def debugging() -> bool:
     return os.environ.get(DEBUG_ENV) == "1"
 
 
+# Bound to a record (`logger.bind(**{RUN_LOG_ONLY: True})`) that the console has shown
+# already in its own words (an error the command line prints): only run.log takes it.
+RUN_LOG_ONLY = "run_log_only"
+
+
 def configure_console(*, verbose: bool | None = None, stream: TextIO | None = None) -> None:
     """Reset loguru to one console sink on stderr (stdout is kept for --json output), with
     DEBUG lines if `verbose` (default: `debugging()`)."""
@@ -171,6 +176,7 @@ def configure_console(*, verbose: bool | None = None, stream: TextIO | None = No
         _RedactingStream(out),
         level="DEBUG" if verbose else "INFO",
         format=CONSOLE_FORMAT,
+        filter=lambda record: not record["extra"].get(RUN_LOG_ONLY),
         colorize=out.isatty() if hasattr(out, "isatty") else False,
         backtrace=False,
         diagnose=False,  # diagnose prints local variables, which may hold a prompt

@@ -470,6 +470,10 @@ def test_rerun_inside_rate_limit_cooldown_exits_75(cli: Cli, fake_account: Calla
     assert result.returncode == 75, result.stderr
     assert "cooldown" in result.stderr
     assert SECRET not in result.stdout + result.stderr
+    assert result.stderr.count("cooldown lasts") == 1  # once on the console, as before
+    # A cron user reads the job's log: the refusal was only on the console.
+    log = paths.run_log_file(JOB).read_text(encoding="utf-8")
+    assert "cooldown lasts until" in log and "(exit 75)" in log
     status = cli("run", "status", JOB, "--json")
     report = json.loads(status.stdout)
     assert report["status"] == "STOPPED_RATE_LIMIT"

@@ -25,13 +25,14 @@ from grokbatch.errors import (
     ConfigError,
     CooldownError,
     ExitCode,
+    GrokBatchError,
     JobMismatchError,
     ManifestError,
     UnknownLanguageError,
 )
 from grokbatch.files import remove_stale_temp_files
 from grokbatch.locks import job_lock
-from grokbatch.logs import add_run_log, configure_console, register_secret
+from grokbatch.logs import RUN_LOG_ONLY, add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
     ItemStatus,
     Manifest,
@@ -308,6 +309,10 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             log_summary(summary)
             logger.info("report: {}", report_path)
             return summary
+        except GrokBatchError as exc:  # the command line prints it; a cron user reads run.log
+            logger.bind(**{RUN_LOG_ONLY: True}).error("job {}: {} (exit {})", job, exc,
+                                                      int(exc.exit_code))
+            raise
         finally:
             if workers_started and not config.keep_profiles:
                 clear_worker_profiles(job)
