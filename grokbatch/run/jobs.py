@@ -314,8 +314,13 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                                                       int(exc.exit_code))
             raise
         finally:
-            if workers_started and not config.keep_profiles:
-                clear_worker_profiles(job)
+            if workers_started:
+                # What a worker killed in the middle of a write left (a video's partial
+                # download, a manifest's temp copy): every worker of the run is gone now,
+                # and a finished job may never be started again to remove it.
+                remove_stale_temp_files(run_dir)
+                if not config.keep_profiles:
+                    clear_worker_profiles(job)
             logger.remove(log_sink)
 
 

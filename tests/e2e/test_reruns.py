@@ -775,3 +775,22 @@ def test_a_video_found_again_costs_the_runs_quota_budget_nothing_more(home, simu
     assert statuses(manifest(home)) == ["COMPLETED"] * 3
     assert "not made again" in stderr
     assert sim.stats()["generationsStarted"] == 3
+
+
+def test_a_partial_download_a_killed_worker_left_is_gone_when_the_run_ends(home, simulator):
+    """A worker killed while it writes a video leaves its temp file under videos/: the run
+    that goes on without it removes it as it ends, not only a later `run start` of the
+    job (a finished job may never have one)."""
+    sim = simulator("--generation-seconds", "1")
+    proc = popen_cli(home, *start_args(sim.post_url(), count=3, parallel=1))
+    wait_for_run(lambda: bool(in_progress(home)), "an item in progress", proc)
+    videos = home / "runs" / "job" / "videos"
+    videos.mkdir(exist_ok=True)
+    left = videos / ".job-000.k1ll3d.tmp"  # as AtomicFile names a download's temp file
+    left.write_bytes(b"\0" * 4096)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    assert statuses(manifest(home)) == ["COMPLETED"] * 3
+    assert not left.exists()
+    assert sorted(p.name for p in videos.iterdir()) == [
+        f"job-00{n}.mp4" for n in range(3)]
