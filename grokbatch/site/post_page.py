@@ -156,6 +156,9 @@ class PostPage:
         return True
 
     def _open_more_options(self, item_selector: str) -> None:
+        # A video's own post (where a video found again, or one a rerun saves, is upscaled
+        # or deleted) shows the site's overlay too: only a generation's page dismissed it.
+        self.dismiss_banner()
         self.page.locator(self.loc.more_options_button).first.click(timeout=self.element_ms)
         self.page.locator(item_selector).first.click(timeout=self.element_ms)
 

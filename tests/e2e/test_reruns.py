@@ -794,3 +794,24 @@ def test_a_partial_download_a_killed_worker_left_is_gone_when_the_run_ends(home,
     assert not left.exists()
     assert sorted(p.name for p in videos.iterdir()) == [
         f"job-00{n}.mp4" for n in range(3)]
+
+
+def test_a_video_found_again_under_an_announcement_overlay_is_upscaled_not_left_without_hd(
+        home, simulator):
+    """The video a killed worker started is found on its own post, which shows the site's
+    announcement overlay: its upscale (a menu behind the overlay) is asked for there, as on
+    the permalink's page, not given up as "no HD copy" by every rerun."""
+    sim = simulator("--layout", "2026", "--banner", "--generation-seconds", "2")
+    args = start_args(sim.post_url(), "--upscale", count=1, parallel=1)
+    proc = popen_cli(home, *args)
+    wait_for_run(lambda: bool(_started_on_the_site(home)), "a generation started", proc)
+    os.kill(_started_on_the_site(home)[0]["workerPid"], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    assert proc.returncode == 0, stderr
+    assert "not made again" in stderr
+    item = manifest(home)["items"][0]
+    assert item["status"] == "COMPLETED" and item["errorKind"] is None, item
+    hd = item["hdVideo"]
+    assert (home / "runs" / "job" / hd["path"]).stat().st_size == hd["bytes"]
+    stats = sim.stats()
+    assert (stats["generationsStarted"], stats["upscalesStarted"]) == (1, 1)
