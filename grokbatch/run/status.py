@@ -88,8 +88,9 @@ def _cooldown_shown(doc: ManifestDocument) -> tuple[datetime | None, bool]:
     recorded = parse_iso(doc.get("cooldownUntil"))
     if until is None or until != recorded:
         return until, False  # none, or the rate limit's time plus --cooldown
-    told = parse_iso((doc.get("lastQuota") or {}).get("nextAvailableAt"))
-    return (until, True) if told == until else (None, False)
+    told = parse_iso((doc.get("lastQuota") or {}).get("nextAvailableAt"))  # to the second
+    by_site = told is not None and abs((until - told).total_seconds()) < 1
+    return (until, True) if by_site else (None, False)
 
 
 def job_status(job: str) -> dict[str, Any]:
