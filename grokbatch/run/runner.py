@@ -145,6 +145,8 @@ class ParallelRunner:
         self.stop_message: str | None = None
         self.signals = 0
         self.first_signal: int | None = None  # what the first stop request was
+        self.browsers_started = 0
+        self.startup_error: str | None = None  # the first worker's whose browser did not start
         self.hangup: Hangup | None = None  # set while the run answers signals
         self.stop_requested_at: float | None = None
         self.progress = Progress(enabled=show_progress)
@@ -198,6 +200,7 @@ class ParallelRunner:
             self._judge_look(event.get("check"))
         elif kind == EventKind.STARTUP_FAILED:
             self.workers[worker].startup_failed = True
+            self.startup_error = self.startup_error or str(event.get("error"))
 
     def _on_stop(self, reason: StopReason, message: str | None) -> None:
         """A worker asks the run to stop: a decisive stop's reason wins over another's."""
@@ -212,6 +215,8 @@ class ParallelRunner:
         handle = self.workers.get(worker)
         if handle is None:
             return
+        if mark == "browser":
+            self.browsers_started += 1
         if mark in ("gate", "browser"):
             handle.holds_slot = mark == "gate"
             handle.launched = True
@@ -489,6 +494,14 @@ class ParallelRunner:
         self.manifest.update_fields(cooldownUntil=iso(told if told and told > now else now))
 
     def _finish(self, wall_s: float) -> RunSummary:
+        if (self.config.browser_path and self.startup_error and not self.browsers_started
+                and self.stop_reason is None):
+            # The browser asked for started in no worker: the flag, not the run, is wrong
+            # (it said "a rerun retries N", and each rerun failed the same way).
+            self.stop_reason = StopReason.USAGE
+            self.stop_message = (f"the browser at {self.config.browser_path} started in no "
+                                 f"worker ({self.startup_error}): give --browser-path a "
+                                 "Chromium or Chrome, or leave it out")
         doc = self.manifest.snapshot()
         counts = status_counts(doc)
         unsaved = not_saved_in_full(doc, self.config.auto_download)

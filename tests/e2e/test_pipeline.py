@@ -409,6 +409,22 @@ def test_account_add_with_a_browser_that_does_not_start_exits_2_and_keeps_nothin
     assert not (grokbatch_home / "accounts" / "fresh").exists()
 
 
+def test_a_run_whose_browser_path_starts_in_no_worker_exits_2_naming_it(home, simulator,
+                                                                         tmp_path):
+    # It ended "some videos failed or were not made: a rerun retries 2", exit 1, each rerun.
+    sim = simulator()
+    fake = tmp_path / "not-a-browser"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    result = run_cli(home, *start_args(sim.post_url(), "--browser-path", str(fake), count=2,
+                                       parallel=2))
+    assert result.code == 2, result.stderr
+    assert f"the browser at {fake} started in no worker" in result.stderr
+    doc = manifest(home)
+    assert statuses(doc) == ["PENDING"] * 2 and [i["attempts"] for i in doc["items"]] == [0, 0]
+    assert sim.stats()["generationsStarted"] == 0
+
+
 def test_sigint_while_account_add_waits_for_sign_in_exits_130_and_closes_the_browser(
     grokbatch_home, simulator
 ):
