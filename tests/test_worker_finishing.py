@@ -49,6 +49,7 @@ class PostGenerator(FakeGenerator):
         # The HD copy an earlier try's upscale made (or an exception: the page broke).
         self.hd_shown: str | Exception | None = None
         self.hd_waits: list[float] = []
+        self.upscale_asked = True  # whether a failed upscale clicked the site's upscale item
 
     def generate(self, prompt: str | None, label: str) -> GenerationResult:
         if self.on_started is not None:  # as the stream names the video's post
@@ -179,6 +180,27 @@ def test_an_upscale_that_did_not_come_through_is_a_download_error_a_rerun_finish
     process_next(worker)
     item = item0(worker.manifest)
     assert (item["errorKind"], item["deleted"], generator.upscales) == (None, True, 1)
+    assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
+
+
+def test_an_upscale_never_asked_of_the_site_is_not_waited_for_by_the_next_try(
+        server: tuple[str, ServerLog], run_dir: Path) -> None:
+    # Its menu item was never clicked: the next try waited --timeout for an HD copy the
+    # site was never asked for.
+    base, _ = server
+    generator = PostGenerator(hd_url=None, next_url=f"{base}/video.mp4")
+    generator.upscale_asked = False
+    worker = saving_worker(run_dir, generator)
+    process_next(worker)
+    item = item0(worker.manifest)
+    assert (item["status"], item["errorKind"], item["hdVideo"]) == (
+        "COMPLETED", "DOWNLOAD_ERROR", None)
+    assert worker.manifest.requeue_unsaved(run_dir, ALL_STEPS) == [0]  # still to do
+    generator.hd_url, generator.upscale_asked = f"{base}/video_hd.mp4", True
+    process_next(worker)
+    item = item0(worker.manifest)
+    assert generator.hd_waits == []  # asked at once
+    assert (item["errorKind"], generator.upscales) == (None, 2)
     assert (run_dir / item["hdVideo"]["path"]).read_bytes() == VIDEO
 
 

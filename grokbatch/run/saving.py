@@ -142,10 +142,11 @@ class VideoSaver:
         return changes, False
 
     def _upscale(self, index: int, asked: HdVideo | None,
-                 generator: VideoGenerator) -> HdVideo:
+                 generator: VideoGenerator) -> HdVideo | None:
         """The HD copy of the video the page shows: waited for when an earlier try asked
         for it (`asked` says when; the site may be making it still), for the rest of its
-        time, else asked for now. Its record: with its URL, or when it was asked for."""
+        time, else asked for now. Its record: with its URL, or when it was asked for (None
+        when the site's upscale item was never clicked: the next try asks without waiting)."""
         spec = self.spec
         asked_at = parse_iso(asked["askedAt"]) if asked and asked.get("askedAt") else None
         if asked and asked_at is not None:
@@ -170,7 +171,12 @@ class VideoSaver:
         # for this upscale instead of asking for a second one.
         self.manifest.update_item(index, spec.worker_id, hd_video=record)
         url = generator.upscale()
-        return {"url": url} if url else record
+        if url:
+            return {"url": url}
+        if not generator.upscale_asked:  # never clicked: no HD copy to wait for next time
+            self.manifest.update_item(index, spec.worker_id, hd_video=None)
+            return None
+        return record
 
     def _open_post(self, item: Item, url: str, context: BrowserContext,
                    generator: VideoGenerator) -> str:

@@ -31,7 +31,6 @@ from urllib.parse import urljoin, urlsplit
 from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Response
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from grokbatch.errors import PageMismatchError, SiteChallengeError, UnknownLanguageError
 from grokbatch.logs import first_line, redact
@@ -39,7 +38,7 @@ from grokbatch.outcomes import Outcome
 from grokbatch.site.page_check import challenge_message, unknown_language_message
 from grokbatch.site.page_memory import PageGarbage
 from grokbatch.site.pagewatch import PageWatch
-from grokbatch.site.post_page import PostPage
+from grokbatch.site.post_page import PostPage, clicked
 from grokbatch.site.post_urls import same_post, video_post_url
 from grokbatch.site.quota import fetch_quota
 from grokbatch.site.selectors import Selectors
@@ -193,6 +192,12 @@ class VideoGenerator:
             self.post.choose_options(self.video_duration, self.resolution)
             self._options_chosen = True
 
+    @property
+    def upscale_asked(self) -> bool:
+        """Whether the last `upscale` may have asked the site for an HD copy (False: it
+        failed before it clicked the site's upscale item)."""
+        return self.post.upscale_asked
+
     def upscale(self) -> str | None:
         """Ask for the HD version of the shown video; its absolute URL, or None if it failed."""
         url = self.post.upscale(self.timeout_s)
@@ -220,7 +225,7 @@ class VideoGenerator:
             self.page.locator(_GENERATE).first.click(timeout=self.element_ms)
             return None
         except PlaywrightError as exc:
-            never = isinstance(exc, PlaywrightTimeoutError) and _CLICK_DONE not in str(exc)
+            never = not clicked(exc)
             if never:  # Playwright's log: it never clicked
                 self._clicked = False
             if not found.get("disabled"):
@@ -496,9 +501,6 @@ class VideoGenerator:
         return str(self.debug_dir / stem)
 
 
-# Playwright's call log says this once it has clicked (a timeout after it is a wait for
-# what the click set off, not a click that never happened).
-_CLICK_DONE = "click action done"
 _COVERED = re.compile(r"(<[^\n]{0,120}?>)[^\n]*? intercepts pointer events")
 
 

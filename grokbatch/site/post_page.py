@@ -48,6 +48,17 @@ _MENU_OPEN_MS = 2_000
 _MAX_TRIGGERS = 3
 
 
+# Playwright's call log says this once it has clicked (a timeout after it is a wait for
+# what the click set off, not a click that never happened).
+_CLICK_DONE = "click action done"
+
+
+def clicked(exc: PlaywrightError) -> bool:
+    """Whether a click that raised `exc` may have clicked all the same: all but a timeout
+    whose call log shows no click done."""
+    return not (isinstance(exc, PlaywrightTimeoutError) and _CLICK_DONE not in str(exc))
+
+
 class PostPage:
     """The post page's controls, found with the selectors of the page's language."""
 
@@ -57,6 +68,8 @@ class PostPage:
         self.watch = watch
         self.element_ms = element_timeout_s * 1000
         self.worker_id = worker_id
+        self.upscale_asked = False  # whether the last `upscale` may have asked the site
+        self._item_click_tried = False  # `_open_more_options` came to its item's click
 
     @property
     def loc(self) -> Selectors:
@@ -159,21 +172,31 @@ class PostPage:
         # A video's own post (where a video found again, or one a rerun saves, is upscaled
         # or deleted) shows the site's overlay too: only a generation's page dismissed it.
         self.dismiss_banner()
+        self._item_click_tried = False
         self.page.locator(self.loc.more_options_button).first.click(timeout=self.element_ms)
+        self._item_click_tried = True
         self.page.locator(item_selector).first.click(timeout=self.element_ms)
 
     def upscale(self, timeout_s: float) -> str | None:
-        """Ask for the HD version of the shown video; its absolute URL, or None if it failed.
+        """Ask for the HD version of the shown video; its absolute URL, or None if it failed
+        (`upscale_asked` then says whether the site may have been asked all the same).
         A video that has one already (an earlier try asked for it) shows it: it is taken,
         not asked for again."""
+        self.upscale_asked = True
         try:
             hd = self.page.locator(self.loc.hd_video)
             if not hd.count():
+                self.upscale_asked = False
                 self._open_more_options(self.loc.upscale_item)
+                self.upscale_asked = True
             hd.first.wait_for(state="attached", timeout=timeout_s * 1000)
             return self.shown_hd()
         except PlaywrightError as exc:
-            logger.warning("{}: upscale failed: {}", self.worker_id, first_line(str(exc)))
+            if not self.upscale_asked:  # failed on the way to the site's upscale item
+                self.upscale_asked = self._item_click_tried and clicked(exc)
+            logger.warning("{}: upscale failed{}: {}", self.worker_id,
+                           "" if self.upscale_asked else " (the site was not asked)",
+                           first_line(str(exc)))
             return None
 
     def shown_hd(self, timeout_ms: float = 0) -> str | None:

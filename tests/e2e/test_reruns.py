@@ -815,3 +815,22 @@ def test_a_video_found_again_under_an_announcement_overlay_is_upscaled_not_left_
     assert (home / "runs" / "job" / hd["path"]).stat().st_size == hd["bytes"]
     stats = sim.stats()
     assert (stats["generationsStarted"], stats["upscalesStarted"]) == (1, 1)
+
+
+def test_an_upscale_item_that_is_never_clicked_leaves_no_hd_copy_to_wait_for(
+        home, simulator, tmp_path):
+    """The site's menu holds no upscale item like the selectors': the item is never
+    clicked, so the item records no upscale asked for (a rerun would have waited
+    --timeout for it), and the site saw none."""
+    sim = simulator("--layout", "2026", "--generation-seconds", "0.5")
+    selectors = tmp_path / "selectors.json"
+    selectors.write_text(json.dumps({"upscale_item": '[role="menuitem"]:has-text("Nowhere")'}))
+    args = start_args(sim.post_url(), "--upscale", "--selectors", str(selectors), count=1,
+                      parallel=1)
+    result = run_cli(home, *args)
+    assert result.code == 1, result.stderr
+    assert "the site was not asked" in result.stderr
+    item = manifest(home)["items"][0]
+    assert (item["status"], item["errorKind"], item["hdVideo"]) == (
+        "COMPLETED", "DOWNLOAD_ERROR", None)
+    assert sim.stats()["upscalesStarted"] == 0
