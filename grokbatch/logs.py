@@ -183,18 +183,64 @@ def configure_console(*, verbose: bool | None = None, stream: TextIO | None = No
     )
 
 
-def add_run_log(path: Path) -> int:
+class _RunLogFile:
+    """run.log as a sink: each finished line, redacted, written straight to its file
+    descriptor, so no buffer holds a line the disk refused (to fail again, and replace the
+    run's own error, when the sink is closed).
+
+    A line the disk refuses (full, read-only, an I/O error) costs that line, never the
+    run: the first one says so once on stderr, where and why, in one line (loguru would
+    print a traceback and the whole record); later lines are still tried, and are kept
+    once the disk takes them again.
+    """
+
+    def __init__(self, fd: int, path: Path, console: TextIO | None = None) -> None:
+        self.fd = fd
+        self.path = path
+        self.console = console  # None: sys.stderr as it is when a line fails
+        self.failed = False
+
+    def write(self, text: str) -> None:
+        data = redact(text).encode("utf-8", errors="replace")
+        try:
+            while data:
+                data = data[os.write(self.fd, data):]
+        except OSError as exc:
+            if not self.failed:
+                self.failed = True
+                self._say(f"grokbatch: warning: cannot write {self.path}: "
+                          f"{exc.strerror or exc}; its lines go to the console only "
+                          "until it can be written again\n")
+
+    def _say(self, line: str) -> None:
+        with contextlib.suppress(OSError, ValueError):  # no console left to tell
+            console = self.console or sys.stderr
+            console.write(line)
+            console.flush()
+
+    def stop(self) -> None:
+        """Called by loguru when the sink is removed."""
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def add_run_log(path: Path, console: TextIO | None = None) -> int:
     """Also log to `path` (0600, appended, never through a symlink); return the sink id
-    for `logger.remove`."""
+    for `logger.remove`. A line that cannot be written is said once on `console`
+    (default stderr), not raised (`_RunLogFile`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | NO_FOLLOW,
                      PRIVATE_FILE_MODE)
-        os.fchmod(fd, PRIVATE_FILE_MODE)
     except OSError as exc:
         raise DiskError.from_os_error("open log", path, exc) from None
+    try:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        os.close(fd)
+        raise DiskError.from_os_error("open log", path, exc) from None
     return logger.add(
-        _RedactingStream(os.fdopen(fd, "a", encoding="utf-8", buffering=1)),
+        _RunLogFile(fd, path, console),
         level="DEBUG",
         format=FILE_FORMAT,
         backtrace=False,

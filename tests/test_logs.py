@@ -196,3 +196,46 @@ def test_a_hang_up_sends_only_the_terminals_output_to_dev_null() -> None:
     assert b"before" in shown
     assert b"after" not in shown
     assert child.stderr == "to the pipe\n"
+
+
+def _fds_open_on(path: Path) -> list[int]:
+    """This process's file descriptors open on `path`."""
+    fds = []
+    for name in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{name}") == str(path):
+                fds.append(int(name))
+    return fds
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_run_log_the_disk_refuses_costs_its_lines_not_the_run(
+        tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    # The disk full under run.log: its descriptor now answers ENOSPC, as /dev/full does.
+    # loguru printed a traceback and the whole record on stderr for each line, and the
+    # line kept in the file's buffer failed again when the sink was removed, an OSError
+    # that replaced the run's own error ("grokbatch: error: No space left on device").
+    console = io.StringIO()
+    configure_console(stream=console)
+    run_log = tmp_path / "run.log"
+    sink = add_run_log(run_log)
+    logger.info("kept before")
+    [fd] = _fds_open_on(run_log)
+    saved = os.dup(fd)
+    full = os.open("/dev/full", os.O_WRONLY)
+    try:
+        os.dup2(full, fd)
+        logger.info("refused one")
+        logger.error("refused two")
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(full)
+    logger.info("kept after")
+    logger.remove(sink)  # raises nothing: no line is left to fail again
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Logging error" not in err
+    assert err.count(f"grokbatch: warning: cannot write {run_log}: No space left on device") == 1
+    assert "refused two" in console.getvalue()  # the console still has every line
+    text = run_log.read_text(encoding="utf-8")
+    assert "kept before" in text and "kept after" in text and "refused" not in text
