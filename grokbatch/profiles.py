@@ -97,9 +97,22 @@ class CopyStats:
 
 
 def copy_profile(source: Path, target: Path) -> CopyStats:
-    """Copy the session-bearing parts of the profile at `source` into `target` (0700)."""
+    """Copy the session-bearing parts of the profile at `source` into `target` (0700).
+
+    A copy the disk refuses (full, read-only) is a DiskError naming `target`: a worker
+    then stops the run, which every other worker, and any replacement, would meet too.
+    """
     if not source.is_dir():
         raise FileNotFoundError(f"profile {source} does not exist")
+    try:
+        return _copy_tree(source, target)
+    except DiskError:
+        raise
+    except OSError as exc:
+        raise DiskError.from_os_error("copy the account's profile to", target, exc) from None
+
+
+def _copy_tree(source: Path, target: Path) -> CopyStats:
     files = 0
     copied = 0
     make_private_dir(target)

@@ -90,3 +90,25 @@ def test_copies_set_aside_by_a_look_that_died_are_removed_by_the_next_run(
     aside.mkdir(parents=True)
     profiles.clear_worker_profiles("job")
     assert list(paths.run_dir("job").iterdir()) == []
+
+
+def test_a_copy_the_disk_refuses_is_a_disk_error_naming_the_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker whose copy met a full disk "crashed: OSError: [Errno 28] ... -> ...", was
+    # replaced, and each replacement crashed the same way; a DiskError stops the run.
+    import errno
+
+    from grokbatch import profiles
+    from grokbatch.errors import DiskError
+
+    source, target = tmp_path / "src", tmp_path / "dst"
+    _fake_profile(source)
+
+    def full(src: Path, dst: Path) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(src), None, str(dst))
+
+    monkeypatch.setattr(profiles, "_clone_or_copy", full)
+    with pytest.raises(DiskError) as info:
+        copy_profile(source, target)
+    assert str(info.value) == (f"cannot copy the account's profile to {target}: "
+                               "No space left on device")
