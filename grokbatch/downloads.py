@@ -56,8 +56,9 @@ _GONE = frozenset({404, 410})
 _FALLBACK_USER_AGENT = "Mozilla/5.0"
 
 
-class _SaveFailed(DownloadError):
-    """The disk refused the file (full, read-only, not a directory): retrying now won't help."""
+class SaveRefusedError(DownloadError):
+    """The disk refused the file (full, read-only, not a directory): retrying now won't
+    help, and no other video can be saved there either (the worker stops the run)."""
 
 
 @dataclass(frozen=True)
@@ -126,13 +127,13 @@ def download_video(
     try:
         make_private_dir(target_stem.parent)  # 0700, like every directory under the run
     except OSError as exc:
-        raise DownloadError(f"cannot save under {target_stem.parent.name}/: "
+        raise SaveRefusedError(f"cannot save under {target_stem.parent.name}/: "
                             f"{exc.strerror or exc}") from None
     last = "no attempt"
     for _ in range(attempts):
         try:
             return _fetch_once(url, target_stem, base_dir, identity, timeout_s, max_bytes)
-        except (VideoGoneError, VideoTooLargeError, _SaveFailed):
+        except (VideoGoneError, VideoTooLargeError, SaveRefusedError):
             raise
         except DownloadError as exc:
             last = str(exc)
@@ -167,7 +168,7 @@ def _fetch_once(url: str, target_stem: Path, base_dir: Path, identity: BrowserId
         try:
             tmp = AtomicFile(target_stem.parent, target_stem.name)
         except OSError as exc:
-            raise _SaveFailed(f"cannot write in {target_stem.parent.name}/: "
+            raise SaveRefusedError(f"cannot write in {target_stem.parent.name}/: "
                               f"{exc.strerror or exc}") from None
         with tmp:
             size, digest, ext = _stream_body(response, tmp, max_bytes, timeout_s)
@@ -176,7 +177,7 @@ def _fetch_once(url: str, target_stem: Path, base_dir: Path, identity: BrowserId
             try:
                 problem = why_not_whole(tmp.written(), ext)
             except OSError as exc:
-                raise _SaveFailed(f"cannot read back {target_stem.name}: "
+                raise SaveRefusedError(f"cannot read back {target_stem.name}: "
                                   f"{exc.strerror or exc}") from None
             if problem is not None:
                 raise DownloadError(f"not a whole video ({size} bytes): {problem}")
@@ -184,7 +185,8 @@ def _fetch_once(url: str, target_stem: Path, base_dir: Path, identity: BrowserId
             try:
                 tmp.commit(target)
             except OSError as exc:
-                raise _SaveFailed(f"cannot save {target.name}: {exc.strerror or exc}") from None
+                raise SaveRefusedError(f"cannot save {target.name}: "
+                                       f"{exc.strerror or exc}") from None
     finally:
         conn.close()
     return VideoFile(path=str(target.relative_to(base_dir)), bytes=size, sha256=digest)
@@ -231,7 +233,7 @@ def _stream_body(response: http.client.HTTPResponse, out: AtomicFile,
         try:
             out.write(chunk)
         except OSError as exc:
-            raise _SaveFailed(f"cannot write the video: {exc.strerror or exc}") from None
+            raise SaveRefusedError(f"cannot write the video: {exc.strerror or exc}") from None
     if ext is None:
         ext = sniff_extension(head)
         if ext is None:

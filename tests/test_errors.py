@@ -38,4 +38,4 @@ def test_manifest_lock_and_download_errors_join_the_hierarchy_with_their_exit_co
 
 
 def test_a_refused_save_is_still_a_download_error() -> None:
-    assert issubclass(downloads._SaveFailed, DownloadError)
+    assert issubclass(downloads.SaveRefusedError, DownloadError)

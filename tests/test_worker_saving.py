@@ -13,6 +13,8 @@ from multiprocessing import Pipe
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from grokbatch.manifest import Manifest, Saving
 from grokbatch.outcomes import Outcome
 from grokbatch.run.worker import Worker
@@ -152,7 +154,8 @@ def test_saving_that_fails_ends_as_download_error_keeping_the_url_not_as_a_crash
         "COMPLETED", "DOWNLOAD_ERROR", url)
     assert item["video"] is None
     assert "videos/" in item["error"]
-    assert generator.snapshots == ["DOWNLOAD_ERROR"]  # as every failure leaves one
+    # The disk refused it: the page says nothing of that (a snapshot would only take room).
+    assert generator.snapshots == []
 
 
 def test_download_only_item_whose_download_fails_again_stays_made_and_is_not_generated(
@@ -170,6 +173,7 @@ def test_download_only_item_whose_download_fails_again_stays_made_and_is_not_gen
     assert (item["status"], item["errorKind"], item["videoUrl"]) == (
         "COMPLETED", "DOWNLOAD_ERROR", url)
     assert item.get("video") is None
+    assert generator.snapshots == ["DOWNLOAD_ERROR"]  # as every failure but the disk's
     # and a rerun asks for the download again, never for a generation
     assert manifest.requeue_unsaved(run_dir, Saving(download=True)) == [0]
     assert item0(manifest)["downloadOnly"] is True
@@ -207,3 +211,38 @@ def test_download_only_item_without_downloads_is_completed_not_generated(
     assert generator.generations == 0
     assert sum(log.requests.values()) == 0
     assert item0(manifest)["status"] == "COMPLETED"
+
+
+def test_a_disk_that_refuses_a_made_video_stops_the_run_keeping_its_url(
+    server: tuple[str, ServerLog], run_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The disk had room for the manifest, not for a video: the worker made every video
+    # left, none saved, each with a debug snapshot eating the room the manifest needs, and
+    # the run ended "3 video(s) made but not saved" without a word of the disk.
+    import errno
+
+    from grokbatch import downloads
+    from grokbatch.files import AtomicFile
+    from grokbatch.run.worker_protocol import StopReason
+
+    class FullDisk(AtomicFile):  # for the video only: the manifest still fits
+        def write(self, data: bytes) -> None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(downloads, "AtomicFile", FullDisk)
+    base, _ = server
+    url = f"{base}/video.mp4"
+    generator = FakeGenerator(url)
+    worker, manifest = make_worker(run_dir, generator, count=3)
+    stops: list[tuple[StopReason, str | None]] = []
+    monkeypatch.setattr(worker.events, "stop_run",
+                        lambda reason, message=None: stops.append((reason, message)))
+    worker._work_loop(None, None)  # type: ignore[arg-type]  # no relaunch needed
+    assert generator.generations == 1  # no video is made that cannot be saved
+    items = manifest.snapshot()["items"]
+    assert [(i["status"], i["errorKind"], i.get("videoUrl")) for i in items] == [
+        ("COMPLETED", "DOWNLOAD_ERROR", url), ("PENDING", None, None), ("PENDING", None, None)]
+    assert worker.stop.is_set()
+    assert stops == [(StopReason.DISK, f"the disk refused video #0's file under "
+                      f"{run_dir / 'videos'}: cannot write the video: No space left on device")]
+    assert generator.snapshots == []  # the page says nothing of the disk

@@ -18,7 +18,13 @@ from playwright.sync_api import BrowserContext
 from playwright.sync_api import Error as PlaywrightError
 
 from grokbatch.clock import now_iso, parse_iso, utc_now
-from grokbatch.downloads import MB, browser_identity, download_video, video_gone
+from grokbatch.downloads import (
+    MB,
+    SaveRefusedError,
+    browser_identity,
+    download_video,
+    video_gone,
+)
 from grokbatch.errors import DownloadError, VideoGoneError
 from grokbatch.logs import first_line
 from grokbatch.manifest import (
@@ -48,6 +54,9 @@ class VideoSaver:
         self.spec = spec
         self.manifest = manifest
         self.events = events
+        # Why the disk refused a video's file (full, read-only), once it has: no video can
+        # be saved now, so the worker stops the run once the item is recorded.
+        self.disk_refused: str | None = None
 
     def fetch_again(self, item: Item, context: BrowserContext,
                     generator: VideoGenerator) -> bool:
@@ -228,7 +237,13 @@ class VideoSaver:
             if not gone:
                 logger.warning("{}: video #{} made but not saved: {}; its URL is kept, only "
                                "the download is retried", spec.worker_id, index, reason)
-                with contextlib.suppress(Exception):  # as every failure leaves one
+            if isinstance(exc, SaveRefusedError):
+                # The page says nothing of the disk, and a snapshot would take the room
+                # the manifest needs to keep this video's URL.
+                self.disk_refused = (f"the disk refused video #{index}'s file under "
+                                     f"{RunFiles(spec.run_dir).videos}: {reason}")
+            elif not gone:
+                with contextlib.suppress(Exception):  # as every other failure leaves one
                     generator.save_debug(Outcome.DOWNLOAD_ERROR.value)
             return ({"video": None, "error": reason, "error_kind": Outcome.DOWNLOAD_ERROR.value},
                     gone)

@@ -296,6 +296,9 @@ class Worker:
                     self.events.mark("first_video")
                     first = False
                 processed += 1
+                if self.saver.disk_refused is not None:
+                    self._stop_for_disk(self.saver.disk_refused)
+                    break
                 if processed % GIVE_BACK_EVERY == 0:
                     give_back_free_memory()  # what the manifest's transactions left free
                 if self.unstarted >= _UNSTARTED_IN_A_ROW:
@@ -305,6 +308,13 @@ class Worker:
                     break
         finally:
             watchdog.finished.set()
+
+    def _stop_for_disk(self, message: str) -> None:
+        """A made video's file was refused by the disk (its URL is kept): every worker
+        would make videos it cannot save, so the run stops, as on any write it refuses."""
+        logger.error("{}: {}", self.spec.worker_id, message)
+        self.stop.set()
+        self.events.stop_run(StopReason.DISK, message)
 
     def _process(self, item: Item, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
