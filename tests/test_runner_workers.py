@@ -9,7 +9,9 @@ events the test hands to it.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,35 @@ def test_a_worker_that_stopped_renewing_its_hold_on_a_video_is_stopped_and_no_ot
         for process in (frozen, working):
             process.popen.kill()
             process.popen.wait()
+
+
+def test_a_manifest_the_runner_cannot_write_on_its_way_out_leaves_no_scratch_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The disk filled as the run ended: the runner's requeue of what its workers held
+    # raised, and the rest of its clean-up (browsers, drivers, fork server, the run's
+    # temporary directory, the profile copies) was skipped: the directory stayed in TMPDIR.
+    import dataclasses
+
+    from grokbatch.errors import DiskError
+    from grokbatch.manifest import store
+
+    scratch = Path(tempfile.mkdtemp(prefix="gb-scr-", dir="/tmp"))  # short: Chromium's socket
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    runner = make_runner(tmp_path, 0)  # nothing to make: no worker, no browser
+    runner.config = dataclasses.replace(runner.config, shared_driver=False)
+    monkeypatch.setattr(runner, "_spawn", lambda: None)  # the worker leaves at once
+    monkeypatch.setattr("grokbatch.run.runner.start_fork_server", lambda temp_dir: None)
+    copies = runner.files.worker_profiles
+
+    def disk_full(self: Manifest, dead_workers: frozenset[str] = frozenset()) -> list[int]:
+        raise DiskError(f"cannot write {self.path}: No space left on device")
+
+    monkeypatch.setattr(store.Manifest, "requeue_abandoned", disk_full)
+    try:
+        with pytest.raises(DiskError, match="No space left on device"):
+            runner.run()
+        assert list(scratch.iterdir()) == []
+        assert not copies.exists()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

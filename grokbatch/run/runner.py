@@ -410,17 +410,20 @@ class ParallelRunner:
                 if hangup is not None:
                     hangup.close()
                 self.progress.stop()
-                self.manifest.requeue_abandoned(
-                    frozenset(worker_id(n) for n in range(self.next_worker)))
-                # Chromium runs in a session of its own: the process-group kills above miss it.
-                kill_browsers_using(self.files.worker_profiles)
-                self.drivers.stop()
-                stop_fork_server()
-                if self.scratch:  # what the killed browsers and drivers left in it goes too
-                    self.scratch.remove()
-                if not self.config.keep_profiles:
-                    remove_profile(self.files.worker_profiles)
-                self.timeline.write(self.files.dir)
+                try:
+                    self.manifest.requeue_abandoned(
+                        frozenset(worker_id(n) for n in range(self.next_worker)))
+                finally:  # a disk that refuses the manifest now skips none of what follows
+                    # Chromium runs in a session of its own: the process-group kills above
+                    # miss it.
+                    kill_browsers_using(self.files.worker_profiles)
+                    self.drivers.stop()
+                    stop_fork_server()
+                    if self.scratch:  # what the killed browsers and drivers left in it goes too
+                        self.scratch.remove()
+                    if not self.config.keep_profiles:
+                        remove_profile(self.files.worker_profiles)
+                    self.timeline.write(self.files.dir)
             return self._finish(time.monotonic() - started)
         finally:
             # A Ctrl-C during the cleanup or the status's writing is one more stop request,
