@@ -1034,3 +1034,26 @@ def test_the_cron_example_reads_a_config_path_relative_to_where_it_is_called(
     assert result.returncode == 2, result.stderr
     assert "nobody" in result.stderr  # the file was read: its account is unknown
     assert "exit 2" in result.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_an_error_on_a_console_the_disk_refuses_keeps_its_exit_code(
+        fake_account: Callable[..., Path], grokbatch_home: Path) -> None:
+    # Cron's `>> cron.log 2>&1` on a full disk: the error line could not be written, its
+    # OSError ended the command with a traceback no one saw and exit 1, so a rerun in its
+    # cooldown exited 1 (a failure to cron) instead of 75 (try later).
+    fake_account()
+    manifest = make_job(grokbatch_home, count=2, completed=1)
+    manifest.set_status(RunStatus.STOPPED_RATE_LIMIT, reason="rate limited")
+    env = {**os.environ, "GROKBATCH_HOME": str(grokbatch_home)}
+    env.pop("GROKBATCH_DEBUG", None)
+    cases = [(start_args("--job-name", JOB, "--prompt", SECRET, "--cooldown", "2h"), 75),
+             (start_args("--job-name", JOB, "--prompt", SECRET, "--cooldown", "2h", "--json"),
+              75),
+             (["run", "start", "--account", "nobody", "--permalink", PERMALINK], 2)]
+    for args, code in cases:
+        with open("/dev/full", "w") as full:
+            result = subprocess.run([sys.executable, "-m", "grokbatch", *args], env=env,
+                                    stdout=full, stderr=full, stdin=subprocess.DEVNULL,
+                                    timeout=CLI_TIMEOUT_S)
+        assert result.returncode == code, args

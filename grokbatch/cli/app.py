@@ -6,6 +6,7 @@ code; commands just raise.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -140,9 +141,27 @@ def _fail(message: str, code: int) -> NoReturn:
     GROKBATCH_DEBUG=1) and exit `code`; with --json, also one JSON document on stdout that
     says the same, so a script reading it gets one either way. Prompts are redacted."""
     if debugging():
-        typer.echo(redact(traceback.format_exc()), err=True)
+        _echo(redact(traceback.format_exc()), err=True)
     message = redact(message)
-    typer.echo(f"grokbatch: {message}", err=True)
+    _echo(f"grokbatch: {message}", err=True)
     if "--json" in sys.argv[1:]:
-        typer.echo(json.dumps({"error": message, "exitCode": int(code)}))
+        _echo(json.dumps({"error": message, "exitCode": int(code)}))
     sys.exit(code)
+
+
+def _echo(text: str, *, err: bool = False) -> None:
+    """Say `text` on stderr (`err`) or stdout; a console the disk refuses (cron's `>> cron.log
+    2>&1` on a full disk) costs the line, never the exit code (a cron rerun in its
+    cooldown exited 1, not 75): what the stream still holds goes to /dev/null, so that
+    Python's own flush at exit does not fail again."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        typer.echo(text, err=err)
+    except OSError:
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, stream.fileno())
+            finally:
+                os.close(devnull)
+            stream.flush()
