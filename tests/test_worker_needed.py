@@ -156,3 +156,26 @@ def test_what_a_claim_would_give_is_what_a_claim_gives(manifest: Manifest) -> No
     assert manifest.has_claimable_item()
     assert manifest.claim_next_item("worker-0") is not None
     assert not manifest.has_claimable_item()
+
+
+def test_an_account_profile_gone_under_the_run_stops_it_saying_what_to_do(
+    manifest: Manifest, no_browser: list[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Removed after the run began: each worker "crashed: FileNotFoundError", was replaced,
+    # and the run ended "some videos failed or were not made" without a word of why.
+    from grokbatch.profiles import copy_profile
+    from grokbatch.run.worker_protocol import StopReason
+
+    monkeypatch.setattr(worker_module, "copy_profile", copy_profile)  # the real one
+    worker = make_worker(manifest, None)
+    stops: list[tuple[StopReason, str | None]] = []
+    monkeypatch.setattr(worker.events, "stop_run",
+                        lambda reason, message=None: stops.append((reason, message)))
+    assert worker.run() == WorkerExit.OK
+    assert no_browser == []  # no driver, no browser
+    assert worker.stop.is_set()
+    [(reason, message)] = stops
+    assert reason is StopReason.USAGE
+    assert message is not None and "profile of account acct is gone" in message
+    assert "grokbatch accounts add acct" in message
+    assert [i["status"] for i in manifest.snapshot()["items"]] == ["PENDING", "PENDING"]

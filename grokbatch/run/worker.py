@@ -169,7 +169,17 @@ class Worker:
                          spec.worker_id)
             return WorkerExit.OK
         self.events.state(WorkerState.STARTING)
-        copy_profile(spec.account_profile, spec.profile_dir)
+        try:
+            copy_profile(spec.account_profile, spec.profile_dir)
+        except FileNotFoundError:  # the account's profile (a full disk is a DiskError)
+            # Removed under the run: every worker, and each replacement, would crash on it.
+            message = (f"the profile of account {spec.account} is gone "
+                       f"({spec.account_profile}): add the account again with `grokbatch "
+                       f"accounts add {spec.account}`, then rerun the same command")
+            logger.error("{}: {}", spec.worker_id, message)
+            self.stop.set()
+            self.events.stop_run(StopReason.USAGE, message)
+            return WorkerExit.OK
         self.events.mark("profile")
         with open_playwright(spec.driver_socket, spec.worker_id) as playwright:
             try:
