@@ -210,6 +210,10 @@ def clear_worker_profiles(job: str, *, keep_copies: bool = False) -> None:
         logger.debug("job {}: stopped browsers a finished run left behind", job)
     if not keep_copies:
         remove_profile(root)
+        if root.exists():  # a read-only disk, say: the user must know cookies stay there
+            logger.warning("job {}: the workers' profile copies (they hold the session's "
+                           "cookies) could not all be removed from {}; the next run of the "
+                           "job removes them, or delete them yourself", job, root)
     for left in root.parent.glob(f"{_REMOVING_PREFIX}*"):  # by a look that did not finish
         remove_profile(left)
 

@@ -112,3 +112,20 @@ def test_a_copy_the_disk_refuses_is_a_disk_error_naming_the_copy(
         copy_profile(source, target)
     assert str(info.value) == (f"cannot copy the account's profile to {target}: "
                                "No space left on device")
+
+
+def test_copies_that_cannot_be_removed_are_said_not_left_in_silence(
+    grokbatch_home: Path, monkeypatch: pytest.MonkeyPatch, log_lines: list[str]
+) -> None:
+    # A read-only disk at the end of a run: the copies, with the session's cookies, stayed
+    # under the job's directory, and nothing said so.
+    from grokbatch import paths, profiles
+
+    copies = paths.run_files("job").worker_profiles / "worker-0" / "Default"
+    copies.mkdir(parents=True)
+    (copies / "Cookies").write_text("session")
+    monkeypatch.setattr(profiles.shutil, "rmtree",
+                        lambda path, ignore_errors=False, **kwargs: None)  # refused
+    profiles.clear_worker_profiles("job")
+    root = paths.run_files("job").worker_profiles
+    assert [line for line in log_lines if "could not all be removed" in line and str(root) in line]
