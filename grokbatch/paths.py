@@ -6,6 +6,7 @@ under the platform's user data directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import stat
@@ -92,10 +93,16 @@ def write_private_file(path: Path, data: bytes) -> None:
     """
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NO_FOLLOW, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise DiskError.from_os_error("write", path, exc) from None
+    try:
         with os.fdopen(fd, "wb") as fh:
             os.fchmod(fh.fileno(), PRIVATE_FILE_MODE)  # an existing file keeps its old mode
             fh.write(data)
     except OSError as exc:
+        # A part of a file is no snapshot, and on a full disk it takes the room left.
+        with contextlib.suppress(OSError):
+            os.unlink(path)
         raise DiskError.from_os_error("write", path, exc) from None
 
 

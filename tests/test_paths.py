@@ -185,3 +185,35 @@ def test_a_home_that_is_a_file_is_named_not_read_as_empty(
     monkeypatch.setenv("GROKBATCH_HOME", str(home))
     with pytest.raises(UsageError, match=r"is not a directory \(set by GROKBATCH_HOME\)"):
         paths.home()
+
+
+def test_a_debug_file_the_disk_cuts_short_is_not_left_half_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A full disk in the middle of a screenshot left the part written: junk, on the one
+    # disk that had no room to spare (the manifest must still be written there).
+    import errno
+
+    target = tmp_path / "worker-0_TIMEOUT_1.png"
+
+    class CutShort:
+        def __init__(self, fd: int, mode: str) -> None:
+            self.fd = fd
+
+        def __enter__(self) -> CutShort:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            os.close(self.fd)
+
+        def fileno(self) -> int:
+            return self.fd
+
+        def write(self, data: bytes) -> None:
+            os.write(self.fd, data[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(paths.os, "fdopen", CutShort)
+    with pytest.raises(DiskError, match="No space left on device"):
+        paths.write_private_file(target, b"x" * 10_000)
+    monkeypatch.undo()
+    assert not target.exists()
