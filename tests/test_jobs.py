@@ -159,6 +159,29 @@ def test_an_item_edited_back_to_pending_is_run_again_not_nothing_left_to_do(
     assert [(r["completedCount"], r["batchSize"]) for r in listed] == [(1, 2)]
 
 
+def test_a_report_the_disk_refuses_leaves_a_finished_run_its_exit_code_and_summary(
+    fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every video made and saved, the last one filling the disk: report.html could not be
+    # written, and its DiskError ended the run with exit 1 and no summary.
+    from grokbatch.errors import DiskError
+
+    fake_account()
+    _make_job(count=2, completed=1)
+
+    def disk_full(doc: Any, run_dir: Path, **kwargs: Any) -> Path:
+        raise DiskError(f"cannot write {run_dir / 'report.html'}: No space left on device")
+
+    monkeypatch.setattr(jobs, "ParallelRunner", _FakeRunner)
+    monkeypatch.setattr(jobs, "write_html_report", disk_full)
+    summary = jobs.start(_config())
+    assert summary.exit_code == 0
+    run_log = paths.run_log_file(JOB).read_text(encoding="utf-8")
+    assert f"job {JOB}: 0 completed, 0 failed, 0 left" in run_log  # the summary
+    assert "no report: cannot write" in run_log
+    assert f"grokbatch run report {JOB}" in run_log
+
+
 # --------------------------------------------------------------------------- interrupted runs
 def test_status_of_a_run_whose_process_is_gone_is_interrupted_and_the_file_unchanged() -> None:
     manifest = _make_job(count=3, completed=1, claimed=1)

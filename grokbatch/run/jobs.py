@@ -24,6 +24,7 @@ from grokbatch.config import RunConfig
 from grokbatch.errors import (
     ConfigError,
     CooldownError,
+    DiskError,
     ExitCode,
     GrokBatchError,
     JobMismatchError,
@@ -305,9 +306,12 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             if runner.halted is not None:  # nothing was claimed: no report
                 log_summary(summary)
                 return summary
-            report_path = write_html_report(manifest.snapshot(), run_dir)
             log_summary(summary)
-            logger.info("report: {}", report_path)
+            try:
+                logger.info("report: {}", write_html_report(manifest.snapshot(), run_dir))
+            except DiskError as exc:  # a gallery: never what a finished run's exit code says
+                logger.warning("no report: {}; `grokbatch run report {}` writes it once the "
+                               "disk takes it", exc, job)
             return summary
         except GrokBatchError as exc:  # the command line prints it; a cron user reads run.log
             logger.bind(**{RUN_LOG_ONLY: True}).error("job {}: {} (exit {})", job, exc,
