@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from grokbatch import paths
+from grokbatch.errors import DiskError
 from grokbatch.logs import first_line
 from grokbatch.processes import kill_now
 
@@ -108,7 +109,11 @@ def driver_env(environ: Mapping[str, str]) -> dict[str, str]:
         options = f"{options} {DRIVER_NODE_OPTIONS}".strip()
     env["NODE_OPTIONS"] = options
     if NODE_COMPILE_CACHE_ENV not in env:
-        env[NODE_COMPILE_CACHE_ENV] = str(paths.make_private_dir(paths.node_compile_cache_dir()))
+        # A cache: without it a driver starts a moment slower. Not logged: a worker calls
+        # this before its log goes to the runner.
+        with contextlib.suppress(DiskError):
+            env[NODE_COMPILE_CACHE_ENV] = str(paths.make_private_dir(
+                paths.node_compile_cache_dir()))
     return env
 
 
@@ -150,6 +155,7 @@ class SharedDriver:
         """Start the driver, with `temp_dir` (if given) its TMPDIR, its browsers' and where
         its socket goes; it listens about 0.3 s later (`wait_ready`)."""
         node, core = _node_and_core()
+        env = driver_env(os.environ)
         self.directory = Path(tempfile.mkdtemp(prefix=_SOCKET_DIR_PREFIX,
                                                dir=temp_dir or _socket_base()))  # 0700
         self.socket = self.directory / _SOCKET_NAME
@@ -157,7 +163,6 @@ class SharedDriver:
         if len(os.fsencode(self.socket)) > paths.MAX_SOCKET_PATH:
             shutil.rmtree(self.directory, ignore_errors=True)
             raise OSError(f"socket path too long for a Unix socket: {self.socket}")
-        env = driver_env(os.environ)
         if temp_dir is not None:
             env["TMPDIR"] = str(temp_dir)
         try:

@@ -164,6 +164,24 @@ def test_the_driver_gets_its_node_settings_and_compile_cache_and_the_browser_nei
     assert "NODE_OPTIONS" not in env and drivers.NODE_COMPILE_CACHE_ENV not in env
 
 
+def test_a_compile_cache_that_cannot_be_made_leaves_the_driver_without_one_not_the_run(
+    grokbatch_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `cache` not a directory (or not ours to write): each worker died in tune_driver with
+    # a traceback on the console, its replacements the same, and the run ended "some
+    # videos failed or were not made"; the shared driver left its socket directory behind.
+    for name in (drivers.NODE_COMPILE_CACHE_ENV, "NODE_OPTIONS"):  # as before, after it
+        monkeypatch.setenv(name, "unset after the test")
+        monkeypatch.delenv(name)
+    grokbatch_home.mkdir(parents=True, exist_ok=True)
+    (grokbatch_home / "cache").write_text("not a directory")
+    env = drivers.driver_env({"PATH": "/usr/bin"})
+    assert drivers.NODE_COMPILE_CACHE_ENV not in env
+    assert env["NODE_OPTIONS"] == drivers.DRIVER_NODE_OPTIONS
+    browser.tune_driver()
+    assert drivers.NODE_COMPILE_CACHE_ENV not in os.environ
+
+
 def test_the_directories_grokbatch_creates_in_its_home_are_0700_and_those_outside_are_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
