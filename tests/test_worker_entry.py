@@ -238,3 +238,21 @@ def test_the_fork_server_ignores_the_groups_signals_from_its_first_instruction(
     [server] = _fork_server_children()
     assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= _ignored_signals(server)
     assert {s: signal.getsignal(s) for s in before} == before  # the runner's, as they were
+
+
+def test_a_fork_server_whose_socket_was_removed_under_it_stops_without_an_error(
+    tmp_path: Path,
+) -> None:
+    # A tmp cleaner (or a person) emptied the run's temporary directory during the run:
+    # every video was made, then the fork server's stop could not unlink its socket, and
+    # the run ended "grokbatch: error: …/listener-…: No such file or directory", exit 1.
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    worker_entry.start_fork_server(run_dir)
+    quick = worker_context().Process(target=_exit_at_once)
+    quick.start()
+    quick.join(_WAIT_S)
+    [listener] = list(run_dir.iterdir())
+    listener.unlink()
+    stop_fork_server()
+    assert _fork_server_children() == []

@@ -160,7 +160,9 @@ def stop_fork_server() -> None:
     killer = threading.Timer(FORK_SERVER_STOP_S, kill_now, (pid,))
     killer.start()
     try:
-        with contextlib.suppress(ChildProcessError):
+        # FileNotFoundError: its socket was removed under it (a tmp cleaner emptied the
+        # run's temporary directory); it has ended all the same.
+        with contextlib.suppress(ChildProcessError, FileNotFoundError):
             # Private, but in every Python since 3.8: closes the pipe the server watches,
             # then waits for it.
             server._stop()
