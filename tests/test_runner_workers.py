@@ -240,3 +240,29 @@ def test_a_manifest_the_runner_cannot_write_on_its_way_out_leaves_no_scratch_dir
         assert not copies.exists()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_a_replacement_that_cannot_start_leaves_the_other_workers_at_work(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, log_lines: list[str]) -> None:
+    # The run's temporary directory emptied under it (the fork server's socket gone), then
+    # a worker killed: its replacement's start raised, and the run ended at once, "grokbatch:
+    # error: No such file or directory", its other workers killed in the middle of videos.
+    from grokbatch.run import runner as runner_module
+
+    runner = make_runner(tmp_path, 2)
+    runner.replacements = 0
+    live = SleepingProcess()
+    try:
+        runner.workers["worker-1"].process = live  # type: ignore[assignment]
+
+        def gone(*args: object, **kwargs: object) -> None:
+            raise FileNotFoundError(2, "No such file or directory")
+
+        monkeypatch.setattr(runner_module, "start_worker", gone)
+        runner._reap(runner.workers["worker-0"])
+        assert list(runner.workers) == ["worker-1"]
+        assert live.alive_after(0.2)
+        assert any("a replacement worker could not start" in line for line in log_lines)
+    finally:
+        live.popen.kill()
+        live.popen.wait()

@@ -36,7 +36,7 @@ from grokbatch.config import RunConfig
 from grokbatch.drivers import SharedDrivers
 from grokbatch.errors import ConfigError, UsageError
 from grokbatch.heap import steady_heap
-from grokbatch.logs import Hangup, log_forwarded
+from grokbatch.logs import Hangup, first_line, log_forwarded
 from grokbatch.manifest import (
     ItemStatus,
     Manifest,
@@ -356,7 +356,14 @@ class ParallelRunner:
                 logger.warning("no memory for a replacement worker; {} worker(s) go on", live)
                 return
             self.replacements += 1
-            self._spawn()
+            try:
+                self._spawn()
+            except OSError as exc:  # the run's temporary directory emptied under it, say
+                logger.warning("a replacement worker could not start ({}); {} worker(s) go "
+                               "on, and a rerun makes what they leave",
+                               f"{type(exc).__name__}: {first_line(str(exc))}",
+                               len(self.workers))
+                return
             logger.info("started a replacement worker ({} so far)", self.replacements)
 
     # ----------------------------------------------------------------- main loop
