@@ -497,6 +497,11 @@ class VideoGenerator:
             return None
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S%f")[:-3]
         stem = f"{self.worker_id}_{kind}_{stamp}"
+        # The snapshot empties the editor and changes every text of the page that holds
+        # the prompt, attributes too: a prompt that is one of the page's own words ("video")
+        # changes the labels the selectors find. The page is loaded again before its next
+        # video (a snapshot after a saved video's failed download left it as it was).
+        self._needs_reload = True
         self.post.save_snapshot(self.debug_dir, stem)
         return str(self.debug_dir / stem)
 

@@ -497,3 +497,22 @@ def test_a_multi_line_prompt_in_a_rich_editor_never_reaches_debug_files(
                          " ".join(line.split())):
                 assert form not in text, (path, form)
         assert editor_found or "[prompt]" in text, path  # hidden where the editor showed it
+
+
+def test_a_prompt_that_is_a_word_of_the_page_leaves_the_page_working_after_a_snapshot(
+    home, simulator
+):
+    """A debug snapshot changes every text of the page that holds the prompt, attributes
+    too: with the prompt "video", the classic editor's label "Make a video" became "Make a
+    [prompt]". The page is loaded again before its next video; before, the next video on
+    it found no editor (10 s lost, a failed try each time a snapshot came before it)."""
+    sim = simulator("--generation-seconds", "0.3", "--download-error-every", "1")
+    args = start_args(sim.post_url(), count=3, parallel=1)
+    args[args.index("--prompt") + 1] = "video"
+    result = run_cli(home, *args)
+    assert result.code == 1, result.stderr  # made, not saved: every download fails
+    assert sorted((home / "runs" / "job" / "debug").glob("*DOWNLOAD_ERROR*.html"))
+    items = manifest(home)["items"]
+    assert statuses(manifest(home)) == ["COMPLETED"] * 3
+    assert [item.get("history") for item in items] == [None] * 3
+    assert sim.stats()["generationsStarted"] == 3
