@@ -95,10 +95,18 @@ def redact(text: str) -> str:
 
 def secret_pieces() -> list[str]:
     """The registered prompts as a page would show them (whole, each line), longest first,
-    leaving out those too short to hide without garbling the page."""
+    leaving out those too short to hide inside words (`short_secret_pieces`)."""
     with _secrets_lock:
-        return sorted((piece for piece in _pieces if len(piece) >= WHOLE_WORD_BELOW),
+        return sorted((piece for piece in _pieces if len(piece.strip()) >= WHOLE_WORD_BELOW),
                       key=len, reverse=True)
+
+
+def short_secret_pieces() -> list[str]:
+    """The registered prompts too short to hide inside words ("cat"), longest first: a
+    page hides them where they stand as a whole word, as `redact` does in a log."""
+    with _secrets_lock:
+        return sorted((piece for piece in _pieces
+                       if 0 < len(piece.strip()) < WHOLE_WORD_BELOW), key=len, reverse=True)
 
 
 def first_line(text: str) -> str:

@@ -18,7 +18,7 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from grokbatch.logs import REDACTED, first_line, redact, secret_pieces
+from grokbatch.logs import REDACTED, first_line, redact, secret_pieces, short_secret_pieces
 from grokbatch.paths import make_private_dir, write_private_file
 
 # A screenshot of a page that no longer answers is not worth a longer wait.
@@ -33,11 +33,14 @@ _EMPTY_EDITORS = (
     " e.textContent = ''; } else { e.replaceChildren(); } })"
 )
 # Each piece matches with its spaces as any run of white space (a page may write a space
-# as a non-breaking one, or a line break as a space).
-_HIDE_PIECES = r"""([pieces, mark]) => {
+# as a non-breaking one, or a line break as a space); a short one (`words`) only where it
+# stands as a whole word.
+_HIDE_PIECES = r"""([pieces, words, mark]) => {
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const patterns = pieces.map((p) => new RegExp(
-    p.trim().split(/[\s\u00a0]+/).map(escape).join('[\\s\\u00a0]+'), 'g'));
+  const spaced = (p) => p.trim().split(/[\s\u00a0]+/).map(escape).join('[\\s\\u00a0]+');
+  const word = '[\\p{L}\\p{M}\\p{N}_]';
+  const patterns = pieces.map((p) => new RegExp(spaced(p), 'g')).concat(words.map((w) =>
+    new RegExp(`(?<!${word})${spaced(w)}(?!${word})`, 'gu')));
   const hide = (text) => patterns.reduce((t, re) => t.replace(re, mark), text);
   const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -64,10 +67,10 @@ def save_snapshot(page: Page, stem: Path, editor_selector: str, *,
     make_private_dir(stem.parent)
     with contextlib.suppress(PlaywrightError):
         page.locator(editor_selector).evaluate_all(_EMPTY_EDITORS)
-    pieces = secret_pieces()
-    if pieces:
+    pieces, words = secret_pieces(), short_secret_pieces()
+    if pieces or words:
         try:
-            page.evaluate(_HIDE_PIECES, [pieces, REDACTED])
+            page.evaluate(_HIDE_PIECES, [pieces, words, REDACTED])
         except PlaywrightError as exc:  # nothing is saved that may show a prompt
             logger.debug("{}: no debug snapshot, the page could not be cleared of the "
                          "prompt: {}", source, first_line(str(exc)))

@@ -1,4 +1,5 @@
-"""Debug snapshots of a real page: a directory keeps only the newest ones."""
+"""Debug snapshots of a real page: no prompt in them, and a directory keeps only the
+newest ones."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 
 import pytest
 
+from grokbatch import logs
 from grokbatch.site import snapshot
 
 pytestmark = pytest.mark.e2e
@@ -26,3 +28,24 @@ def test_each_snapshot_saved_leaves_only_the_newest_in_its_directory(
         "worker-0_GENERATION_ERROR_1.html", "worker-0_GENERATION_ERROR_1.png",
         "worker-0_GENERATION_ERROR_2.html", "worker-0_GENERATION_ERROR_2.png"]
     assert "a failure" in (debug / "worker-0_GENERATION_ERROR_2.html").read_text()
+
+
+def test_a_prompt_of_fewer_than_four_characters_is_hidden_in_the_page_as_a_whole_word(
+        browser_page, tmp_path, monkeypatch):
+    """The page is cleared of the prompt before its screenshot, also when the editor is not
+    the one the selectors name. A prompt as short as "cat" was left in it (the screenshot
+    showed it); it is hidden where it stands as a whole word, as a log hides it."""
+    monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
+    monkeypatch.setattr(logs, "_pieces", set())
+    logs.register_secret("cat")
+    browser_page.set_content('<main><textarea></textarea><div contenteditable="true"></div>'
+                             '<p>a cat, a category</p><img alt="cat"></main>')
+    browser_page.locator("textarea").fill("cat")
+    browser_page.locator("[contenteditable]").fill("cat")
+    snapshot.save_snapshot(browser_page, tmp_path / "debug" / "worker-0_TIMEOUT_0",
+                           "#not-the-editor")
+    assert browser_page.locator("textarea").input_value() == logs.REDACTED
+    assert browser_page.locator("[contenteditable]").inner_text() == logs.REDACTED
+    assert browser_page.locator("p").inner_text() == f"a {logs.REDACTED}, a category"
+    assert browser_page.locator("img").get_attribute("alt") == logs.REDACTED
+    assert "cat<" not in (tmp_path / "debug" / "worker-0_TIMEOUT_0.html").read_text()
