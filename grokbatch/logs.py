@@ -20,6 +20,7 @@ import os
 import re
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -53,10 +54,14 @@ _secrets_lock = threading.Lock()
 
 def _variants(text: str) -> set[str]:
     """`text` and the pieces of it that may stand alone: a rich editor puts each line of
-    a prompt in an element of its own, and a page may run its spaces together."""
+    a prompt in an element of its own, and a page may run its spaces together. Each in
+    both Unicode forms of its accents ("é" as one code point or as "e" and a combining
+    accent): a site that normalizes text shows the prompt in the other, the same to the eye."""
     lines = {line.strip() for line in text.splitlines()}
-    return {text, text.strip(), " ".join(text.split()),
-            *(line for line in lines if len(line) >= WHOLE_WORD_BELOW)} - {""}
+    pieces = {text, text.strip(), " ".join(text.split()),
+              *(line for line in lines if len(line) >= WHOLE_WORD_BELOW)} - {""}
+    return pieces | {unicodedata.normalize(form, piece)
+                     for piece in pieces for form in ("NFC", "NFD")}
 
 
 def _written_forms(variant: str) -> set[str]:

@@ -78,6 +78,16 @@ def test_each_line_of_a_multi_line_prompt_and_its_written_forms_are_redacted() -
     assert "end" not in secret_pieces()
 
 
+def test_a_prompt_is_redacted_in_either_unicode_form_of_its_accents() -> None:
+    # "é" as one code point (NFC) or as "e" and a combining accent (NFD): the same to the
+    # eye, and a site that normalizes text shows the prompt in the form it keeps.
+    register_secret("cafe\u0301 au lait, cre\u0300me bru\u0302le\u0301e")  # NFD
+    assert redact("x caf\u00e9 au lait, cr\u00e8me br\u00fbl\u00e9e y") == f"x {REDACTED} y"
+    register_secret("na\u00efve still life")  # NFC
+    assert redact("<p>nai\u0308ve still life</p>") == f"<p>{REDACTED}</p>"
+    assert "caf\u00e9 au lait, cr\u00e8me br\u00fbl\u00e9e" in secret_pieces()  # the page too
+
+
 def test_longer_secret_is_replaced_before_a_shorter_one_inside_it() -> None:
     register_secret("moon")
     register_secret("moon over the silent harbour")
