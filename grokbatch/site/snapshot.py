@@ -3,9 +3,9 @@
 The prompt is in the editor, split over elements in a rich editor: the editor is emptied
 first. A page may also show the prompt elsewhere (a video's own post, a history), or an
 editor may not be the one the selectors name (a page changed since, an override file):
-every text, attribute and form value of the page that holds a prompt, whole or one of
-its lines, is then changed to say `[prompt]` instead, in the page itself, so the
-screenshot shows none either. The HTML is redacted once more as it is written.
+every text, attribute and form value of the page that holds a prompt, whole, one of its
+lines or its start cut short (a title), is then changed to say `[prompt]` instead, in the
+page itself, so the screenshot shows none either. The HTML is redacted once more as it is written.
 """
 
 from __future__ import annotations
@@ -32,16 +32,43 @@ _EMPTY_EDITORS = (
     "els => els.forEach(e => { if (e.tagName === 'TEXTAREA') { e.value = '';"
     " e.textContent = ''; } else { e.replaceChildren(); } })"
 )
+# A prompt the page shows cut short (a title made of its start, a list of past videos) is
+# hidden from its first CUT_HEAD_CHARS characters on, as far as the text goes on as it does.
+CUT_HEAD_CHARS = 20
 # Each piece matches with its spaces as any run of white space (a page may write a space
 # as a non-breaking one, or a line break as a space); a short one (`words`) only where it
 # stands as a whole word.
-_HIDE_PIECES = r"""([pieces, words, mark]) => {
+_HIDE_PIECES = r"""([pieces, words, mark, headChars]) => {
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const spaced = (p) => p.trim().split(/[\s\u00a0]+/).map(escape).join('[\\s\\u00a0]+');
   const word = '[\\p{L}\\p{M}\\p{N}_]';
   const patterns = pieces.map((p) => new RegExp(spaced(p), 'g')).concat(words.map((w) =>
     new RegExp(`(?<!${word})${spaced(w)}(?!${word})`, 'gu')));
-  const hide = (text) => patterns.reduce((t, re) => t.replace(re, mark), text);
+  const heads = pieces.map((p) => p.trim().split(/[\s\u00a0]+/).join(' '))
+    .filter((whole) => whole.length > headChars).map((whole) => {
+      const head = whole.slice(0, headChars).trimEnd();
+      return [new RegExp(spaced(head), 'g'), whole, head.length];
+    });
+  const space = /[\s\u00a0]/;
+  const cutShort = (text) => heads.reduce((t, [re, whole, start]) => {
+    let out = '', last = 0, m;
+    re.lastIndex = 0;
+    while ((m = re.exec(t)) !== null) {
+      let i = m.index + m[0].length, j = start;
+      while (i < t.length && j < whole.length) {
+        if (whole[j] === ' ' && space.test(t[i])) {
+          while (i < t.length && space.test(t[i])) i++;
+          j++;
+        } else if (t[i] === whole[j]) {
+          i++; j++;
+        } else break;
+      }
+      out += t.slice(last, m.index) + mark;
+      last = re.lastIndex = i;
+    }
+    return out + t.slice(last);
+  }, text);
+  const hide = (text) => cutShort(patterns.reduce((t, re) => t.replace(re, mark), text));
   const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const hidden = hide(n.nodeValue);
@@ -70,7 +97,7 @@ def save_snapshot(page: Page, stem: Path, editor_selector: str, *,
     pieces, words = secret_pieces(), short_secret_pieces()
     if pieces or words:
         try:
-            page.evaluate(_HIDE_PIECES, [pieces, words, REDACTED])
+            page.evaluate(_HIDE_PIECES, [pieces, words, REDACTED, CUT_HEAD_CHARS])
         except PlaywrightError as exc:  # nothing is saved that may show a prompt
             logger.debug("{}: no debug snapshot, the page could not be cleared of the "
                          "prompt: {}", source, first_line(str(exc)))

@@ -49,3 +49,30 @@ def test_a_prompt_of_fewer_than_four_characters_is_hidden_in_the_page_as_a_whole
     assert browser_page.locator("p").inner_text() == f"a {logs.REDACTED}, a category"
     assert browser_page.locator("img").get_attribute("alt") == logs.REDACTED
     assert "cat<" not in (tmp_path / "debug" / "worker-0_TIMEOUT_0.html").read_text()
+
+
+def test_a_prompt_the_page_shows_cut_short_is_hidden_from_its_start_on(
+        browser_page, tmp_path, monkeypatch):
+    """A page may show a prompt cut short: a title made of its first 60 characters, as the
+    site's stream names one. It was left in the snapshot, whole pieces and lines only being
+    hidden; it is hidden from its first 20 characters on, as far as it goes on as the prompt."""
+    monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
+    monkeypatch.setattr(logs, "_pieces", set())
+    prompt = ("a slow dolly zoom over a neon harbour at night, rain on the lens, then a "
+              "whip pan to the lighthouse keeper waving")
+    logs.register_secret(prompt)
+    browser_page.set_content('<main><textarea></textarea><nav><a></a><p></p></nav></main>')
+    browser_page.locator("textarea").fill(prompt)
+    browser_page.evaluate("""t => {
+        document.title = t.slice(0, 60);
+        const link = document.querySelector('nav a');
+        link.textContent = 'made: ' + t.slice(0, 60).replace(/ /g, '\\u00a0') + '\\u2026';
+        link.title = t.slice(0, 37);
+        document.querySelector('nav p').textContent = 'a slow dolly zoom, then more';
+    }""", prompt)
+    snapshot.save_snapshot(browser_page, tmp_path / "debug" / "worker-0_TIMEOUT_0", "textarea")
+    html = (tmp_path / "debug" / "worker-0_TIMEOUT_0.html").read_text()
+    assert prompt[:20] not in html and "slow&nbsp;dolly" not in html and "rain on" not in html
+    assert f"<title>{logs.REDACTED}</title>" in html
+    assert f"made: {logs.REDACTED}\u2026" in html
+    assert "a slow dolly zoom, then more" in html  # fewer than 20 of its characters: a text
