@@ -49,6 +49,9 @@ _FIRST_LINE_CHARS = 200
 _secrets: list[tuple[str, re.Pattern[str] | None]] = []
 # The prompts' texts as a page shows them (whole, each line, spaces run together).
 _pieces: set[str] = set()
+# The lines of the prompts too short to hide as words ("Tom"): a page hides one where it is a
+# whole text, as a rich editor holds each line in an element of its own.
+_short_lines: set[str] = set()
 _secrets_lock = threading.Lock()
 
 
@@ -78,6 +81,10 @@ def register_secret(text: str | None) -> None:
     with _secrets_lock:
         variants = _variants(text)
         _pieces.update(variants)
+        _short_lines.update(
+            unicodedata.normalize(form, line) for line in map(str.strip, text.splitlines())
+            if 0 < len(line) < WHOLE_WORD_BELOW and line != text.strip()
+            for form in ("NFC", "NFD"))
         forms = {form for variant in variants for form in _written_forms(variant)}
         known = {secret for secret, _ in _secrets}
         for form in forms - known:
@@ -112,6 +119,13 @@ def short_secret_pieces() -> list[str]:
     with _secrets_lock:
         return sorted((piece for piece in _pieces
                        if 0 < len(piece.strip()) < WHOLE_WORD_BELOW), key=len, reverse=True)
+
+
+def short_secret_lines() -> list[str]:
+    """The lines of the registered prompts too short to hide as words ("Tom"): a page hides
+    one only where it is the whole of a text."""
+    with _secrets_lock:
+        return sorted(_short_lines)
 
 
 def first_line(text: str) -> str:

@@ -18,7 +18,14 @@ from loguru import logger
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from grokbatch.logs import REDACTED, first_line, redact, secret_pieces, short_secret_pieces
+from grokbatch.logs import (
+    REDACTED,
+    first_line,
+    redact,
+    secret_pieces,
+    short_secret_lines,
+    short_secret_pieces,
+)
 from grokbatch.paths import make_private_dir, write_private_file
 
 # A screenshot of a page that no longer answers is not worth a longer wait.
@@ -37,8 +44,8 @@ _EMPTY_EDITORS = (
 CUT_HEAD_CHARS = 20
 # Each piece matches with its spaces as any run of white space (a page may write a space
 # as a non-breaking one, or a line break as a space); a short one (`words`) only where it
-# stands as a whole word.
-_HIDE_PIECES = r"""([pieces, words, mark, headChars]) => {
+# stands as a whole word, and a short line of one (`lines`) only where it is a whole text.
+_HIDE_PIECES = r"""([pieces, words, lines, mark, headChars]) => {
   const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const spaced = (p) => p.trim().split(/[\s\u00a0]+/).map(escape).join('[\\s\\u00a0]+');
   const word = '[\\p{L}\\p{M}\\p{N}_]';
@@ -68,7 +75,8 @@ _HIDE_PIECES = r"""([pieces, words, mark, headChars]) => {
     }
     return out + t.slice(last);
   }, text);
-  const hide = (text) => cutShort(patterns.reduce((t, re) => t.replace(re, mark), text));
+  const hide = (text) => lines.includes(text.trim()) ? mark
+    : cutShort(patterns.reduce((t, re) => t.replace(re, mark), text));
   const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     const hidden = hide(n.nodeValue);
@@ -94,10 +102,10 @@ def save_snapshot(page: Page, stem: Path, editor_selector: str, *,
     make_private_dir(stem.parent)
     with contextlib.suppress(PlaywrightError):
         page.locator(editor_selector).evaluate_all(_EMPTY_EDITORS)
-    pieces, words = secret_pieces(), short_secret_pieces()
-    if pieces or words:
+    pieces, words, lines = secret_pieces(), short_secret_pieces(), short_secret_lines()
+    if pieces or words or lines:
         try:
-            page.evaluate(_HIDE_PIECES, [pieces, words, REDACTED, CUT_HEAD_CHARS])
+            page.evaluate(_HIDE_PIECES, [pieces, words, lines, REDACTED, CUT_HEAD_CHARS])
         except PlaywrightError as exc:  # nothing is saved that may show a prompt
             logger.debug("{}: no debug snapshot, the page could not be cleared of the "
                          "prompt: {}", source, first_line(str(exc)))

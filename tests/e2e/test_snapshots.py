@@ -37,6 +37,7 @@ def test_a_prompt_of_fewer_than_four_characters_is_hidden_in_the_page_as_a_whole
     showed it); it is hidden where it stands as a whole word, as a log hides it."""
     monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
     monkeypatch.setattr(logs, "_pieces", set())
+    monkeypatch.setattr(logs, "_short_lines", set())
     logs.register_secret("cat")
     browser_page.set_content('<main><textarea></textarea><div contenteditable="true"></div>'
                              '<p>a cat, a category</p><img alt="cat"></main>')
@@ -58,6 +59,7 @@ def test_a_prompt_the_page_shows_cut_short_is_hidden_from_its_start_on(
     hidden; it is hidden from its first 20 characters on, as far as it goes on as the prompt."""
     monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
     monkeypatch.setattr(logs, "_pieces", set())
+    monkeypatch.setattr(logs, "_short_lines", set())
     prompt = ("a slow dolly zoom over a neon harbour at night, rain on the lens, then a "
               "whip pan to the lighthouse keeper waving")
     logs.register_secret(prompt)
@@ -76,3 +78,22 @@ def test_a_prompt_the_page_shows_cut_short_is_hidden_from_its_start_on(
     assert f"<title>{logs.REDACTED}</title>" in html
     assert f"made: {logs.REDACTED}\u2026" in html
     assert "a slow dolly zoom, then more" in html  # fewer than 20 of its characters: a text
+
+
+def test_a_short_line_of_a_multi_line_prompt_is_hidden_where_it_is_a_whole_text(
+        browser_page, tmp_path, monkeypatch):
+    """A rich editor holds each line of a prompt in an element of its own. A line of fewer
+    than four characters ("Tom") was left in the page and the HTML when the editor was not
+    the selectors' one; it is hidden where it is the whole of a text, not inside others."""
+    monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
+    monkeypatch.setattr(logs, "_pieces", set())
+    monkeypatch.setattr(logs, "_short_lines", set())
+    logs.register_secret("a cat chases\nTom\nover the fence")
+    browser_page.set_content('<main><div contenteditable="true"></div>'
+                             '<p>Tom and Jerry</p></main>')
+    browser_page.locator("[contenteditable]").fill("a cat chases\nTom\nover the fence")
+    snapshot.save_snapshot(browser_page, tmp_path / "debug" / "worker-0_TIMEOUT_0",
+                           "#not-the-editor")
+    html = (tmp_path / "debug" / "worker-0_TIMEOUT_0.html").read_text()
+    assert ">Tom<" not in html and "chases" not in html and "fence" not in html
+    assert "<p>Tom and Jerry</p>" in html
