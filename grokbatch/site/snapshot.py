@@ -5,7 +5,8 @@ first. A page may also show the prompt elsewhere (a video's own post, a history)
 editor may not be the one the selectors name (a page changed since, an override file):
 every text, attribute and form value of the page that holds a prompt, whole, one of its
 lines or its start cut short (a title), is then changed to say `[prompt]` instead, in the
-page itself, so the screenshot shows none either. The HTML is redacted once more as it is written.
+page itself, so the screenshot shows none either. The HTML is redacted once more as it is
+written. The page is left changed: its next video loads it again.
 """
 
 from __future__ import annotations
