@@ -178,6 +178,7 @@ class SimulatorState:
             bump(counters.by_resolution, resolution)
             bump(counters.by_mode, mode)
             bump(counters.by_parent_post, post_id)
+            bump(counters.by_prompt, prompt)
             parent_video = self._videos.get(self._video_posts.get(post_id, ""))
             image_post_id = parent_video.image_post_id if parent_video else post_id
         slots = [_slot(i) for i in range(2 if plan.side_by_side else 1)]

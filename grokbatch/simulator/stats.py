@@ -43,6 +43,8 @@ class Counters:
     by_resolution: dict[str, int] = field(default_factory=_by_resolution)
     by_mode: dict[str, int] = field(default_factory=dict)
     by_parent_post: dict[str, int] = field(default_factory=dict)
+    # The prompt each generation was asked with, as the page sent it (the site's own record).
+    by_prompt: dict[str, int] = field(default_factory=dict)
 
     def to_json(self, sessions: int, completed_by_session: dict[str, int]) -> dict[str, Any]:
         """camelCase JSON; the session figures come from the state's session table."""
@@ -69,6 +71,7 @@ class Counters:
             "generationsByResolution": dict(self.by_resolution),
             "generationsByMode": dict(self.by_mode),
             "generationsByParentPost": dict(self.by_parent_post),
+            "generationsByPrompt": dict(self.by_prompt),
             "choicesShown": self.choices_shown,
             "choicesAnswered": self.choices_answered,
             "choicesSkipped": self.choices_skipped,

@@ -516,3 +516,23 @@ def test_a_prompt_that_is_a_word_of_the_page_leaves_the_page_working_after_a_sna
     assert statuses(manifest(home)) == ["COMPLETED"] * 3
     assert [item.get("history") for item in items] == [None] * 3
     assert sim.stats()["generationsStarted"] == 3
+
+
+@pytest.mark.parametrize("layout", [(), ("--editor", "contenteditable"), ("--layout", "2026")],
+                         ids=["textarea", "contenteditable", "2026"])
+def test_an_unusual_prompt_reaches_the_site_as_written(home, simulator, tmp_path, layout):
+    """Tabs, runs of spaces, a non-breaking space, an empty line, markup, an emoji and an
+    accent as two code points: the site gets the prompt as written (it trims its ends, as
+    grok.com's editor does). The simulator's rich editors read it as their text showed it,
+    spaces run together and each line break doubled, so no test could tell."""
+    sim = simulator("--generation-seconds", "0.3", *layout)
+    prompt = ('slow\tzoom  on\u00a0<b>Tom & "Jerry"</b> {0} %s \\n\n'
+              "line two,  spaced\n\nline four \U0001f3ac cafe\u0301")
+    prompt_file = tmp_path / "prompt.txt"
+    prompt_file.write_text(f"  {prompt}  \n", encoding="utf-8")
+    args = start_args(sim.post_url(), count=2, parallel=1)
+    at = args.index("--prompt")
+    args[at:at + 2] = ["--prompt-file", str(prompt_file)]
+    result = run_cli(home, *args)
+    assert result.code == 0, result.stderr
+    assert sim.stats()["generationsByPrompt"] == {prompt: 2}
