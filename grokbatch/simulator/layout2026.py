@@ -265,5 +265,6 @@ class Pages2026:
         data = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
         return (
             f'<script type="application/json" id="sim-config">{data}</script>'
-            f"<script>{template('choice2026.js')}{template('post2026.js')}</script>"
+            f"<script>{template('editor_text.js')}{template('choice2026.js')}"
+            f"{template('post2026.js')}</script>"
         )

@@ -240,7 +240,8 @@ def render_post(
         + "</main>"
         + (_banner() if banner else "")
     )
-    return _document("Imagine - Grok", body, _template("post.js"), lang)
+    script = _template("editor_text.js") + _template("post.js")
+    return _document("Imagine - Grok", body, script, lang)
 
 
 class ClassicPages:

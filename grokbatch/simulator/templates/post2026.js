@@ -149,22 +149,8 @@
       tile.insertAdjacentHTML("beforeend", config.eyeOff);
     }
   }
-  // The editor's text as ProseMirror holds it (as post.js reads it): a line per block (a
-  // paragraph, or the block a browser makes of a typed line break), white space as typed.
-  // The editor's own empty paragraph is no line; a block of only a <br> is an empty one.
   function readPrompt() {
-    var lines = [], line = null;
-    function flush() { if (line !== null) { lines.push(line); line = null; } }
-    Array.prototype.forEach.call(editor.childNodes, function (node) {
-      if (node.nodeType === Node.TEXT_NODE) { line = (line || "") + node.nodeValue; }
-      else if (node.nodeName === "BR") { line = line || ""; flush(); }
-      else if (node.nodeName === "P" || node.nodeName === "DIV") {
-        flush();
-        if (node.childNodes.length) { lines.push(node.innerText.replace(/\n$/, "")); }
-      } else { line = (line || "") + node.textContent; }
-    });
-    flush();
-    return lines.join("\n").trim();
+    return simEditorText(editor).trim();  // editor_text.js
   }
   function requestBody() {
     var prompt = readPrompt();
