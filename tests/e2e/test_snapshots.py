@@ -30,14 +30,19 @@ def test_each_snapshot_saved_leaves_only_the_newest_in_its_directory(
     assert "a failure" in (debug / "worker-0_GENERATION_ERROR_2.html").read_text()
 
 
+@pytest.fixture
+def no_other_prompts(monkeypatch):
+    """The prompts registered so far forgotten: the test's own prompt only, and only here."""
+    monkeypatch.setattr(logs, "_secrets", [])
+    monkeypatch.setattr(logs, "_pieces", set())
+    monkeypatch.setattr(logs, "_short_lines", set())
+
+
 def test_a_prompt_of_fewer_than_four_characters_is_hidden_in_the_page_as_a_whole_word(
-        browser_page, tmp_path, monkeypatch):
+        browser_page, tmp_path, no_other_prompts):
     """The page is cleared of the prompt before its screenshot, also when the editor is not
     the one the selectors name. A prompt as short as "cat" was left in it (the screenshot
     showed it); it is hidden where it stands as a whole word, as a log hides it."""
-    monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
-    monkeypatch.setattr(logs, "_pieces", set())
-    monkeypatch.setattr(logs, "_short_lines", set())
     logs.register_secret("cat")
     browser_page.set_content('<main><textarea></textarea><div contenteditable="true"></div>'
                              '<p>a cat, a category</p><img alt="cat"></main>')
@@ -53,13 +58,10 @@ def test_a_prompt_of_fewer_than_four_characters_is_hidden_in_the_page_as_a_whole
 
 
 def test_a_prompt_the_page_shows_cut_short_is_hidden_from_its_start_on(
-        browser_page, tmp_path, monkeypatch):
+        browser_page, tmp_path, no_other_prompts):
     """A page may show a prompt cut short: a title made of its first 60 characters, as the
     site's stream names one. It was left in the snapshot, whole pieces and lines only being
     hidden; it is hidden from its first 20 characters on, as far as it goes on as the prompt."""
-    monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
-    monkeypatch.setattr(logs, "_pieces", set())
-    monkeypatch.setattr(logs, "_short_lines", set())
     prompt = ("a slow dolly zoom over a neon harbour at night, rain on the lens, then a "
               "whip pan to the lighthouse keeper waving")
     logs.register_secret(prompt)
@@ -81,13 +83,10 @@ def test_a_prompt_the_page_shows_cut_short_is_hidden_from_its_start_on(
 
 
 def test_a_short_line_of_a_multi_line_prompt_is_hidden_where_it_is_a_whole_text(
-        browser_page, tmp_path, monkeypatch):
+        browser_page, tmp_path, no_other_prompts):
     """A rich editor holds each line of a prompt in an element of its own. A line of fewer
     than four characters ("Tom") was left in the page and the HTML when the editor was not
     the selectors' one; it is hidden where it is the whole of a text, not inside others."""
-    monkeypatch.setattr(logs, "_secrets", [])  # this test's prompt only, and only here
-    monkeypatch.setattr(logs, "_pieces", set())
-    monkeypatch.setattr(logs, "_short_lines", set())
     logs.register_secret("a cat chases\nTom\nover the fence")
     browser_page.set_content('<main><div contenteditable="true"></div>'
                              '<p>Tom and Jerry</p></main>')
