@@ -176,9 +176,7 @@ class Worker:
             message = (f"the profile of account {spec.account} is gone "
                        f"({spec.account_profile}): add the account again with `grokbatch "
                        f"accounts add {spec.account}`, then rerun the same command")
-            logger.error("{}: {}", spec.worker_id, message)
-            self.stop.set()
-            self.events.stop_run(StopReason.USAGE, message)
+            self._stop_all(StopReason.USAGE, message)
             return WorkerExit.OK
         self.events.mark("profile")
         with open_playwright(spec.driver_socket, spec.worker_id) as playwright:
@@ -276,10 +274,14 @@ class Worker:
         asked for that it does not offer): stop all."""
         challenge = isinstance(exc, SiteChallengeError)
         message = challenge_message(self.spec.account) if challenge else str(exc)
-        logger.error("{}: {}", self.spec.worker_id, message)
         self._snapshot(Outcome.AUTH_REQUIRED.value if challenge else "STOPPED")
+        self._stop_all(StopReason.AUTH_REQUIRED if challenge else StopReason.USAGE, message)
+
+    def _stop_all(self, reason: StopReason, message: str) -> None:
+        """Stop every worker, and the run for `reason`, saying why."""
+        logger.error("{}: {}", self.spec.worker_id, message)
         self.stop.set()
-        self.events.stop_run(StopReason.AUTH_REQUIRED if challenge else StopReason.USAGE, message)
+        self.events.stop_run(reason, message)
 
     def _work_loop(self, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
@@ -307,7 +309,8 @@ class Worker:
                     first = False
                 processed += 1
                 if self.saver.disk_refused is not None:
-                    self._stop_for_disk(self.saver.disk_refused)
+                    # Its URL is kept; every worker would make videos it cannot save.
+                    self._stop_all(StopReason.DISK, self.saver.disk_refused)
                     break
                 if processed % GIVE_BACK_EVERY == 0:
                     give_back_free_memory()  # what the manifest's transactions left free
@@ -318,13 +321,6 @@ class Worker:
                     break
         finally:
             watchdog.finished.set()
-
-    def _stop_for_disk(self, message: str) -> None:
-        """A made video's file was refused by the disk (its URL is kept): every worker
-        would make videos it cannot save, so the run stops, as on any write it refuses."""
-        logger.error("{}: {}", self.spec.worker_id, message)
-        self.stop.set()
-        self.events.stop_run(StopReason.DISK, message)
 
     def _process(self, item: Item, playwright: Playwright, choice: BrowserChoice) -> None:
         spec = self.spec
