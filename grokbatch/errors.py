@@ -5,6 +5,8 @@ The CLI maps these to one line on stderr and the exit code; nothing else decides
 
 from __future__ import annotations
 
+import errno
+
 
 class ExitCode:
     """Process exit codes, for scripts and cron (the README's "Exit codes" table)."""
@@ -71,8 +73,15 @@ class DiskError(GrokBatchError, OSError):
 
     @classmethod
     def from_os_error(cls, action: str, path: object, exc: OSError) -> DiskError:
-        """`cannot <action> <path>: <cause>`, for the OSError `exc`."""
-        return cls(f"cannot {action} {path}: {exc.strerror or exc}")
+        """`cannot <action> <path>: <cause>`, for the OSError `exc` (its errno kept)."""
+        error = cls(f"cannot {action} {path}: {exc.strerror or exc}")
+        error.errno = exc.errno
+        return error
+
+    @property
+    def disk_full(self) -> bool:
+        """Whether the disk had no room left (or the user's quota on it none)."""
+        return self.errno in (errno.ENOSPC, errno.EDQUOT)
 
 
 class SiteUnreachableError(GrokBatchError):

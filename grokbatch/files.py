@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from grokbatch.errors import DiskError
-from grokbatch.paths import PRIVATE_FILE_MODE, RunFiles
+from grokbatch.paths import NO_FOLLOW, PRIVATE_FILE_MODE, RunFiles
 
 
 class AtomicFile:
@@ -81,6 +81,52 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
     except OSError as exc:
         raise DiskError.from_os_error("write", path, exc) from None
+
+
+def set_room_aside(path: Path, size: int) -> None:
+    """Take `size` bytes of the disk in the file at `path` (allocated, not a sparse file),
+    for `give_room_back` to free when the disk is full; DiskError if the disk has no such
+    room."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | NO_FOLLOW, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise _no_room(path, size, exc) from None
+    try:
+        os.posix_fallocate(fd, 0, size)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise _no_room(path, size, exc) from None
+    finally:
+        os.close(fd)
+
+
+def _no_room(path: Path, size: int, exc: OSError) -> DiskError:
+    error = DiskError(f"cannot set {size // 1024} KB aside in {path}: "
+                      f"{exc.strerror or exc}; free space (or make it writable), then rerun")
+    error.errno = exc.errno
+    return error
+
+
+def give_room_back(path: Path, size: int | None = None) -> bool:
+    """Free `size` bytes of the room `set_room_aside` took at `path` (None: all of it, as
+    all of it when less is left): True if there was room to free."""
+    try:
+        fd = os.open(path, os.O_WRONLY | NO_FOLLOW)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise DiskError.from_os_error("free room in", path, exc) from None
+    try:
+        left = os.fstat(fd).st_size - (size if size is not None else 0)
+        if size is not None and left > 0:
+            os.ftruncate(fd, left)  # the blocks past the new end go back to the disk
+            return True
+    finally:
+        os.close(fd)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return True
 
 
 def remove_stale_temp_files(directory: Path) -> int:

@@ -148,6 +148,12 @@ class RunFiles:
         return self.dir / "manifest.json"
 
     @property
+    def manifest_room(self) -> Path:
+        """Room on the disk set aside for the manifest while a run is live
+        (`files.set_room_aside`): a disk that fills still takes what the run must record."""
+        return self.dir / ".manifest.room"
+
+    @property
     def lock(self) -> Path:
         """Held for the whole of a run, so that two runs of one job cannot overlap."""
         return self.dir / "run.lock"

@@ -17,7 +17,7 @@ from grokbatch import paths
 from grokbatch.clock import parse_iso
 from grokbatch.config import RunConfig, build_run_config
 from grokbatch.locks import job_lock
-from grokbatch.manifest import ItemStatus, Manifest, RunStatus
+from grokbatch.manifest import ROOM_PER_WRITE, ItemStatus, Manifest, RunStatus
 from grokbatch.run import jobs, status
 from grokbatch.run.jobs import default_job_name
 from grokbatch.run.summary import RunSummary
@@ -180,6 +180,50 @@ def test_a_report_the_disk_refuses_leaves_a_finished_run_its_exit_code_and_summa
     assert f"job {JOB}: 0 completed, 0 failed, 0 left" in run_log  # the summary
     assert "no report: cannot write" in run_log
     assert f"grokbatch run report {JOB}" in run_log
+
+
+def test_a_run_sets_room_aside_for_its_manifest_and_gives_it_back_at_its_end(
+    fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While workers may record where the site makes a video, the disk keeps room for each
+    one's (`Manifest`); nothing is left taking room once the run ends."""
+    fake_account()
+    _make_job(count=2)
+    room = paths.RunFiles(paths.run_dir(JOB)).manifest_room
+    seen: list[int] = []
+
+    class Runner(_FakeRunner):
+        def run(self) -> RunSummary:
+            seen.append(room.stat().st_blocks * 512)
+            return super().run()
+
+    monkeypatch.setattr(jobs, "ParallelRunner", Runner)
+    jobs.start(_config(parallel=3))
+    assert len(seen) == 1 and seen[0] >= 3 * ROOM_PER_WRITE  # a write for each worker
+    assert not room.exists()
+
+
+def test_a_disk_without_room_for_the_manifest_starts_no_worker(
+    fake_account: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk with less than that room could keep no video either: the run says so before
+    any worker starts, and leaves nothing behind."""
+    from grokbatch import files
+    from grokbatch.errors import DiskError
+
+    fake_account()
+    _make_job(count=2)
+
+    def full(fd: int, offset: int, size: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "posix_fallocate", full)
+    monkeypatch.setattr(jobs, "ParallelRunner", _FakeRunner)
+    _FakeRunner.pending_seen = []
+    with pytest.raises(DiskError, match="No space left on device; free space"):
+        jobs.start(_config())
+    assert _FakeRunner.pending_seen == []
+    assert not paths.RunFiles(paths.run_dir(JOB)).manifest_room.exists()
 
 
 # --------------------------------------------------------------------------- interrupted runs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import multiprocessing
@@ -12,20 +13,24 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from grokbatch.errors import ManifestError, NotItemHolderError
+from grokbatch.errors import DiskError, ManifestError, NotItemHolderError
+from grokbatch.files import set_room_aside
 from grokbatch.manifest import (
     ItemStatus,
     Manifest,
     RunStatus,
     read_manifest_file,
     status_counts,
+    store,
 )
+from grokbatch.paths import RunFiles
 
 PERMALINK = "https://grok.com/imagine/post/abc123"
 SPAWN = multiprocessing.get_context("spawn")
@@ -994,3 +999,86 @@ def test_attempts_count_the_generations_asked_for_not_the_claims(manifest_path: 
     manifest.release_item(0, "w")  # stopped before it was saved: fetched later
     assert manifest.claim_next_item("w")["index"] == 0  # type: ignore[index]  # a fetch
     assert manifest.snapshot()["items"][0]["attempts"] == 1
+
+
+# --------------------------------------------------------------------------- a disk that fills
+def _disk(monkeypatch: pytest.MonkeyPatch, refuses: Callable[[], int | None]) -> None:
+    """Manifest writes go to a disk that refuses them with the errno `refuses()` says
+    (None: takes them)."""
+    real = store.write_atomically
+
+    def write(path: Path, data: bytes) -> None:
+        code = refuses()
+        if code is not None:
+            raise DiskError.from_os_error("write", path, OSError(code, os.strerror(code)))
+        real(path, data)
+
+    monkeypatch.setattr(store, "write_atomically", write)
+
+
+def _room_size(room: Path) -> int:
+    return room.stat().st_size if room.exists() else 0
+
+
+def test_a_disk_that_fills_still_takes_the_generation_each_worker_records(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the site makes a video is written as soon as it is known; a disk that filled
+    under the run lost it, and the rerun made the video again. The room the run set aside,
+    for as many such writes as it has workers, takes each, and the disk error still stops
+    the run."""
+    manifest = make_manifest(tmp_path / "manifest.json")
+    room = RunFiles(tmp_path).manifest_room
+    set_room_aside(room, 2 * store.ROOM_PER_WRITE)  # two workers
+    assert room.stat().st_blocks * 512 >= 2 * store.ROOM_PER_WRITE  # not a sparse file
+    held = [manifest.claim_next_item(worker) for worker in ("w1", "w2", "w3")]
+    room_left = [_room_size(room)]
+
+    def full_but_what_was_freed() -> int | None:  # each write takes all the disk frees
+        freed = _room_size(room) < room_left[0]
+        room_left[0] = _room_size(room)
+        return None if freed else errno.ENOSPC
+
+    _disk(monkeypatch, full_but_what_was_freed)
+    for item, worker in zip(held[:2], ("w1", "w2"), strict=True):
+        assert item is not None
+        with pytest.raises(DiskError, match=r"No space left on device \(written in the "
+                                            r"room set aside for it\)$"):
+            manifest.update_item(item["index"], worker, generation={
+                "videoPostIds": [f"post-{worker}"], "startedAt": "2026-12-03T07:00:00Z"})
+    assert not room.exists()
+    assert held[2] is not None
+    with pytest.raises(DiskError, match=r"No space left on device$"):  # no room left
+        manifest.update_item(held[2]["index"], "w3", generation={
+            "videoPostIds": ["post-w3"], "startedAt": "2026-12-03T07:00:00Z"})
+    kept = read_manifest_file(manifest.path)["items"]
+    assert [(i["workerId"], (i.get("generation") or {}).get("videoPostIds")) for i in kept] == [
+        ("w1", ["post-w1"]), ("w2", ["post-w2"]), ("w3", None)]
+
+
+@pytest.mark.parametrize(("code", "room_set_aside", "records_a_generation"), [
+    (errno.ENOSPC, False, True),  # no room to give
+    (errno.ENOSPC, True, False),  # a claim, a lease, a status: a rerun loses nothing by it
+    (errno.EROFS, True, True),  # read-only: room freed would give it nothing
+])
+def test_a_write_the_room_set_aside_is_not_for_is_refused_and_not_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, room_set_aside: bool,
+        records_a_generation: bool) -> None:
+    """The write is refused, the manifest is as it was, and a room set aside stays for
+    the write that needs it."""
+    manifest = make_manifest(tmp_path / "manifest.json")
+    item = manifest.claim_next_item("w1")
+    assert item is not None
+    room = RunFiles(tmp_path).manifest_room
+    if room_set_aside:
+        set_room_aside(room, 1 << 20)
+    before = manifest.path.read_bytes()
+    _disk(monkeypatch, lambda: code)
+    with pytest.raises(DiskError, match=os.strerror(code)) as refused:
+        if records_a_generation:
+            manifest.update_item(item["index"], "w1", generation={
+                "videoPostIds": ["post-1"], "startedAt": "2026-12-03T07:00:00Z"})
+        else:
+            manifest.renew_lease("w1")
+    assert "room set aside" not in str(refused.value)
+    assert manifest.path.read_bytes() == before
+    assert room.exists() is room_set_aside

@@ -34,12 +34,13 @@ from grokbatch.manifest.resume import (
     not_saved_in_full,
     retried_by_rerun,
 )
-from grokbatch.manifest.store import DEFAULT_LEASE, Manifest, read_manifest_file
+from grokbatch.manifest.store import DEFAULT_LEASE, ROOM_PER_WRITE, Manifest, read_manifest_file
 
 __all__ = [
     "DEFAULT_LEASE",
     "DELETE",
     "HD_FILE",
+    "ROOM_PER_WRITE",
     "SCHEMA_VERSION",
     "UPSCALE",
     "VIDEO_FILE",

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import orjson
 
 from grokbatch.clock import Clock, iso, now_iso, parse_iso, utc_now
-from grokbatch.errors import ManifestError, NotItemHolderError
-from grokbatch.files import write_atomically
+from grokbatch.errors import DiskError, ManifestError, NotItemHolderError
+from grokbatch.files import give_room_back, write_atomically
 from grokbatch.locks import exclusive_lock
 from grokbatch.manifest import resume
 from grokbatch.manifest.document import (
@@ -44,6 +44,7 @@ from grokbatch.manifest.document import (
     stored_changes,
 )
 from grokbatch.manifest.schema import check_document
+from grokbatch.paths import RunFiles
 from grokbatch.processes import pid_alive
 
 if TYPE_CHECKING:  # Unpack for **kwargs is in typing only from Python 3.12
@@ -87,9 +88,28 @@ def read_manifest_file(path: Path) -> ManifestDocument:
     return _validate(doc, path)
 
 
-def _write_atomically(path: Path, doc: ManifestDocument) -> None:
-    """Write `doc` to `path` via temp file + fsync + os.replace."""
-    write_atomically(path, orjson.dumps(doc))
+# What a write in the room set aside frees of it, at least: twice the manifest if more,
+# for its new copy beside the old.
+ROOM_PER_WRITE = 256 * 1024
+
+
+def _write_atomically(path: Path, doc: ManifestDocument, *, room: bool = False) -> None:
+    """Write `doc` to `path` via temp file + fsync + os.replace.
+
+    With `room` (the write records what the site made or is making), a disk found full
+    frees some of the room the run set aside for the manifest (`RunFiles.manifest_room`),
+    enough for this write, and takes it; the DiskError is raised all the same, so that
+    the run stops with it recorded. Each worker's video in the making may need one.
+    """
+    data = orjson.dumps(doc)
+    try:
+        write_atomically(path, data)
+    except DiskError as exc:
+        if not (room and exc.disk_full and give_room_back(
+                RunFiles(path.parent).manifest_room, max(ROOM_PER_WRITE, 2 * len(data)))):
+            raise
+        write_atomically(path, data)
+        raise DiskError(f"{exc} (written in the room set aside for it)") from None
 
 
 def _held_item(doc: ManifestDocument, index: int, worker_id: str) -> Item:
@@ -181,15 +201,16 @@ class Manifest:
             yield
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[_Txn]:
-        """Lock, read, let the caller change the document, then write it back if it did."""
+    def _transaction(self, *, room: bool = False) -> Iterator[_Txn]:
+        """Lock, read, let the caller change the document, then write it back if it did
+        (in the room set aside for the manifest if the disk is full and `room` is asked)."""
         with self._locked():
             txn = _Txn(read_manifest_file(self.path))
             yield txn
             if txn.dirty:
                 recount(txn.doc)
                 txn.doc["updatedAt"] = now_iso()
-                _write_atomically(self.path, txn.doc)
+                _write_atomically(self.path, txn.doc, room=room)
 
     def _apply(self, change: Callable[[ManifestDocument], _T]) -> _T:
         """Run `change` on the document in one transaction; write it if `change` returned
@@ -257,7 +278,10 @@ class Manifest:
         name is a TypeError, as an unknown keyword argument is.
         """
         stored = stored_changes(changes)
-        with self._transaction() as txn:
+        # Where the site makes the video, or the video it made: what a rerun cannot know
+        # otherwise, and would make again. Such a write may take the room set aside.
+        made = bool(changes.get("generation") or changes.get("video_url"))
+        with self._transaction(room=made) as txn:
             doc = txn.doc
             item = _held_item(doc, index, worker_id)
             txn.dirty = True

@@ -31,10 +31,11 @@ from grokbatch.errors import (
     ManifestError,
     UnknownLanguageError,
 )
-from grokbatch.files import remove_stale_temp_files
+from grokbatch.files import give_room_back, remove_stale_temp_files, set_room_aside
 from grokbatch.locks import job_lock
 from grokbatch.logs import RUN_LOG_ONLY, add_run_log, configure_console, register_secret
 from grokbatch.manifest import (
+    ROOM_PER_WRITE,
     ItemStatus,
     Manifest,
     ManifestDocument,
@@ -296,6 +297,10 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
             accounts.touch_last_used(config.account)
             clear_worker_profiles(job)
             workers_started = True
+            # Room a disk that fills under the run still gives the manifest: for the
+            # generation each worker may have to record, the site making it (`Manifest`).
+            set_room_aside(paths.RunFiles(run_dir).manifest_room, config.parallel * max(
+                ROOM_PER_WRITE, 2 * manifest_path.stat().st_size))
 
             def judge(check: PageCheck) -> Halt | None:
                 return _judge_look(job, manifest, config, check)
@@ -323,6 +328,7 @@ def start(config: RunConfig, *, json_output: bool = False) -> RunSummary:
                 # download, a manifest's temp copy): every worker of the run is gone now,
                 # and a finished job may never be started again to remove it.
                 remove_stale_temp_files(run_dir)
+                give_room_back(paths.RunFiles(run_dir).manifest_room)
                 if not config.keep_profiles:
                     clear_worker_profiles(job)
             logger.remove(log_sink)
