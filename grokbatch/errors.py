@@ -72,9 +72,12 @@ class DiskError(GrokBatchError, OSError):
     exit_code = ExitCode.FAILED
 
     @classmethod
-    def from_os_error(cls, action: str, path: object, exc: OSError) -> DiskError:
-        """`cannot <action> <path>: <cause>`, for the OSError `exc` (its errno kept)."""
-        error = cls(f"cannot {action} {path}: {exc.strerror or exc}")
+    def from_os_error(cls, action: str, path: object, exc: OSError,
+                      advice: str | None = None) -> DiskError:
+        """`cannot <action> <path>: <cause>[; <advice>]`, for the OSError `exc` (its errno
+        kept)."""
+        error = cls(f"cannot {action} {path}: {exc.strerror or exc}"
+                    + (f"; {advice}" if advice else ""))
         error.errno = exc.errno
         return error
 

@@ -102,10 +102,8 @@ def set_room_aside(path: Path, size: int) -> None:
 
 
 def _no_room(path: Path, size: int, exc: OSError) -> DiskError:
-    error = DiskError(f"cannot set {size // 1024} KB aside in {path}: "
-                      f"{exc.strerror or exc}; free space (or make it writable), then rerun")
-    error.errno = exc.errno
-    return error
+    return DiskError.from_os_error(f"set {size // 1024} KB aside in", path, exc,
+                                   "free space (or make it writable), then rerun")
 
 
 def give_room_back(path: Path, size: int | None = None) -> bool:
@@ -118,9 +116,9 @@ def give_room_back(path: Path, size: int | None = None) -> bool:
     except OSError as exc:
         raise DiskError.from_os_error("free room in", path, exc) from None
     try:
-        left = os.fstat(fd).st_size - (size if size is not None else 0)
-        if size is not None and left > 0:
-            os.ftruncate(fd, left)  # the blocks past the new end go back to the disk
+        held = os.fstat(fd).st_size
+        if size is not None and held > size:
+            os.ftruncate(fd, held - size)  # the blocks past the new end go back to the disk
             return True
     finally:
         os.close(fd)
