@@ -8,6 +8,7 @@ old file or the new one, and at worst a stray temp file that nothing reads.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -92,13 +93,30 @@ def set_room_aside(path: Path, size: int) -> None:
     except OSError as exc:
         raise _no_room(path, size, exc) from None
     try:
-        os.posix_fallocate(fd, 0, size)
+        _allocate(fd, size)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(path)
         raise _no_room(path, size, exc) from None
     finally:
         os.close(fd)
+
+
+def _allocate(fd: int, size: int) -> None:
+    """Give the file at `fd` `size` bytes of the disk: with fallocate where the platform and
+    the file system have it, else by writing zeros."""
+    allocate = getattr(os, "posix_fallocate", None)  # none on macOS
+    if allocate is not None:
+        try:
+            allocate(fd, 0, size)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+                raise
+    zeros = bytes(min(size, 1 << 16))
+    written = 0
+    while written < size:
+        written += os.write(fd, zeros[:size - written])
 
 
 def _no_room(path: Path, size: int, exc: OSError) -> DiskError:

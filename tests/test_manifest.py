@@ -1055,6 +1055,27 @@ def test_a_disk_that_fills_still_takes_the_generation_each_worker_records(
         ("w1", ["post-w1"]), ("w2", ["post-w2"]), ("w3", None)]
 
 
+@pytest.mark.parametrize("fallocate", ["unsupported", "missing"])
+def test_room_is_set_aside_where_the_disk_or_platform_has_no_fallocate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fallocate: str) -> None:
+    """A file system without fallocate, or a platform without the call (macOS): the room is
+    taken by writing it, not refused (a run would not start)."""
+    from grokbatch import files
+
+    def unsupported(fd: int, offset: int, size: int) -> None:
+        raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+
+    if fallocate == "unsupported":
+        monkeypatch.setattr(files.os, "posix_fallocate", unsupported)
+    else:
+        monkeypatch.delattr(files.os, "posix_fallocate")
+    room = RunFiles(tmp_path).manifest_room
+    set_room_aside(room, 3 * store.ROOM_PER_WRITE + 1)
+    assert room.stat().st_size == 3 * store.ROOM_PER_WRITE + 1
+    assert room.stat().st_blocks * 512 >= 3 * store.ROOM_PER_WRITE + 1
+    assert room.read_bytes().count(0) == room.stat().st_size
+
+
 @pytest.mark.parametrize(("code", "room_set_aside", "records_a_generation"), [
     (errno.ENOSPC, False, True),  # no room to give
     (errno.ENOSPC, True, False),  # a claim, a lease, a status: a rerun loses nothing by it
