@@ -72,12 +72,9 @@ class DiskError(GrokBatchError, OSError):
     exit_code = ExitCode.FAILED
 
     @classmethod
-    def from_os_error(cls, action: str, path: object, exc: OSError,
-                      advice: str | None = None) -> DiskError:
-        """`cannot <action> <path>: <cause>[; <advice>]`, for the OSError `exc` (its errno
-        kept)."""
-        error = cls(f"cannot {action} {path}: {exc.strerror or exc}"
-                    + (f"; {advice}" if advice else ""))
+    def from_os_error(cls, action: str, path: object, exc: OSError) -> DiskError:
+        """`cannot <action> <path>: <cause>`, for the OSError `exc` (its errno kept)."""
+        error = cls(f"cannot {action} {path}: {exc.strerror or exc}")
         error.errno = exc.errno
         return error
 
@@ -85,6 +82,16 @@ class DiskError(GrokBatchError, OSError):
     def disk_full(self) -> bool:
         """Whether the disk had no room left (or the user's quota on it none)."""
         return self.errno in (errno.ENOSPC, errno.EDQUOT)
+
+    @property
+    def advice(self) -> str | None:
+        """What to do, where a command ends with it: for a disk with no room or one that
+        may not be written; None for anything else (a file where a directory should be)."""
+        if self.disk_full:
+            return "free space, then rerun the same command"
+        if self.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "make it writable, then rerun the same command"
+        return None
 
 
 class SiteUnreachableError(GrokBatchError):

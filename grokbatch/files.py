@@ -120,8 +120,7 @@ def _allocate(fd: int, size: int) -> None:
 
 
 def _no_room(path: Path, size: int, exc: OSError) -> DiskError:
-    return DiskError.from_os_error(f"set {size // 1024} KB aside in", path, exc,
-                                   "free space (or make it writable), then rerun")
+    return DiskError.from_os_error(f"set {size // 1024} KB aside in", path, exc)
 
 
 def give_room_back(path: Path, size: int | None = None) -> bool:

@@ -220,7 +220,7 @@ def test_a_disk_without_room_for_the_manifest_starts_no_worker(
     monkeypatch.setattr(files.os, "posix_fallocate", full)
     monkeypatch.setattr(jobs, "ParallelRunner", _FakeRunner)
     _FakeRunner.pending_seen = []
-    with pytest.raises(DiskError, match="No space left on device; free space"):
+    with pytest.raises(DiskError, match=r"cannot set \d+ KB aside in .*: No space left"):
         jobs.start(_config())
     assert _FakeRunner.pending_seen == []
     assert not paths.RunFiles(paths.run_dir(JOB)).manifest_room.exists()
@@ -306,7 +306,7 @@ def test_full_disk_at_manifest_creation_is_one_error_line_exit_1_and_no_lock_fil
     assert exited.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"grokbatch: error: cannot write {paths.manifest_file(JOB)}: "
-                   "No space left on device"]
+                   "No space left on device: free space, then rerun the same command"]
     run_dir = paths.run_dir(JOB)
     assert not paths.run_lock_file(JOB).exists()
     assert not paths.manifest_file(JOB).exists()

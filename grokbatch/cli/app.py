@@ -23,7 +23,7 @@ from grokbatch.cli.command import Command
 from grokbatch.cli.doctor import doctor
 from grokbatch.cli.run import run_app
 from grokbatch.cli.simulator import simulator_app
-from grokbatch.errors import ExitCode, GrokBatchError
+from grokbatch.errors import DiskError, ExitCode, GrokBatchError
 from grokbatch.logs import configure_console, debugging, redact
 
 _option_type = typer.core.TyperOption.display_type_rich
@@ -105,7 +105,8 @@ def main() -> None:
     except KeyboardInterrupt:  # before Typer's own handling began
         _fail("interrupted", ExitCode.INTERRUPTED)
     except GrokBatchError as exc:
-        _fail(f"error: {exc}", exc.exit_code)
+        advice = exc.advice if isinstance(exc, DiskError) else None
+        _fail(f"error: {exc}" + (f": {advice}" if advice else ""), exc.exit_code)
     except OSError as exc:  # the disk or the system said no: not a bug, say what and where
         where = f"{exc.filename}: " if exc.filename else ""
         _fail(f"error: {where}{exc.strerror or exc}", ExitCode.FAILED)
