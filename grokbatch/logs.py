@@ -221,10 +221,9 @@ class _RunLogFile:
     once the disk takes them again.
     """
 
-    def __init__(self, fd: int, path: Path, console: TextIO | None = None) -> None:
+    def __init__(self, fd: int, path: Path) -> None:
         self.fd = fd
         self.path = path
-        self.console = console  # None: sys.stderr as it is when a line fails
         self.failed = False
 
     def write(self, text: str) -> None:
@@ -241,9 +240,8 @@ class _RunLogFile:
 
     def _say(self, line: str) -> None:
         with contextlib.suppress(OSError, ValueError):  # no console left to tell
-            console = self.console or sys.stderr
-            console.write(line)
-            console.flush()
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
     def stop(self) -> None:
         """Called by loguru when the sink is removed."""
@@ -251,10 +249,10 @@ class _RunLogFile:
             os.close(self.fd)
 
 
-def add_run_log(path: Path, console: TextIO | None = None) -> int:
+def add_run_log(path: Path) -> int:
     """Also log to `path` (0600, appended, never through a symlink); return the sink id
-    for `logger.remove`. A line that cannot be written is said once on `console`
-    (default stderr), not raised (`_RunLogFile`)."""
+    for `logger.remove`. A line that cannot be written is said once on stderr, not
+    raised (`_RunLogFile`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | NO_FOLLOW,
@@ -267,7 +265,7 @@ def add_run_log(path: Path, console: TextIO | None = None) -> int:
         os.close(fd)
         raise DiskError.from_os_error("open log", path, exc) from None
     return logger.add(
-        _RunLogFile(fd, path, console),
+        _RunLogFile(fd, path),
         level="DEBUG",
         format=FILE_FORMAT,
         backtrace=False,
